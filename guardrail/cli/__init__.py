@@ -1,0 +1,48 @@
+"""`guardrail` command line: one module per command group, listed in `COMMANDS`.
+
+Each module exposes `register(subparsers)`, which adds its sub-command(s) and sets
+`func=<callable(args) -> int>` as the parser default. Exit codes: 0 ok, 1 blocked / failed
+check, 2 usage or validation error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Command modules, imported lazily in this order (keeps `guardrail check` free of litellm).
+COMMANDS: tuple[str, ...] = (
+    "guardrail.cli.check",
+    "guardrail.cli.policy",
+    "guardrail.cli.classify",
+    "guardrail.cli.models",
+    "guardrail.cli.serve",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (every registered command)."""
+    parser = argparse.ArgumentParser(prog="guardrail", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # command module not present in this build
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `guardrail` script."""
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The error tree. Every class has a stable `code` that clients and tests can rely on.
+
+    GuardrailError                      guardrail_error
+    ├── PolicyError                     policy_invalid      (file, line, column, field, expected)
+    ├── BundleError                     bundle_invalid      (missing / corrupt classifier bundle)
+    ├── GuardError                      guard_failed        (a guard raised while scanning)
+    │   └── GuardTimeout                guard_timeout
+    ├── RequestError                    invalid_request     (malformed body / wire format)
+    │   └── LimitExceeded               limit_exceeded      (size, count, length limits)
+    ├── AuthError                       unauthorized
+    ├── UpstreamError                   upstream_error      (provider failed)
+    │   ├── UpstreamTimeout             upstream_timeout
+    │   ├── UpstreamUnavailable         upstream_unavailable (connection refused / reset)
+    │   └── UpstreamBadResponse         upstream_bad_response (malformed upstream answer)
+    └── ContentBlocked                  content_blocked     (a policy rule blocked the call;
+                                                             raised only at the edges)
+
+Inside the core a block is a value (`Decision.block`); `ContentBlocked` exists for the
+in-process wrapper, where an exception is the natural way to stop the caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GuardrailError(Exception):
+    """Base of every error guardrail raises on purpose."""
+
+    code: ClassVar[str] = "guardrail_error"
+    http_status: ClassVar[int] = 500
+
+
+class PolicyError(GuardrailError):
+    """A policy file is invalid. Carries every problem found, each with its location."""
+
+    code = "policy_invalid"
+
+    def __init__(self, problems: list[PolicyProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class PolicyProblem:
+    """One validation problem: where it is and what was expected."""
+
+    def __init__(
+        self,
+        file: str,
+        line: int | None,
+        column: int | None,
+        field: str,
+        message: str,
+    ) -> None:
+        self.file, self.line, self.column = file, line, column
+        self.field, self.message = field, message
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (used by `guardrail policy validate --json`)."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+class BundleError(GuardrailError):
+    """A classifier bundle is missing, incomplete or fails its hash check."""
+
+    code = "bundle_invalid"
+
+
+class GuardError(GuardrailError):
+    """A guard raised while scanning."""
+
+    code = "guard_failed"
+
+
+class GuardTimeout(GuardError):
+    """A guard did not answer within its rule's timeout."""
+
+    code = "guard_timeout"
+
+
+class RequestError(GuardrailError):
+    """The client sent something we cannot read."""
+
+    code = "invalid_request"
+    http_status = 400
+
+
+class LimitExceeded(RequestError):
+    """A configured limit (body size, messages, characters) was exceeded."""
+
+    code = "limit_exceeded"
+    http_status = 413
+
+    def __init__(self, limit: str, value: int, maximum: int) -> None:
+        self.limit, self.value, self.maximum = limit, value, maximum
+        super().__init__(f"{limit} is {value}, the limit is {maximum}")
+
+
+class AuthError(GuardrailError):
+    """Missing or unknown proxy key."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class UpstreamError(GuardrailError):
+    """The model provider failed."""
+
+    code = "upstream_error"
+    http_status = 502
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class UpstreamTimeout(UpstreamError):
+    """The provider did not answer in time."""
+
+    code = "upstream_timeout"
+    http_status = 504
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The provider could not be reached (refused / reset)."""
+
+    code = "upstream_unavailable"
+    http_status = 502
+
+
+class UpstreamBadResponse(UpstreamError):
+    """The provider answered with something we cannot read."""
+
+    code = "upstream_bad_response"
+    http_status = 502
+
+
+class ContentBlocked(GuardrailError):
+    """A policy rule blocked the call (raised by the in-process wrapper)."""
+
+    code = "content_blocked"
+    http_status = 400
+
+    def __init__(self, rule: str, stage: str, message: str, code: str = "content_blocked"):
+        self.rule, self.stage, self.message = rule, stage, message
+        self.block_code = code
+        super().__init__(f"{message} (rule {rule!r}, stage {stage})")
+
+
+ERROR_CODES: dict[str, type[GuardrailError]] = {
+    cls.code: cls
+    for cls in (
+        GuardrailError,
+        PolicyError,
+        BundleError,
+        GuardError,
+        GuardTimeout,
+        RequestError,
+        LimitExceeded,
+        AuthError,
+        UpstreamError,
+        UpstreamTimeout,
+        UpstreamUnavailable,
+        UpstreamBadResponse,
+        ContentBlocked,
+    )
+}

@@ -1,0 +1,141 @@
+"""The core vocabulary: stages, actions, findings and decisions.
+
+Every value here is a frozen pydantic model or an enum. Guards produce `Finding`s,
+`policy.decide()` turns them into a `Decision`. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Stage(StrEnum):
+    """Where in a call a text sits."""
+
+    INPUT = "input"  # what the user typed
+    RETRIEVED = "retrieved"  # documents the app put into the prompt
+    TOOL = "tool"  # tool / function results
+    OUTPUT = "output"  # what the model answered (text and tool-call arguments)
+
+
+class Action(StrEnum):
+    """What a rule does when it fires, ordered by `SEVERITY`."""
+
+    ALLOW = "allow"
+    WARN = "warn"
+    REWRITE = "rewrite"
+    REDACT = "redact"
+    BLOCK = "block"
+
+
+# block beats redact/rewrite beats warn beats allow
+SEVERITY: dict[Action, int] = {
+    Action.ALLOW: 0,
+    Action.WARN: 1,
+    Action.REWRITE: 2,
+    Action.REDACT: 2,
+    Action.BLOCK: 3,
+}
+
+
+class Mode(StrEnum):
+    """`shadow` rules are evaluated and recorded but never enforced."""
+
+    ENFORCE = "enforce"
+    SHADOW = "shadow"
+
+
+class FailMode(StrEnum):
+    """What a rule does when its guard errors or times out."""
+
+    OPEN = "open"  # let the text through, record that it was not checked
+    CLOSED = "closed"  # block
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Span(_Frozen):
+    """A character range `[start, end)` in one text, with what it is."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    entity: str
+    # For `rewrite`: what replaces the span (None = delete it).
+    replacement: str | None = None
+
+
+class Finding(_Frozen):
+    """One thing a guard noticed in one text. Guards report; they never decide."""
+
+    guard: str  # the guard instance name from the policy
+    label: str  # e.g. "injection", "EMAIL", "aws_access_key"
+    score: float = Field(ge=0.0, le=1.0)
+    text_index: int = Field(default=0, ge=0)  # which of the scanned texts
+    spans: tuple[Span, ...] = ()
+
+
+class GuardFailure(_Frozen):
+    """A guard that could not give an answer (error or timeout): the text was NOT checked."""
+
+    guard: str
+    reason: str  # "timeout" | "error"
+    error_type: str = ""
+
+
+class RuleHit(_Frozen):
+    """A rule that fired (or would have fired, for shadow rules)."""
+
+    rule: str
+    guard: str
+    action: Action
+    mode: Mode
+    label: str
+    score: float
+    text_index: int = 0
+    # True when the hit comes from a guard failure under `fail: closed`.
+    failed_closed: bool = False
+
+
+class Block(_Frozen):
+    """Why a stage was blocked: the rule that fired and a stable code."""
+
+    rule: str
+    stage: Stage
+    code: str
+    message: str
+
+
+class Decision(_Frozen):
+    """The outcome of one stage: the texts to use (maybe rewritten) and why."""
+
+    stage: Stage
+    action: Action
+    texts: tuple[str, ...]
+    hits: tuple[RuleHit, ...] = ()  # enforced hits
+    shadow_hits: tuple[RuleHit, ...] = ()  # would-have-fired, never enforced
+    block: Block | None = None
+    unchecked: tuple[GuardFailure, ...] = ()  # guards that did not run (fail open)
+    guard_ms: float = 0.0
+
+    @property
+    def blocked(self) -> bool:
+        """True when the stage must not go on."""
+        return self.block is not None
+
+    @property
+    def rules_fired(self) -> tuple[str, ...]:
+        """Names of enforced rules that fired, in order, without repeats."""
+        return tuple(dict.fromkeys(h.rule for h in self.hits))
+
+
+class CheckContext(_Frozen):
+    """What a guard may know about the call it scans (never the other stages' text)."""
+
+    stage: Stage
+    request_id: str = ""
+    tenant: str = ""
+    policy: str = ""
