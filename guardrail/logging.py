@@ -1,0 +1,69 @@
+"""structlog set-up, in one place. Events have stable dotted names (`policy.decided`).
+
+By default no prompt or completion text, no API key and no Authorization header reaches a
+log line: `drop_sensitive` removes such keys unless the event is marked `text_allowed=True`
+(set by the pipeline only when a policy has `options.log_text: true`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+SENSITIVE_KEYS = frozenset(
+    {
+        "text",
+        "texts",
+        "prompt",
+        "completion",
+        "content",
+        "messages",
+        "body",
+        "authorization",
+        "api_key",
+        "x-api-key",
+        "headers",
+        "original",
+        "originals",
+    }
+)
+TEXT_KEYS = frozenset({"text", "texts", "prompt", "completion", "content", "messages"})
+
+
+def drop_sensitive(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Remove text and secrets from an event (text stays only when explicitly allowed)."""
+    allowed = event.pop("text_allowed", False) is True
+    for key in list(event):
+        if key.lower() in SENSITIVE_KEYS and not (allowed and key in TEXT_KEYS):
+            del event[key]
+    return event
+
+
+def configure(level: str = "INFO", stream: TextIO | None = None, json: bool = True) -> None:
+    """Configure structlog to write one JSON object per event (idempotent)."""
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            drop_sensitive,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str = "guardrail") -> Any:
+    """A bound structlog logger (every module logs through this)."""
+    return structlog.get_logger(name)

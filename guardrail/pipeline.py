@@ -1,0 +1,135 @@
+"""Runs the guards of one stage concurrently, then `decide()`; writes the audit event.
+
+This is the one place where guards meet timeouts, failures and the request's vault. It knows
+nothing about HTTP: the proxy, the wrapper and the CLI all call `Pipeline.check`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guardrail.guards.base import Guard
+from guardrail.logging import get_logger
+from guardrail.policy.compile import CompiledRule, Policy
+from guardrail.policy.decide import decide
+from guardrail.policy.load import load_policy
+from guardrail.policy.redact import Vault
+from guardrail.types import Action, CheckContext, Decision, Finding, GuardFailure, Stage
+
+log = get_logger("guardrail.pipeline")
+
+
+@dataclass
+class RequestState:
+    """Everything one request carries between its stages. Never shared between requests."""
+
+    request_id: str
+    tenant: str = ""
+    vault: Vault = field(default_factory=Vault)
+    decisions: list[Decision] = field(default_factory=list)
+
+
+class Pipeline:
+    """A policy, ready to check texts stage by stage."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    @classmethod
+    def from_file(cls, path: str | Path, shared: dict[str, Any] | None = None) -> Pipeline:
+        """Load and compile a policy file (raises `PolicyError`)."""
+        return cls(load_policy(path, shared=shared))
+
+    @property
+    def stages(self) -> frozenset[Stage]:
+        """Stages that have at least one rule (others need no work)."""
+        return self.policy.stages
+
+    def new_request(self, request_id: str | None = None, tenant: str = "") -> RequestState:
+        """Fresh per-request state (empty vault)."""
+        return RequestState(request_id=request_id or uuid.uuid4().hex, tenant=tenant)
+
+    def restore(self, text: str, state: RequestState) -> str:
+        """Put back the originals of placeholders that a `restore: true` rule made."""
+        return state.vault.restore(text)
+
+    async def check(self, stage: Stage, texts: Sequence[str], state: RequestState) -> Decision:
+        """Run the stage's guards, decide, record the decision and return it."""
+        rules = self.policy.rules_for(stage)
+        if not rules or not any(texts):
+            return Decision(stage=stage, action=Action.ALLOW, texts=tuple(texts))
+        started = time.perf_counter()
+        ctx = CheckContext(
+            stage=stage, request_id=state.request_id, tenant=state.tenant, policy=self.policy.name
+        )
+        findings, failures = await self._scan(rules, texts, ctx)
+        decision, state.vault = decide(rules, stage, texts, findings, failures, state.vault)
+        elapsed = (time.perf_counter() - started) * 1000
+        decision = decision.model_copy(update={"guard_ms": round(elapsed, 3)})
+        state.decisions.append(decision)
+        self._audit(decision, state, texts)
+        return decision
+
+    async def _scan(
+        self, rules: Sequence[CompiledRule], texts: Sequence[str], ctx: CheckContext
+    ) -> tuple[list[Finding], list[GuardFailure]]:
+        timeouts: dict[str, int] = {}
+        for rule in rules:  # a guard runs once per stage, under its most patient rule's timeout
+            timeouts[rule.guard] = max(timeouts.get(rule.guard, 0), rule.timeout_ms)
+        names = list(timeouts)
+        results = await asyncio.gather(
+            *(_scan_one(self.policy.guards[n], n, texts, ctx, timeouts[n] / 1000) for n in names)
+        )
+        findings: list[Finding] = []
+        failures: list[GuardFailure] = []
+        for result in results:
+            if isinstance(result, GuardFailure):
+                failures.append(result)
+            else:
+                findings.extend(result)
+        return findings, failures
+
+    def _audit(self, decision: Decision, state: RequestState, texts: Sequence[str]) -> None:
+        event: dict[str, Any] = {
+            "policy": self.policy.name,
+            "policy_hash": self.policy.content_hash,
+            "request_id": state.request_id,
+            "tenant": state.tenant,
+            "stage": decision.stage.value,
+            "action": decision.action.value,
+            "rules": list(decision.rules_fired),
+            "shadow_rules": sorted({h.rule for h in decision.shadow_hits}),
+            "scores": _max_scores(decision),
+            "unchecked": [f.guard for f in decision.unchecked],
+            "block_code": decision.block.code if decision.block else None,
+            "guard_ms": decision.guard_ms,
+        }
+        if self.policy.options.log_text:
+            event.update(texts=list(texts), text_allowed=True)
+        log.info("policy.decided", **event)
+
+
+def _max_scores(decision: Decision) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for hit in (*decision.hits, *decision.shadow_hits):
+        scores[hit.rule] = round(max(scores.get(hit.rule, 0.0), hit.score), 4)
+    return scores
+
+
+async def _scan_one(
+    guard: Guard, name: str, texts: Sequence[str], ctx: CheckContext, timeout_s: float
+) -> list[Finding] | GuardFailure:
+    try:
+        return await asyncio.wait_for(guard.scan(texts, ctx), timeout=timeout_s)
+    except TimeoutError:
+        log.warning("guard.failed", guard=name, reason="timeout", timeout_s=timeout_s)
+        return GuardFailure(guard=name, reason="timeout")
+    except Exception as exc:  # a broken guard must not break the request; its rule decides
+        log.warning("guard.failed", guard=name, reason="error", error_type=type(exc).__name__)
+        return GuardFailure(guard=name, reason="error", error_type=type(exc).__name__)
