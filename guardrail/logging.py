@@ -45,6 +45,16 @@ def drop_sensitive(
     return event
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at write time (pytest's capsys swaps it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "INFO", stream: TextIO | None = None, json: bool = True) -> None:
     """Configure structlog to write one JSON object per event (idempotent)."""
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
@@ -59,7 +69,7 @@ def configure(level: str = "INFO", stream: TextIO | None = None, json: bool = Tr
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream or _CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 

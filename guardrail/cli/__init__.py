@@ -9,22 +9,33 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
+from guardrail.logging import configure
+
 # Command modules, imported lazily in this order (keeps `guardrail check` free of litellm).
 COMMANDS: tuple[str, ...] = (
+    "guardrail.cli.demo",
     "guardrail.cli.check",
     "guardrail.cli.policy",
     "guardrail.cli.classify",
     "guardrail.cli.models",
     "guardrail.cli.serve",
+    "guardrail.cli.eval",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (every registered command)."""
     parser = argparse.ArgumentParser(prog="guardrail", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("GUARDRAIL_LOG_LEVEL", "WARNING"),
+        help="audit/log events at or above this level go to stderr as JSON (default WARNING; "
+        "`serve` uses INFO unless told otherwise)",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -40,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `guardrail` script."""
     args = build_parser().parse_args(argv)
+    configure(level=args.log_level)
     code: int = args.func(args)
     return code
 
