@@ -1,0 +1,135 @@
+"""`invisible_text` guard: characters a reader cannot see but a model reads.
+
+Classes (each is a label and a span entity):
+
+- `tags`: Unicode tag characters U+E0000–U+E007F ("ASCII smuggling");
+- `zero_width`: U+200B–U+200D, U+2060, U+FEFF (not a byte-order mark at offset 0);
+- `bidi`: U+200E/F, U+061C, U+202A–U+202E, U+2066–U+2069 (reordering, "trojan source");
+- `other_format`: every other format character (general category Cf), e.g. soft hyphen.
+
+Legitimate uses are left alone: an emoji subdivision flag (U+1F3F4 + tag letters + U+E007F)
+and a single ZWJ/ZWNJ between two non-ASCII letters, marks or symbols (emoji sequences,
+Persian, Indic scripts). Each run of one class is one span with `replacement=""`, so a
+`rewrite` rule strips it. Content is never decoded or returned, only where it is.
+
+The character class is built from Python's `unicodedata` (its Unicode version) with the
+stdlib `re`: a single character class cannot backtrack, and it keeps one Unicode table.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from collections.abc import Mapping, Sequence
+from functools import cache
+from itertools import groupby
+from typing import Literal
+
+from pydantic import ConfigDict, Field, field_validator
+
+from guardrail.guards._spans import Hit, scan_hits
+from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
+from guardrail.types import CheckContext, Finding
+
+InvisibleClass = Literal["tags", "zero_width", "bidi", "other_format"]
+ALL_CLASSES: tuple[InvisibleClass, ...] = ("tags", "zero_width", "bidi", "other_format")
+
+TAGS = range(0xE0000, 0xE0080)
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+BIDI = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+JOINERS = frozenset("\u200c\u200d")
+BLACK_FLAG, CANCEL_TAG = "\U0001f3f4", "\U000e007f"
+
+
+def class_of(char: str) -> InvisibleClass:
+    """Which class an invisible character belongs to."""
+    if ord(char) in TAGS:
+        return "tags"
+    if char in ZERO_WIDTH:
+        return "zero_width"
+    return "bidi" if char in BIDI else "other_format"
+
+
+@cache
+def invisible_runs() -> re.Pattern[str]:
+    """Runs of tag or Cf characters (built once: a scan of the code space takes ~0.1 s)."""
+    format_chars = (
+        chr(code)
+        for code in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(code)) == "Cf" and code not in TAGS
+    )
+    members = "".join(re.escape(char) for char in format_chars)
+    return re.compile(f"[{members}\U000e0000-\U000e007f]+")
+
+
+def _joinable(char: str) -> bool:
+    return not char.isascii() and unicodedata.category(char)[0] in "LMS"
+
+
+def _is_benign(text: str, start: int, end: int) -> bool:
+    """An emoji tag sequence, or a lone joiner inside non-ASCII words or emoji."""
+    if text[start] in JOINERS and end - start == 1:
+        inside = start > 0 and end < len(text)
+        return inside and _joinable(text[start - 1]) and _joinable(text[end])
+    if text[start - 1 : start] == BLACK_FLAG and text[end - 1] == CANCEL_TAG:
+        return end - start <= 8  # flag tag specs are short: "gbsct" + cancel
+    return False
+
+
+class InvisibleTextConfig(GuardConfig):
+    """`classes`: which kinds of invisible characters to report (default: all)."""
+
+    model_config = ConfigDict(strict=True)
+
+    kind: Literal["invisible_text"] = "invisible_text"
+    classes: list[InvisibleClass] = Field(default=list(ALL_CLASSES), min_length=1)
+
+    @field_validator("classes")
+    @classmethod
+    def _unique(cls, value: list[InvisibleClass]) -> list[InvisibleClass]:
+        if len(set(value)) != len(value):
+            raise ValueError("classes must not repeat")
+        return value
+
+
+class InvisibleTextGuard:
+    """Reports runs of invisible characters of the chosen classes, as strippable spans."""
+
+    def __init__(self, name: str, classes: frozenset[str]) -> None:
+        self.name = name
+        self._classes = classes
+        self._runs = invisible_runs()
+
+    @property
+    def default_thresholds(self) -> Mapping[str, float]:
+        """Rule hits score 1.0, so no thresholds are needed."""
+        return {}
+
+    async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
+        """One finding per (text, class) with a span (replacement "") per run."""
+        return await scan_hits(self.name, texts, self._hits, replacement="")
+
+    def _hits(self, text: str) -> list[Hit]:
+        first = 1 if text.startswith("\ufeff") else 0  # a byte-order mark is not hidden text
+        hits: list[Hit] = []
+        for run in self._runs.finditer(text, first):
+            hits += self._split(text, run.start(), run.end())
+        return hits
+
+    def _split(self, text: str, start: int, end: int) -> list[Hit]:
+        hits: list[Hit] = []
+        for label, chars in groupby(range(start, end), key=lambda i: class_of(text[i])):
+            positions = list(chars)
+            hit = Hit(positions[0], positions[-1] + 1, label)
+            if label in self._classes and not _is_benign(text, hit.start, hit.end):
+                hits.append(hit)
+        return hits
+
+
+def build(config: InvisibleTextConfig, context: BuildContext) -> InvisibleTextGuard:
+    """Compile the character class once per process."""
+    return InvisibleTextGuard(context.name, frozenset(config.classes))
+
+
+KIND = GuardKind(config=InvisibleTextConfig, build=build)

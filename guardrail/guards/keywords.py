@@ -1,0 +1,111 @@
+"""`keywords` guard: literal words and phrases, found in one pass with Aho-Corasick.
+
+Case-insensitive matching lowercases text and keywords one character at a time, keeping the
+first character where `str.lower` gives more ("İ" -> "i" + combining dot), so offsets in the
+lowered text are offsets in the original. `whole_words` rejects a match that continues a
+word on either side, Unicode-aware (letters, digits, marks and `_` continue a word), as `\\b`
+would; a keyword edge that is not itself a word character (as in "c++") needs no boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import ahocorasick
+from pydantic import ConfigDict, Field, field_validator
+
+from guardrail.guards._spans import Hit, at_word_boundaries, longest_per_label, scan_hits
+from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
+from guardrail.types import CheckContext, Finding
+
+
+def fold(text: str) -> str:
+    """Lowercase without changing the length (a longer lowercase keeps its first character)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(char.lower()[0] for char in text)
+
+
+class KeywordsConfig(GuardConfig):
+    """`keywords`: a list (label = the guard's name) or `{group: [words]}` (label = group)."""
+
+    model_config = ConfigDict(strict=True)
+
+    kind: Literal["keywords"] = "keywords"
+    keywords: list[str] | dict[str, list[str]] = Field(min_length=1)
+    case_sensitive: bool = False
+    whole_words: bool = True
+
+    @field_validator("keywords")
+    @classmethod
+    def _no_blank_words(
+        cls, value: list[str] | dict[str, list[str]]
+    ) -> list[str] | dict[str, list[str]]:
+        groups = value if isinstance(value, dict) else {"": value}
+        for group, words in groups.items():
+            where = f"group {group!r}" if group else "keywords"
+            if not words:
+                raise ValueError(f"{where} is empty")
+            if any(not word.strip() for word in words):
+                raise ValueError(f"{where} contains a blank keyword")
+        return value
+
+
+class KeywordsGuard:
+    """Reports each keyword occurrence as a span labelled with its group."""
+
+    def __init__(self, name: str, automaton: Any, *, case_sensitive: bool, whole_words: bool):
+        self.name = name
+        self._automaton = automaton
+        self._case_sensitive = case_sensitive
+        self._whole_words = whole_words
+
+    @property
+    def default_thresholds(self) -> Mapping[str, float]:
+        """Rule hits score 1.0, so no thresholds are needed."""
+        return {}
+
+    async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
+        """One finding per (text, group) with a span per keyword occurrence."""
+        return await scan_hits(self.name, texts, self._hits)
+
+    def _hits(self, text: str) -> list[Hit]:
+        haystack = text if self._case_sensitive else fold(text)
+        hits = [
+            Hit(end + 1 - length, end + 1, label)
+            for end, entries in self._automaton.iter(haystack)
+            for label, length in entries
+        ]
+        if self._whole_words:
+            hits = [h for h in hits if at_word_boundaries(text, h.start, h.end)]
+        return longest_per_label(hits)
+
+
+def _groups(config: KeywordsConfig, name: str) -> dict[str, list[str]]:
+    if isinstance(config.keywords, dict):
+        return config.keywords
+    return {name: config.keywords}
+
+
+def build(config: KeywordsConfig, context: BuildContext) -> KeywordsGuard:
+    """Build one automaton; each key maps to every (label, length) that uses that word."""
+    entries: dict[str, set[tuple[str, int]]] = {}
+    for label, words in _groups(config, context.name).items():
+        for word in words:
+            key = word.strip() if config.case_sensitive else fold(word.strip())
+            entries.setdefault(key, set()).add((label, len(key)))
+    automaton = ahocorasick.Automaton()
+    for key, value in entries.items():
+        automaton.add_word(key, sorted(value))
+    automaton.make_automaton()
+    return KeywordsGuard(
+        context.name,
+        automaton,
+        case_sensitive=config.case_sensitive,
+        whole_words=config.whole_words,
+    )
+
+
+KIND = GuardKind(config=KeywordsConfig, build=build)

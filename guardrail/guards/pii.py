@@ -1,0 +1,298 @@
+"""`pii` guard: structured personal data, found by pattern and confirmed by checksum/rules.
+
+- `EMAIL`: an RE2 pattern (Unicode letters allowed in local part and domain);
+- `PHONE`: `phonenumbers.PhoneNumberMatcher` (libphonenumber's rules, leniency VALID) for each
+  region in `regions`; numbers written with `+country` are found whatever the regions. Cost
+  grows with the number of regions (see `phone_windows`);
+- `CREDIT_CARD`: 12–19 digits, contiguous or in groups of 4–6 (the last may be shorter)
+  separated by spaces or dashes, that pass Luhn (`stdnum.luhn`) and whose first digit and
+  length fit a card network (`CARD_LENGTHS`);
+- `IBAN`: compact or in groups of four, any letter case, checked with `stdnum.iban` (country
+  length and mod-97);
+- `US_SSN`: `AAA-GG-SSSS` or `AAA GG SSSS` checked with `stdnum.us.ssn` (no area 000/666/9xx,
+  group 00, serial 0000, nor known advertising numbers); bare 9-digit runs are not reported,
+  since too many other numbers have that shape;
+- `IP_ADDRESS`: IPv4 and IPv6 candidates validated with the stdlib `ipaddress`.
+
+Overlaps across entities are resolved: the longest span wins (ties: the order above, phone
+last). Labels and span entities are the entity names as written in the config.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal, get_args
+
+import phonenumbers
+from pydantic import ConfigDict, Field, field_validator
+from stdnum import iban, luhn
+from stdnum.us import ssn
+
+from guardrail.guards._spans import Hit, compile_re2, longest_first, scan_hits
+from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
+from guardrail.types import CheckContext, Finding
+
+Entity = Literal["EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS"]
+ENTITIES: tuple[str, ...] = get_args(Entity)
+# Ties between equally long spans go to the entity listed first (phone matching is loosest).
+PRIORITY = ("EMAIL", "IBAN", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "PHONE")
+DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "CA", "AU", "IN")
+
+Detector = Callable[[str], Iterator[tuple[int, int]]]
+
+_EMAIL = compile_re2(
+    r"[\p{L}\p{N}_%+-][\p{L}\p{N}._%+-]*@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?"
+    r"(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*\.\p{L}{2,}"
+)
+_DIGIT_GROUPS = compile_re2(r"\d+(?:[ -]\d+)*")
+_IBAN = compile_re2(
+    r"[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?)"
+)
+_PHONE_RUN = compile_re2(r"\p{Nd}[\p{Nd} ()./\-]{4,}\p{Nd}")
+_ISO_DATE = compile_re2(r"\d{4}-\d{2}-\d{2}")
+_SSN = compile_re2(r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}")
+_IPV4 = compile_re2(r"\d{1,3}(?:\.\d{1,3}){3}")
+# The embedded-IPv4 alternative comes first so that "::ffff:10.0.0.1" is taken whole.
+_IPV6 = compile_re2(
+    r"[0-9A-Fa-f]*:[0-9A-Fa-f]*:(?:[0-9A-Fa-f]*:)*(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*)"
+)
+
+
+def _free(text: str, start: int, end: int, joins: Callable[[str], bool]) -> bool:
+    """True when the characters just outside `[start, end)` do not continue the match."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not joins(before) and not joins(after)
+
+
+def _alnum(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def emails(text: str) -> Iterator[tuple[int, int]]:
+    """E-mail addresses."""
+    if "@" not in text:  # the Unicode-class search costs ~0.1 ms per kB; this costs nothing
+        return
+    for match in _EMAIL.finditer(text):
+        yield match.start(), match.end()
+
+
+# First digit -> lengths the networks starting with it issue (UATP and JCB 1800; JCB 2131, Mir
+# and Mastercard 2-series; Amex, Diners, JCB; Visa; Mastercard, Maestro; Discover, UnionPay).
+CARD_LENGTHS: Mapping[str, range | tuple[int, ...]] = {
+    "1": (15,),
+    "2": range(15, 20),
+    "3": range(14, 20),
+    "4": (13, 16, 19),
+    "5": range(12, 20),
+    "6": range(12, 20),
+}
+
+
+def _is_card(digits: str) -> bool:
+    lengths = CARD_LENGTHS.get(digits[:1], ())
+    return len(digits) in lengths and luhn.is_valid(digits)
+
+
+def credit_cards(text: str) -> Iterator[tuple[int, int]]:
+    """Card numbers: within each run of digit groups, the longest Luhn-valid stretches."""
+    for run in _DIGIT_GROUPS.finditer(text):
+        if _free(text, run.start(), run.end(), _alnum):
+            yield from _cards_in_run(run.group(), run.start())
+
+
+def _cards_in_run(run: str, offset: int) -> Iterator[tuple[int, int]]:
+    groups = _split_groups(run, offset, "- ")
+    first = 0
+    while first < len(groups):
+        last = _longest_valid(groups, first)
+        if last is None:
+            first += 1
+            continue
+        yield groups[first][1], groups[last][2]
+        first = last + 1
+
+
+def _split_groups(run: str, offset: int, separators: str) -> list[tuple[str, int, int]]:
+    """(group, start, end) for each separator-delimited group of `run` placed at `offset`."""
+    groups, start = [], 0
+    for index, char in enumerate([*run, separators[0]]):
+        if char in separators:
+            groups.append((run[start:index], offset + start, offset + index))
+            start = index + 1
+    return groups
+
+
+def _longest_valid(groups: list[tuple[str, int, int]], first: int) -> int | None:
+    """Index of the last group of the longest card starting at group `first`, if any.
+
+    Cards are printed in groups of 4 to 6 digits (only the last may be shorter), so
+    "536-22-1945 ..." or "12-3456" runs are never read as one.
+    """
+    digits, candidates = "", []
+    for last in range(first, len(groups)):
+        if last > first and not 4 <= len(groups[last - 1][0]) <= 6:
+            break
+        digits += groups[last][0]
+        if len(digits) > 19:  # no card is longer
+            break
+        candidates.append((last, digits))
+    return next((last for last, number in reversed(candidates) if _is_card(number)), None)
+
+
+def ibans(text: str) -> Iterator[tuple[int, int]]:
+    """IBANs, compact or in groups of four; trailing groups are dropped until one checks."""
+    for match in _IBAN.finditer(text):
+        groups = _split_groups(match.group(), match.start(), " ")
+        for last in range(len(groups) - 1, -1, -1):
+            start, end = groups[0][1], groups[last][2]
+            if _free(text, start, end, _alnum) and iban.is_valid(text[start:end]):
+                yield start, end
+                break
+
+
+def us_ssns(text: str) -> Iterator[tuple[int, int]]:
+    """US social security numbers written with dashes or spaces."""
+    for match in _SSN.finditer(text):
+        free = _free(text, match.start(), match.end(), lambda c: _alnum(c) or c in "-")
+        if free and ssn.is_valid(match.group().replace(" ", "")):
+            yield match.start(), match.end()
+
+
+def ip_addresses(text: str) -> Iterator[tuple[int, int]]:
+    """IPv4 and IPv6 addresses."""
+    for match in _IPV4.finditer(text):
+        free = _free(text, match.start(), match.end(), lambda c: _alnum(c) or c == ".")
+        if free and _valid_ip(match.group(), ipaddress.IPv4Address):
+            yield match.start(), match.end()
+    for match in _IPV6.finditer(text):
+        value = match.group().rstrip(":")
+        end = match.start() + len(value)
+        if _free(text, match.start(), end, _alnum) and _plausible_ipv6(value):
+            yield match.start(), end
+
+
+def _valid_ip(value: str, kind: Callable[[str], Any]) -> bool:
+    try:
+        kind(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _plausible_ipv6(value: str) -> bool:
+    """Valid, and not a short run like "a::b" or "::" that code and times are made of."""
+    groups = [group for group in value.split(":") if group]
+    return (len(groups) >= 3 or "." in value) and _valid_ip(value, ipaddress.IPv6Address)
+
+
+def phone_windows(text: str) -> Iterator[tuple[int, int]]:
+    """Disjoint stretches of `text` around runs of digits and phone punctuation.
+
+    libphonenumber's matcher scans the whole text with Python `re` once per region; giving
+    it only these stretches (found in one linear RE2 pass) keeps prose cheap. Each stretch
+    keeps a few characters before (for "+" and the matcher's left-context checks) and after
+    (for extensions such as " ext. 1234"). Runs with fewer than 7 digits (no valid number is
+    that short, country code included) and ISO dates are skipped: libphonenumber rejects them
+    too, at about 1.4 ms per run for ten regions. Digit-dense texts still cost about 0.1 ms
+    per character for ten regions.
+    """
+    start = end = -1
+    for run in _PHONE_RUN.finditer(text):
+        if _ISO_DATE.fullmatch(run.group()) or sum(c.isdigit() for c in run.group()) < 7:
+            continue
+        run_start, run_end = max(0, run.start() - 2), min(len(text), run.end() + 12)
+        if run_start > end:
+            if end >= 0:
+                yield start, end
+            start = run_start
+        end = max(end, run_end)
+    if end >= 0:
+        yield start, end
+
+
+def phone_detector(regions: Sequence[str]) -> Detector:
+    """Phone numbers valid in any of `regions` (or internationally written)."""
+
+    def phones(text: str) -> Iterator[tuple[int, int]]:
+        for start, end in phone_windows(text):
+            for region in regions:
+                for match in phonenumbers.PhoneNumberMatcher(text[start:end], region):
+                    yield start + match.start, start + match.end
+
+    return phones
+
+
+STATIC_DETECTORS: Mapping[str, Detector] = {
+    "EMAIL": emails,
+    "CREDIT_CARD": credit_cards,
+    "IBAN": ibans,
+    "US_SSN": us_ssns,
+    "IP_ADDRESS": ip_addresses,
+}
+
+
+class PiiConfig(GuardConfig):
+    """`entities` to look for (labels); `regions` for phone numbers written without `+`."""
+
+    model_config = ConfigDict(strict=True)
+
+    kind: Literal["pii"] = "pii"
+    entities: list[str] = Field(default=list(ENTITIES), min_length=1)
+    regions: list[str] = Field(default=list(DEFAULT_REGIONS), min_length=1)
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in ENTITIES]
+        if unknown:
+            raise ValueError(
+                f"unknown entities: {', '.join(unknown)}; valid: {', '.join(ENTITIES)}"
+            )
+        return list(dict.fromkeys(value))
+
+    @field_validator("regions")
+    @classmethod
+    def _known_regions(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(
+                f"unknown phone regions: {', '.join(unknown)}; use ISO 3166 alpha-2 codes "
+                "such as US, GB, DE"
+            )
+        return list(dict.fromkeys(value))
+
+
+class PiiGuard:
+    """Runs one detector per configured entity and keeps the longest of overlapping spans."""
+
+    def __init__(self, name: str, detectors: Mapping[str, Detector]) -> None:
+        self.name = name
+        self._detectors = dict(detectors)
+
+    @property
+    def default_thresholds(self) -> Mapping[str, float]:
+        """Rule hits score 1.0, so no thresholds are needed."""
+        return {}
+
+    async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
+        """One finding per (text, entity) with a span per occurrence."""
+        return await scan_hits(self.name, texts, self._hits)
+
+    def _hits(self, text: str) -> list[Hit]:
+        hits = [
+            Hit(start, end, entity, PRIORITY.index(entity))
+            for entity, detect in self._detectors.items()
+            for start, end in detect(text)
+        ]
+        return longest_first(hits)
+
+
+def build(config: PiiConfig, context: BuildContext) -> PiiGuard:
+    """Pick the detectors of the configured entities."""
+    available = {**STATIC_DETECTORS, "PHONE": phone_detector(config.regions)}
+    return PiiGuard(context.name, {entity: available[entity] for entity in config.entities})
+
+
+KIND = GuardKind(config=PiiConfig, build=build)
