@@ -159,7 +159,8 @@ def _guard_config(
         msg = f"unknown guard kind {kind_name!r} (known: {known})"
         return None, [source.problem((*path, "kind"), msg)]
     try:
-        return kind.config.model_validate(raw), []
+        context = {"policy_dir": Path(source.file).parent}
+        return kind.config.model_validate(raw, context=context), []
     except ValidationError as exc:
         return None, _validation_problems(source.file, source.locations, exc, path)
     except Exception as exc:  # a guard's own validator raised something unexpected

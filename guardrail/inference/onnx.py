@@ -1,0 +1,188 @@
+"""One ONNX Runtime session + its tokenizer: token ids in, every head's probabilities out.
+
+The only module that imports onnxruntime and tokenizers. Foreign errors become `BundleError`
+here, naming the file. Thread-safe: `encode` and `forward` may be called from many threads
+on one instance (ONNX Runtime sessions and `tokenizers.Tokenizer` allow concurrent calls).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from guardrail.errors import BundleError
+from guardrail.inference.bundle import Bundle, HeadSpec
+
+Probs = npt.NDArray[np.float64]  # [rows, labels]
+
+_PROBE = "guardrail probe text"
+
+
+def session_options(threads: int = 1) -> ort.SessionOptions:
+    """Options tuned for small encoders: `threads` intra-op, one inter-op, full optimisation."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: unused-initialiser notes are noise here
+    return options
+
+
+def open_session(
+    path: Path, threads: int = 1, providers: Sequence[str] = ("CPUExecutionProvider",)
+) -> ort.InferenceSession:
+    """An inference session for `path` on the first available of `providers`."""
+    available = set(ort.get_available_providers())
+    chosen = [p for p in providers if p in available] or ["CPUExecutionProvider"]
+    try:
+        return ort.InferenceSession(str(path), session_options(threads), providers=chosen)
+    except Exception as exc:  # onnxruntime raises its own untyped pybind errors
+        raise BundleError(f"{path.name}: ONNX Runtime cannot load it: {exc}") from exc
+
+
+def open_tokenizer(path: Path) -> Tokenizer:
+    """The tokenizer at `path` with padding and truncation switched off (we window instead)."""
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
+        raise BundleError(f"{path.name}: cannot read the tokenizer: {exc}") from exc
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def special_tokens(tokenizer: Tokenizer) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The ids the tokenizer's post-processor puts before and after one sequence."""
+    plain = tokenizer.encode(_PROBE, add_special_tokens=False).ids
+    full = tokenizer.encode(_PROBE, add_special_tokens=True).ids
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return tuple(full[:start]), tuple(full[start + len(plain) :])
+    raise BundleError("tokenizer.json: its post-processor changes the text's own tokens")
+
+
+def pad_id(tokenizer: Tokenizer) -> int:
+    """The padding token id (only used under a zero attention mask, so any id works)."""
+    for token in ("[PAD]", "<pad>", "<|padding|>"):
+        found = tokenizer.token_to_id(token)
+        if found is not None:
+            return found
+    return 0
+
+
+def activate(kind: str, logits: npt.NDArray[np.float32]) -> Probs:
+    """Softmax (single-label and token heads) or sigmoid (multi-label) over the last axis."""
+    x = logits.astype(np.float64)
+    if kind == "sigmoid":
+        result: Probs = 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + e^-x), without overflow
+        return result
+    x = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(x)
+    result = e / e.sum(axis=-1, keepdims=True)
+    return result
+
+
+class OnnxModel:
+    """A bundle's graph and tokenizer. `forward` runs every head in one pass."""
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        threads: int = 1,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+    ) -> None:
+        self.bundle = bundle
+        self.heads: dict[str, HeadSpec] = dict(bundle.manifest.heads)
+        self.input_names = list(bundle.manifest.inputs)
+        self.tokenizer = open_tokenizer(bundle.tokenizer_path)
+        self.prefix, self.suffix = special_tokens(self.tokenizer)
+        self.pad_id = pad_id(self.tokenizer)
+        self.session = open_session(bundle.model_path, threads, providers)
+        self._outputs = [head.output for head in self.heads.values()]
+        self._check_graph()
+        self._lock = threading.Lock()
+        self._passes = 0
+
+    @property
+    def forward_passes(self) -> int:
+        """How many times the graph has run (one per `forward` call)."""
+        return self._passes
+
+    @property
+    def providers(self) -> list[str]:
+        """Execution providers the session really uses."""
+        return list(self.session.get_providers())
+
+    def _check_graph(self) -> None:
+        graph_inputs = {i.name for i in self.session.get_inputs()}
+        graph_outputs = {o.name: o.shape for o in self.session.get_outputs()}
+        missing = [n for n in self.input_names if n not in graph_inputs]
+        unfed = graph_inputs - set(self.input_names)
+        if missing or unfed:
+            raise BundleError(
+                f"{self.bundle.name}: model.onnx inputs {sorted(graph_inputs)} do not match "
+                f"bundle.yaml inputs {self.input_names}"
+            )
+        for name, head in self.heads.items():
+            if head.output not in graph_outputs:
+                raise BundleError(f"{self.bundle.name}: model.onnx has no output {head.output!r}")
+            width = graph_outputs[head.output][-1]
+            if isinstance(width, int) and width != len(head.labels):
+                raise BundleError(
+                    f"{self.bundle.name}: head {name}: {head.output} has {width} columns, "
+                    f"bundle.yaml lists {len(head.labels)} labels"
+                )
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text` without special tokens and without any length limit."""
+        try:
+            ids: list[int] = self.tokenizer.encode(text, add_special_tokens=False).ids
+        except TypeError:
+            # lone surrogates (e.g. from JSON "\ud800") cannot reach the Rust tokenizer; an
+            # attacker must not be able to make the guard fail with one, so replace them.
+            clean = text.encode("utf-8", "replace").decode("utf-8")
+            ids = self.tokenizer.encode(clean, add_special_tokens=False).ids
+        return ids
+
+    def pad(
+        self, rows: Sequence[Sequence[int]]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Token ids right-padded to the longest row, and the attention mask."""
+        width = max(len(row) for row in rows)
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
+        return ids, mask
+
+    def forward(self, rows: Sequence[Sequence[int]]) -> dict[str, Probs]:
+        """Every head's probabilities for each row (token heads: max over the row's tokens)."""
+        if not rows:
+            raise ValueError("forward() needs at least one row")
+        ids, mask = self.pad(rows)
+        arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        logits = self.session.run(self._outputs, {n: arrays[n] for n in self.input_names})
+        with self._lock:
+            self._passes += 1
+        return {
+            name: self._head_probs(head, np.asarray(out), mask)
+            for (name, head), out in zip(self.heads.items(), logits, strict=True)
+        }
+
+    def _head_probs(
+        self, head: HeadSpec, logits: npt.NDArray[np.float32], mask: npt.NDArray[np.int64]
+    ) -> Probs:
+        probs = activate(head.type, logits)
+        if head.type != "token":
+            return probs
+        # [rows, seq, labels] -> [rows, labels]: strongest token per label (padding excluded)
+        reduced: Probs = (probs * mask[:, :, None]).max(axis=1)
+        return reduced

@@ -1,0 +1,345 @@
+"""Concurrency for one model: CPU work off the event loop, shared passes, optional batching.
+
+Measured on 2-core machines (MiniLM int8, 1 intra-op thread): batching did not raise CPU
+throughput (78 texts/s at batch 1, 75 at batch 8) but two callers on one shared 1-thread
+session reached 138-147 texts/s. So by default:
+
+- every text is tokenised and scored in a small thread pool (one worker per core) that calls
+  one shared session; a long text's windows are separate jobs, so they spread over workers;
+- callers asking for the same text at the same time share one job (an in-flight table keyed
+  by a hash of the text), and recent results are kept in a small LRU, so several guards over
+  one bundle (e.g. `injection` and `harm`) cost one encoder pass per text;
+- micro-batching (`inference_batching`) collects windows of concurrent callers for up to
+  `inference_batch_wait_ms` into one padded forward pass: for GPUs, or where it measurably
+  wins (bench/bench_classifier.py measures both).
+
+The core is thread-based and loop-agnostic (`submit` returns concurrent futures), so the
+async `score` and the blocking `score_sync` (CLI, benchmarks) share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, InvalidStateError, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from guardrail.inference.onnx import Probs
+from guardrail.inference.windows import Row
+from guardrail.settings import Settings
+
+Scores = dict[str, dict[str, float]]  # head -> label -> probability
+Encode = Callable[[str], list[Row]]  # text -> the windows to score
+Forward = Callable[[Sequence[Row]], dict[str, Probs]]  # rows -> head -> [rows, labels]
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    """How the pool runs work; `from_settings` reads the `inference_*` settings."""
+
+    workers: int = 1
+    batching: bool = False
+    max_batch: int = 16
+    batch_wait_s: float = 0.002
+    window_batch: int = 1
+    cache_size: int = 1024
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolOptions:
+        """Options from the environment-backed settings."""
+        return cls(
+            workers=settings.worker_count(),
+            batching=settings.inference_batching,
+            max_batch=settings.inference_max_batch,
+            batch_wait_s=settings.inference_batch_wait_ms / 1000.0,
+            window_batch=settings.inference_window_batch,
+            cache_size=settings.inference_cache_size,
+        )
+
+
+@dataclass
+class PoolStats:
+    """Counters since the pool was made (read them for tests and metrics)."""
+
+    texts: int = 0  # texts asked for
+    cache_hits: int = 0
+    coalesced: int = 0  # asked for while the same text was already in flight
+    encoded: int = 0  # texts tokenised (= jobs started)
+    windows: int = 0  # windows scored
+    batches: int = 0  # forward passes started by the pool
+
+
+def text_key(text: str) -> bytes:
+    """The in-flight / cache key of a text (a 128-bit hash, so texts are not kept as keys)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+@dataclass
+class _Job:
+    """One text in flight: the per-head maximum over the windows scored so far."""
+
+    key: bytes
+    future: Future[Scores]
+    remaining: int = 0
+    best: dict[str, Probs] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def merge(self, probs: Mapping[str, Probs], rows: int) -> bool:
+        """Fold in the scores of `rows` windows; True when every window is in."""
+        with self.lock:
+            for head, values in probs.items():
+                top = values.max(axis=0)
+                self.best[head] = np.maximum(self.best[head], top) if head in self.best else top
+            self.remaining -= rows
+            return self.remaining == 0
+
+
+class InferencePool:
+    """Scores texts with `encode` + `forward` on a thread pool; shares in-flight work."""
+
+    def __init__(
+        self,
+        encode: Encode,
+        forward: Forward,
+        labels: Mapping[str, Sequence[str]],
+        options: PoolOptions | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.options = options or PoolOptions()
+        self.stats = PoolStats()
+        self._encode, self._forward = encode, forward
+        self._labels = {head: list(names) for head, names in labels.items()}
+        self._own_executor = executor is None
+        self.executor: Executor = executor or ThreadPoolExecutor(
+            max_workers=self.options.workers, thread_name_prefix="guardrail-infer"
+        )
+        self._lock = threading.Lock()
+        self._closed = False
+        self._inflight: dict[bytes, Future[Scores]] = {}
+        self._cache: OrderedDict[bytes, Scores] = OrderedDict()
+        self._batcher = (
+            _Batcher(self._run_batch, self.options, self.executor)
+            if self.options.batching
+            else None
+        )
+
+    # -- public API -------------------------------------------------------------------------
+
+    async def score(self, texts: Sequence[str]) -> list[Scores]:
+        """Every head's label probabilities for each text, in order (awaits off-loop work)."""
+        futures = self.submit(texts)
+        results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        return [_copy(r) for r in results]
+
+    def score_sync(self, texts: Sequence[str]) -> list[Scores]:
+        """Blocking `score` for code without an event loop (CLI, benchmarks)."""
+        return [_copy(f.result()) for f in self.submit(texts)]
+
+    def submit(self, texts: Sequence[str]) -> list[Future[Scores]]:
+        """One future per text; a text already cached or in flight reuses that result."""
+        futures: list[Future[Scores]] = []
+        new: list[tuple[bytes, str, Future[Scores]]] = []
+        with self._lock:
+            self.stats.texts += len(texts)
+            for text in texts:
+                key = text_key(text)
+                futures.append(self._existing(key) or self._register(key, text, new))
+        for key, text, future in new:
+            try:
+                if self._closed:
+                    raise RuntimeError("the inference pool is closed")
+                self.executor.submit(self._start, key, text, future)
+            except RuntimeError as exc:  # closed, or the executor was shut down
+                self._fail(key, future, exc)
+        return futures
+
+    @property
+    def closed(self) -> bool:
+        """True once `close` was called: the pool takes no more work."""
+        return self._closed
+
+    def close(self) -> None:
+        """Stop the batcher and (if the pool made it) the thread pool; fail what is pending."""
+        self._closed = True
+        if self._batcher is not None:
+            self._batcher.stop()
+        if self._own_executor:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pending, self._inflight = self._inflight, {}
+        for future in pending.values():
+            _settle(future, exc=RuntimeError("the inference pool was closed"))
+
+    # -- bookkeeping (callers hold self._lock) ----------------------------------------------
+
+    def _existing(self, key: bytes) -> Future[Scores] | None:
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            self.stats.cache_hits += 1
+            return _done(cached)
+        inflight = self._inflight.get(key)
+        if inflight is not None:
+            self.stats.coalesced += 1
+        return inflight
+
+    def _register(
+        self, key: bytes, text: str, new: list[tuple[bytes, str, Future[Scores]]]
+    ) -> Future[Scores]:
+        future: Future[Scores] = Future()
+        # RUNNING futures cannot be cancelled: one caller giving up (a guard timeout cancels
+        # its asyncio wrapper, which cancels the source) must not cancel the shared result.
+        future.set_running_or_notify_cancel()
+        self._inflight[key] = future
+        new.append((key, text, future))
+        return future
+
+    # -- work (runs on the pool's threads) --------------------------------------------------
+
+    def _start(self, key: bytes, text: str, future: Future[Scores]) -> None:
+        try:
+            rows = self._encode(text)
+            job = _Job(key, future, remaining=len(rows))
+            with self._lock:
+                self.stats.encoded += 1
+                self.stats.windows += len(rows)
+            if self._batcher is not None:
+                self._batcher.put(rows, job)
+                return
+            size = self.options.window_batch
+            chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
+            for chunk in chunks[1:]:  # the rest go to other workers; the first runs here
+                self.executor.submit(self._run_chunk, chunk, job)
+            self._run_chunk(chunks[0], job)
+        except BaseException as exc:
+            self._fail(key, future, exc)
+
+    def _run_chunk(self, rows: Sequence[Row], job: _Job) -> None:
+        try:
+            probs = self._forward(rows)
+            with self._lock:
+                self.stats.batches += 1
+            if job.merge(probs, len(rows)):
+                self._finish(job)
+        except BaseException as exc:
+            self._fail(job.key, job.future, exc)
+
+    def _run_batch(self, items: Sequence[tuple[Row, _Job]]) -> None:
+        try:
+            probs = self._forward([row for row, _ in items])
+            with self._lock:
+                self.stats.batches += 1
+        except BaseException as exc:
+            for _, job in items:
+                self._fail(job.key, job.future, exc)
+            return
+        for i, (_, job) in enumerate(items):
+            if job.merge({head: p[i : i + 1] for head, p in probs.items()}, 1):
+                self._finish(job)
+
+    def _finish(self, job: _Job) -> None:
+        if job.future.done():  # another window of this text failed first
+            return
+        scores = {
+            head: {label: float(p) for label, p in zip(self._labels[head], values, strict=True)}
+            for head, values in job.best.items()
+        }
+        with self._lock:
+            if self._inflight.get(job.key) is job.future:
+                del self._inflight[job.key]
+            if self.options.cache_size:
+                self._cache[job.key] = scores
+                while len(self._cache) > self.options.cache_size:
+                    self._cache.popitem(last=False)
+        _settle(job.future, result=scores)
+
+    def _fail(self, key: bytes, future: Future[Scores], exc: BaseException) -> None:
+        with self._lock:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+        _settle(future, exc=exc)
+
+
+class _Batcher:
+    """Collects windows from concurrent callers into padded forward passes (a daemon thread)."""
+
+    def __init__(
+        self,
+        run: Callable[[Sequence[tuple[Row, _Job]]], None],
+        options: PoolOptions,
+        executor: Executor,
+    ) -> None:
+        self._run, self._executor = run, executor
+        self._max, self._wait = options.max_batch, options.batch_wait_s
+        self._queue: queue.SimpleQueue[tuple[Row, _Job] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def put(self, rows: Sequence[Row], job: _Job) -> None:
+        """Queue a text's windows for the next batch."""
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="guardrail-batcher", daemon=True
+                )
+                self._thread.start()
+        for row in rows:
+            self._queue.put((row, job))
+
+    def stop(self) -> None:
+        """Let the thread finish the batch it holds and exit."""
+        self._queue.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stopping = self._collect(first)
+            self._executor.submit(self._run, batch)
+            if stopping:
+                return
+
+    def _collect(self, first: tuple[Row, _Job]) -> tuple[list[tuple[Row, _Job]], bool]:
+        batch = [first]
+        deadline = time.monotonic() + self._wait
+        while len(batch) < self._max:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+
+def _settle(
+    future: Future[Scores], result: Scores | None = None, exc: BaseException | None = None
+) -> None:
+    """Set a result or an exception unless the future is already settled (first one wins)."""
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        elif result is not None:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
+
+
+def _done(scores: Scores) -> Future[Scores]:
+    future: Future[Scores] = Future()
+    future.set_running_or_notify_cancel()
+    future.set_result(scores)
+    return future
+
+
+def _copy(scores: Scores) -> Scores:
+    return {head: dict(labels) for head, labels in scores.items()}

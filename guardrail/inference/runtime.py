@@ -1,0 +1,135 @@
+"""A loaded bundle, ready to score: verified files + ONNX session + windows + pool.
+
+`get_runtime(ref)` is what guards use: one runtime per bundle folder and file hashes per
+process (held weakly, so a policy reload that still uses the bundle shares it, and an unused
+one is freed), so several guards and several tenants' policies share one session and one
+in-flight table.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from types import TracebackType
+
+from guardrail.inference.bundle import Bundle, HeadSpec, load_bundle
+from guardrail.inference.onnx import OnnxModel, Probs
+from guardrail.inference.pool import InferencePool, PoolOptions, Scores
+from guardrail.inference.windows import Row, Windowing
+from guardrail.settings import Settings, get_settings
+
+
+class ClassifierRuntime:
+    """Scores texts with every head of one bundle: `await runtime.score(texts)`."""
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        settings: Settings | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        settings = settings or get_settings()
+        self.bundle = bundle
+        self.model = OnnxModel(
+            bundle, threads=settings.inference_threads, providers=settings.inference_providers
+        )
+        manifest = bundle.manifest
+        self.windowing = Windowing(
+            max_length=manifest.max_length,
+            stride=manifest.window_stride,
+            prefix=self.model.prefix,
+            suffix=self.model.suffix,
+            max_windows=settings.inference_max_windows,
+            edge=settings.inference_edge_windows,
+            slice_above_chars=settings.inference_slice_above_chars,
+        )
+        labels = {name: head.labels for name, head in manifest.heads.items()}
+        # The pool gets the model's methods, not ours: no cycle, so dropping the runtime
+        # frees it, and the finaliser stops the pool's threads.
+        model, windowing = self.model, self.windowing
+        self.pool = InferencePool(
+            lambda text: windowing.text_rows(text, model.encode),
+            model.forward,
+            labels,
+            PoolOptions.from_settings(settings),
+            executor,
+        )
+        weakref.finalize(self, self.pool.close)
+
+    @property
+    def heads(self) -> dict[str, HeadSpec]:
+        """The bundle's heads by name."""
+        return dict(self.bundle.manifest.heads)
+
+    @property
+    def forward_passes(self) -> int:
+        """Forward passes run so far (several texts or windows may share one when batching)."""
+        return self.model.forward_passes
+
+    def rows(self, text: str) -> list[Row]:
+        """The windows scored for `text`, as model input rows."""
+        return self.windowing.text_rows(text, self.model.encode)
+
+    def forward(self, rows: Sequence[Row]) -> dict[str, Probs]:
+        """Every head's probabilities for the rows (one pass)."""
+        return self.model.forward(rows)
+
+    async def score(self, texts: Sequence[str]) -> list[Scores]:
+        """head -> label -> probability for each text, in order."""
+        return await self.pool.score(texts)
+
+    def score_sync(self, texts: Sequence[str]) -> list[Scores]:
+        """Blocking `score`, for code without an event loop."""
+        return self.pool.score_sync(texts)
+
+    @property
+    def closed(self) -> bool:
+        """True once closed (a runtime from `get_runtime` is shared: do not close it)."""
+        return self.pool.closed
+
+    def close(self) -> None:
+        """Stop the pool's threads (the session is freed with the object)."""
+        self.pool.close()
+
+    def __enter__(self) -> ClassifierRuntime:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+_RUNTIMES: weakref.WeakValueDictionary[tuple[object, ...], ClassifierRuntime] = (
+    weakref.WeakValueDictionary()
+)
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def load_runtime(
+    ref: str | Path, base_dir: Path | None = None, settings: Settings | None = None
+) -> ClassifierRuntime:
+    """A new runtime for a bundle name or path (files are hash-checked first)."""
+    settings = settings or get_settings()
+    return ClassifierRuntime(load_bundle(ref, base_dir, settings), settings)
+
+
+def get_runtime(
+    ref: str | Path, base_dir: Path | None = None, settings: Settings | None = None
+) -> ClassifierRuntime:
+    """The process's runtime for this bundle (made on first use; files are always verified)."""
+    settings = settings or get_settings()
+    bundle = load_bundle(ref, base_dir, settings)
+    key = (bundle.path, tuple(sorted(bundle.manifest.files.items())), settings.model_dump_json())
+    with _RUNTIMES_LOCK:
+        runtime = _RUNTIMES.get(key)
+        if runtime is None or runtime.closed:
+            runtime = ClassifierRuntime(bundle, settings)
+            _RUNTIMES[key] = runtime
+        return runtime

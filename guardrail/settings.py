@@ -1,0 +1,62 @@
+"""Process settings, read from the environment (prefix `GUARDRAIL_`) by pydantic-settings.
+
+One flat model: each field's env name is `GUARDRAIL_` + the field name in upper case, e.g.
+`GUARDRAIL_INFERENCE_THREADS=2`. List fields take JSON (`'["CUDAExecutionProvider"]'`).
+Other parts of guardrail add their own fields here; keep the group prefix (`inference_` ...).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything guardrail reads from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="GUARDRAIL_", extra="ignore", frozen=True)
+
+    # Where bundles are looked up by name, before the repository's `classifiers/` folder.
+    bundles_dir: Path | None = None
+
+    # ONNX Runtime intra-op threads per session. On small machines 1 thread per session and
+    # several callers (see `inference_workers`) gives more throughput than 1 caller x N threads.
+    inference_threads: int = Field(default=1, ge=1)
+    # Size of the thread pool that runs tokenisation and forward passes off the event loop.
+    # 0 = one worker per CPU core.
+    inference_workers: int = Field(default=0, ge=0)
+    # ONNX Runtime execution providers, in order of preference; unavailable ones are skipped.
+    inference_providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
+
+    # Micro-batching: collect windows of concurrent callers into one padded forward pass.
+    # Off by default: on CPU it did not raise throughput; turn it on for a GPU provider.
+    inference_batching: bool = False
+    inference_max_batch: int = Field(default=16, ge=1)  # windows per batched forward pass
+    inference_batch_wait_ms: float = Field(default=2.0, ge=0.0)  # wait for more callers
+
+    # Long texts: the windows of one text that go into one forward pass when not batching.
+    # 1 = each window is its own job, so a long text's windows spread over the workers.
+    inference_window_batch: int = Field(default=1, ge=1)
+    # At most this many windows are scored per text (first/last `inference_edge_windows`
+    # windows always, evenly spaced ones in between); the rest of a huge text is not scored.
+    inference_max_windows: int = Field(default=16, ge=1)
+    inference_edge_windows: int = Field(default=4, ge=0)
+    # Texts longer than this (characters) are not tokenised whole: only the character slices
+    # that become the scored windows are (bounds tokeniser work: ~1 s per MB otherwise).
+    inference_slice_above_chars: int = Field(default=50_000, ge=1)
+
+    # Results kept per runtime for texts seen recently (0 = no cache). In-flight requests
+    # for the same text are always shared.
+    inference_cache_size: int = Field(default=1024, ge=0)
+
+    def worker_count(self) -> int:
+        """`inference_workers`, with 0 resolved to the number of CPU cores."""
+        return self.inference_workers or os.cpu_count() or 1
+
+
+def get_settings() -> Settings:
+    """Settings read from the current environment (cheap; not cached, so tests can set env)."""
+    return Settings()
