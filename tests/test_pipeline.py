@@ -158,9 +158,11 @@ async def test_audit_event_has_no_text_unless_policy_asks(log_text: bool, presen
     p = pipeline(
         [make_rule("r", "g", Action.BLOCK)], {"g": SlowGuard("g")}, Options(log_text=log_text)
     )
+    from guardrail.logging import configure, drop_sensitive
+
+    configure(level="INFO")  # another test may have set WARNING, which filters info events
     with structlog.testing.capture_logs(processors=[]) as logs:
         await p.check(Stage.INPUT, ["a bad secret sentence"], p.new_request())
-    from guardrail.logging import drop_sensitive
 
     (event,) = [dict(e) for e in logs if e["event"] == "policy.decided"]
     event = dict(drop_sensitive(None, "info", event))

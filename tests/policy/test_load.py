@@ -85,14 +85,14 @@ def test_invalid_policies_name_line_field_and_expectation(
 
 
 def test_bad_regex_is_a_validation_error_with_location() -> None:
-    """A pattern RE2 cannot compile (backreference) is reported at the guard."""
+    """A pattern RE2 cannot compile (backreference) is reported at its own line and name."""
     text = GOOD.replace(
         "    kind: keywords\n    keywords: [forbidden]",
         "    kind: regex\n    patterns: {rep: '(a)\\1'}",
     )
     found = problems_of(text)
     assert any(
-        ln in (5, 6, 7) and fld.startswith("guards.words") and "rep" in m for ln, fld, m in found
+        ln == 7 and fld == "guards.words.patterns.rep" and "RE2" in m for ln, fld, m in found
     )
 
 
