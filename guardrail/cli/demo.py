@@ -135,9 +135,9 @@ def _run(scenario: Scenario, url: str, upstream: RecordingUpstream) -> Row:
         _error_row(row, exc)
     if len(upstream.seen) > before:
         row.upstream_saw = upstream.seen[-1]
-    if scenario.reply and row.client_got and row.client_got != scenario.reply:
-        if row.decision in ("", "allow"):  # the answer was changed on its way back
-            row.decision = "redact (output)"
+    changed = bool(scenario.reply and row.client_got and row.client_got != scenario.reply)
+    if changed and row.decision in ("", "allow"):  # the answer was changed on its way back
+        row.decision = "redact (output)"
     return row
 
 

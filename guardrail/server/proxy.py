@@ -1,0 +1,462 @@
+"""The proxy's request flow, the same for every wire format (see DESIGN.md §1).
+
+read JSON -> Conversation -> input stages (input, retrieved, tool) -> upstream -> output
+stage (whole answer, or the stream's hold-back window) -> restore placeholders -> client.
+
+A `Wire` (one per endpoint, in `routes_openai.py` / `routes_anthropic.py`) says how to read
+its requests and write its answers; this module never looks at a wire format itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from guardrail.conversation import (
+    Conversation,
+    parse_openai_chat_response,
+    parse_openai_completion_response,
+)
+from guardrail.errors import ContentBlocked, GuardrailError, LimitExceeded, RequestError
+from guardrail.logging import get_logger
+from guardrail.pipeline import Pipeline, RequestState
+from guardrail.server.metrics import Metrics
+from guardrail.server.sse import sse_response
+from guardrail.streaming import Holdback, StreamGuard
+from guardrail.types import SEVERITY, Action, Block, Decision, Mode, Stage
+from guardrail.upstream import shapes
+from guardrail.upstream.base import LOCAL_HEADER_PREFIX, Kind, Upstream, UpstreamRequest
+
+log = get_logger("guardrail.server")
+
+Json = dict[str, Any]
+Chunks = AsyncIterator[Json]
+T = TypeVar("T")
+
+INPUT_STAGES = (Stage.INPUT, Stage.RETRIEVED, Stage.TOOL)
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+
+
+class Wire(Protocol):
+    """How one endpoint reads requests and writes answers."""
+
+    route: str
+    kind: Kind  # what the upstream is asked for: chat or legacy text completions
+
+    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
+        """The request's segments (on a copy of the body)."""
+        ...
+
+    def upstream_body(self, body: Json) -> Json:
+        """The checked request body, in the OpenAI format the upstream speaks."""
+        ...
+
+    def client_body(self, response: Json, request: Json) -> Json:
+        """An OpenAI-format answer, in the client's format."""
+        ...
+
+    def encode_stream(self, chunks: Chunks, request: Json) -> AsyncIterator[bytes]:
+        """OpenAI-format chunks as the client's SSE events, end marker included."""
+        ...
+
+    def error(self, exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Response:
+        """An error answer in the client's format."""
+        ...
+
+    def stream_error(self, exc: GuardrailError) -> bytes:
+        """An error event for a stream that already started."""
+        ...
+
+
+@dataclass
+class Outcome:
+    """The stage decisions of one request so far."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    rewrote: bool = False  # an input stage changed the text
+
+    @property
+    def block(self) -> Block | None:
+        """The first block, if any."""
+        return next((d.block for d in self.decisions if d.block is not None), None)
+
+    @property
+    def action(self) -> Action:
+        """The most severe action of all stages."""
+        actions = [d.action for d in self.decisions] or [Action.ALLOW]
+        return max(actions, key=lambda a: SEVERITY[a])
+
+    def headers(self) -> dict[str, str]:
+        """`x-guardrail-*` response headers (no text, only names and numbers)."""
+        rules = dict.fromkeys(r for d in self.decisions for r in d.rules_fired)
+        guard_ms = sum(d.guard_ms for d in self.decisions)
+        return {
+            "x-guardrail-decision": self.action.value,
+            "x-guardrail-rules": ",".join(rules),
+            "x-guardrail-guard-ms": f"{guard_ms:.2f}",
+        }
+
+
+async def prime(chunks: Chunks) -> Chunks:
+    """Pull the first chunk now, so that upstream errors happen before the response starts."""
+    iterator = aiter(chunks)
+    try:
+        first = await anext(iterator)
+    except StopAsyncIteration:
+        return _empty()
+    except BaseException:
+        await _aclose(iterator)
+        raise
+    return _chain(first, iterator)
+
+
+async def _empty() -> Chunks:
+    return
+    yield  # an empty async generator
+
+
+async def _chain(first: Json, rest: Chunks) -> Chunks:
+    try:
+        yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        await _aclose(rest)
+
+
+async def _aclose(value: Any) -> None:
+    close = getattr(value, "aclose", None)
+    if close is not None:
+        with suppress(Exception):
+            await close()
+
+
+class Proxy:
+    """One policy, one upstream, the flow between them."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        upstream: Upstream,
+        metrics: Metrics,
+        *,
+        scan_system: bool = False,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.pipeline = pipeline
+        self.upstream = upstream
+        self.metrics = metrics
+        self.scan_system = scan_system
+        self.max_body_bytes = max_body_bytes
+        self.options = pipeline.policy.options
+        self.parallel_input = self.options.parallel_input and not _input_rewrites(pipeline)
+        if self.options.parallel_input and not self.parallel_input:
+            # the upstream would see the text before it is redacted: run the checks first
+            log.warning("server.parallel_input_disabled", reason="input redact/rewrite rules")
+
+    # ------------------------------------------------------------------ entry point
+
+    async def handle(self, request: Request, wire: Wire) -> Response:
+        """One proxied call, start to finish; never raises."""
+        started = time.perf_counter()
+        request_id = _request_id(request)
+        self.metrics.in_flight.inc()
+        outcome = Outcome()
+        try:
+            body = await read_json(request, self.max_body_bytes)
+            response = await self._handle(request, wire, body, request_id, outcome)
+        except GuardrailError as exc:
+            response = self._error(wire, exc)
+        except Exception as exc:  # a bug must still answer in the client's format
+            # no traceback: exception messages may quote request text
+            log.error("server.request_failed", error_type=type(exc).__name__, request_id=request_id)
+            response = self._error(wire, GuardrailError("internal error in guardrail"))
+        finally:
+            self.metrics.in_flight.dec()
+        response.headers["x-request-id"] = request_id
+        self._record(wire.route, response.status_code, outcome, started, request_id)
+        return response
+
+    def _record(
+        self, route: str, status: int, outcome: Outcome, started: float, request_id: str
+    ) -> None:
+        seconds = time.perf_counter() - started
+        result = "blocked" if outcome.block else ("ok" if status < 400 else f"error_{status}")
+        self.metrics.requests.labels(route, result).inc()
+        self.metrics.request_seconds.labels(route).observe(seconds)
+        log.info(
+            "request.completed",
+            route=route,
+            status=status,
+            request_id=request_id,
+            decision=outcome.action.value,
+            rules=[r for d in outcome.decisions for r in d.rules_fired],
+            ms=round(seconds * 1000, 3),
+        )
+
+    def _error(self, wire: Wire, exc: GuardrailError) -> Response:
+        status = exc.http_status
+        upstream_status = getattr(exc, "status", None)
+        if isinstance(upstream_status, int) and 400 <= upstream_status < 500:
+            status = upstream_status  # the provider's own client errors pass through
+        if exc.code.startswith("upstream"):
+            self.metrics.upstream_errors.labels(exc.code).inc()
+        return wire.error(exc, status, {})
+
+    async def _handle(
+        self, request: Request, wire: Wire, body: Json, request_id: str, outcome: Outcome
+    ) -> Response:
+        stream = body.get("stream") is True
+        conv = wire.parse(body, scan_system=self.scan_system)
+        state = self.pipeline.new_request(request_id=request_id)
+        key, directives = _client_key(request), _directives(request)
+
+        def build(checked: Json) -> UpstreamRequest:
+            return UpstreamRequest(wire.upstream_body(checked), wire.kind, key, directives)
+
+        if stream:
+            chunks = await self._call(conv, state, outcome, build, self._open_stream, _aclose)
+            if chunks is None:
+                return self._blocked(wire, outcome, body, stream=True)
+            return self._stream(wire, chunks, state, outcome, body)
+        answer = await self._call(conv, state, outcome, build, self.upstream.complete, _ignore)
+        if answer is None:
+            return self._blocked(wire, outcome, body, stream=False)
+        return await self._answer(wire, answer, state, outcome, body)
+
+    async def _open_stream(self, request: UpstreamRequest) -> Chunks:
+        return await prime(self.upstream.stream(request))
+
+    # ----------------------------------------------------------------- input stages
+
+    async def check_input(self, conv: Conversation, state: RequestState, outcome: Outcome) -> None:
+        """Run the input stages in order; rewrites go back into the conversation's body."""
+        for stage in INPUT_STAGES:
+            texts = conv.texts(stage)
+            if stage not in self.pipeline.stages or not texts:
+                continue
+            decision = await self.pipeline.check(stage, texts, state)
+            self.metrics.record(decision)
+            outcome.decisions.append(decision)
+            if decision.blocked:
+                return
+            outcome.rewrote |= conv.replace(stage, decision.texts)
+
+    async def _call(
+        self,
+        conv: Conversation,
+        state: RequestState,
+        outcome: Outcome,
+        build: Callable[[Json], UpstreamRequest],
+        start: Callable[[UpstreamRequest], Awaitable[T]],
+        discard: Callable[[T], Awaitable[None]],
+    ) -> T | None:
+        """Input checks, then the upstream call -- or both at once under `parallel_input`.
+
+        In parallel, a block cancels the upstream call and its answer is never released; a
+        rewrite (not expected: redacting policies turn parallelism off) re-sends the call.
+        """
+        if not self.parallel_input:
+            await self.check_input(conv, state, outcome)
+            return None if outcome.block else await start(build(conv.body))
+        early = asyncio.ensure_future(start(build(_copy(conv.body))))
+        try:
+            await self.check_input(conv, state, outcome)
+        except BaseException:
+            await _cancel(early, discard)
+            raise
+        if outcome.block or outcome.rewrote:
+            await _cancel(early, discard)
+            return None if outcome.block else await start(build(conv.body))
+        return await early
+
+    # ---------------------------------------------------------------- output stage
+
+    async def _answer(
+        self, wire: Wire, answer: Json, state: RequestState, outcome: Outcome, body: Json
+    ) -> Response:
+        out = _output(wire.kind, answer)
+        if Stage.OUTPUT in self.pipeline.stages and out.texts(Stage.OUTPUT):
+            decision = await self.pipeline.check(Stage.OUTPUT, out.texts(Stage.OUTPUT), state)
+            self.metrics.record(decision)
+            outcome.decisions.append(decision)
+            if decision.blocked:
+                return self._blocked(wire, outcome, body, stream=False)
+            out.replace(Stage.OUTPUT, decision.texts)
+        restored = [self.pipeline.restore(t, state) for t in out.texts(Stage.OUTPUT)]
+        out.replace(Stage.OUTPUT, restored)
+        return JSONResponse(wire.client_body(out.body, body), headers=outcome.headers())
+
+    def stream_guard(self, state: RequestState, kind: Kind) -> StreamGuard | None:
+        """The hold-back guard for a streamed answer (None: nothing to check or restore)."""
+        checks_output = Stage.OUTPUT in self.pipeline.stages
+        if not checks_output and state.vault.max_placeholder_len == 0:
+            return None
+
+        async def check(text: str) -> Decision:
+            decision = await self.pipeline.check(Stage.OUTPUT, [text], state)
+            self.metrics.record(decision)
+            return decision
+
+        def make() -> Holdback:
+            return Holdback(
+                check if checks_output else None,
+                lambda text: self.pipeline.restore(text, state),
+                window=self.options.stream_window_chars,
+                placeholder_len=lambda: state.vault.max_placeholder_len,
+            )
+
+        return StreamGuard(make, kind=kind, refusal=self._refusal())
+
+    def _stream(
+        self, wire: Wire, chunks: Chunks, state: RequestState, outcome: Outcome, body: Json
+    ) -> Response:
+        guard = self.stream_guard(state, wire.kind)
+        guarded = guard.guard(chunks) if guard is not None else chunks
+        events = self._events(wire, guarded, body, guard, state.request_id)
+        return sse_response(events, outcome.headers())
+
+    async def _events(
+        self, wire: Wire, chunks: Chunks, body: Json, guard: StreamGuard | None, request_id: str
+    ) -> AsyncIterator[bytes]:
+        try:
+            async for event in wire.encode_stream(chunks, body):
+                yield event
+        except GuardrailError as exc:
+            if exc.code.startswith("upstream"):
+                self.metrics.upstream_errors.labels(exc.code).inc()
+            yield wire.stream_error(exc)
+        finally:
+            await _aclose(chunks)
+            blocked = guard.blocked if guard is not None else None
+            if blocked is not None and blocked.block is not None:
+                log.info(
+                    "stream.blocked",
+                    request_id=request_id,
+                    rule=blocked.block.rule,
+                    route=wire.route,
+                )
+
+    # ------------------------------------------------------------------- blocks
+
+    def _refusal(self) -> str | None:
+        return self.options.refusal_message if self.options.on_block == "refusal" else None
+
+    def _blocked(self, wire: Wire, outcome: Outcome, body: Json, *, stream: bool) -> Response:
+        """A block, as an error or (`on_block: refusal`) as an ordinary refusing answer."""
+        block = outcome.block
+        assert block is not None
+        headers = outcome.headers()
+        refusal = self._refusal()
+        if refusal is None:
+            exc = ContentBlocked(block.rule, block.stage.value, block.message, code=block.code)
+            response = wire.error(
+                exc, exc.http_status, {"rule": block.rule, "stage": block.stage.value}
+            )
+            response.headers.update(headers)
+            return response
+        model = str(body.get("model") or "")
+        if stream:
+            pieces = [refusal]
+            chunks = (
+                shapes.text_chunks(pieces, model=model, finish_reason="content_filter")
+                if wire.kind == "text"
+                else shapes.chat_chunks(pieces, model=model, finish_reason="content_filter")
+            )
+            return sse_response(wire.encode_stream(_aiter(chunks), body), headers)
+        answer = (
+            shapes.text_response(refusal, model=model, finish_reason="content_filter")
+            if wire.kind == "text"
+            else shapes.chat_response(refusal, model=model, finish_reason="content_filter")
+        )
+        return JSONResponse(wire.client_body(answer, body), headers=headers)
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+async def read_json(request: Request, max_bytes: int) -> Json:
+    """The request body as a JSON object; RequestError (400) / LimitExceeded (413) if not."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise LimitExceeded("request body bytes", int(declared), max_bytes)
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.stream():  # stop reading as soon as the limit is passed
+        size += len(part)
+        if size > max_bytes:
+            raise LimitExceeded("request body bytes", size, max_bytes)
+        parts.append(part)
+    raw = b"".join(parts)
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise RequestError(f"request body is not valid JSON ({exc})") from exc
+    if not isinstance(body, dict):
+        raise RequestError("request body must be a JSON object")
+    return body
+
+
+def _output(kind: Kind, answer: Json) -> Conversation:
+    if kind == "text":
+        return parse_openai_completion_response(answer)
+    return parse_openai_chat_response(answer)
+
+
+def _input_rewrites(pipeline: Pipeline) -> bool:
+    """Whether an enforced input-side rule may change the text (redact / rewrite)."""
+    return any(
+        rule.action in (Action.REDACT, Action.REWRITE)
+        and rule.mode is Mode.ENFORCE
+        and rule.stages & set(INPUT_STAGES)
+        for rule in pipeline.policy.rules
+    )
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get("x-request-id", "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _client_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def _directives(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.headers.items() if k.startswith(LOCAL_HEADER_PREFIX)}
+
+
+def _copy(body: Json) -> Json:
+    copied: Json = json.loads(json.dumps(body))
+    return copied
+
+
+async def _ignore(_: Any) -> None:
+    return None
+
+
+async def _cancel(task: asyncio.Future[T], discard: Callable[[T], Awaitable[None]]) -> None:
+    """Cancel an early upstream call; close what it opened if it already finished."""
+    task.cancel()
+    await asyncio.wait([task])  # does not raise the task's error; our own cancel still works
+    if task.done() and not task.cancelled() and task.exception() is None:
+        await discard(task.result())
+
+
+async def _aiter(chunks: Any) -> Chunks:
+    for chunk in chunks:
+        yield chunk

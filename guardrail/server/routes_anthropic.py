@@ -1,0 +1,86 @@
+"""Anthropic-compatible endpoint: `POST /v1/messages`, streamed or not.
+
+The request is checked in its own format (segments point into the Anthropic body), then
+translated to the OpenAI format for the upstream (`anthropic_format`); answers and streams
+are translated back. Errors are Anthropic-shaped: `{"type": "error", "error": {"type",
+"message"}}`, plus `code`, and `rule` and `stage` for blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from guardrail.conversation import Conversation, parse_anthropic
+from guardrail.errors import GuardrailError
+from guardrail.server.anthropic_format import (
+    StreamEncoder,
+    to_anthropic_response,
+    to_openai_request,
+)
+from guardrail.server.sse import named_event
+from guardrail.upstream.base import Kind
+
+Json = dict[str, Any]
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+}
+
+
+def error_body(exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Json:
+    """`{"type": "error", "error": {...}}` in Anthropic's shape."""
+    message = getattr(exc, "message", None) or str(exc)
+    kind = _TYPES.get(status, "invalid_request_error" if status < 500 else "api_error")
+    return {"type": "error", "error": {"type": kind, "message": message, "code": exc.code, **extra}}
+
+
+class MessagesWire:
+    """`POST /v1/messages`."""
+
+    route = "anthropic.messages"
+    kind: Kind = "chat"
+
+    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
+        return parse_anthropic(body, scan_system=scan_system)
+
+    def upstream_body(self, body: Json) -> Json:
+        return to_openai_request(body)
+
+    def client_body(self, response: Json, request: Json) -> Json:
+        return to_anthropic_response(response, str(request.get("model") or ""))
+
+    async def encode_stream(
+        self, chunks: AsyncIterator[Json], request: Json
+    ) -> AsyncIterator[bytes]:
+        encoder = StreamEncoder(model=str(request.get("model") or ""))
+        async for event, data in encoder.encode(chunks):
+            yield named_event(event, data)
+
+    def error(self, exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Response:
+        return JSONResponse(error_body(exc, status, extra), status_code=status)
+
+    def stream_error(self, exc: GuardrailError) -> bytes:
+        return named_event("error", error_body(exc, exc.http_status, {}))
+
+
+MESSAGES = MessagesWire()
+
+
+async def messages(request: Request) -> Response:
+    """`POST /v1/messages`."""
+    response: Response = await request.app.state.guardrail.handle(request, MESSAGES)
+    return response
+
+
+ROUTES = [Route("/v1/messages", messages, methods=["POST"])]

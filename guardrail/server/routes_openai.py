@@ -1,0 +1,127 @@
+"""OpenAI-compatible endpoints: `/v1/chat/completions`, `/v1/completions`, `/v1/models`.
+
+Requests go upstream as they came (unknown fields included) once checked; only our
+`guardrail_stage` extension keys are removed. Errors are OpenAI-shaped:
+`{"error": {"message", "type", "code", "param"}}`, plus `rule` and `stage` for blocks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from guardrail.conversation import (
+    Conversation,
+    parse_openai_chat,
+    parse_openai_completion,
+    strip_stage_marks,
+)
+from guardrail.errors import GuardrailError
+from guardrail.server.sse import DONE, data_event
+from guardrail.upstream.base import Kind
+
+Json = dict[str, Any]
+
+
+def error_type(exc: GuardrailError, status: int) -> str:
+    """OpenAI's error `type` for one of our errors."""
+    if status == 401:
+        return "authentication_error"
+    if 400 <= status < 500:
+        return "invalid_request_error"
+    return "api_error"
+
+
+def error_body(exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Json:
+    """`{"error": {...}}` in OpenAI's shape."""
+    message = getattr(exc, "message", None) or str(exc)
+    error = {
+        "message": message,
+        "type": error_type(exc, status),
+        "code": exc.code,
+        "param": None,
+        **extra,
+    }
+    return {"error": error}
+
+
+class _OpenAIWire:
+    route = ""
+    kind: Kind = "chat"
+
+    def upstream_body(self, body: Json) -> Json:
+        return strip_stage_marks(body)
+
+    def client_body(self, response: Json, request: Json) -> Json:
+        return response
+
+    async def encode_stream(
+        self, chunks: AsyncIterator[Json], request: Json
+    ) -> AsyncIterator[bytes]:
+        async for chunk in chunks:
+            yield data_event(chunk)
+        yield DONE
+
+    def error(self, exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Response:
+        return JSONResponse(error_body(exc, status, extra), status_code=status)
+
+    def stream_error(self, exc: GuardrailError) -> bytes:
+        return data_event(error_body(exc, exc.http_status, {}))
+
+
+class ChatWire(_OpenAIWire):
+    """`POST /v1/chat/completions`."""
+
+    route = "openai.chat"
+    kind: Kind = "chat"
+
+    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
+        return parse_openai_chat(body, scan_system=scan_system)
+
+
+class CompletionWire(_OpenAIWire):
+    """`POST /v1/completions` (legacy text completions)."""
+
+    route = "openai.completions"
+    kind: Kind = "text"
+
+    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
+        return parse_openai_completion(body)
+
+
+CHAT = ChatWire()
+COMPLETION = CompletionWire()
+
+
+async def chat_completions(request: Request) -> Response:
+    """`POST /v1/chat/completions`, streamed or not."""
+    response: Response = await request.app.state.guardrail.handle(request, CHAT)
+    return response
+
+
+async def completions(request: Request) -> Response:
+    """`POST /v1/completions`, streamed or not."""
+    response: Response = await request.app.state.guardrail.handle(request, COMPLETION)
+    return response
+
+
+async def models(request: Request) -> Response:
+    """`GET /v1/models`: what the upstream serves."""
+    names = await request.app.state.guardrail.models()
+    created = int(time.time())
+    data = [
+        {"id": n, "object": "model", "created": created, "owned_by": "guardrail"} for n in names
+    ]
+    return JSONResponse({"object": "list", "data": data})
+
+
+ROUTES = [
+    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/v1/completions", completions, methods=["POST"]),
+    Route("/v1/models", models, methods=["GET"]),
+]

@@ -1,0 +1,338 @@
+"""Output guarding of a token stream with a bounded hold-back window.
+
+Only checked text is released. A `Holdback` keeps one text channel of a stream (a choice's
+content, or one tool call's arguments): it holds what came in, and once `window` characters
+wait it checks them -- with the last released characters in front as context -- and releases
+all but a look-ahead of `3/4 * window` characters. So:
+
+- at most `window` characters are held back (time-to-first-token grows by at most that);
+- a violating span of up to `3/4 * window` characters is seen whole before any of its
+  characters could be released, wherever the chunk boundaries fall; at the end of the stream
+  the rest is checked before it is released;
+- a redaction that straddles the release point is held back whole and released as its
+  placeholder the next time; a placeholder in the upstream's text (`<EMAIL_1>`, also when it
+  arrives split over several chunks) is never cut, so it is restored whole.
+
+`guard_chunks` applies holdbacks to an OpenAI chunk stream (chat or legacy text): on a block
+it ends the stream with a final chunk whose `finish_reason` is `content_filter` (the SSE
+layer then sends `[DONE]`) and closes the upstream. It knows nothing about HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Any, Literal
+
+from guardrail.types import Decision
+
+CheckFn = Callable[[str], Awaitable[Decision]]
+RestoreFn = Callable[[str], str]
+Chunk = dict[str, Any]
+Opcodes = Sequence[tuple[str, int, int, int, int]]
+
+CONTENT_FILTER = "content_filter"
+_TOKEN = re.compile(r"<[A-Z0-9_]*>?")
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
+
+
+def _no_restore(text: str) -> str:
+    return text
+
+
+def _no_placeholders() -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a holdback lets through now: text for the client, or the block that stopped it."""
+
+    text: str = ""
+    blocked: Decision | None = None
+
+
+class Holdback:
+    """One text channel of a stream; see the module docstring.
+
+    `check` returns the Decision for a text (None: nothing to check, only placeholders to keep
+    whole for `restore`). `placeholder_len` is the longest placeholder issued so far.
+    """
+
+    def __init__(
+        self,
+        check: CheckFn | None,
+        restore: RestoreFn = _no_restore,
+        *,
+        window: int = 128,
+        placeholder_len: Callable[[], int] = _no_placeholders,
+    ) -> None:
+        self._check = check
+        self._restore = restore
+        self._placeholder_len = placeholder_len
+        self.window = max(1, window) if check is not None else 1
+        self.lookahead = self.window * 3 // 4 if check is not None else 0
+        self._step = max(1, self.window // 4)
+        self._pending = ""  # received, not yet released (upstream text)
+        self._context = ""  # the last `window` released characters, as checked
+        self._checked_at = 0  # len(_pending) at the last check that released nothing
+
+    @property
+    def held(self) -> int:
+        """Characters held back right now."""
+        return len(self._pending)
+
+    async def feed(self, delta: str) -> Release:
+        """Take the next piece of upstream text; release what is proven clean."""
+        self._pending += delta
+        if len(self._pending) < self.window:
+            return Release()
+        if self._checked_at and len(self._pending) - self._checked_at < self._step:
+            return Release()  # something is held whole; wait for more before checking again
+        return await self._release(final=False)
+
+    async def close(self) -> Release:
+        """The stream ended: check and release the rest."""
+        if not self._pending:
+            return Release()
+        return await self._release(final=True)
+
+    async def _release(self, *, final: bool) -> Release:
+        segment = self._context + self._pending
+        new = segment
+        if self._check is not None:
+            decision = await self._check(segment)
+            if decision.blocked:
+                self._pending = ""
+                return Release(blocked=decision)
+            new = decision.texts[0]
+        ops: Opcodes | None = None if new == segment else _opcodes(segment, new)
+        start = _to_new(len(self._context), ops, inside="end")
+        start = _around_placeholder(new, start, after=True)
+        target = len(segment) - (0 if final else self.lookahead)
+        cut = _to_new(target, ops, inside="start")
+        if not final:
+            cut = _around_placeholder(new, cut, after=False)
+            cut = _safe_cut(new, cut, start, self._placeholder_len())
+        if cut <= start:
+            self._checked_at = len(self._pending)
+            return Release()
+        consumed = _to_old(cut, ops) - len(self._context)
+        out = new[start:cut]
+        self._pending = self._pending[max(0, consumed) :] if not final else ""
+        self._context = (self._context + out)[-self.window :]
+        self._checked_at = 0
+        return Release(text=self._restore(out))
+
+
+def _opcodes(old: str, new: str) -> Opcodes:
+    """Edit regions between the checked and the rewritten text, coarsened.
+
+    A character diff may align stray characters of a redacted span with its placeholder
+    (`EMAIL@X.COM` -> `<EMAIL_1>`); equal runs of up to two characters between edits are
+    folded into the edit so that a cut does not land inside it.
+    """
+    merged: list[tuple[str, int, int, int, int]] = []
+    for op in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if merged and merged[-1][0] != "equal" and (op[0] != "equal" or op[2] - op[1] <= 2):
+            _, i1, _, j1, _ = merged.pop()
+            merged.append(("replace", i1, op[2], j1, op[4]))
+        else:
+            merged.append(op)
+    return merged
+
+
+def _to_new(pos: int, ops: Opcodes | None, *, inside: Literal["start", "end"]) -> int:
+    """Map a position in the checked text to the rewritten one.
+
+    A position strictly inside an edited region maps to the region's start (hold the edit
+    back whole) or its end (the region was partly released before: skip the rest of it).
+    """
+    if ops is None:
+        return pos
+    for tag, i1, i2, j1, j2 in ops:
+        if tag == "equal" and i1 <= pos <= i2:
+            return j1 + (pos - i1)
+        if i1 <= pos < i2 or (i1 == i2 == pos):
+            return j1 if inside == "start" or pos == i1 else j2
+    return ops[-1][4] if ops else pos
+
+
+def _to_old(pos: int, ops: Opcodes | None) -> int:
+    """Map a cut in the rewritten text back to the checked text (cuts sit on region edges)."""
+    if ops is None:
+        return pos
+    for tag, i1, _i2, j1, j2 in ops:
+        if tag == "equal" and j1 <= pos <= j2:
+            return i1 + (pos - j1)
+        if j1 <= pos < j2:
+            return i1
+    return ops[-1][2] if ops else pos
+
+
+def _around_placeholder(text: str, pos: int, *, after: bool) -> int:
+    """`pos`, moved to the end (`after`) or start of a placeholder it falls inside."""
+    for match in _PLACEHOLDER.finditer(text, max(0, pos - 64), pos + 64):
+        if match.start() < pos < match.end():
+            return match.end() if after else match.start()
+    return pos
+
+
+def _safe_cut(text: str, cut: int, start: int, max_len: int) -> int:
+    """Move `cut` back so that it does not split a placeholder (complete or still arriving)."""
+    if max_len <= 0 or cut <= start:
+        return cut
+    lt = text.rfind("<", max(start, cut - max_len), cut)
+    if lt < 0:
+        return cut
+    token = _TOKEN.match(text, lt, min(len(text), lt + max_len))
+    if token is None:
+        return cut
+    end = token.end()
+    if token.group().endswith(">"):
+        return lt if end > cut else cut  # a whole placeholder straddles the cut
+    # no '>' yet: a placeholder may still be arriving if the token runs to the end of the text
+    return lt if end == len(text) and end - lt < max_len else cut
+
+
+# ------------------------------------------------------------------ OpenAI chunk streams
+
+
+ChannelKey = tuple[int, int]  # (choice index, -1 for content | tool-call index)
+MakeHoldback = Callable[[], Holdback]
+
+
+@dataclass
+class _Choice:
+    channels: dict[int, Holdback] = field(default_factory=dict)
+
+
+@dataclass
+class StreamGuard:
+    """Applies holdbacks to an OpenAI chunk stream (`kind` chat or legacy text)."""
+
+    make_holdback: MakeHoldback
+    kind: Literal["chat", "text"] = "chat"
+    refusal: str | None = None  # on a block, say this in the final chunk (on_block: refusal)
+    blocked: Decision | None = None
+    _choices: dict[int, _Choice] = field(default_factory=dict)
+    _last: Chunk = field(default_factory=dict)
+
+    async def guard(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+        """The guarded stream. Closes `chunks` when it stops early."""
+        try:
+            async for chunk in chunks:
+                self._last = chunk
+                async for out in self._on_chunk(chunk):
+                    yield out
+                if self.blocked is not None:
+                    return
+            for index in list(self._choices):
+                async for out in self._flush(index, None):
+                    yield out
+                if self.blocked is not None:
+                    return
+        finally:
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def _on_chunk(self, chunk: Chunk) -> AsyncIterator[Chunk]:
+        choices = chunk.get("choices")
+        if not choices:
+            yield chunk  # usage / keep-alive chunks carry no text
+            return
+        for choice in choices:
+            index = int(choice.get("index") or 0)
+            state = self._choices.setdefault(index, _Choice())
+            delta = await self._delta(state, choice)
+            if self.blocked is not None:
+                yield self._block_chunk(index)
+                return
+            finish = choice.get("finish_reason")
+            if delta:
+                yield self._chunk(index, delta, None)
+            if finish is not None:
+                async for out in self._flush(index, finish):
+                    yield out
+                if self.blocked is not None:
+                    return
+
+    async def _delta(self, state: _Choice, choice: dict[str, Any]) -> dict[str, Any]:
+        """The part of a choice's delta that may go out now."""
+        if self.kind == "text":
+            released = await self._feed(state, -1, choice.get("text"))
+            return {"text": released} if released else {}
+        delta = dict(choice.get("delta") or {})
+        # other keys (role, refusal, ...) pass; empty ones (litellm sends many nulls) do not
+        out = {
+            k: v for k, v in delta.items() if k not in ("content", "tool_calls") and v is not None
+        }
+        released = await self._feed(state, -1, delta.get("content"))
+        if released:
+            out["content"] = released
+        calls = [await self._tool_delta(state, call) for call in delta.get("tool_calls") or ()]
+        calls = [c for c in calls if c is not None]
+        if calls:
+            out["tool_calls"] = calls
+        return out
+
+    async def _tool_delta(self, state: _Choice, call: dict[str, Any]) -> dict[str, Any] | None:
+        k = int(call.get("index") or 0)
+        function = dict(call.get("function") or {})
+        released = await self._feed(state, k, function.pop("arguments", None))
+        header = {key: value for key, value in call.items() if key not in ("index", "function")}
+        if not released and not header and not function:
+            return None
+        if released or function:
+            header["function"] = {**function, "arguments": released}
+        return {"index": k, **header}
+
+    async def _feed(self, state: _Choice, channel: int, text: Any) -> str:
+        if not isinstance(text, str) or not text or self.blocked is not None:
+            return ""
+        holdback = state.channels.get(channel)
+        if holdback is None:
+            holdback = state.channels[channel] = self.make_holdback()
+        release = await holdback.feed(text)
+        self.blocked = release.blocked
+        return release.text
+
+    async def _flush(self, index: int, finish: str | None) -> AsyncIterator[Chunk]:
+        """Release the rest of a choice's channels, then its finish chunk."""
+        state = self._choices.pop(index, _Choice())
+        for channel, holdback in sorted(state.channels.items()):
+            release = await holdback.close()
+            if release.blocked is not None:
+                self.blocked = release.blocked
+                yield self._block_chunk(index)
+                return
+            if release.text:
+                yield self._chunk(index, self._channel_delta(channel, release.text), None)
+        if finish is not None:
+            yield self._chunk(index, {}, finish)
+
+    def _channel_delta(self, channel: int, text: str) -> dict[str, Any]:
+        if self.kind == "text":
+            return {"text": text}
+        if channel < 0:
+            return {"content": text}
+        return {"tool_calls": [{"index": channel, "function": {"arguments": text}}]}
+
+    def _block_chunk(self, index: int) -> Chunk:
+        delta: dict[str, Any] = {}
+        if self.refusal:
+            delta = {"text": self.refusal} if self.kind == "text" else {"content": self.refusal}
+        return self._chunk(index, delta, CONTENT_FILTER)
+
+    def _chunk(self, index: int, delta: dict[str, Any], finish: str | None) -> Chunk:
+        choice: dict[str, Any] = {"index": index, "logprobs": None, "finish_reason": finish}
+        if self.kind == "text":
+            choice["text"] = delta.get("text", "")
+        else:
+            choice["delta"] = delta
+        drop = ("choices",) if finish is not None else ("choices", "usage")
+        base = {k: v for k, v in self._last.items() if k not in drop}
+        return {**base, "choices": [choice]}

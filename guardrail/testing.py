@@ -1,0 +1,327 @@
+"""Test doubles we use ourselves and ship: a scriptable fake upstream and a server runner.
+
+`FakeUpstream` is a real ASGI app (an OpenAI-compatible server: chat completions, legacy
+completions, models; plain JSON and SSE). It records every request it receives -- so a test
+can assert what the model provider saw, e.g. that redacted PII never arrived -- and answers
+either by echoing the last user message or from a queue of scripted `Reply`s.
+
+`DelayedGuard` wraps a real guard and answers later: it makes the timing of guard checks
+explicit (e.g. that an upstream call is already in flight when an input block lands).
+
+`serve_app(app)` runs any ASGI app with uvicorn on 127.0.0.1 in a background thread, on a
+port the OS picks, and stops it on exit:
+
+    fake = FakeUpstream()
+    with serve_app(fake.app) as upstream, serve_app(create_app(pipeline,
+            OpenAIHttpUpstream(upstream.url + "/v1"))) as proxy:
+        fake.script(Reply(chunks=list("split into one-character chunks")))
+        openai.OpenAI(base_url=proxy.url + "/v1", api_key="x").chat.completions.create(...)
+        assert fake.requests[-1].body["messages"] ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from guardrail.conversation import last_user_text
+from guardrail.guards.base import Guard
+from guardrail.types import CheckContext, Finding
+from guardrail.upstream import shapes
+
+Json = dict[str, Any]
+
+__all__ = [
+    "DelayedGuard",
+    "FakeUpstream",
+    "Received",
+    "Reply",
+    "ServerThread",
+    "serve_app",
+    "wait_until",
+]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the fake upstream answers to one request.
+
+    `text` is the whole answer; `chunks` (for streams) says exactly how it is split (default:
+    `text` in pieces of `chunk_chars`). `status` >= 400 answers with an OpenAI error body.
+    `delay_s` waits before answering (the wait ends early if the client goes away).
+    """
+
+    text: str | None = None
+    chunks: Sequence[str] | None = None
+    chunk_chars: int = 4
+    tool_calls: Sequence[Json] = ()
+    finish_reason: str | None = None
+    status: int = 200
+    error: str = "scripted failure"
+    delay_s: float = 0.0
+
+    def pieces(self) -> list[str]:
+        """The stream pieces of the answer."""
+        if self.chunks is not None:
+            return list(self.chunks)
+        return shapes.split(self.text or "", self.chunk_chars)
+
+    def whole(self) -> str:
+        """The whole answer text."""
+        return self.text if self.text is not None else "".join(self.chunks or ())
+
+
+@dataclass
+class Received:
+    """One request the fake upstream received."""
+
+    path: str
+    body: Json
+    headers: dict[str, str]
+    disconnected: bool = False  # the caller went away before the answer was complete
+    done: bool = False  # the whole answer was sent
+
+
+@dataclass
+class FakeUpstream:
+    """A scriptable OpenAI-compatible server that records what it receives."""
+
+    model: str = "fake-model"
+    echo_prefix: str = "echo: "
+    requests: list[Received] = field(default_factory=list)
+    _replies: deque[Reply] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    app: Starlette = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/completions", self._text, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+            ]
+        )
+
+    def script(self, *replies: Reply) -> None:
+        """Queue replies; each request takes the next one (then it echoes again)."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    def reset(self) -> None:
+        """Forget received requests and queued replies."""
+        with self._lock:
+            self.requests.clear()
+            self._replies.clear()
+
+    @property
+    def last(self) -> Received:
+        """The most recent request."""
+        with self._lock:
+            return self.requests[-1]
+
+    def _next(self, body: Json, kind: str) -> Reply:
+        with self._lock:
+            if self._replies:
+                return self._replies.popleft()
+        if kind == "text":
+            prompt = body.get("prompt")
+            return Reply(text=self.echo_prefix + (prompt if isinstance(prompt, str) else ""))
+        return Reply(text=self.echo_prefix + last_user_text(body))
+
+    async def _record(self, request: Request) -> tuple[Received, Json]:
+        body = json.loads(await request.body())
+        received = Received(request.url.path, body, dict(request.headers))
+        with self._lock:
+            self.requests.append(received)
+        return received, body
+
+    async def _chat(self, request: Request) -> Response:
+        received, body = await self._record(request)
+        reply = self._next(body, "chat")
+        return await self._answer(request, received, body, reply, "chat")
+
+    async def _text(self, request: Request) -> Response:
+        received, body = await self._record(request)
+        reply = self._next(body, "text")
+        return await self._answer(request, received, body, reply, "text")
+
+    async def _models(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "fake"}],
+            }
+        )
+
+    async def _answer(
+        self, request: Request, received: Received, body: Json, reply: Reply, kind: str
+    ) -> Response:
+        if reply.delay_s and not await _wait_or_disconnect(request, reply.delay_s):
+            received.disconnected = True
+            return Response(status_code=499)
+        if reply.status >= 400:
+            error = {"message": reply.error, "type": "api_error", "code": None, "param": None}
+            return JSONResponse({"error": error}, status_code=reply.status)
+        model = str(body.get("model") or self.model)
+        if body.get("stream") is True:
+            return StreamingResponse(
+                self._sse(received, body, reply, kind, model), media_type="text/event-stream"
+            )
+        received.done = True
+        return JSONResponse(_whole(reply, kind, model))
+
+    async def _sse(
+        self, received: Received, body: Json, reply: Reply, kind: str, model: str
+    ) -> AsyncIterator[bytes]:
+        try:
+            for chunk in _chunks(reply, body, kind, model):
+                yield f"data: {json.dumps(chunk)}\n\n".encode()
+                await asyncio.sleep(0)
+            yield b"data: [DONE]\n\n"
+            received.done = True
+        except (asyncio.CancelledError, GeneratorExit):
+            received.disconnected = True
+            raise
+
+
+def _whole(reply: Reply, kind: str, model: str) -> Json:
+    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+    if kind == "text":
+        return shapes.text_response(
+            reply.whole(), model=model, id="cmpl-fake", finish_reason=finish
+        )
+    return shapes.chat_response(
+        reply.whole() if reply.text is not None or reply.chunks else None,
+        model=model,
+        id="chatcmpl-fake",
+        finish_reason=finish,
+        tool_calls=reply.tool_calls,
+    )
+
+
+def _chunks(reply: Reply, body: Json, kind: str, model: str) -> Iterator[Json]:
+    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+    if kind == "text":
+        return shapes.text_chunks(reply.pieces(), model=model, id="cmpl-fake", finish_reason=finish)
+    options = body.get("stream_options")
+    usage = isinstance(options, dict) and options.get("include_usage") is True
+    return shapes.chat_chunks(
+        reply.pieces(),
+        model=model,
+        id="chatcmpl-fake",
+        finish_reason=finish,
+        tool_calls=reply.tool_calls,
+        include_usage=usage,
+    )
+
+
+async def _wait_or_disconnect(request: Request, seconds: float) -> bool:
+    """Sleep `seconds`; False as soon as the client disconnects."""
+
+    async def disconnected() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait_for(asyncio.shield(watcher), timeout=seconds)
+    except TimeoutError:
+        return True
+    finally:
+        watcher.cancel()
+    return False
+
+
+# -------------------------------------------------------------------------- guards
+
+
+class DelayedGuard:
+    """A real guard that answers `delay_s` seconds later (same findings)."""
+
+    def __init__(self, guard: Guard, delay_s: float) -> None:
+        self.name = guard.name
+        self._guard = guard
+        self.delay_s = delay_s
+
+    @property
+    def default_thresholds(self) -> Mapping[str, float]:
+        """The wrapped guard's thresholds."""
+        return self._guard.default_thresholds
+
+    async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
+        """Wait, then scan with the wrapped guard."""
+        await asyncio.sleep(self.delay_s)
+        return await self._guard.scan(texts, ctx)
+
+
+# ------------------------------------------------------------------------- servers
+
+
+@dataclass
+class ServerThread:
+    """A uvicorn server running in a background thread."""
+
+    host: str
+    port: int
+    server: Any
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:PORT` (no trailing slash)."""
+        return f"http://{self.host}:{self.port}"
+
+
+@contextmanager
+def serve_app(app: Any, *, startup_timeout_s: float = 30.0) -> Iterator[ServerThread]:
+    """Run `app` with uvicorn on 127.0.0.1 and a free port for the `with` block."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        if (
+            not wait_until(
+                lambda: bool(server.started) or not thread.is_alive(), timeout_s=startup_timeout_s
+            )
+            or not server.started
+        ):
+            raise RuntimeError("the server did not start")
+        yield ServerThread("127.0.0.1", port, server, thread)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def wait_until(
+    predicate: Callable[[], bool], *, timeout_s: float = 10.0, interval_s: float = 0.01
+) -> bool:
+    """Poll `predicate` until it is true or `timeout_s` passed; returns its last value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return predicate()

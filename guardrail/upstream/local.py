@@ -1,0 +1,105 @@
+"""A built-in local upstream for demos and tests: deterministic, no network, no model.
+
+What it answers, first match wins:
+
+1. the `x-guardrail-local-reply` request header (percent-encoded UTF-8 allowed), verbatim;
+2. a scripted reply: the first entry of `replies` whose key occurs in the last user message;
+3. an echo: `You said: <last user message>` (it echoes what reached the upstream, so a
+   redacted e-mail comes back as `<EMAIL_1>` and the proxy restores it for the client).
+
+Streams come in pieces of `chunk_chars` characters (header `x-guardrail-local-chunk-chars`
+overrides it per request), so output guards and the hold-back window can be exercised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from guardrail.conversation import last_user_text
+from guardrail.errors import RequestError
+from guardrail.upstream import shapes
+from guardrail.upstream.base import LOCAL_HEADER_PREFIX, UpstreamRequest
+
+REPLY_HEADER = f"{LOCAL_HEADER_PREFIX}reply"
+CHUNK_HEADER = f"{LOCAL_HEADER_PREFIX}chunk-chars"
+
+
+class LocalUpstream:
+    """Answers from the request itself (see the module docstring)."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        replies: Mapping[str, str] | None = None,
+        *,
+        chunk_chars: int = 4,
+        model: str = "local",
+    ) -> None:
+        self.replies = dict(replies or {})
+        self.chunk_chars = chunk_chars
+        self.model = model
+
+    def reply(self, request: UpstreamRequest) -> str:
+        """The text this upstream answers to `request`."""
+        scripted = request.directives.get(REPLY_HEADER)
+        if scripted is not None:
+            return unquote(scripted)
+        prompt = self._prompt(request)
+        for key, reply in self.replies.items():
+            if key in prompt:
+                return reply
+        return f"You said: {prompt}"
+
+    @staticmethod
+    def _prompt(request: UpstreamRequest) -> str:
+        if request.kind == "text":
+            prompt = request.body.get("prompt")
+            return prompt if isinstance(prompt, str) else " ".join(map(str, prompt or []))
+        return last_user_text(request.body)
+
+    def _chunk_chars(self, request: UpstreamRequest) -> int:
+        raw = request.directives.get(CHUNK_HEADER)
+        if raw is None:
+            return self.chunk_chars
+        try:
+            return max(1, int(raw))
+        except ValueError as exc:
+            raise RequestError(f"{CHUNK_HEADER} must be an integer") from exc
+
+    async def complete(self, request: UpstreamRequest) -> dict[str, Any]:
+        """The whole answer."""
+        model = request.model or self.model
+        text = self.reply(request)
+        if request.kind == "text":
+            return shapes.text_response(text, model=model, id="cmpl-local")
+        prompt_tokens = shapes.count_tokens(self._prompt(request))
+        return shapes.chat_response(
+            text, model=model, id="chatcmpl-local", prompt_tokens=prompt_tokens
+        )
+
+    async def stream(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
+        """The answer in small pieces."""
+        model = request.model or self.model
+        pieces = shapes.split(self.reply(request), self._chunk_chars(request))
+        if request.kind == "text":
+            chunks = shapes.text_chunks(pieces, model=model, id="cmpl-local")
+        else:
+            options = request.body.get("stream_options")
+            usage = isinstance(options, dict) and options.get("include_usage") is True
+            chunks = shapes.chat_chunks(
+                pieces, model=model, id="chatcmpl-local", include_usage=usage
+            )
+        for chunk in chunks:
+            yield chunk
+            await asyncio.sleep(0)  # let the proxy interleave other requests
+
+    async def models(self) -> list[str]:
+        """The one local model."""
+        return [self.model]
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
