@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ class Pipeline:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        # Called with every Decision (tests, eval); keep them cheap and side-effect free.
+        self.observers: list[Callable[[Decision, RequestState], None]] = []
 
     @classmethod
     def from_file(cls, path: str | Path, shared: dict[str, Any] | None = None) -> Pipeline:
@@ -74,6 +76,8 @@ class Pipeline:
         decision = decision.model_copy(update={"guard_ms": round(elapsed, 3)})
         state.decisions.append(decision)
         self._audit(decision, state, texts)
+        for observer in self.observers:
+            observer(decision, state)
         return decision
 
     async def _scan(

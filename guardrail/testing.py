@@ -39,7 +39,8 @@ from starlette.routing import Route
 
 from guardrail.conversation import last_user_text
 from guardrail.guards.base import Guard
-from guardrail.types import CheckContext, Finding
+from guardrail.pipeline import Pipeline, RequestState
+from guardrail.types import CheckContext, Decision, Finding, Span
 from guardrail.upstream import shapes
 
 Json = dict[str, Any]
@@ -50,6 +51,8 @@ __all__ = [
     "Received",
     "Reply",
     "ServerThread",
+    "StaticGuard",
+    "capture_decisions",
     "serve_app",
     "wait_until",
 ]
@@ -265,6 +268,64 @@ class DelayedGuard:
         """Wait, then scan with the wrapped guard."""
         await asyncio.sleep(self.delay_s)
         return await self._guard.scan(texts, ctx)
+
+
+class StaticGuard:
+    """A guard that reports `label` wherever `trigger` occurs (a span per occurrence).
+
+    Build policies around it in your own tests to pin how your app handles a block, a
+    redaction or a guard failure, without depending on a classifier's scores.
+    """
+
+    def __init__(self, name: str, trigger: str, label: str = "hit", score: float = 1.0) -> None:
+        self.name, self.trigger, self.label, self.score = name, trigger, label, score
+
+    @property
+    def default_thresholds(self) -> Mapping[str, float]:
+        """No defaults: rules use their own threshold (0.5 when unset)."""
+        return {}
+
+    async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
+        """One finding per text that contains the trigger."""
+        findings = []
+        for index, text in enumerate(texts):
+            spans = tuple(
+                Span(start=i, end=i + len(self.trigger), entity=self.label)
+                for i in _occurrences(text, self.trigger)
+            )
+            if spans:
+                findings.append(
+                    Finding(
+                        guard=self.name,
+                        label=self.label,
+                        score=self.score,
+                        text_index=index,
+                        spans=spans,
+                    )
+                )
+        return findings
+
+
+def _occurrences(text: str, needle: str) -> Iterator[int]:
+    start = text.find(needle) if needle else -1
+    while start >= 0:
+        yield start
+        start = text.find(needle, start + len(needle))
+
+
+@contextmanager
+def capture_decisions(pipeline: Pipeline) -> Iterator[list[Decision]]:
+    """Collect every Decision `pipeline` makes inside the `with` block."""
+    decisions: list[Decision] = []
+
+    def observe(decision: Decision, state: RequestState) -> None:
+        decisions.append(decision)
+
+    pipeline.observers.append(observe)
+    try:
+        yield decisions
+    finally:
+        pipeline.observers.remove(observe)
 
 
 # ------------------------------------------------------------------------- servers
