@@ -12,7 +12,7 @@ venv: $(STAMP)  ## create .venv with everything needed to serve, test and train 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install -q -e '.[dev,train,plot]'
+	$(BIN)/python -m pip install -q -e '.[dev,train,plot,otel]'
 	touch $(STAMP)
 
 demo: venv  ## proxy on 127.0.0.1 + local upstream + sample traffic, prints what happened

@@ -52,6 +52,25 @@ class Settings(BaseSettings):
     # for the same text are always shared.
     inference_cache_size: int = Field(default=1024, ge=0)
 
+    # Proxy limits (guardrail/server/limits.py, docs/robustness.md). Over a limit a request
+    # is refused whole (413 limit_exceeded); a streamed answer ends with finish_reason length.
+    limits_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
+    limits_max_messages: int = Field(default=2048, ge=1)
+    limits_max_message_chars: int = Field(default=1_000_000, ge=1)  # checked text per message
+    limits_max_request_chars: int = Field(default=4_000_000, ge=1)  # checked text per request
+    limits_max_completion_chars: int = Field(default=1_000_000, ge=1)  # per streamed answer
+
+    # Upstream calls over HTTP (`--upstream URL`; litellm routes have their own timeout_s).
+    upstream_timeout_s: float = Field(default=600.0, gt=0)  # also the longest pause mid-stream
+    upstream_connect_timeout_s: float = Field(default=10.0, gt=0)
+    # Retries of calls that failed before any byte was sent (connection refused / connect
+    # timeout): safe for any request. Other failures are never retried here.
+    upstream_retries: int = Field(default=2, ge=0)
+
+    # Tracing (docs/operate.md): OTLP/HTTP base URL, e.g. http://127.0.0.1:4318. Unset (and
+    # no OTEL_EXPORTER_OTLP_ENDPOINT): no tracing, and OpenTelemetry is never imported.
+    otlp_endpoint: str | None = None
+
     def worker_count(self) -> int:
         """`inference_workers`, with 0 resolved to the number of CPU cores."""
         return self.inference_workers or os.cpu_count() or 1

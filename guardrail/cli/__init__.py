@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "guardrail.cli.classify",
     "guardrail.cli.models",
     "guardrail.cli.serve",
+    "guardrail.cli.keys",
     "guardrail.cli.eval",
 )
 

@@ -3,9 +3,11 @@
     guardrail serve --policy policies/default.yaml --upstream local
     guardrail serve --policy policies/default.yaml --upstream http://127.0.0.1:8000/v1
     guardrail serve --policy policies/default.yaml --config models.yaml
+    guardrail serve --server-config server.yaml --config models.yaml   # tenants + proxy keys
 
 Clients change only their base URL: `OpenAI(base_url="http://127.0.0.1:8080/v1")`,
-`Anthropic(base_url="http://127.0.0.1:8080")`.
+`Anthropic(base_url="http://127.0.0.1:8080")`. Policy and config files are watched and
+reloaded safely (also on SIGHUP); see docs/operate.md.
 """
 
 from __future__ import annotations
@@ -19,7 +21,21 @@ from typing import Any
 def register(subparsers: Any) -> None:
     """Add `serve`."""
     serve = subparsers.add_parser("serve", help="run the guardrail proxy")
-    serve.add_argument("--policy", required=True, type=Path, help="policy YAML file")
+    what = serve.add_mutually_exclusive_group(required=True)
+    what.add_argument("--policy", type=Path, help="policy YAML file (every caller, no keys)")
+    what.add_argument(
+        "--server-config",
+        type=Path,
+        help="server config YAML: tenants, their policies and hashed proxy keys "
+        "(see guardrail/server/config.py, docs/operate.md)",
+    )
+    serve.add_argument(
+        "--watch-ms",
+        type=int,
+        default=None,
+        help="poll policy/config files every N ms for changes (0: only on SIGHUP; "
+        "default: the server config's reload.watch_ms, 1000)",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
@@ -46,7 +62,32 @@ def register(subparsers: Any) -> None:
         "--scan-system", action="store_true", help="also check system/developer prompts as input"
     )
     serve.add_argument("--log-level", default="info")
+    _limit_flags(serve)
     serve.set_defaults(func=run_serve)
+
+
+_LIMITS = {
+    "max_body_bytes": "request body size in bytes",
+    "max_messages": "messages (or legacy prompts) in one request",
+    "max_message_chars": "characters of checked text in one message",
+    "max_request_chars": "characters of checked text in one request",
+    "max_completion_chars": "characters of a streamed answer (then finish_reason 'length')",
+}
+
+
+def _limit_flags(serve: argparse.ArgumentParser) -> None:
+    """`--max-body-bytes N` ...; each defaults to GUARDRAIL_LIMITS_<NAME> (docs/robustness.md)."""
+    group = serve.add_argument_group("limits (default: env GUARDRAIL_LIMITS_<NAME> or built in)")
+    for name, help_text in _LIMITS.items():
+        flag = "--" + name.replace("_", "-")
+        group.add_argument(flag, dest=f"limits_{name}", type=_positive, metavar="N", help=help_text)
+
+
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {raw}")
+    return value
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -55,18 +96,31 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from guardrail.errors import GuardrailError
     from guardrail.logging import configure
-    from guardrail.pipeline import Pipeline
     from guardrail.server.app import create_app
+    from guardrail.server.limits import from_arguments
+    from guardrail.server.reload import Reloader
     from guardrail.upstream import build_upstream
 
     configure(level=args.log_level)
+    source = args.server_config
+    reloader = (
+        Reloader(source, watch_ms=args.watch_ms)
+        if source is not None
+        else Reloader.for_policy(args.policy, watch_ms=args.watch_ms)
+    )
     try:
-        pipeline = Pipeline.from_file(args.policy)
+        reloader.load()
         upstream = build_upstream(args.upstream, args.config, via=args.via)
     except (GuardrailError, ValueError, OSError) as exc:
         print(f"guardrail serve: {exc}", file=sys.stderr)
         return 2
-    app = create_app(pipeline, upstream, scan_system=args.scan_system)
+    app = create_app(
+        reloader,
+        upstream,
+        scan_system=args.scan_system,
+        reload_on_sighup=True,
+        limits=from_arguments(args),
+    )
     uvicorn.run(
         app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=False
     )

@@ -6,13 +6,22 @@ process without clashing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from guardrail.types import Decision
 
+if TYPE_CHECKING:  # onnxruntime is heavy; metrics only read the runtimes' counters
+    from guardrail.inference.runtime import ClassifierRuntime
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _MS_BUCKETS = (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+_S_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class Metrics:
@@ -21,22 +30,50 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # `tenant` is the tenant's name from the server config ("" without proxy keys).
         self.requests = Counter(
             "guardrail_requests",
-            "Proxied requests by route and outcome.",
-            ["route", "outcome"],
+            "Proxied requests by route, outcome and tenant.",
+            ["route", "outcome", "tenant"],
             registry=r,
         )
         self.decisions = Counter(
             "guardrail_decisions",
-            "Stage decisions by stage and action.",
-            ["stage", "action"],
+            "Stage decisions by tenant, policy, stage and action.",
+            ["tenant", "policy", "stage", "action"],
             registry=r,
         )
         self.rules = Counter(
             "guardrail_rule_hits",
-            "Enforced rule hits by rule and stage.",
-            ["rule", "stage"],
+            "Rule hits by rule, stage, action and mode (mode=shadow: would have fired, "
+            "not enforced).",
+            ["tenant", "policy", "rule", "stage", "action", "mode"],
+            registry=r,
+        )
+        self.guard_seconds = Histogram(
+            "guardrail_guard_seconds",
+            "Time of one guard's scan (timeouts included), by policy and guard.",
+            ["policy", "guard"],
+            buckets=_S_BUCKETS,
+            registry=r,
+        )
+        self.upstream_seconds = Histogram(
+            "guardrail_upstream_seconds",
+            "Upstream time to the whole answer (streams: to the first chunk).",
+            ["kind", "stream"],
+            buckets=_S_BUCKETS,
+            registry=r,
+        )
+        self.policy_reloads = Counter(
+            "guardrail_policy_reloads",
+            "Policy / server config reloads by result (failed: the last good one serves on).",
+            ["result"],
+            registry=r,
+        )
+        self.policy_info = Gauge(
+            "guardrail_policy_info",
+            "1 for each tenant's policy now serving, with its content hash.",
+            ["tenant", "policy", "policy_hash"],
             registry=r,
         )
         self.guard_ms = Histogram(
@@ -67,14 +104,67 @@ class Metrics:
             registry=r,
         )
 
-    def record(self, decision: Decision) -> None:
-        """Count one stage decision."""
+    def record(self, decision: Decision, tenant: str = "", policy: str = "") -> None:
+        """Count one stage decision and its rule hits (shadow hits too, as mode=shadow)."""
         stage = decision.stage.value
-        self.decisions.labels(stage, decision.action.value).inc()
+        self.decisions.labels(tenant, policy, stage, decision.action.value).inc()
         self.guard_ms.labels(stage).observe(decision.guard_ms)
-        for rule in decision.rules_fired:
-            self.rules.labels(rule, stage).inc()
+        hits = dict.fromkeys(
+            (h.rule, h.action, h.mode) for h in (*decision.hits, *decision.shadow_hits)
+        )
+        for rule, action, mode in hits:  # once per rule and decision, however many texts hit
+            self.rules.labels(tenant, policy, rule, stage, action.value, mode.value).inc()
+
+    def watch_inference(self, runtimes: Callable[[], Iterable[ClassifierRuntime]]) -> None:
+        """Expose the pool counters of the runtimes that `runtimes()` returns at scrape time."""
+        self.registry.register(InferenceCollector(runtimes))
 
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+
+class InferenceCollector(Collector):
+    """Classifier runtime counters (`PoolStats`), read when Prometheus scrapes.
+
+    `windows / batches` is the mean batch size of forward passes; `texts - cache_hits -
+    coalesced` is the number of texts that needed their own encoder pass.
+    """
+
+    _FIELDS = (
+        ("texts", "Texts asked to be scored."),
+        ("cache_hits", "Texts answered from the recent-results cache."),
+        ("coalesced", "Texts that joined an identical text already being scored."),
+        ("windows", "Windows (model inputs) scored."),
+        ("batches", "Forward passes run (windows / batches = mean batch size)."),
+    )
+
+    def __init__(self, runtimes: Callable[[], Iterable[ClassifierRuntime]]) -> None:
+        self._runtimes = runtimes
+
+    def describe(self) -> list[Metric]:
+        """Nothing up front: the runtimes are only known at scrape time."""
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """One sample per bundle and counter."""
+        families = {
+            name: CounterMetricFamily(f"guardrail_inference_{name}", doc, labels=["bundle"])
+            for name, doc in self._FIELDS
+        }
+        batch = GaugeMetricFamily(
+            "guardrail_inference_batch_size_mean",
+            "Mean windows per forward pass since start.",
+            labels=["bundle"],
+        )
+        seen: set[int] = set()
+        for runtime in self._runtimes():
+            if id(runtime) in seen:
+                continue
+            seen.add(id(runtime))
+            stats, bundle = runtime.pool.stats, runtime.bundle.name
+            for name, family in families.items():
+                family.add_metric([bundle], getattr(stats, name))
+            batch.add_metric([bundle], stats.windows / stats.batches if stats.batches else 0.0)
+        yield from families.values()
+        yield batch

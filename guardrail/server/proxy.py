@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
@@ -30,6 +30,8 @@ from guardrail.conversation import (
 from guardrail.errors import ContentBlocked, GuardrailError, LimitExceeded, RequestError
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline, RequestState
+from guardrail.policy.decide import GUARD_UNAVAILABLE
+from guardrail.server.limits import Limits, cap_completion, reject_lone_surrogates
 from guardrail.server.metrics import Metrics
 from guardrail.server.sse import sse_response
 from guardrail.streaming import Holdback, StreamGuard
@@ -46,6 +48,7 @@ T = TypeVar("T")
 INPUT_STAGES = (Stage.INPUT, Stage.RETRIEVED, Stage.TOOL)
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+_BODY = "max_body_bytes"
 
 
 class Wire(Protocol):
@@ -100,10 +103,12 @@ class Outcome:
     def headers(self) -> dict[str, str]:
         """`x-guardrail-*` response headers (no text, only names and numbers)."""
         rules = dict.fromkeys(r for d in self.decisions for r in d.rules_fired)
+        shadow = dict.fromkeys(h.rule for d in self.decisions for h in d.shadow_hits)
         guard_ms = sum(d.guard_ms for d in self.decisions)
         return {
             "x-guardrail-decision": self.action.value,
             "x-guardrail-rules": ",".join(rules),
+            "x-guardrail-shadow-rules": ",".join(shadow),  # would have fired; not enforced
             "x-guardrail-guard-ms": f"{guard_ms:.2f}",
         }
 
@@ -152,13 +157,22 @@ class Proxy:
         metrics: Metrics,
         *,
         scan_system: bool = False,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_body_bytes: int | None = None,
+        limits: Limits | None = None,
+        tenant: str = "",
+        forward_client_key: bool = True,
     ) -> None:
         self.pipeline = pipeline
+        self.tenant = tenant  # "" without proxy keys; a metric label and audit field
+        # False when callers authenticate with proxy keys: those must never reach the provider
+        self.forward_client_key = forward_client_key
         self.upstream = upstream
         self.metrics = metrics
         self.scan_system = scan_system
-        self.max_body_bytes = max_body_bytes
+        self.limits = limits or Limits.from_settings()
+        if max_body_bytes is not None:  # an explicit argument beats the settings
+            self.limits = replace(self.limits, max_body_bytes=max_body_bytes)
+        self.max_body_bytes = self.limits.max_body_bytes
         self.options = pipeline.policy.options
         self.parallel_input = self.options.parallel_input and not _input_rewrites(pipeline)
         if self.options.parallel_input and not self.parallel_input:
@@ -193,7 +207,7 @@ class Proxy:
     ) -> None:
         seconds = time.perf_counter() - started
         result = "blocked" if outcome.block else ("ok" if status < 400 else f"error_{status}")
-        self.metrics.requests.labels(route, result).inc()
+        self.metrics.requests.labels(route, result, self.tenant).inc()
         self.metrics.request_seconds.labels(route).observe(seconds)
         log.info(
             "request.completed",
@@ -212,15 +226,18 @@ class Proxy:
             status = upstream_status  # the provider's own client errors pass through
         if exc.code.startswith("upstream"):
             self.metrics.upstream_errors.labels(exc.code).inc()
-        return wire.error(exc, status, {})
+        return wire.error(exc, status, exc.details() if isinstance(exc, LimitExceeded) else {})
 
     async def _handle(
         self, request: Request, wire: Wire, body: Json, request_id: str, outcome: Outcome
     ) -> Response:
         stream = body.get("stream") is True
+        self.limits.check_counts(body)
         conv = wire.parse(body, scan_system=self.scan_system)
-        state = self.pipeline.new_request(request_id=request_id)
-        key, directives = _client_key(request), _directives(request)
+        self.limits.check_text(conv)
+        state = self.pipeline.new_request(request_id=request_id, tenant=self.tenant)
+        key = _client_key(request) if self.forward_client_key else None
+        directives = _directives(request)
 
         def build(checked: Json) -> UpstreamRequest:
             return UpstreamRequest(wire.upstream_body(checked), wire.kind, key, directives)
@@ -247,7 +264,7 @@ class Proxy:
             if stage not in self.pipeline.stages or not texts:
                 continue
             decision = await self.pipeline.check(stage, texts, state)
-            self.metrics.record(decision)
+            self.metrics.record(decision, self.tenant, self.pipeline.policy.name)
             outcome.decisions.append(decision)
             if decision.blocked:
                 return
@@ -289,7 +306,7 @@ class Proxy:
         out = _output(wire.kind, answer)
         if Stage.OUTPUT in self.pipeline.stages and out.texts(Stage.OUTPUT):
             decision = await self.pipeline.check(Stage.OUTPUT, out.texts(Stage.OUTPUT), state)
-            self.metrics.record(decision)
+            self.metrics.record(decision, self.tenant, self.pipeline.policy.name)
             outcome.decisions.append(decision)
             if decision.blocked:
                 return self._blocked(wire, outcome, body, stream=False)
@@ -306,7 +323,7 @@ class Proxy:
 
         async def check(text: str) -> Decision:
             decision = await self.pipeline.check(Stage.OUTPUT, [text], state)
-            self.metrics.record(decision)
+            self.metrics.record(decision, self.tenant, self.pipeline.policy.name)
             return decision
 
         def make() -> Holdback:
@@ -323,6 +340,8 @@ class Proxy:
         self, wire: Wire, chunks: Chunks, state: RequestState, outcome: Outcome, body: Json
     ) -> Response:
         guard = self.stream_guard(state, wire.kind)
+        max_chars = self.limits.max_completion_chars
+        chunks = cap_completion(chunks, max_chars, kind=wire.kind, request_id=state.request_id)
         guarded = guard.guard(chunks) if guard is not None else chunks
         events = self._events(wire, guarded, body, guard, state.request_id)
         return sse_response(events, outcome.headers())
@@ -337,6 +356,9 @@ class Proxy:
             if exc.code.startswith("upstream"):
                 self.metrics.upstream_errors.labels(exc.code).inc()
             yield wire.stream_error(exc)
+        except Exception as exc:  # a bug must still end the stream with an error event
+            log.error("stream.failed", error_type=type(exc).__name__, request_id=request_id)
+            yield wire.stream_error(GuardrailError("internal error in guardrail"))
         finally:
             await _aclose(chunks)
             blocked = guard.blocked if guard is not None else None
@@ -361,9 +383,10 @@ class Proxy:
         refusal = self._refusal()
         if refusal is None:
             exc = ContentBlocked(block.rule, block.stage.value, block.message, code=block.code)
-            response = wire.error(
-                exc, exc.http_status, {"rule": block.rule, "stage": block.stage.value}
-            )
+            # a guard that could not run (fail: closed) is our outage, not the client's fault
+            status = 503 if block.code == GUARD_UNAVAILABLE else exc.http_status
+            extra = {"rule": block.rule, "stage": block.stage.value, "code": block.code}
+            response = wire.error(exc, status, extra)
             response.headers.update(headers)
             return response
         model = str(body.get("model") or "")
@@ -390,22 +413,30 @@ async def read_json(request: Request, max_bytes: int) -> Json:
     """The request body as a JSON object; RequestError (400) / LimitExceeded (413) if not."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise LimitExceeded("request body bytes", int(declared), max_bytes)
+        raise LimitExceeded("request body bytes", int(declared), max_bytes, name=_BODY)
     parts: list[bytes] = []
     size = 0
     async for part in request.stream():  # stop reading as soon as the limit is passed
         size += len(part)
         if size > max_bytes:
-            raise LimitExceeded("request body bytes", size, max_bytes)
+            raise LimitExceeded("request body bytes", size, max_bytes, name=_BODY)
         parts.append(part)
     raw = b"".join(parts)
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_not_json)
+    except RecursionError as exc:
+        raise RequestError("request body is nested too deeply") from exc
     except ValueError as exc:
         raise RequestError(f"request body is not valid JSON ({exc})") from exc
     if not isinstance(body, dict):
         raise RequestError("request body must be a JSON object")
+    reject_lone_surrogates(body)
     return body
+
+
+def _not_json(constant: str) -> Any:
+    """`NaN` / `Infinity`: Python reads them, JSON does not have them (nor does the upstream)."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _output(kind: Kind, answer: Json) -> Conversation:

@@ -22,6 +22,7 @@ from guardrail.conversation import (
     strip_stage_marks,
 )
 from guardrail.errors import GuardrailError
+from guardrail.server.auth import unauthorized
 from guardrail.server.sse import DONE, data_event
 from guardrail.upstream.base import Kind
 
@@ -111,7 +112,9 @@ async def completions(request: Request) -> Response:
 
 
 async def models(request: Request) -> Response:
-    """`GET /v1/models`: what the upstream serves."""
+    """`GET /v1/models`: what the upstream serves (for a valid key, when keys are set)."""
+    if not request.app.state.guardrail.authorized(request):
+        return CHAT.error(unauthorized(), 401, {})
     names = await request.app.state.guardrail.models()
     created = int(time.time())
     data = [

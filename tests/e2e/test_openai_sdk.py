@@ -281,7 +281,7 @@ def test_health_ready_and_metrics(proxy_url: ProxyFactory, fake: FakeUpstream) -
     ready = httpx.get(base + "/readyz")
     assert ready.status_code == 200 and ready.json()["policy"] == "e2e-rules"
     metrics = httpx.get(base + "/metrics").text
-    assert 'guardrail_requests_total{outcome="ok",route="openai.chat"}' in metrics
+    assert 'guardrail_requests_total{outcome="ok",route="openai.chat",tenant=""}' in metrics
     assert "guardrail_guard_ms_bucket" in metrics
 
 
