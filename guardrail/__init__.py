@@ -2,8 +2,10 @@
 
 Public API (pinned by tests/test_public_api.py):
 
-    from guardrail import Pipeline, load_policy, Stage, Action, Decision, ContentBlocked
+    from guardrail import Pipeline, load_policy, Stage, Action, Decision, ContentBlocked, wrap
 """
+
+from typing import TYPE_CHECKING, Any
 
 from guardrail.errors import (
     BundleError,
@@ -27,7 +29,19 @@ from guardrail.types import (
     Stage,
 )
 
+if TYPE_CHECKING:
+    from guardrail.client import wrap
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "wrap":  # lazy: the openai SDK costs ~0.9 s to import; `guardrail check` stays light
+        from guardrail.client import wrap
+
+        return wrap
+    raise AttributeError(f"module 'guardrail' has no attribute {name!r}")
+
 
 __all__ = [
     "Action",
@@ -50,4 +64,5 @@ __all__ = [
     "UpstreamError",
     "__version__",
     "load_policy",
+    "wrap",
 ]

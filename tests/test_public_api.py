@@ -6,9 +6,27 @@ import guardrail
 from guardrail.errors import ERROR_CODES
 
 EXPECTED_API = {
-    "Action", "Block", "BundleError", "CheckContext", "ContentBlocked", "Decision", "FailMode",
-    "Finding", "GuardrailError", "Mode", "Pipeline", "Policy", "PolicyError", "RequestState",
-    "RuleHit", "Span", "Stage", "UpstreamError", "__version__", "load_policy",
+    "Action",
+    "Block",
+    "BundleError",
+    "CheckContext",
+    "ContentBlocked",
+    "Decision",
+    "FailMode",
+    "Finding",
+    "GuardrailError",
+    "Mode",
+    "Pipeline",
+    "Policy",
+    "PolicyError",
+    "RequestState",
+    "RuleHit",
+    "Span",
+    "Stage",
+    "UpstreamError",
+    "__version__",
+    "load_policy",
+    "wrap",
 }
 
 
@@ -22,9 +40,19 @@ def test_all_is_pinned() -> None:
 def test_error_codes_are_stable() -> None:
     """Every documented error code maps to its class; codes never change silently."""
     assert sorted(ERROR_CODES) == [
-        "bundle_invalid", "content_blocked", "guard_failed", "guard_timeout", "guardrail_error",
-        "invalid_request", "limit_exceeded", "policy_invalid", "unauthorized",
-        "upstream_bad_response", "upstream_error", "upstream_timeout", "upstream_unavailable",
+        "bundle_invalid",
+        "content_blocked",
+        "guard_failed",
+        "guard_timeout",
+        "guardrail_error",
+        "invalid_request",
+        "limit_exceeded",
+        "policy_invalid",
+        "unauthorized",
+        "upstream_bad_response",
+        "upstream_error",
+        "upstream_timeout",
+        "upstream_unavailable",
     ]
     for code, cls in ERROR_CODES.items():
         assert cls.code == code

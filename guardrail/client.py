@@ -1,0 +1,382 @@
+"""`guardrail.wrap(client, policy=...)`: an OpenAI SDK client, guarded in-process.
+
+    client = guardrail.wrap(openai.OpenAI(), policy="policy.yaml")
+    client.chat.completions.create(model="gpt-4o-mini", messages=[...])
+
+`chat.completions.create` and `completions.create` (streamed or not) of `openai.OpenAI` and
+`openai.AsyncOpenAI` (and their subclasses, e.g. the Azure clients) go through the same
+flow as the proxy (`integrations/edge.py`): input stages, the upstream call with the
+checked (maybe redacted) request, the output stage -- on a stream through the hold-back
+window -- and the restore of redacted values. A block raises `ContentBlocked` (rule, stage,
+`block_code`, message), or under `options.on_block: refusal` returns the SDK's own
+completion (or stream) with the refusal text and `finish_reason="content_filter"`. A stream
+that turns violating is cut with a `content_filter` chunk, as the proxy does.
+
+The wrapped client is a copy of `client` (it shares its connection pool) of the same type;
+every other attribute passes through unchanged and `with_options()` / `copy()` return
+wrapped clients. Not guarded -- use the proxy where every path must be checked: other
+endpoints (`responses`, `beta.*`, `realtime`, raw `client.post`). `chat.completions.parse`
+and `.stream` and the `with_raw_response` / `with_streaming_response` variants of the
+guarded calls would look guarded and are not, so they raise `NotImplementedError`.
+
+The sync client runs the async pipeline on a private loop in a helper thread
+(`integrations/loop.py`), so it also works when called from inside a running event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from types import TracebackType
+from typing import Any, Generic, TypeVar, cast
+
+import openai
+from openai.types import Completion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from pydantic import BaseModel
+
+from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, apply_edits, plain
+from guardrail.integrations.loop import BackgroundLoop, background_loop, wait
+from guardrail.upstream.base import Kind
+
+__all__ = ["AsyncGuardedStream", "GuardedStream", "wrap"]
+
+ClientT = TypeVar("ClientT", bound="openai.OpenAI | openai.AsyncOpenAI")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+EDGE_ATTR = "_guardrail_edge"
+_TEXT_KEYS: dict[Kind, tuple[str, ...]] = {"chat": ("messages",), "text": ("prompt", "suffix")}
+_RAW_HEADER = "x-stainless-raw-response"
+
+
+def wrap(client: ClientT, policy: PolicyLike | Edge, *, scan_system: bool = False) -> ClientT:
+    """A guarded copy of an `openai.OpenAI` / `openai.AsyncOpenAI` client.
+
+    `policy` is a policy file or a loaded `Pipeline` (pass one `Pipeline` to several clients
+    to load the policy once). `scan_system` also checks system/developer prompts.
+    """
+    edge = Edge.of(policy, scan_system=scan_system)
+    if isinstance(client, openai.AsyncOpenAI):
+        is_async = True
+    elif isinstance(client, openai.OpenAI):
+        is_async = False
+    else:
+        raise TypeError(f"wrap() takes openai.OpenAI or AsyncOpenAI, not {type(client).__name__}")
+    guarded = client.with_options()  # a new client object sharing the connection pool
+    create = _async_create if is_async else _sync_create
+    chat: Any = guarded.chat
+    completions: Any = guarded.completions
+    guarded_chat_completions = _Resource(
+        chat.completions,
+        create=create(chat.completions.create, edge, "chat"),
+        parse=_refuse("chat.completions.parse"),
+        stream=_refuse("chat.completions.stream"),
+    )
+    guarded_completions = _Resource(completions, create=create(completions.create, edge, "text"))
+    guarded_chat = _Resource(chat, completions=guarded_chat_completions)
+    for resource in (guarded_chat, guarded_chat_completions, guarded_completions):
+        resource.wrap_variants()
+    attrs = vars(guarded)  # instance attributes shadow the SDK's cached properties
+    attrs["chat"] = guarded_chat
+    attrs["completions"] = guarded_completions
+    attrs["copy"] = attrs["with_options"] = partial(_rewrap, client, edge)
+    attrs[EDGE_ATTR] = edge
+    return cast(ClientT, guarded)
+
+
+def _rewrap(client: ClientT, edge: Edge, **options: Any) -> ClientT:
+    return wrap(cast(ClientT, client.copy(**options)), edge)
+
+
+class _Resource:
+    """A resource of the wrapped client: its own guarded methods, the rest passes through."""
+
+    def __init__(self, inner: Any, **own: Any) -> None:
+        self._inner = inner
+        vars(self).update(own)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def wrap_variants(self) -> None:
+        """`with_raw_response` / `with_streaming_response` built on this guarded resource."""
+        for name in ("with_raw_response", "with_streaming_response"):
+            variant = getattr(self._inner, name, None)
+            if variant is not None:
+                vars(self)[name] = type(variant)(self)
+
+    def __repr__(self) -> str:
+        return f"<guarded {self._inner!r}>"
+
+
+def _refuse(name: str) -> Callable[..., Any]:
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f"{name} is not guarded by guardrail.wrap(); use .create(), or the proxy"
+        )
+
+    return refused
+
+
+# ------------------------------------------------------------------------ requests
+
+
+class _Request:
+    """The caller's keyword arguments and the OpenAI body that the policy checks."""
+
+    def __init__(self, kwargs: Mapping[str, Any], kind: Kind) -> None:
+        self.kind = kind
+        self.kwargs = {k: v for k, v in kwargs.items() if not _unset(v)}
+        headers = self.kwargs.get("extra_headers")
+        if isinstance(headers, Mapping) and any(str(h).lower() == _RAW_HEADER for h in headers):
+            _refuse("with_raw_response / with_streaming_response")()
+        self.body: Json = {}
+        extra = self._extra_body()
+        for key in ("model", "stream", *_TEXT_KEYS[kind]):
+            source = extra if key in extra else self.kwargs  # extra_body wins, as in the SDK
+            if key in source:
+                self.body[key] = plain(_drop_unset(source[key]))
+
+    def _extra_body(self) -> dict[str, Any]:
+        extra = self.kwargs.get("extra_body")
+        return dict(extra) if isinstance(extra, Mapping) else {}
+
+    def kwargs_for(self, checked: Json) -> dict[str, Any]:
+        """The caller's arguments with the checked texts in place of the originals."""
+        kwargs = dict(self.kwargs)
+        extra = self._extra_body()
+        for key in _TEXT_KEYS[self.kind]:
+            if key in extra:
+                extra[key] = checked[key]
+            elif key in checked:
+                kwargs[key] = checked[key]
+        if extra:
+            kwargs["extra_body"] = extra
+        return kwargs
+
+
+def _unset(value: Any) -> bool:
+    return isinstance(value, openai.NotGiven | openai.Omit)
+
+
+def _drop_unset(value: Any) -> Any:
+    """Message dicts may carry the SDK's `omit` sentinels; they are not JSON."""
+    if isinstance(value, Mapping):
+        return {k: _drop_unset(v) for k, v in value.items() if not _unset(v)}
+    if isinstance(value, list | tuple):
+        return [_drop_unset(v) for v in value]
+    return value
+
+
+def _models(kind: Kind) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The SDK's (answer, chunk) types for a kind."""
+    if kind == "text":
+        return Completion, Completion
+    return ChatCompletion, ChatCompletionChunk
+
+
+def _dump(model: Any) -> Json:
+    data: Json = model.model_dump(mode="json", exclude_unset=True)
+    return data
+
+
+async def _checked(edge: Edge, call: Call, answer: Any) -> Any:
+    """The output stage on a whole SDK answer (None when it was blocked)."""
+    edits = await edge.check_answer(call, _dump(answer))
+    if call.block is not None:
+        return None
+    apply_edits(answer, edits)
+    return answer
+
+
+def _refusal(edge: Edge, call: Call) -> Any:
+    """A blocked, non-streamed call: raise, or the SDK's refusal completion."""
+    if edge.refusal is None:
+        raise edge.blocked_error(call)
+    return _models(call.kind)[0].model_validate(edge.refusal_answer(call))
+
+
+# ---------------------------------------------------------------------- sync client
+
+
+def _sync_create(inner: Callable[..., Any], edge: Edge, kind: Kind) -> Callable[..., Any]:
+    def create(**kwargs: Any) -> Any:
+        request = _Request(kwargs, kind)
+        call = edge.open(request.body, kind)
+        loop = background_loop()
+        answer = _sync_send(loop, edge, call, lambda body: inner(**request.kwargs_for(body)))
+        if call.block is not None:
+            if call.stream and edge.refusal is not None:
+                return GuardedStream(iter(edge.refusal_chunks(call)), _models(kind)[1])
+            return _refusal(edge, call)
+        if call.stream:
+            return _sync_stream(loop, edge, call, answer)
+        checked = loop.run(_checked(edge, call, answer))
+        return _refusal(edge, call) if checked is None else checked
+
+    return create
+
+
+def _sync_send(loop: BackgroundLoop, edge: Edge, call: Call, send: Callable[[Json], Any]) -> Any:
+    """`Edge.run` for a blocking `send` made in the caller's thread."""
+    if not edge.parallel_input:
+        loop.run(edge.check_input(call))
+        return None if call.block else send(call.upstream_body())
+    body = call.upstream_body()  # before the checks start: they own the call meanwhile
+    checking = loop.submit(edge.check_input(call))
+    try:
+        answer = send(body)
+    except Exception:
+        wait(checking)
+        if call.block is not None:
+            return None  # a block wins over the upstream's error, as in the proxy
+        raise
+    try:
+        wait(checking)
+    except BaseException:
+        _close(answer)
+        raise
+    if call.block is not None or call.outcome.rewrote:
+        _close(answer)
+        return None if call.block else send(call.upstream_body())
+    return answer
+
+
+def _close(answer: Any) -> None:
+    close = getattr(answer, "close", None)
+    if callable(close):
+        close()
+
+
+def _sync_stream(loop: BackgroundLoop, edge: Edge, call: Call, stream: Any) -> Any:
+    puller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardrail-stream")
+    guarded = edge.guard_stream(call, _pull(stream, puller))
+    return GuardedStream(loop.iterate(guarded), _models(call.kind)[1], stream.response)
+
+
+async def _pull(stream: Any, puller: ThreadPoolExecutor) -> AsyncIterator[Json]:
+    """A sync SDK stream as async chunk dicts; the blocking reads run on `puller`."""
+    loop = asyncio.get_running_loop()
+    iterator = iter(stream)
+    try:
+        while (chunk := await loop.run_in_executor(puller, next, iterator, None)) is not None:
+            yield _dump(chunk)
+    finally:
+        stream.close()
+        puller.shutdown(wait=False)
+
+
+class GuardedStream(Generic[ModelT]):
+    """A guarded stream with the SDK stream's interface: iterate, `with`, `close()`."""
+
+    def __init__(self, chunks: Iterator[Json], model: type[ModelT], response: Any = None) -> None:
+        self._chunks = chunks
+        self._model = model
+        self.response = response  # the upstream HTTP response (None for a refusal)
+
+    def __iter__(self) -> Iterator[ModelT]:
+        return self
+
+    def __next__(self) -> ModelT:
+        return self._model.model_construct(**next(self._chunks))
+
+    def __enter__(self) -> GuardedStream[ModelT]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop early: closes the upstream response."""
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+
+# --------------------------------------------------------------------- async client
+
+
+def _async_create(
+    inner: Callable[..., Awaitable[Any]], edge: Edge, kind: Kind
+) -> Callable[..., Awaitable[Any]]:
+    async def create(**kwargs: Any) -> Any:
+        request = _Request(kwargs, kind)
+        call = edge.open(request.body, kind)
+        answer = await edge.run(call, lambda body: inner(**request.kwargs_for(body)), _aclose)
+        if call.block is not None:
+            if call.stream and edge.refusal is not None:
+                return AsyncGuardedStream(_aiter(edge.refusal_chunks(call)), _models(kind)[1])
+            return _refusal(edge, call)
+        if call.stream:
+            guarded = edge.guard_stream(call, _apull(answer))
+            return AsyncGuardedStream(guarded, _models(kind)[1], getattr(answer, "response", None))
+        checked = await _checked(edge, call, answer)
+        return _refusal(edge, call) if checked is None else checked
+
+    return create
+
+
+async def _aclose(answer: Any) -> None:
+    close = getattr(answer, "close", None)
+    if callable(close):
+        result = close()
+        if asyncio.iscoroutine(result):
+            await result
+
+
+async def _apull(stream: Any) -> AsyncIterator[Json]:
+    try:
+        async for chunk in stream:
+            yield _dump(chunk)
+    finally:
+        await stream.close()
+
+
+async def _aiter(chunks: Iterable[Json]) -> AsyncIterator[Json]:
+    for chunk in chunks:
+        yield chunk
+
+
+class AsyncGuardedStream(Generic[ModelT]):
+    """A guarded async stream with the SDK's interface: `async for`, `async with`, `close()`."""
+
+    def __init__(
+        self, chunks: AsyncIterator[Json], model: type[ModelT], response: Any = None
+    ) -> None:
+        self._chunks = chunks
+        self._model = model
+        self.response = response
+
+    def __aiter__(self) -> AsyncIterator[ModelT]:
+        return self
+
+    async def __anext__(self) -> ModelT:
+        return self._model.model_construct(**(await anext(self._chunks)))
+
+    async def __aenter__(self) -> AsyncGuardedStream[ModelT]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop early: closes the upstream response."""
+        close = getattr(self._chunks, "aclose", None)
+        if close is not None:
+            await close()
+
+    async def aclose(self) -> None:
+        """Alias of `close()`, as on the SDK's stream."""
+        await self.close()
