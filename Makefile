@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# litellm's own proxy lives in a venv of its own (its [proxy] extra pins conflict with ours;
+# 1.108.7 is the newest whose extra installs from the index). Tests and bench use it.
+LPVENV := .venv-litellm-proxy
+LPSTAMP := $(LPVENV)/.installed-stamp
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: venv demo test pytest lint format bench train clean
+.PHONY: venv litellm-proxy-venv demo test pytest lint format bench train clean
 
 venv: $(STAMP)  ## create .venv with everything needed to serve, test and train (idempotent)
 
@@ -15,13 +19,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,train,plot,otel]'
 	touch $(STAMP)
 
+$(LPSTAMP): pyproject.toml
+	test -x $(LPVENV)/bin/python || $(PYTHON) -m venv $(LPVENV)
+	$(LPVENV)/bin/python -m pip install -q 'litellm[proxy]==1.108.7'
+	$(LPVENV)/bin/python -m pip install -q -e . 'litellm[proxy]==1.108.7'
+	touch $(LPSTAMP)
+
+litellm-proxy-venv: $(LPSTAMP)  ## litellm's proxy, for the plug-in tests and bench/bench_proxy.py
+
 demo: venv  ## proxy on 127.0.0.1 + local upstream + sample traffic, prints what happened
 	$(BIN)/guardrail demo --policy policies/default.yaml
 
 test: venv lint pytest  ## lint, types and the test suite
 
-pytest: venv
-	$(BIN)/python -m pytest
+pytest: venv litellm-proxy-venv
+	GUARDRAIL_LITELLM_PROXY=$(CURDIR)/$(LPVENV)/bin/litellm $(BIN)/python -m pytest
 
 lint: venv
 	$(BIN)/ruff check .
@@ -32,7 +44,7 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv  ## benchmarks; results go into docs/benchmarks.md by hand
+bench: venv litellm-proxy-venv  ## benchmarks; results go into docs/benchmarks.md by hand
 	$(BIN)/python bench/bench_rules.py
 	$(BIN)/python bench/bench_classifier.py
 	$(BIN)/python bench/bench_proxy.py
@@ -41,4 +53,4 @@ train: venv  ## rebuild classifiers/guard-minilm from ../shared/data (CPU, see c
 	$(BIN)/python -m classifiers.train.all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LPVENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,9 +11,8 @@ FakeUpstream, in its own process), and each target runs in its own process too:
   (b') rules/litellm the same policy, upstream calls through litellm (`--via litellm`)
   (c) default       `guardrail serve` with policies/default.yaml (ONNX classifiers), only when
                     its classifier bundle loads
-  (d) litellm proxy `litellm --config` from its own venv (default /tmp/litellm-proxy), only
-                    when that exists: python -m venv /tmp/litellm-proxy &&
-                    /tmp/litellm-proxy/bin/pip install 'litellm[proxy]'
+  (d) litellm proxy `litellm --config` from its own venv (default .venv-litellm-proxy, built
+                    by `make litellm-proxy-venv`), only when that exists
 
 Every request carries a different prompt (a running reference number), so classifier result
 caches never answer. Latency: sequential non-streamed (and streamed) chat requests; p50/p99
@@ -42,7 +41,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-LITELLM_VENV = Path("/tmp/litellm-proxy")
+LITELLM_VENV = Path(__file__).resolve().parents[1] / ".venv-litellm-proxy"  # make litellm-proxy-venv
 MASTER_KEY = "sk-bench-master-key"
 TIME_CAP_S = 60.0  # no single measurement loop runs longer than this
 
