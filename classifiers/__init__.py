@@ -1,0 +1,1 @@
+"""Classifier bundles and the code that trains them (see classifiers/BUNDLE.md)."""

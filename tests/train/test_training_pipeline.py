@@ -1,0 +1,72 @@
+"""The training package (classifiers/train) and the bundle it wrote. Counts only, never texts."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("tokenizers")
+yaml = pytest.importorskip("yaml")
+
+from classifiers.train import data as D  # noqa: E402
+from classifiers.train.hard_negatives import generate, hard_examples  # noqa: E402
+
+BUNDLE = Path(__file__).resolve().parents[2] / "classifiers" / "guard-minilm"
+needs_data = pytest.mark.skipif(
+    not D.DEFAULT_DATA_DIR.is_dir(), reason="../shared/data not present"
+)
+
+
+def test_hard_negatives_are_deterministic_and_heldout_templates_never_train() -> None:
+    a, b = generate(), generate()
+    assert [h.text for h in a] == [h.text for h in b]
+    assert len(a) >= 300
+    train_t = {h.template for h in a if not h.heldout}
+    held_t = {h.template for h in a if h.heldout}
+    assert train_t and held_t and not (train_t & held_t)
+    held = hard_examples(heldout=True)
+    assert sum(e.inj == 0 and e.harm[0] == 0 for e in held) >= 30
+
+
+@needs_data
+def test_split_is_grouped_english_only_and_masks_unknown_heads() -> None:
+    exs = D.load_examples(D.DEFAULT_DATA_DIR)
+    assert not any(t.startswith("lang:") for e in exs for t in e.tags)
+    side: dict[str, bool] = {}
+    for e in exs:
+        assert side.setdefault(e.group, D.is_validation(e)) == D.is_validation(e)
+    train, val = D.split(exs)
+    assert 0.10 < len(val) / len(exs) < 0.22
+    assert all(e.harm_masked for e in exs if e.file.startswith("injection/") and e.inj > 0)
+    assert all(e.inj == -1 for e in exs if e.file == "harm/completions")
+    assert len(D.balance(train)) < len(train)
+
+
+def test_runtime_windows_match_the_runtime() -> None:
+    from classifiers.train.encoding import runtime_windows
+
+    windows = pytest.importorskip("guardrail.inference.windows")
+    ids = list(range(1000, 1700))
+    ours = runtime_windows(ids, 256, 192)
+    starts = windows.window_starts(len(ids), 254, 192)
+    assert [w[1] for w in ours] == [ids[s] for s in starts]
+    assert all(len(w) <= 256 for w in ours)
+
+
+@pytest.mark.skipif(not (BUNDLE / "bundle.yaml").is_file(), reason="bundle not built")
+def test_bundle_manifest_hashes_size_and_graph_outputs() -> None:
+    onnx = pytest.importorskip("onnx")
+    m = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())
+    listed = set(m["files"])
+    assert listed == {p.name for p in BUNDLE.iterdir() if p.is_file() and p.name != "bundle.yaml"}
+    for name, digest in m["files"].items():
+        assert hashlib.sha256((BUNDLE / name).read_bytes()).hexdigest() == digest, name
+    assert (BUNDLE / "model.onnx").stat().st_size <= 30 * 2**20
+    graph = onnx.load(str(BUNDLE / "model.onnx"), load_external_data=False).graph
+    assert [i.name for i in graph.input] == m["inputs"]
+    assert {o.name for o in graph.output} == {h["output"] for h in m["heads"].values()}
+    for head in m["heads"].values():
+        positive = [lab for lab in head["labels"] if lab not in head["negative"]]
+        assert set(head.get("thresholds", {})) in (set(), set(positive))
