@@ -124,7 +124,7 @@ def _marked_stage(node: dict[str, Any], default: Stage) -> Stage:
     mark = node.get(STAGE_MARK)
     if mark is None:
         return default
-    if mark not in _MARKABLE:
+    if not isinstance(mark, str) or mark not in _MARKABLE:
         raise RequestError(f"{STAGE_MARK} must be one of {sorted(_MARKABLE)}, got {mark!r}")
     return Stage(mark)
 

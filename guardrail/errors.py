@@ -106,9 +106,19 @@ class LimitExceeded(RequestError):
     code = "limit_exceeded"
     http_status = 413
 
-    def __init__(self, limit: str, value: int, maximum: int) -> None:
+    def __init__(
+        self, limit: str, value: int, maximum: int, *, name: str = "", param: str | None = None
+    ) -> None:
+        # limit: what was measured ("characters in messages[2]"); name: the setting
+        # ("max_message_chars"); param: the request field it is about, if one.
         self.limit, self.value, self.maximum = limit, value, maximum
-        super().__init__(f"{limit} is {value}, the limit is {maximum}")
+        self.name, self.param = name, param
+        setting = f" ({name})" if name else ""
+        super().__init__(f"{limit} is {value}, the limit is {maximum}{setting}")
+
+    def details(self) -> dict[str, Any]:
+        """Extra fields for the client's error body: `param`, `limit` and `maximum`."""
+        return {"param": self.param, "limit": self.name or self.limit, "maximum": self.maximum}
 
 
 class AuthError(GuardrailError):

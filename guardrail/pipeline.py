@@ -110,13 +110,19 @@ class Pipeline:
             "rules": list(decision.rules_fired),
             "shadow_rules": sorted({h.rule for h in decision.shadow_hits}),
             "scores": _max_scores(decision),
-            "unchecked": [f.guard for f in decision.unchecked],
+            "unchecked": _unchecked(decision),
             "block_code": decision.block.code if decision.block else None,
             "guard_ms": decision.guard_ms,
         }
         if self.policy.options.log_text:
             event.update(texts=list(texts), text_allowed=True)
         log.info("policy.decided", **event)
+
+
+def _unchecked(decision: Decision) -> list[str]:
+    """Guards that did not check the text, whether their rules failed open or closed."""
+    closed = (h.guard for h in (*decision.hits, *decision.shadow_hits) if h.failed_closed)
+    return sorted({*closed, *(f.guard for f in decision.unchecked)})
 
 
 def _max_scores(decision: Decision) -> dict[str, float]:

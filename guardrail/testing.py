@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -65,6 +65,17 @@ class Reply:
     `text` is the whole answer; `chunks` (for streams) says exactly how it is split (default:
     `text` in pieces of `chunk_chars`). `status` >= 400 answers with an OpenAI error body.
     `delay_s` waits before answering (the wait ends early if the client goes away).
+
+    Faults, for robustness tests: `fault` goes wrong after `fault_after` stream chunks (a
+    whole answer: half-way through its JSON):
+
+    - `"malformed"`: the body, or the next event, is not JSON;
+    - `"cut"`: the response ends cleanly but early (no finish chunk, no `[DONE]`);
+    - `"drop"`: the connection is closed with the HTTP body incomplete;
+    - `"stall"`: the stream pauses `stall_s` seconds (a read timeout mid-stream).
+
+    `raw_unicode` sends non-ASCII characters unescaped in the JSON, as many servers do.
+    `raw` answers with exactly these bytes (status 200; streamed: as the event stream).
     """
 
     text: str | None = None
@@ -75,6 +86,11 @@ class Reply:
     status: int = 200
     error: str = "scripted failure"
     delay_s: float = 0.0
+    fault: Literal["malformed", "cut", "drop", "stall"] | None = None
+    fault_after: int = 1
+    stall_s: float = 30.0
+    raw_unicode: bool = False
+    raw: bytes | None = None
 
     def pieces(self) -> list[str]:
         """The stream pieces of the answer."""
@@ -104,6 +120,7 @@ class FakeUpstream:
 
     model: str = "fake-model"
     echo_prefix: str = "echo: "
+    echo_chunk_chars: int = 4  # stream pieces of an echoed answer
     requests: list[Received] = field(default_factory=list)
     _replies: deque[Reply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -141,8 +158,10 @@ class FakeUpstream:
                 return self._replies.popleft()
         if kind == "text":
             prompt = body.get("prompt")
-            return Reply(text=self.echo_prefix + (prompt if isinstance(prompt, str) else ""))
-        return Reply(text=self.echo_prefix + last_user_text(body))
+            text = self.echo_prefix + (prompt if isinstance(prompt, str) else "")
+        else:
+            text = self.echo_prefix + last_user_text(body)
+        return Reply(text=text, chunk_chars=self.echo_chunk_chars)
 
     async def _record(self, request: Request) -> tuple[Received, Json]:
         body = json.loads(await request.body())
@@ -179,25 +198,77 @@ class FakeUpstream:
             error = {"message": reply.error, "type": "api_error", "code": None, "param": None}
             return JSONResponse({"error": error}, status_code=reply.status)
         model = str(body.get("model") or self.model)
+        if reply.raw is not None:
+            stream = body.get("stream") is True
+            media = "text/event-stream" if stream else "application/json"
+            return Response(reply.raw, media_type=media)
         if body.get("stream") is True:
-            return StreamingResponse(
-                self._sse(received, body, reply, kind, model), media_type="text/event-stream"
-            )
+            events = self._sse(received, body, reply, kind, model)
+            if reply.fault == "drop":
+                return _Unfinished(events, "text/event-stream")
+            return StreamingResponse(events, media_type="text/event-stream")
+        if reply.fault is not None:
+            return _faulty_whole(_dumps(_whole(reply, kind, model), reply), reply.fault)
         received.done = True
-        return JSONResponse(_whole(reply, kind, model))
+        return Response(_dumps(_whole(reply, kind, model), reply), media_type="application/json")
 
     async def _sse(
         self, received: Received, body: Json, reply: Reply, kind: str, model: str
     ) -> AsyncIterator[bytes]:
         try:
-            for chunk in _chunks(reply, body, kind, model):
-                yield f"data: {json.dumps(chunk)}\n\n".encode()
+            for sent, chunk in enumerate(_chunks(reply, body, kind, model)):
+                if reply.fault is not None and sent == reply.fault_after:
+                    if reply.fault == "malformed":
+                        yield b'data: {"choices": [{"delta": \n\n'
+                    elif reply.fault == "stall":
+                        await asyncio.sleep(reply.stall_s)
+                    else:  # cut: end here, cleanly; drop: `_Unfinished` leaves the body open
+                        return
+                yield b"data: " + _dumps(chunk, reply) + b"\n\n"
                 await asyncio.sleep(0)
             yield b"data: [DONE]\n\n"
             received.done = True
         except (asyncio.CancelledError, GeneratorExit):
             received.disconnected = True
             raise
+
+
+def _dumps(value: Json, reply: Reply) -> bytes:
+    return json.dumps(value, ensure_ascii=not reply.raw_unicode).encode()
+
+
+def _faulty_whole(body: bytes, fault: str) -> Response:
+    half = body[: len(body) // 2]
+    if fault == "drop":  # announce the whole length, send half, close
+        return _Unfinished(_once(half), "application/json", length=len(body))
+    if fault == "stall":
+        return Response(body, media_type="application/json")  # use delay_s for whole answers
+    return Response(half, media_type="application/json")  # malformed / cut: half the JSON
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+class _Unfinished(Response):
+    """Sends the response start and what `parts` yields, then stops: uvicorn closes the
+    connection with the body incomplete, which the client sees as a dropped connection."""
+
+    def __init__(
+        self, parts: AsyncIterator[bytes], media_type: str, length: int | None = None
+    ) -> None:
+        super().__init__(media_type=media_type)
+        self._parts = parts
+        self._media = media_type
+        self._length = length
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", self._media.encode())]
+        if self._length is not None:
+            headers.append((b"content-length", str(self._length).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        async for part in self._parts:
+            await send({"type": "http.response.body", "body": part, "more_body": True})
 
 
 def _whole(reply: Reply, kind: str, model: str) -> Json:
@@ -347,13 +418,15 @@ class ServerThread:
 
 
 @contextmanager
-def serve_app(app: Any, *, startup_timeout_s: float = 30.0) -> Iterator[ServerThread]:
-    """Run `app` with uvicorn on 127.0.0.1 and a free port for the `with` block."""
+def serve_app(
+    app: Any, *, startup_timeout_s: float = 30.0, port: int = 0
+) -> Iterator[ServerThread]:
+    """Run `app` with uvicorn on 127.0.0.1 and a free port (or `port`) for the `with` block."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2

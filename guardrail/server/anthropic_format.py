@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from guardrail.errors import RequestError
+
 Json = dict[str, Any]
 
 STOP_REASONS = {
@@ -58,6 +60,8 @@ def _field(key: str, value: Any) -> Json:
         user = value.get("user_id") if isinstance(value, dict) else None
         return {"user": user} if user else {}
     if key == "tools":
+        if not isinstance(value, list | None):
+            raise RequestError("tools must be an array")
         tools = [_tool(t) for t in value or () if isinstance(t, dict) and "input_schema" in t]
         return {"tools": tools} if tools else {}
     if key == "tool_choice":
@@ -94,6 +98,8 @@ def _text_of(content: Any) -> str:
     """The text of a string or a list of blocks (non-text blocks are left out)."""
     if isinstance(content, str):
         return content
+    if not isinstance(content, list | None):
+        raise RequestError("content must be a string or an array of content blocks")
     return "\n".join(part for block in content or () for part in _block_texts(block))
 
 
@@ -104,7 +110,8 @@ def _block_texts(block: Any) -> list[str]:
     if kind == "text":
         return [str(block.get("text", ""))]
     if kind == "document":
-        source = block.get("source") or {}
+        source = block.get("source")
+        source = source if isinstance(source, dict) else {}
         if source.get("type") == "text":
             return [str(source.get("data", ""))]
         if source.get("type") == "content":
@@ -139,7 +146,8 @@ def _message(message: Json) -> list[Json]:
 
 
 def _image(block: Json) -> Json:
-    source = block.get("source") or {}
+    source = block.get("source")
+    source = source if isinstance(source, dict) else {}
     if source.get("type") == "base64":
         url = f"data:{source.get('media_type')};base64,{source.get('data')}"
     else:

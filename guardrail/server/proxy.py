@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import time
 import uuid
@@ -423,7 +424,7 @@ async def read_json(request: Request, max_bytes: int) -> Json:
         parts.append(part)
     raw = b"".join(parts)
     try:
-        body = json.loads(raw, parse_constant=_not_json)
+        body = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except RecursionError as exc:
         raise RequestError("request body is nested too deeply") from exc
     except ValueError as exc:
@@ -437,6 +438,14 @@ async def read_json(request: Request, max_bytes: int) -> Json:
 def _not_json(constant: str) -> Any:
     """`NaN` / `Infinity`: Python reads them, JSON does not have them (nor does the upstream)."""
     raise ValueError(f"{constant} is not a JSON value")
+
+
+def _finite(literal: str) -> float:
+    """A JSON number as a float; `1e400` would be infinity, which cannot be sent on."""
+    value = float(literal)
+    if math.isinf(value):
+        raise ValueError(f"number {literal[:20]} is out of range")
+    return value
 
 
 def _output(kind: Kind, answer: Json) -> Conversation:

@@ -12,8 +12,14 @@ DONE = b"data: [DONE]\n\n"
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
+# Line breaks to `str.splitlines` (which some SSE readers use, httpx's `aiter_lines` among
+# them) but not to JSON: escaped, so that one event never reads as two lines.
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return text.translate(_LINE_BREAKS) if not text.isascii() else text
 
 
 def data_event(data: Mapping[str, Any]) -> bytes:

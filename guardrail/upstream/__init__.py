@@ -22,13 +22,17 @@ def build_upstream(
     """`--upstream local|URL` and/or `--config FILE` -> an Upstream.
 
     A plain URL goes over the direct httpx path unless `via="litellm"`; a config file always
-    goes through litellm (it may name any provider).
+    goes through litellm (it may name any provider). Timeouts and retries come from the
+    settings (`GUARDRAIL_UPSTREAM_*`).
     """
+    from guardrail.settings import get_settings
+
+    settings = get_settings()
     if config is not None:
         from guardrail.upstream.litellm import LitellmUpstream
         from guardrail.upstream.routes import RouteTable
 
-        return LitellmUpstream(RouteTable.from_file(config))
+        return LitellmUpstream(RouteTable.from_file(config), retries=settings.upstream_retries)
     if upstream in (None, "local"):
         from guardrail.upstream.local import LocalUpstream
 
@@ -39,7 +43,12 @@ def build_upstream(
         from guardrail.upstream.litellm import LitellmUpstream
         from guardrail.upstream.routes import RouteTable
 
-        return LitellmUpstream(RouteTable.for_base_url(upstream))
+        return LitellmUpstream(RouteTable.for_base_url(upstream), retries=settings.upstream_retries)
     from guardrail.upstream.openai_http import OpenAIHttpUpstream
 
-    return OpenAIHttpUpstream(upstream)
+    return OpenAIHttpUpstream(
+        upstream,
+        timeout_s=settings.upstream_timeout_s,
+        connect_timeout_s=settings.upstream_connect_timeout_s,
+        retries=settings.upstream_retries,
+    )

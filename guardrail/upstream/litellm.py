@@ -22,6 +22,7 @@ from guardrail.errors import (
     UpstreamUnavailable,
 )
 from guardrail.upstream.base import UpstreamRequest
+from guardrail.upstream.retry import with_retries
 from guardrail.upstream.routes import RouteTable
 
 # Guardrail's own request fields never go to a provider.
@@ -44,7 +45,10 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        # litellm wraps mid-stream failures without chaining (`original_exception`)
+        wrapped = getattr(current, "original_exception", None)
+        wrapped = wrapped if isinstance(wrapped, BaseException) else None
+        current = current.__cause__ or wrapped or current.__context__
 
 
 def map_error(exc: BaseException) -> UpstreamError:
@@ -71,8 +75,9 @@ class LitellmUpstream:
 
     name = "litellm"
 
-    def __init__(self, routes: RouteTable) -> None:
+    def __init__(self, routes: RouteTable, *, retries: int = 2) -> None:
         self.routes = routes
+        self.retries = retries  # of calls that failed before sending (see upstream/retry.py)
         _litellm()  # import now, at start-up, not on the first request
 
     def _kwargs(self, request: UpstreamRequest, stream: bool) -> dict[str, Any]:
@@ -83,7 +88,8 @@ class LitellmUpstream:
             kwargs["api_base"] = route.api_base
         # openai-compatible servers often need no key, but the SDK insists on one
         kwargs["api_key"] = route.api_key(request.api_key) or "none"
-        # retries are the client's decision (its SDK retries already): one call per request
+        # litellm never retries: calls that never left are retried by `with_retries`, other
+        # failures are the client's decision (its SDK retries already)
         kwargs.setdefault("max_retries", 0)
         if not stream:
             kwargs.pop("stream_options", None)
@@ -93,8 +99,9 @@ class LitellmUpstream:
         """One whole answer."""
         litellm = _litellm()
         call = litellm.acompletion if request.kind == "chat" else litellm.atext_completion
+        kwargs = self._kwargs(request, stream=False)
         try:
-            response = await call(**self._kwargs(request, stream=False))
+            response = await with_retries(lambda: call(**kwargs), self.retries, self.name)
         except Exception as exc:
             raise map_error(exc) from exc
         return _as_dict(response)
@@ -104,8 +111,9 @@ class LitellmUpstream:
         litellm = _litellm()
         call = litellm.acompletion if request.kind == "chat" else litellm.atext_completion
         chunks: Any = None
+        kwargs = self._kwargs(request, stream=True)
         try:
-            chunks = await call(**self._kwargs(request, stream=True))
+            chunks = await with_retries(lambda: call(**kwargs), self.retries, self.name)
             async for chunk in chunks:
                 yield _as_dict(chunk)
         except Exception as exc:

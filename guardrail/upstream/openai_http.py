@@ -9,6 +9,7 @@ translated to `guardrail.errors.Upstream*` here, in `_request_error` and `_statu
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +21,8 @@ from guardrail.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from guardrail.upstream.base import UpstreamRequest
+from guardrail.upstream.base import Kind, UpstreamRequest
+from guardrail.upstream.retry import with_retries
 
 _PATHS = {"chat": "chat/completions", "text": "completions"}
 
@@ -30,12 +32,21 @@ class OpenAIHttpUpstream:
 
     name = "openai-http"
 
-    def __init__(self, base_url: str, *, api_key: str | None = None, timeout_s: float = 600.0):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = 600.0,
+        connect_timeout_s: float = 10.0,
+        retries: int = 2,
+    ):
         self.base_url = base_url.rstrip("/") + "/"
         self._api_key = api_key
+        self.retries = retries  # of calls that failed before sending (see upstream/retry.py)
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
-            timeout=httpx.Timeout(timeout_s, connect=10.0),
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
         )
 
@@ -43,36 +54,54 @@ class OpenAIHttpUpstream:
         key = self._api_key or request.api_key
         return {"authorization": f"Bearer {key}"} if key else {}
 
+    async def _send(
+        self, request: UpstreamRequest, body: dict[str, Any], *, stream: bool
+    ) -> httpx.Response:
+        """POST `body`; calls refused before sending are retried (`retries`)."""
+        built = self._client.build_request(
+            "POST", _PATHS[request.kind], json=body, headers=self._headers(request)
+        )
+        return await with_retries(
+            lambda: self._client.send(built, stream=stream), self.retries, self.name
+        )
+
     async def complete(self, request: UpstreamRequest) -> dict[str, Any]:
         """One whole answer."""
         try:
-            response = await self._client.post(
-                _PATHS[request.kind], json=request.body, headers=self._headers(request)
-            )
+            response = await self._send(request, request.body, stream=False)
         except httpx.HTTPError as exc:
             raise _request_error(exc) from exc
         if response.status_code >= 400:
             raise _status_error(response.status_code, response.content)
-        return _json_object(response.content)
+        return check_answer(_json_object(response.content), request.kind)
 
     async def stream(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
-        """The answer as chunk dicts, read from the upstream's server-sent events."""
+        """The answer as chunk dicts, read from the upstream's server-sent events.
+
+        A stream that ends without `[DONE]` and before any choice finished was cut short:
+        UpstreamUnavailable, never a silently shortened answer.
+        """
         body = {**request.body, "stream": True}
+        finished = False
         try:
-            async with self._client.stream(
-                "POST", _PATHS[request.kind], json=body, headers=self._headers(request)
-            ) as response:
+            response = await self._send(request, body, stream=True)
+            try:
                 if response.status_code >= 400:
                     raise _status_error(response.status_code, await response.aread())
-                async for line in response.aiter_lines():
+                async for line in sse_lines(response.aiter_bytes()):
                     chunk = parse_sse_data(line)
                     if chunk is None:
                         continue
                     if chunk is DONE:
                         return
+                    finished |= _finishes(check_chunk(chunk))
                     yield chunk
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise _request_error(exc) from exc
+        if not finished:
+            raise UpstreamUnavailable("upstream stream ended early (no [DONE], no finish_reason)")
 
     async def models(self) -> list[str]:
         """The upstream's own model list (empty when it has none)."""
@@ -90,6 +119,35 @@ class OpenAIHttpUpstream:
 
 DONE: dict[str, Any] = {}
 """Sentinel returned by `parse_sse_data` for `data: [DONE]`."""
+MAX_SSE_LINE_BYTES = 16 * 1024 * 1024
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+async def sse_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """The lines of an event stream, split only where the SSE format splits them.
+
+    `httpx`'s `aiter_lines` also splits at U+2028, U+0085 and the like (`str.splitlines`),
+    which servers may send unescaped inside JSON strings; SSE ends lines only at CR, LF and
+    CRLF. A line longer than `MAX_SSE_LINE_BYTES` is UpstreamBadResponse.
+    """
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
+        if b"\n" not in chunk and b"\r" not in chunk:
+            if len(buffer) > MAX_SSE_LINE_BYTES:
+                raise UpstreamBadResponse("upstream sent an event line that is too long")
+            continue
+        data = bytes(buffer)
+        held = data.endswith(b"\r")  # maybe the first half of a CRLF: wait for the next byte
+        *lines, rest = _LINE_END.split(data[:-1] if held else data)
+        buffer = bytearray(rest + (b"\r" if held else b""))
+        for line in lines:
+            yield line.decode("utf-8", errors="replace")
+    for line in _LINE_END.split(bytes(buffer)):
+        if line:
+            yield line.decode("utf-8", errors="replace")
 
 
 def parse_sse_data(line: str) -> dict[str, Any] | None:
@@ -106,13 +164,75 @@ def parse_sse_data(line: str) -> dict[str, Any] | None:
 
 
 def _json_object(content: bytes) -> dict[str, Any]:
+    # Bytes that are not UTF-8 and lone surrogates (`"\\ud800"`) become U+FFFD, as a
+    # decoder would: they are not text, and the client's answer could not be encoded.
+    text = content.decode("utf-8", errors="replace")
     try:
-        value = json.loads(content)
-    except ValueError as exc:
+        value = json.loads(text)
+        if _ESCAPED_SURROGATE.search(text):
+            value = _scrub(value)
+    except (ValueError, RecursionError) as exc:
         raise UpstreamBadResponse("upstream answered with invalid JSON") from exc
     if not isinstance(value, dict):
         raise UpstreamBadResponse("upstream answered with JSON that is not an object")
     return value
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def check_answer(answer: dict[str, Any], kind: Kind) -> dict[str, Any]:
+    """`answer` if it has the shape of an OpenAI completion; else UpstreamBadResponse."""
+    if "error" in answer and "choices" not in answer:
+        raise _status_error(502, json.dumps(answer).encode())
+    choices = answer.get("choices")
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise UpstreamBadResponse("upstream answer has no list of choices")
+    for choice in choices:
+        message = choice.get("message")
+        text = choice.get("text")
+        if kind == "chat" and not isinstance(message, dict | None):
+            raise UpstreamBadResponse("upstream answer has a message that is not an object")
+        if isinstance(message, dict) and not _is_content(message.get("content")):
+            raise UpstreamBadResponse("upstream answer has message content of an unknown type")
+        if kind == "text" and not isinstance(text, str | None):
+            raise UpstreamBadResponse("upstream answer has a choice whose text is not a string")
+    return answer
+
+
+def check_chunk(chunk: dict[str, Any]) -> dict[str, Any]:
+    """`chunk` if it has the shape of an OpenAI stream chunk; else UpstreamBadResponse."""
+    choices = chunk.get("choices")
+    if choices is None:
+        return chunk  # usage-only / keep-alive chunks
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise UpstreamBadResponse("upstream chunk has no list of choices")
+    for choice in choices:
+        delta = choice.get("delta")
+        if delta is not None and not isinstance(delta, dict):
+            raise UpstreamBadResponse("upstream chunk has a delta that is not an object")
+        if isinstance(delta, dict) and not _is_content(delta.get("content")):
+            raise UpstreamBadResponse("upstream chunk has content of an unknown type")
+        if not isinstance(choice.get("index"), int | None):
+            raise UpstreamBadResponse("upstream chunk has a choice index that is not a number")
+    return chunk
+
+
+def _is_content(content: Any) -> bool:
+    if content is None or isinstance(content, str):
+        return True
+    return isinstance(content, list) and all(isinstance(p, dict) for p in content)
+
+
+def _finishes(chunk: dict[str, Any]) -> bool:
+    return any(c.get("finish_reason") for c in chunk.get("choices") or ())
 
 
 def _status_error(status: int, content: bytes) -> UpstreamError:

@@ -1,0 +1,234 @@
+"""What one proxied call may contain, and how long a streamed answer may run.
+
+Every limit has a safe default in `guardrail.settings` (env `GUARDRAIL_LIMITS_*`) and a
+`guardrail serve` flag; docs/robustness.md has the table. A request over a limit is refused
+whole with `LimitExceeded` (HTTP 413, code `limit_exceeded`, the limit named in the message
+and in `error.limit`); it is never cut short. A streamed answer that reaches
+`max_completion_chars` ends cleanly instead: the text up to the limit, a final chunk with
+`finish_reason: "length"` (Anthropic: `stop_reason: "max_tokens"`) and the end marker.
+
+Characters are counted over the text guardrail checks (the conversation's segments: user,
+assistant, tool and document text; system prompts too with `scan_system`), since that is the
+work a request asks of the guards. Everything else in a body is bounded by `max_body_bytes`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from guardrail.conversation import Conversation, WirePath
+from guardrail.errors import LimitExceeded, RequestError
+from guardrail.logging import get_logger
+from guardrail.settings import Settings, get_settings
+
+log = get_logger("guardrail.server")
+
+Json = dict[str, Any]
+LENGTH = "length"
+_FINISH = "finish_reason"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The proxy's limits (defaults: `Settings.limits_*`)."""
+
+    max_body_bytes: int
+    max_messages: int
+    max_message_chars: int
+    max_request_chars: int
+    max_completion_chars: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides: int) -> Limits:
+        """The limits of `settings` (default: the environment), with some replaced."""
+        settings = settings or get_settings()
+        values = {f.name: getattr(settings, f"limits_{f.name}") for f in fields(cls)}
+        return replace(cls(**values), **overrides)
+
+    def check_counts(self, body: Json) -> None:
+        """Refuse a body with too many messages (or legacy prompts), before it is parsed."""
+        for key in ("messages", "prompt"):
+            items = body.get(key)
+            if isinstance(items, list) and len(items) > self.max_messages:
+                raise LimitExceeded(
+                    f"number of {key}",
+                    len(items),
+                    self.max_messages,
+                    name="max_messages",
+                    param=key,
+                )
+
+    def check_text(self, conv: Conversation) -> None:
+        """Refuse a conversation with too much text in one message or in all of them."""
+        per_message: dict[WirePath, int] = {}
+        for segment in conv.segments:
+            key = _message_key(segment.path)
+            per_message[key] = per_message.get(key, 0) + len(segment.text)
+        for key, chars in per_message.items():
+            if chars > self.max_message_chars:
+                where = _param(key)
+                raise LimitExceeded(
+                    f"characters in {where}",
+                    chars,
+                    self.max_message_chars,
+                    name="max_message_chars",
+                    param=where,
+                )
+        total = sum(per_message.values())
+        if total > self.max_request_chars:
+            raise LimitExceeded(
+                "characters in the request",
+                total,
+                self.max_request_chars,
+                name="max_request_chars",
+                param="messages" if "messages" in conv.body else None,
+            )
+
+
+def _message_key(path: WirePath) -> WirePath:
+    """The message a segment belongs to: `("messages", 3)`, `("prompt", 0)`, `("system",)`."""
+    if len(path) >= 2 and path[0] in ("messages", "prompt") and isinstance(path[1], int):
+        return path[:2]
+    return path[:1]
+
+
+def _param(key: WirePath) -> str:
+    head, *rest = key
+    return f"{head}" + "".join(f"[{k}]" for k in rest)
+
+
+# ------------------------------------------------------------------------ Unicode
+
+
+def reject_lone_surrogates(body: Any) -> None:
+    """RequestError if a string holds a lone UTF-16 surrogate (JSON `"\\ud800"`).
+
+    Python's JSON reader accepts them, but they are not Unicode text: they cannot be encoded
+    as UTF-8 for the upstream or the answer, and guards would fail on them.
+    """
+    for where in _surrogate_paths(body, "body"):
+        raise RequestError(f"{where} contains a lone UTF-16 surrogate, which is not valid Unicode")
+
+
+def _surrogate_paths(value: Any, where: str) -> Iterator[str]:
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                yield path
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if _SURROGATE.search(key):
+                    yield path
+                stack.append((item, f"{path}.{key}"))
+        elif isinstance(node, list):
+            stack.extend((item, f"{path}[{i}]") for i, item in enumerate(node))
+
+
+# ------------------------------------------------------------------- stream limit
+
+
+async def cap_completion(
+    chunks: AsyncIterator[Json], max_chars: int, *, kind: str, request_id: str = ""
+) -> AsyncIterator[Json]:
+    """OpenAI chunks, ended with `finish_reason: "length"` once `max_chars` of text came.
+
+    Text counts over every choice and channel (content, tool-call arguments, legacy text).
+    The chunk that crosses the limit is cut at it; every choice still open then gets its
+    final chunk, and the upstream stream is closed.
+    """
+    used = 0
+    open_choices: dict[int, Json] = {}
+    try:
+        async for chunk in chunks:
+            choices = chunk.get("choices")
+            if not isinstance(choices, list) or not choices:
+                yield chunk
+                continue
+            used, over = _take(choices, used, max_chars)
+            _track(open_choices, choices)
+            if not over:
+                yield chunk
+                continue
+            log.info("stream.limit_reached", limit="max_completion_chars", request_id=request_id)
+            yield _final_chunk(chunk, choices, open_choices, kind)
+            return
+    finally:
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _final_chunk(chunk: Json, choices: list[Any], open_choices: dict[int, Json], kind: str) -> Json:
+    """The (cut) choices of `chunk` and every other open choice, each finished with
+    `finish_reason: "length"`."""
+    out: list[Any] = []
+    for choice in choices:
+        if isinstance(choice, dict):
+            choice[_FINISH] = LENGTH
+            out.append(choice)
+    present = {c.get("index") for c in out}
+    for index in open_choices:
+        if index not in present:
+            empty: Json = {"text": ""} if kind == "text" else {"delta": {}}
+            out.append({"index": index, "logprobs": None, _FINISH: LENGTH, **empty})
+    return {**chunk, "choices": out}
+
+
+def _track(open_choices: dict[int, Json], choices: list[Any]) -> None:
+    for choice in choices:
+        if not isinstance(choice, dict):
+            continue
+        raw = choice.get("index")
+        index = raw if isinstance(raw, int) else 0
+        if choice.get(_FINISH):
+            open_choices.pop(index, None)
+        else:
+            open_choices[index] = choice
+
+
+def _take(choices: list[Any], used: int, max_chars: int) -> tuple[int, bool]:
+    """Count the text of `choices` (in place: cut what passes `max_chars`); (used, over)."""
+    over = False
+    for choice in choices:
+        if not isinstance(choice, dict):
+            continue
+        for holder, key in _text_fields(choice):
+            text = holder[key]
+            room = max(0, max_chars - used)
+            if len(text) > room:
+                holder[key] = text[:room]
+                over = True
+            used += len(holder[key])
+    return used, over
+
+
+def _text_fields(choice: Json) -> Iterator[tuple[Json, str]]:
+    """(dict, key) of each text in a chunk's choice."""
+    if isinstance(choice.get("text"), str):
+        yield choice, "text"
+    delta = choice.get("delta")
+    if not isinstance(delta, dict):
+        return
+    if isinstance(delta.get("content"), str):
+        yield delta, "content"
+    for call in delta.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+            yield function, "arguments"
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def from_arguments(args: argparse.Namespace) -> Limits:
+    """The limits given as `guardrail serve` flags (`args.limits_<name>`), the rest from the
+    environment."""
+    given = {f.name: getattr(args, f"limits_{f.name}", None) for f in fields(Limits)}
+    return Limits.from_settings(**{n: v for n, v in given.items() if v is not None})

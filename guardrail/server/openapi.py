@@ -1,0 +1,203 @@
+"""An OpenAPI 3.1 description of the proxy's endpoints, served at `GET /openapi.json`.
+
+Deliberately loose where the proxy is (it forwards fields it does not know): it names the
+parts guardrail reads -- messages, roles, content, prompt, stream -- and the error shapes it
+answers with. The fuzz tests (`tests/fuzz/`) generate requests from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+Json = dict[str, Any]
+
+
+def _ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_TEXT_PART: Json = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+}
+_OPENAI_MESSAGE: Json = {
+    "type": "object",
+    "required": ["role"],
+    "properties": {
+        "role": {"enum": ["system", "developer", "user", "assistant", "tool", "function"]},
+        "content": {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}, {"type": "null"}]
+        },
+        "name": {"type": "string"},
+        "tool_call_id": {"type": "string"},
+        "guardrail_stage": {"enum": ["input", "retrieved", "tool"]},
+    },
+}
+_ANTHROPIC_BLOCK: Json = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {"enum": ["text", "tool_result", "document", "search_result", "image"]},
+        "text": {"type": "string"},
+        "content": {"anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]},
+        "tool_use_id": {"type": "string"},
+    },
+}
+_SCHEMAS: Json = {
+    "OpenAIError": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["message", "type", "code"],
+                "properties": {
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                    "code": {"type": ["string", "null"]},
+                    "param": {"type": ["string", "null"]},
+                },
+            }
+        },
+    },
+    "AnthropicError": {
+        "type": "object",
+        "required": ["type", "error"],
+        "properties": {
+            "type": {"const": "error"},
+            "error": {
+                "type": "object",
+                "required": ["type", "message"],
+                "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "ChatRequest": {
+        "type": "object",
+        "required": ["model", "messages"],
+        "properties": {
+            "model": {"type": "string"},
+            "messages": {"type": "array", "items": _OPENAI_MESSAGE},
+            "stream": {"type": "boolean"},
+            "max_tokens": {"type": "integer", "minimum": 1},
+            "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+        },
+    },
+    "CompletionRequest": {
+        "type": "object",
+        "required": ["model", "prompt"],
+        "properties": {
+            "model": {"type": "string"},
+            "prompt": {
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            },
+            "suffix": {"type": "string"},
+            "stream": {"type": "boolean"},
+            "max_tokens": {"type": "integer", "minimum": 1},
+        },
+    },
+    "MessagesRequest": {
+        "type": "object",
+        "required": ["model", "messages", "max_tokens"],
+        "properties": {
+            "model": {"type": "string"},
+            "max_tokens": {"type": "integer", "minimum": 1},
+            "system": {"anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]},
+            "messages": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["role", "content"],
+                    "properties": {
+                        "role": {"enum": ["user", "assistant"]},
+                        "content": {
+                            "anyOf": [
+                                {"type": "string"},
+                                {"type": "array", "items": _ANTHROPIC_BLOCK},
+                            ]
+                        },
+                    },
+                },
+            },
+            "stream": {"type": "boolean"},
+        },
+    },
+}
+
+_ERROR_STATUSES = {
+    "400": "invalid request or blocked by a rule",
+    "401": "missing or unknown proxy key",
+    "413": "over a limit (limit_exceeded)",
+    "502": "the upstream failed",
+    "503": "not ready, or a guard could not run (fail: closed)",
+    "504": "the upstream timed out",
+}
+
+
+def _call(summary: str, request: str, error: str) -> Json:
+    responses: Json = {
+        "200": {
+            "description": "the answer (JSON), or server-sent events when `stream` is true",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/event-stream": {},
+            },
+        }
+    }
+    for status, description in _ERROR_STATUSES.items():
+        responses[status] = {
+            "description": description,
+            "content": {"application/json": {"schema": _ref(error)}},
+        }
+    return {
+        "summary": summary,
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(request)}},
+        },
+        "responses": responses,
+    }
+
+
+def _get(summary: str, media: str = "application/json") -> Json:
+    return {
+        "summary": summary,
+        "responses": {
+            "200": {"description": "OK", "content": {media: {}}},
+            "503": {"description": "not ready", "content": {media: {}}},
+        },
+    }
+
+
+SPEC: Json = {
+    "openapi": "3.1.0",
+    "info": {"title": "guardrail proxy", "version": "1"},
+    "paths": {
+        "/v1/chat/completions": {
+            "post": _call("OpenAI chat completions", "ChatRequest", "OpenAIError")
+        },
+        "/v1/completions": {
+            "post": _call("OpenAI legacy completions", "CompletionRequest", "OpenAIError")
+        },
+        "/v1/messages": {"post": _call("Anthropic messages", "MessagesRequest", "AnthropicError")},
+        "/v1/models": {"get": _get("models of the upstream")},
+        "/healthz": {"get": _get("liveness")},
+        "/readyz": {"get": _get("readiness: the policy is loaded")},
+        "/metrics": {"get": _get("Prometheus metrics", "text/plain")},
+        "/openapi.json": {"get": _get("this description")},
+    },
+    "components": {"schemas": _SCHEMAS},
+}
+
+
+async def openapi_json(request: Request) -> Response:
+    """`GET /openapi.json`."""
+    return JSONResponse(SPEC)
+
+
+ROUTES = [Route("/openapi.json", openapi_json, methods=["GET"])]
