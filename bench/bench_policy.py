@@ -25,10 +25,37 @@ sys.path.insert(0, str(ROOT))
 from guardrail.pipeline import Pipeline  # noqa: E402
 from guardrail.types import Stage  # noqa: E402
 
-WORDS = (
-    "the quarterly report shows revenue growth in three regions while costs stayed flat and "
-    "the team plans to hire two engineers next month to support the new product line"
-).split()
+WORDS = [
+    "the",
+    "quarterly",
+    "report",
+    "shows",
+    "revenue",
+    "growth",
+    "in",
+    "three",
+    "regions",
+    "while",
+    "costs",
+    "stayed",
+    "flat",
+    "and",
+    "the",
+    "team",
+    "plans",
+    "to",
+    "hire",
+    "two",
+    "engineers",
+    "next",
+    "month",
+    "to",
+    "support",
+    "the",
+    "new",
+    "product",
+    "line",
+]
 
 
 def prompt(chars: int, seed: int) -> str:

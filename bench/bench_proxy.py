@@ -41,7 +41,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-LITELLM_VENV = Path(__file__).resolve().parents[1] / ".venv-litellm-proxy"  # make litellm-proxy-venv
+LITELLM_VENV = Path(__file__).resolve().parents[1] / ".venv-litellm-proxy"  # make target
 MASTER_KEY = "sk-bench-master-key"
 TIME_CAP_S = 60.0  # no single measurement loop runs longer than this
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import openai
 from _support import POLICY, Reply, arguments, upstream
 
-from guardrail import ContentBlocked
-from guardrail import wrap
+from guardrail import ContentBlocked, wrap
 
 
 def main() -> None:
