@@ -12,7 +12,10 @@ machine slows every engine alike):
 3. one long text: its windows one per job (spread over the pool) vs batched per pass;
 4. throughput with 1/2/8/32 concurrent callers, unbatched (shared 1-thread session, thread
    pool) vs micro-batched;
-5. load time and resident memory, each engine in a fresh process.
+5. load time and resident memory, each engine in a fresh process;
+6. the cost of a token (span) head such as `pii`: the bundle's pass vs the trainer's graph
+   without the head (1 thread, batch 1), the pass without requesting the head's output, and
+   the per-window entity decoding. `--token-head` runs only this section (no PyTorch needed).
 
 The PyTorch model is the trainer's fp32 checkpoint (classifiers/train/runs/<run>/model.pt,
 the run named in bundle.yaml's training command, else the newest); without one, the base
@@ -46,9 +49,11 @@ sys.path.insert(0, str(ROOT))  # run as a script: make `guardrail` and `classifi
 import numpy as np  # noqa: E402
 
 from guardrail.inference.bundle import Bundle, load_bundle  # noqa: E402
+from guardrail.inference.entities import TokenScheme  # noqa: E402
 from guardrail.inference.export import write_manifest  # noqa: E402
 from guardrail.inference.onnx import open_session  # noqa: E402
 from guardrail.inference.runtime import ClassifierRuntime  # noqa: E402
+from guardrail.inference.windows import Window  # noqa: E402
 from guardrail.settings import Settings  # noqa: E402
 
 RUNS = ROOT / "classifiers" / "train" / "runs"
@@ -485,15 +490,91 @@ def sanity(engines: Engines) -> str:
     return f"max |p_torch - p_int8| on 2 texts: {worst:.3f}"
 
 
+NO_HEAD_GRAPH = "model.nopii.int8.onnx"  # the trainer's export of the graph without pii_logits
+
+
+def token_head_cost(bundle: Bundle, reps: int, run_dir: Path | None = None) -> str:
+    """Section 6: what a token head adds to a pass, and what decoding its entities costs.
+
+    ONNX Runtime runs every node whether an output is requested or not, so the graph run
+    without requesting the head's output costs about the same; the real reference is the
+    trainer's export without the head (`runs/<run>/model.nopii.int8.onnx`), used when present.
+    """
+    token = [n for n, h in bundle.manifest.heads.items() if h.type == "token"]
+    if not token:
+        return f"bundle {bundle.name} has no token head: nothing to measure"
+    reference = run_dir / NO_HEAD_GRAPH if run_dir is not None else None
+    no_head = open_session(reference, 1) if reference and reference.is_file() else None
+    text = "Maria Gonzalez from Springfield met the Acme Health team in Boston. " * 60
+    with ClassifierRuntime(bundle, Settings(inference_workers=1)) as runtime:
+        window = runtime.windows(text)[0]
+        sizes = sorted({min(n, len(window.row)) for n in (64, 128, 512)})
+        rows = [_token_row(runtime, token[0], window, n, reps, no_head) for n in sizes]
+    header = ["tokens", "graph without head ms", "bundle ms", "extra"]
+    header += ["bundle, head output not requested ms", "decode ms"]
+    note = f"reference: {reference}" if no_head else f"no {NO_HEAD_GRAPH}: extra is n/a"
+    return table(header, rows) + f"\n\n{note}"
+
+
+def _token_row(
+    runtime: ClassifierRuntime,
+    head: str,
+    window: Window,
+    n: int,
+    reps: int,
+    no_head: Any,
+) -> list[str]:
+    """One row of section 6: the first `n` tokens of `window` (its [SEP] kept)."""
+    manifest = runtime.bundle.manifest
+    every = [h.output for h in manifest.heads.values()]
+    sequence = [h.output for h in manifest.heads.values() if h.type != "token"]
+    n = min(n, len(window.row))
+    row = window.row[: n - 1] + window.row[-1:]
+    cut = Window(
+        row,
+        window.offsets[: n - 1] + window.offsets[-1:],
+        window.words[: n - 1] + window.words[-1:],
+    )
+    ids = np.array([row], dtype=np.int64)
+    arrays = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    arrays["token_type_ids"] = np.zeros_like(ids)
+    feed = {k: v for k, v in arrays.items() if k in manifest.inputs}
+    session = runtime.model.session
+    cells: dict[str, list[float]] = {"all": [], "sequence": [], "no_head": []}
+    for _ in range(reps):  # interleaved, so load changes hit every cell alike
+        cells["all"] += timed(lambda: session.run(every, feed), 5)
+        cells["sequence"] += timed(lambda: session.run(sequence, feed), 5)
+        if no_head is not None:
+            cells["no_head"] += timed(lambda: no_head.run(sequence, feed), 5)
+    ms = {k: statistics.median(v) * 1000 if v else float("nan") for k, v in cells.items()}
+    probs = runtime.model.infer([row]).tokens[head][0]
+    scheme = TokenScheme(manifest.heads[head])
+    decode = statistics.median(timed(lambda: scheme.entities([scheme.tag(probs, cut)]), reps * 5))
+    extra = f"{(ms['all'] / ms['no_head'] - 1) * 100:+.0f} %" if no_head else "n/a"
+    return [
+        str(len(row)),
+        f"{ms['no_head']:.2f}",
+        f"{ms['all']:.2f}",
+        extra,
+        f"{ms['sequence']:.2f}",
+        f"{decode * 1000:.2f}",
+    ]
+
+
 def main() -> int:
     """Run every section and print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", default="guard-minilm")
     parser.add_argument("--run", help="trainer run folder or name (default: from bundle.yaml)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds (about half time)")
+    parser.add_argument("--token-head", action="store_true", help="only section 6 (no torch)")
     args = parser.parse_args()
     started = time.perf_counter()
     bundle = load_bundle(args.bundle)
+    if args.token_head:
+        print(f"# token head cost: {bundle.name}\n")
+        print(token_head_cost(bundle, 4 if args.quick else 10, find_run(bundle, args.run)))
+        return 0
     run_dir = find_run(bundle, args.run)
     model, source = load_torch(bundle, run_dir)
     with tempfile.TemporaryDirectory() as tmp:
@@ -529,6 +610,8 @@ def report(engines: Engines, run_dir: Path | None, quick: bool) -> None:
     print(throughput(engines, texts[:96] if quick else texts[:160], rounds=1 if quick else 2))
     print("\n## 5. Load time and memory (fresh process each)\n")
     print(load_and_memory(engines, run_dir))
+    print("\n## 6. Token head: pass with vs without it (median ms, 1 thread), decoding\n")
+    print(token_head_cost(engines.bundle, 4 if quick else 10, run_dir))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""Rebuild the guard-minilm bundle end to end: train -> export -> LOSO -> evaluate (+ card).
+"""Rebuild the guard-minilm bundle end to end: train -> pii head -> export -> LOSO -> evaluate.
 
     nice -n 5 python -m classifiers.train.all [--data-dir ../shared/data] [--run full]
 
-Steps can be resumed: --skip-train reuses runs/<run>/model.pt, --skip-loso reuses loso.json.
+Steps can be resumed: --skip-train reuses runs/<run>/model.pt, --skip-pii reuses
+runs/<run>/model_pii.pt, --skip-loso reuses loso.json.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def main(argv=None) -> None:
     ap.add_argument("--data-dir", type=Path, default=D.DEFAULT_DATA_DIR)
     ap.add_argument("--run", default="full")
     ap.add_argument("--skip-train", action="store_true")
+    ap.add_argument("--skip-pii", action="store_true")
     ap.add_argument("--skip-loso", action="store_true")
     args, train_args = ap.parse_known_args(argv)
     t0 = time.time()
@@ -35,6 +37,12 @@ def main(argv=None) -> None:
         targs = T.parse_args(["--run", args.run, "--data-dir", str(args.data_dir), *train_args])
         sys.argv = ["classifiers.train.train", "--run", args.run, *train_args]
         ckpt = T.train(targs)
+    if args.skip_pii:
+        ckpt = ckpt.parent / "model_pii.pt"
+    else:
+        from .pii import train_pii
+
+        ckpt = train_pii(ckpt, args.data_dir)  # frozen encoder: other heads unchanged
     from .export import export
 
     export(ckpt)
@@ -55,6 +63,7 @@ def main(argv=None) -> None:
                 "harm_unsafe_auprc": h["harm"]["unsafe"].get("auprc"),
                 "hard_negatives": m["hard_negatives"],
                 "int8_vs_fp32": m["int8_vs_fp32"],
+                "pii": {k: m.get("pii", {}).get(k) for k in ("val", "heldout", "latency_1thread")},
                 "total_seconds": round(time.time() - t0, 1),
             },
             indent=1,

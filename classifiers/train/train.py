@@ -50,12 +50,30 @@ def augmentation_inputs(rows: list[D.Example]):
 
 
 def build_train_set(
-    data_dir: Path, scale: float, n_aug: int, hard_repeat: int, limit: int = 0, seed: int = 0
+    data_dir: Path,
+    scale: float,
+    n_aug: int,
+    hard_repeat: int,
+    limit: int = 0,
+    seed: int = 0,
+    inj_repeat: int = 1,
+    harm_frac: float = 1.0,
 ) -> list[D.Example]:
     train, _ = D.split(D.load_examples(data_dir))
     docs, injections, snippets = augmentation_inputs(train)
     rows = D.balance(train, scale)
-    rows += augment_documents(docs, injections, snippets, n_aug, seed=seed + 1, tag="train")
+    if harm_frac < 1.0:  # deterministic subsample of the large harm text / completion files
+        keep = int(harm_frac * 10_000)
+        rows = [
+            e
+            for e in rows
+            if e.file not in ("harm/text", "harm/completions")
+            or D.stable_hash("harmfrac|" + e.text) % 10_000 < keep
+        ]
+    aug = augment_documents(docs, injections, snippets, n_aug, seed=seed + 1, tag="train")
+    inj_rows = [e for e in rows if e.file.startswith("injection/")]
+    rows += inj_rows * (inj_repeat - 1)  # extra passes over the injection data
+    rows += aug
     rows += hard_examples(heldout=False) * hard_repeat
     if limit:
         rows = D.subsample(rows, limit, seed)
@@ -93,6 +111,15 @@ def parse_args(argv=None):
     ap.add_argument("--scale", type=float, default=0.5, help="multiplies the per-source caps")
     ap.add_argument("--n-aug", type=int, default=800, help="augmented injection documents")
     ap.add_argument("--hard-repeat", type=int, default=2)
+    ap.add_argument(
+        "--inj-repeat", type=int, default=1, help="passes over the injection/* training rows"
+    )
+    ap.add_argument(
+        "--harm-frac",
+        type=float,
+        default=1.0,
+        help="keep this fraction of harm/text and harm/completions training rows",
+    )
     ap.add_argument("--max-len", type=int, default=96)
     ap.add_argument("--doc-max-len", type=int, default=192)
     ap.add_argument(
@@ -138,7 +165,14 @@ def train(args) -> Path:
     set_seed(args.seed)
     t0 = time.time()
     rows = build_train_set(
-        args.data_dir, args.scale, args.n_aug, args.hard_repeat, args.limit, args.seed
+        args.data_dir,
+        args.scale,
+        args.n_aug,
+        args.hard_repeat,
+        args.limit,
+        args.seed,
+        args.inj_repeat,
+        args.harm_frac,
     )
     tok = load_tokenizer()
     seqs = encode_train(rows, tok, args.max_len, args.doc_max_len, injection_spans(rows))

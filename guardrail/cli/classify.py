@@ -4,6 +4,12 @@ Each input line is a JSON object (the text is its `--field`, default `text`) or,
 not a JSON object, the text itself. Each output line is
 `{"line": N, "id": ... (when the input had one), "scores": {head: {label: probability}}}`,
 in input order. Lines are scored in chunks through the runtime's thread pool.
+
+When the bundle (or `--head`) has a token head, the line also has
+`"entities": [{"start", "end", "type", "score"}]`: the spans that head tags, as character
+offsets into the input text (`text[start:end]`), from the same pass (scores of a token head
+are the maximum over the text's tokens). A bundle with several token heads adds `"head"` to
+each entity.
 """
 
 from __future__ import annotations
@@ -15,9 +21,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from guardrail.errors import BundleError
+
+if TYPE_CHECKING:  # the CLI imports the runtime (onnxruntime) only when `classify` runs
+    from guardrail.inference.entities import Entity
 
 T = TypeVar("T")
 CHUNK = 256  # lines in flight at once: bounded memory on endless stdin
@@ -55,14 +64,17 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(runtime.heads)
         print(f"guardrail classify: no head {args.head!r} (heads: {known})", file=sys.stderr)
         return 2
+    heads = [args.head] if args.head is not None else list(runtime.heads)
+    token_heads = [h for h in heads if h in runtime.token_heads]
     try:
         with runtime, _open(args.input) as stream:
             for chunk in _chunks(_records(stream, args.field), CHUNK):
-                scores = runtime.score_sync([text for _, text in chunk])
-                for (meta, _), result in zip(chunk, scores, strict=True):
-                    if args.head is not None:
-                        result = {args.head: result[args.head]}
-                    sys.stdout.write(json.dumps({**meta, "scores": _rounded(result)}) + "\n")
+                results = runtime.analyze_sync([text for _, text in chunk])
+                for (meta, _), result in zip(chunk, results, strict=True):
+                    record = {**meta, "scores": _rounded({h: result.scores[h] for h in heads})}
+                    if token_heads:
+                        record["entities"] = _entities(result.entities, token_heads)
+                    sys.stdout.write(json.dumps(record) + "\n")
     except (InputError, OSError) as exc:
         print(f"guardrail classify: {exc}", file=sys.stderr)
         return 2
@@ -109,6 +121,15 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+def _entities(found: dict[str, tuple[Entity, ...]], heads: list[str]) -> list[dict[str, Any]]:
+    """Entities of the token heads in text order; named by head when there are several."""
+    tagged = [(e, head) for head in heads for e in found.get(head, ())]
+    return [
+        {**entity.as_dict(), **({"head": head} if len(heads) > 1 else {})}
+        for entity, head in sorted(tagged, key=lambda pair: (pair[0].start, pair[0].end))
+    ]
 
 
 def _rounded(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:

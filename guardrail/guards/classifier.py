@@ -12,6 +12,7 @@ bundle share one runtime per policy load (through `BuildContext.shared`, and per
 `scan` reports the probability of every non-negative label of the head (or of `labels`) for
 every non-blank text; thresholds are the policy's job (`default_thresholds` come from the
 bundle: `threshold_profile: strict` picks `thresholds_strict` where the bundle has them).
+Token (span) heads are not for this guard: the `pii` guard reports their entities.
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ class ClassifierConfig(GuardConfig):
 
     @model_validator(mode="after")
     def _check_bundle(self, info: ValidationInfo) -> ClassifierConfig:
-        manifest = _manifest_for_validation(self.bundle, info)
+        manifest = manifest_for_validation(self.bundle, info)
         if manifest is not None:
             check_head(manifest, self.head, self.labels)
         return self
 
 
-def _manifest_for_validation(ref: str, info: ValidationInfo) -> Manifest | None:
+def manifest_for_validation(ref: str, info: ValidationInfo) -> Manifest | None:
     """The manifest, or None for a relative path when the policy folder is unknown."""
     context = info.context if isinstance(info.context, Mapping) else {}
     policy_dir = context.get("policy_dir")
@@ -136,14 +137,21 @@ class ClassifierGuard:
         ]
 
 
-def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
-    """A guard over the policy's shared runtime for the bundle (loaded and verified once)."""
-    path = resolve_bundle(config.bundle, context.policy_dir)
+def shared_runtime(ref: str, context: BuildContext) -> ClassifierRuntime:
+    """The policy's runtime for a bundle, shared by every guard over it (the `pii` guard's
+    model entities too), so one encoder pass per text serves them all."""
+    path = resolve_bundle(ref, context.policy_dir)
     key = f"classifier.runtime:{path}"
     runtime = context.shared.get(key)
     if not isinstance(runtime, ClassifierRuntime) or runtime.closed:
         runtime = get_runtime(path)
         context.shared[key] = runtime
+    return runtime
+
+
+def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
+    """A guard over the policy's shared runtime for the bundle (loaded and verified once)."""
+    runtime = shared_runtime(config.bundle, context)
     return ClassifierGuard(
         context.name, runtime, config.head, config.labels, config.threshold_profile
     )

@@ -16,22 +16,50 @@
 
 Overlaps across entities are resolved: the longest span wins (ties: the order above, phone
 last). Labels and span entities are the entity names as written in the config.
+
+Names, places and organisations come from a model, optionally: the token (BIO) head of a
+classifier bundle, e.g.
+
+    pii:
+      kind: pii
+      entities: [EMAIL, PHONE]
+      model: {bundle: guard-minilm, entities: [PERSON, LOCATION], thresholds: {PERSON: 0.6}}
+
+Model entities are reported when their score (mean token probability) reaches the threshold
+of their type (`model.thresholds`, else the bundle's, else 0.5); a finding's score is its
+best entity's. A rule span beats any model span it overlaps; among overlapping model spans
+the longest wins. The bundle's runtime is shared with `classifier` guards over the same
+bundle, so one encoder pass per text serves injection, harm and pii.
 """
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import ipaddress
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import phonenumbers
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-from guardrail.guards._spans import Hit, compile_re2, longest_first, scan_hits
+from guardrail.guards._spans import INLINE_CHARS, Hit, compile_re2, longest_first, to_findings
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
-from guardrail.types import CheckContext, Finding
+from guardrail.types import CheckContext, Finding, Span
+
+if TYPE_CHECKING:  # the model path imports onnxruntime; rules-only policies never do
+    from guardrail.inference.bundle import HeadSpec, Manifest
+    from guardrail.inference.entities import Entity as ModelEntity
+    from guardrail.inference.runtime import ClassifierRuntime
 
 Entity = Literal["EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS"]
 ENTITIES: tuple[str, ...] = get_args(Entity)
@@ -233,14 +261,90 @@ STATIC_DETECTORS: Mapping[str, Detector] = {
 }
 
 
+class PiiModelConfig(BaseModel):
+    """Entities found by a bundle's token head (names, places, organisations...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    bundle: str = Field(
+        description="bundle name (GUARDRAIL_BUNDLES_DIR, then classifiers/) or a path with a "
+        "slash, relative to the policy file"
+    )
+    head: str | None = Field(
+        default=None,
+        description="the token head to use (default: the head named pii, else the only one)",
+    )
+    entities: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="entity types to report, e.g. [PERSON, LOCATION, ORGANIZATION] "
+        "(default: every type of the head)",
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="minimum entity score per type (default: the bundle's thresholds, else 0.5)",
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, threshold in value.items():
+            if not 0.0 <= threshold <= 1.0:
+                raise ValueError(f"thresholds.{name} must be between 0 and 1, got {threshold}")
+        return value
+
+    def check(self, manifest: Manifest) -> tuple[str, HeadSpec]:
+        """The token head's name and spec; ValueError when this config does not fit it."""
+        name = self.head or _default_token_head(manifest)
+        spec = manifest.heads.get(name)
+        if spec is None:
+            raise ValueError(f"bundle {manifest.name} has no head {name!r}")
+        if spec.type != "token":
+            raise ValueError(f"head {name!r} of bundle {manifest.name} is not a token head")
+        types = spec.entity_types
+        for field, names in (("entities", self.entities or []), ("thresholds", self.thresholds)):
+            unknown = [n for n in names if n not in types]
+            if unknown:
+                raise ValueError(
+                    f"model.{field}: unknown entity types {', '.join(unknown)}; head {name!r} "
+                    f"of bundle {manifest.name} has: {', '.join(types)}"
+                )
+        return name, spec
+
+
+def _default_token_head(manifest: Manifest) -> str:
+    tokens = [name for name, head in manifest.heads.items() if head.type == "token"]
+    if "pii" in tokens or len(tokens) == 1:
+        return "pii" if "pii" in tokens else tokens[0]
+    if not tokens:
+        raise ValueError(
+            f"bundle {manifest.name} has no token head (heads: {', '.join(manifest.heads)}), "
+            "so it cannot find PII entities"
+        )
+    raise ValueError(f"bundle {manifest.name} has several token heads ({tokens}): set model.head")
+
+
 class PiiConfig(GuardConfig):
-    """`entities` to look for (labels); `regions` for phone numbers written without `+`."""
+    """Rule `entities` (labels), phone `regions`, and a `model` for names, places, orgs."""
 
     model_config = ConfigDict(strict=True)
 
     kind: Literal["pii"] = "pii"
     entities: list[str] = Field(default=list(ENTITIES), min_length=1)
     regions: list[str] = Field(default=list(DEFAULT_REGIONS), min_length=1)
+    model: PiiModelConfig | None = Field(
+        default=None, description="also report the entities of a bundle's token head"
+    )
+
+    @model_validator(mode="after")
+    def _check_model(self, info: ValidationInfo) -> PiiConfig:
+        if self.model is not None:
+            from guardrail.guards.classifier import manifest_for_validation
+
+            manifest = manifest_for_validation(self.model.bundle, info)
+            if manifest is not None:
+                self.model.check(manifest)
+        return self
 
     @field_validator("entities")
     @classmethod
@@ -264,21 +368,71 @@ class PiiConfig(GuardConfig):
         return list(dict.fromkeys(value))
 
 
-class PiiGuard:
-    """Runs one detector per configured entity and keeps the longest of overlapping spans."""
+class EntityModel:
+    """A bundle's token head, thresholded per entity type."""
 
-    def __init__(self, name: str, detectors: Mapping[str, Detector]) -> None:
+    def __init__(
+        self, runtime: ClassifierRuntime, head: str, thresholds: Mapping[str, float]
+    ) -> None:
+        self.runtime = runtime
+        self.head = head
+        self.thresholds = dict(thresholds)  # type -> threshold, for every reported type
+
+    async def find(self, texts: Sequence[str]) -> list[list[ModelEntity]]:
+        """The reported entities of each text (blank texts are not scored)."""
+        indexed = [i for i, text in enumerate(texts) if text.strip()]
+        found: list[list[ModelEntity]] = [[] for _ in texts]
+        if not indexed:
+            return found
+        results = await self.runtime.analyze([texts[i] for i in indexed])
+        for i, result in zip(indexed, results, strict=True):
+            found[i] = [
+                e
+                for e in result.entities.get(self.head, ())
+                if e.type in self.thresholds and e.score >= self.thresholds[e.type]
+            ]
+        return found
+
+
+class PiiGuard:
+    """Runs one detector per configured entity and keeps the longest of overlapping spans;
+    with a model, adds its entities where no rule span overlaps them."""
+
+    def __init__(
+        self, name: str, detectors: Mapping[str, Detector], model: EntityModel | None = None
+    ) -> None:
         self.name = name
         self._detectors = dict(detectors)
+        self.model = model
 
     @property
     def default_thresholds(self) -> Mapping[str, float]:
-        """Rule hits score 1.0, so no thresholds are needed."""
-        return {}
+        """Rule hits score 1.0; model entities were thresholded per type by the guard."""
+        return dict(self.model.thresholds) if self.model is not None else {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """One finding per (text, entity) with a span per occurrence."""
-        return await scan_hits(self.name, texts, self._hits)
+        if self.model is None:
+            rules = await self._rule_hits(texts)
+            found: list[list[ModelEntity]] = [[] for _ in texts]
+        else:  # the pass runs on the inference pool while the rules run here
+            found, rules = await asyncio.gather(self.model.find(texts), self._rule_hits(texts))
+        return [
+            finding
+            for index, hits in enumerate(rules)
+            for finding in to_findings(self.name, index, hits)
+            + model_findings(self.name, index, outside(found[index], hits))
+        ]
+
+    async def _rule_hits(self, texts: Sequence[str]) -> list[list[Hit]]:
+        """Rule hits per text, off the event loop when the input is large."""
+
+        def run() -> list[list[Hit]]:
+            return [self._hits(text) for text in texts]
+
+        if sum(len(text) for text in texts) <= INLINE_CHARS:
+            return run()
+        return await asyncio.to_thread(run)
 
     def _hits(self, text: str) -> list[Hit]:
         hits = [
@@ -289,10 +443,56 @@ class PiiGuard:
         return longest_first(hits)
 
 
+def outside(entities: Sequence[ModelEntity], rules: Sequence[Hit]) -> list[ModelEntity]:
+    """Entities that overlap no rule hit (`rules`: sorted by start, pairwise disjoint)."""
+    kept = []
+    for entity in entities:
+        at = bisect.bisect_left(rules, entity.start, key=lambda h: h.end)
+        # rules[at] is the first hit ending after the entity starts (end > start)
+        if at < len(rules) and rules[at].end == entity.start:
+            at += 1
+        if at == len(rules) or rules[at].start >= entity.end:
+            kept.append(entity)
+    return kept
+
+
+def model_findings(guard: str, index: int, entities: Sequence[ModelEntity]) -> list[Finding]:
+    """One finding per entity type: the longest of overlapping spans, scored by its best."""
+    ranked = sorted(entities, key=lambda e: -e.score)
+    hits = longest_first(Hit(e.start, e.end, e.type, rank) for rank, e in enumerate(ranked))
+    scores = {(e.start, e.end, e.type): e.score for e in entities}
+    by_type: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_type.setdefault(hit.label, []).append(hit)
+    return [
+        Finding(
+            guard=guard,
+            label=label,
+            score=min(1.0, max(0.0, max(scores[(h.start, h.end, label)] for h in group))),
+            text_index=index,
+            spans=tuple(Span(start=h.start, end=h.end, entity=label) for h in group),
+        )
+        for label, group in by_type.items()
+    ]
+
+
 def build(config: PiiConfig, context: BuildContext) -> PiiGuard:
-    """Pick the detectors of the configured entities."""
+    """Pick the detectors of the configured entities (and the model's shared runtime)."""
     available = {**STATIC_DETECTORS, "PHONE": phone_detector(config.regions)}
-    return PiiGuard(context.name, {entity: available[entity] for entity in config.entities})
+    detectors = {entity: available[entity] for entity in config.entities}
+    model = build_model(config.model, context) if config.model is not None else None
+    return PiiGuard(context.name, detectors, model)
+
+
+def build_model(config: PiiModelConfig, context: BuildContext) -> EntityModel:
+    """The token head over the policy's shared runtime for the bundle."""
+    from guardrail.guards.classifier import shared_runtime
+
+    runtime = shared_runtime(config.bundle, context)
+    head, spec = config.check(runtime.bundle.manifest)
+    types = config.entities or spec.entity_types
+    thresholds = {t: config.thresholds.get(t, spec.thresholds.get(t, 0.5)) for t in types}
+    return EntityModel(runtime, head, thresholds)
 
 
 KIND = GuardKind(config=PiiConfig, build=build)

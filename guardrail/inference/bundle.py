@@ -49,15 +49,18 @@ class HeadSpec(_Strict):
     def _labels_known(self) -> HeadSpec:
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels repeat: {self.labels}")
-        known = set(self.labels)
+        unknown = [n for n in self.negative if n not in self.labels]
+        if unknown:
+            raise ValueError(f"negative names unknown labels {unknown}; labels: {self.labels}")
+        # Token heads set thresholds per entity type (`PERSON`), other heads per label.
+        known = self.entity_types if self.type == "token" else self.labels
         for field, names in (
-            ("negative", self.negative),
             ("thresholds", list(self.thresholds)),
             ("thresholds_strict", list(self.thresholds_strict or {})),
         ):
             unknown = [n for n in names if n not in known]
             if unknown:
-                raise ValueError(f"{field} names unknown labels {unknown}; labels: {self.labels}")
+                raise ValueError(f"{field} names unknown labels {unknown}; labels: {known}")
         for value in [*self.thresholds.values(), *(self.thresholds_strict or {}).values()]:
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"threshold {value} is outside [0, 1]")
@@ -67,6 +70,16 @@ class HeadSpec(_Strict):
     def positive(self) -> list[str]:
         """Labels that are findings (every label not listed in `negative`)."""
         return [label for label in self.labels if label not in self.negative]
+
+    @property
+    def entity_types(self) -> list[str]:
+        """Token heads: the entity types of the positive labels (`B-PERSON` -> `PERSON`)."""
+        return list(dict.fromkeys(entity_type(label) for label in self.positive))
+
+
+def entity_type(label: str) -> str:
+    """The entity type of a BIO label: `B-PERSON` and `I-PERSON` -> `PERSON`."""
+    return label[2:] if label[:2] in ("B-", "I-") and len(label) > 2 else label
 
 
 class Manifest(_Strict):

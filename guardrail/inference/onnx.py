@@ -9,17 +9,35 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 from guardrail.errors import BundleError
 from guardrail.inference.bundle import Bundle, HeadSpec
+from guardrail.inference.windows import Encoded
 
 Probs = npt.NDArray[np.float64]  # [rows, labels]
+
+
+@dataclass(frozen=True)
+class Output:
+    """What one forward pass gives: every head's probabilities per row, and per token."""
+
+    probs: dict[str, Probs]  # head -> [rows, labels] (token heads: max over the row's tokens)
+    tokens: dict[str, list[Probs]]  # token head -> per row: [row length, labels]
+
+    def row(self, index: int) -> Output:
+        """The part of this output that belongs to one row."""
+        return Output(
+            {head: p[index : index + 1] for head, p in self.probs.items()},
+            {head: [rows[index]] for head, rows in self.tokens.items()},
+        )
+
 
 _PROBE = "guardrail probe text"
 
@@ -142,14 +160,23 @@ class OnnxModel:
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text` without special tokens and without any length limit."""
+        ids: list[int] = self._encoding(text).ids
+        return ids
+
+    def encode_offsets(self, text: str) -> Encoded:
+        """Token ids with their character offsets into `text` and their word ids."""
+        encoding = self._encoding(text)
+        return Encoded(encoding.ids, encoding.offsets, encoding.word_ids)
+
+    def _encoding(self, text: str) -> Encoding:
         try:
-            ids: list[int] = self.tokenizer.encode(text, add_special_tokens=False).ids
+            return self.tokenizer.encode(text, add_special_tokens=False)
         except TypeError:
             # lone surrogates (e.g. from JSON "\ud800") cannot reach the Rust tokenizer; an
             # attacker must not be able to make the guard fail with one, so replace them.
+            # Each becomes one "?", so offsets still index the original text.
             clean = text.encode("utf-8", "replace").decode("utf-8")
-            ids = self.tokenizer.encode(clean, add_special_tokens=False).ids
-        return ids
+            return self.tokenizer.encode(clean, add_special_tokens=False)
 
     def pad(
         self, rows: Sequence[Sequence[int]]
@@ -165,6 +192,10 @@ class OnnxModel:
 
     def forward(self, rows: Sequence[Sequence[int]]) -> dict[str, Probs]:
         """Every head's probabilities for each row (token heads: max over the row's tokens)."""
+        return self.infer(rows).probs
+
+    def infer(self, rows: Sequence[Sequence[int]]) -> Output:
+        """One pass: every head's probabilities, and each token head's per-token ones."""
         if not rows:
             raise ValueError("forward() needs at least one row")
         ids, mask = self.pad(rows)
@@ -172,17 +203,14 @@ class OnnxModel:
         logits = self.session.run(self._outputs, {n: arrays[n] for n in self.input_names})
         with self._lock:
             self._passes += 1
-        return {
-            name: self._head_probs(head, np.asarray(out), mask)
-            for (name, head), out in zip(self.heads.items(), logits, strict=True)
-        }
-
-    def _head_probs(
-        self, head: HeadSpec, logits: npt.NDArray[np.float32], mask: npt.NDArray[np.int64]
-    ) -> Probs:
-        probs = activate(head.type, logits)
-        if head.type != "token":
-            return probs
-        # [rows, seq, labels] -> [rows, labels]: strongest token per label (padding excluded)
-        reduced: Probs = (probs * mask[:, :, None]).max(axis=1)
-        return reduced
+        probs: dict[str, Probs] = {}
+        tokens: dict[str, list[Probs]] = {}
+        for (name, head), out in zip(self.heads.items(), logits, strict=True):
+            activated = activate(head.type, np.asarray(out))
+            if head.type != "token":
+                probs[name] = activated
+                continue
+            # [rows, seq, labels] -> [rows, labels]: strongest token per label (padding excluded)
+            probs[name] = (activated * mask[:, :, None]).max(axis=1)
+            tokens[name] = [activated[i, : len(row)] for i, row in enumerate(rows)]
+        return Output(probs, tokens)

@@ -15,6 +15,9 @@ session reached 138-147 texts/s. So by default:
 
 The core is thread-based and loop-agnostic (`submit` returns concurrent futures), so the
 async `score` and the blocking `score_sync` (CLI, benchmarks) share it.
+
+Token (span) heads come out of the same pass: `analyze` gives, besides the scores, each token
+head's entities (per-token rows stitched over the windows, then decoded; see `entities.py`).
 """
 
 from __future__ import annotations
@@ -31,13 +34,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from guardrail.inference.onnx import Probs
-from guardrail.inference.windows import Row
+from guardrail.inference.entities import Entity, Tagged, TokenScheme
+from guardrail.inference.onnx import Output, Probs
+from guardrail.inference.windows import Row, Window
 from guardrail.settings import Settings
 
 Scores = dict[str, dict[str, float]]  # head -> label -> probability
-Encode = Callable[[str], list[Row]]  # text -> the windows to score
-Forward = Callable[[Sequence[Row]], dict[str, Probs]]  # rows -> head -> [rows, labels]
+Encode = Callable[[str], Sequence[Row | Window]]  # text -> the windows to score
+# rows -> head -> [rows, labels], or an `Output` that also has token heads' per-token probs
+Forward = Callable[[Sequence[Row]], Mapping[str, Probs] | Output]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one pass says about a text: scores per head, entities per token head."""
+
+    scores: Scores
+    entities: dict[str, tuple[Entity, ...]]  # token head -> entities in text order
+
+    def copy(self) -> Analysis:
+        """A copy whose dicts a caller may change (entities are immutable)."""
+        return Analysis(_copy(self.scores), dict(self.entities))
 
 
 @dataclass(frozen=True)
@@ -83,20 +100,25 @@ def text_key(text: str) -> bytes:
 
 @dataclass
 class _Job:
-    """One text in flight: the per-head maximum over the windows scored so far."""
+    """One text in flight: the per-head maximum and the entities of the windows so far."""
 
     key: bytes
-    future: Future[Scores]
+    future: Future[Analysis]
     remaining: int = 0
     best: dict[str, Probs] = field(default_factory=dict)
+    found: dict[str, list[Tagged]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def merge(self, probs: Mapping[str, Probs], rows: int) -> bool:
-        """Fold in the scores of `rows` windows; True when every window is in."""
+    def merge(
+        self, probs: Mapping[str, Probs], found: Mapping[str, list[Tagged]], rows: int
+    ) -> bool:
+        """Fold in the results of `rows` windows; True when every window is in."""
         with self.lock:
             for head, values in probs.items():
                 top = values.max(axis=0)
                 self.best[head] = np.maximum(self.best[head], top) if head in self.best else top
+            for head, tagged in found.items():
+                self.found.setdefault(head, []).extend(tagged)
             self.remaining -= rows
             return self.remaining == 0
 
@@ -111,19 +133,21 @@ class InferencePool:
         labels: Mapping[str, Sequence[str]],
         options: PoolOptions | None = None,
         executor: Executor | None = None,
+        schemes: Mapping[str, TokenScheme] | None = None,
     ) -> None:
         self.options = options or PoolOptions()
         self.stats = PoolStats()
         self._encode, self._forward = encode, forward
         self._labels = {head: list(names) for head, names in labels.items()}
+        self._schemes = dict(schemes or {})  # token heads whose entities are decoded
         self._own_executor = executor is None
         self.executor: Executor = executor or ThreadPoolExecutor(
             max_workers=self.options.workers, thread_name_prefix="guardrail-infer"
         )
         self._lock = threading.Lock()
         self._closed = False
-        self._inflight: dict[bytes, Future[Scores]] = {}
-        self._cache: OrderedDict[bytes, Scores] = OrderedDict()
+        self._inflight: dict[bytes, Future[Analysis]] = {}
+        self._cache: OrderedDict[bytes, Analysis] = OrderedDict()
         self._batcher = (
             _Batcher(self._run_batch, self.options, self.executor)
             if self.options.batching
@@ -134,18 +158,26 @@ class InferencePool:
 
     async def score(self, texts: Sequence[str]) -> list[Scores]:
         """Every head's label probabilities for each text, in order (awaits off-loop work)."""
-        futures = self.submit(texts)
-        results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
-        return [_copy(r) for r in results]
+        return [result.scores for result in await self.analyze(texts)]
 
     def score_sync(self, texts: Sequence[str]) -> list[Scores]:
         """Blocking `score` for code without an event loop (CLI, benchmarks)."""
-        return [_copy(f.result()) for f in self.submit(texts)]
+        return [result.scores for result in self.analyze_sync(texts)]
 
-    def submit(self, texts: Sequence[str]) -> list[Future[Scores]]:
+    async def analyze(self, texts: Sequence[str]) -> list[Analysis]:
+        """Scores and token heads' entities for each text, in order (one pass per window)."""
+        futures = self.submit(texts)
+        results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        return [r.copy() for r in results]
+
+    def analyze_sync(self, texts: Sequence[str]) -> list[Analysis]:
+        """Blocking `analyze`."""
+        return [f.result().copy() for f in self.submit(texts)]
+
+    def submit(self, texts: Sequence[str]) -> list[Future[Analysis]]:
         """One future per text; a text already cached or in flight reuses that result."""
-        futures: list[Future[Scores]] = []
-        new: list[tuple[bytes, str, Future[Scores]]] = []
+        futures: list[Future[Analysis]] = []
+        new: list[tuple[bytes, str, Future[Analysis]]] = []
         with self._lock:
             self.stats.texts += len(texts)
             for text in texts:
@@ -179,7 +211,7 @@ class InferencePool:
 
     # -- bookkeeping (callers hold self._lock) ----------------------------------------------
 
-    def _existing(self, key: bytes) -> Future[Scores] | None:
+    def _existing(self, key: bytes) -> Future[Analysis] | None:
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -191,9 +223,9 @@ class InferencePool:
         return inflight
 
     def _register(
-        self, key: bytes, text: str, new: list[tuple[bytes, str, Future[Scores]]]
-    ) -> Future[Scores]:
-        future: Future[Scores] = Future()
+        self, key: bytes, text: str, new: list[tuple[bytes, str, Future[Analysis]]]
+    ) -> Future[Analysis]:
+        future: Future[Analysis] = Future()
         # RUNNING futures cannot be cancelled: one caller giving up (a guard timeout cancels
         # its asyncio wrapper, which cancels the source) must not cancel the shared result.
         future.set_running_or_notify_cancel()
@@ -203,46 +235,64 @@ class InferencePool:
 
     # -- work (runs on the pool's threads) --------------------------------------------------
 
-    def _start(self, key: bytes, text: str, future: Future[Scores]) -> None:
+    def _start(self, key: bytes, text: str, future: Future[Analysis]) -> None:
         try:
-            rows = self._encode(text)
-            job = _Job(key, future, remaining=len(rows))
+            windows = [w if isinstance(w, Window) else Window(w) for w in self._encode(text)]
+            job = _Job(key, future, remaining=len(windows))
             with self._lock:
                 self.stats.encoded += 1
-                self.stats.windows += len(rows)
+                self.stats.windows += len(windows)
             if self._batcher is not None:
-                self._batcher.put(rows, job)
+                self._batcher.put(windows, job)
                 return
             size = self.options.window_batch
-            chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
+            chunks = [windows[i : i + size] for i in range(0, len(windows), size)]
             for chunk in chunks[1:]:  # the rest go to other workers; the first runs here
                 self.executor.submit(self._run_chunk, chunk, job)
             self._run_chunk(chunks[0], job)
         except BaseException as exc:
             self._fail(key, future, exc)
 
-    def _run_chunk(self, rows: Sequence[Row], job: _Job) -> None:
+    def _run_chunk(self, windows: Sequence[Window], job: _Job) -> None:
         try:
-            probs = self._forward(rows)
-            with self._lock:
-                self.stats.batches += 1
-            if job.merge(probs, len(rows)):
+            output = self._pass([w.row for w in windows])
+            if job.merge(output.probs, self._decode(windows, output), len(windows)):
                 self._finish(job)
         except BaseException as exc:
             self._fail(job.key, job.future, exc)
 
-    def _run_batch(self, items: Sequence[tuple[Row, _Job]]) -> None:
+    def _run_batch(self, items: Sequence[tuple[Window, _Job]]) -> None:
         try:
-            probs = self._forward([row for row, _ in items])
-            with self._lock:
-                self.stats.batches += 1
+            output = self._pass([window.row for window, _ in items])
+            merged = [
+                (job, output.row(i), self._decode([window], output.row(i)))
+                for i, (window, job) in enumerate(items)
+            ]
         except BaseException as exc:
             for _, job in items:
                 self._fail(job.key, job.future, exc)
             return
-        for i, (_, job) in enumerate(items):
-            if job.merge({head: p[i : i + 1] for head, p in probs.items()}, 1):
+        for job, part, found in merged:
+            if job.merge(part.probs, found, 1):
                 self._finish(job)
+
+    def _pass(self, rows: Sequence[Row]) -> Output:
+        result = self._forward(rows)
+        with self._lock:
+            self.stats.batches += 1
+        return result if isinstance(result, Output) else Output(dict(result), {})
+
+    def _decode(self, windows: Sequence[Window], output: Output) -> dict[str, list[Tagged]]:
+        """Each token head's per-token labels in these windows (those with offsets)."""
+        return {
+            head: [
+                scheme.tag(probs, window)
+                for window, probs in zip(windows, output.tokens[head], strict=True)
+                if window.offsets
+            ]
+            for head, scheme in self._schemes.items()
+            if head in output.tokens
+        }
 
     def _finish(self, job: _Job) -> None:
         if job.future.done():  # another window of this text failed first
@@ -251,16 +301,20 @@ class InferencePool:
             head: {label: float(p) for label, p in zip(self._labels[head], values, strict=True)}
             for head, values in job.best.items()
         }
+        entities = {
+            head: scheme.entities(job.found.get(head, ())) for head, scheme in self._schemes.items()
+        }
+        result = Analysis(scores, entities)
         with self._lock:
             if self._inflight.get(job.key) is job.future:
                 del self._inflight[job.key]
             if self.options.cache_size:
-                self._cache[job.key] = scores
+                self._cache[job.key] = result
                 while len(self._cache) > self.options.cache_size:
                     self._cache.popitem(last=False)
-        _settle(job.future, result=scores)
+        _settle(job.future, result=result)
 
-    def _fail(self, key: bytes, future: Future[Scores], exc: BaseException) -> None:
+    def _fail(self, key: bytes, future: Future[Analysis], exc: BaseException) -> None:
         with self._lock:
             if self._inflight.get(key) is future:
                 del self._inflight[key]
@@ -272,17 +326,17 @@ class _Batcher:
 
     def __init__(
         self,
-        run: Callable[[Sequence[tuple[Row, _Job]]], None],
+        run: Callable[[Sequence[tuple[Window, _Job]]], None],
         options: PoolOptions,
         executor: Executor,
     ) -> None:
         self._run, self._executor = run, executor
         self._max, self._wait = options.max_batch, options.batch_wait_s
-        self._queue: queue.SimpleQueue[tuple[Row, _Job] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Window, _Job] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def put(self, rows: Sequence[Row], job: _Job) -> None:
+    def put(self, windows: Sequence[Window], job: _Job) -> None:
         """Queue a text's windows for the next batch."""
         with self._start_lock:
             if self._thread is None:
@@ -290,8 +344,8 @@ class _Batcher:
                     target=self._loop, name="guardrail-batcher", daemon=True
                 )
                 self._thread.start()
-        for row in rows:
-            self._queue.put((row, job))
+        for window in windows:
+            self._queue.put((window, job))
 
     def stop(self) -> None:
         """Let the thread finish the batch it holds and exit."""
@@ -307,7 +361,7 @@ class _Batcher:
             if stopping:
                 return
 
-    def _collect(self, first: tuple[Row, _Job]) -> tuple[list[tuple[Row, _Job]], bool]:
+    def _collect(self, first: tuple[Window, _Job]) -> tuple[list[tuple[Window, _Job]], bool]:
         batch = [first]
         deadline = time.monotonic() + self._wait
         while len(batch) < self._max:
@@ -322,7 +376,7 @@ class _Batcher:
 
 
 def _settle(
-    future: Future[Scores], result: Scores | None = None, exc: BaseException | None = None
+    future: Future[Analysis], result: Analysis | None = None, exc: BaseException | None = None
 ) -> None:
     """Set a result or an exception unless the future is already settled (first one wins)."""
     try:
@@ -334,8 +388,8 @@ def _settle(
         pass
 
 
-def _done(scores: Scores) -> Future[Scores]:
-    future: Future[Scores] = Future()
+def _done(scores: Analysis) -> Future[Analysis]:
+    future: Future[Analysis] = Future()
     future.set_running_or_notify_cancel()
     future.set_result(scores)
     return future

@@ -12,13 +12,15 @@ import threading
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
 from guardrail.inference.bundle import Bundle, HeadSpec, load_bundle
+from guardrail.inference.entities import TokenScheme
 from guardrail.inference.onnx import OnnxModel, Probs
-from guardrail.inference.pool import InferencePool, PoolOptions, Scores
-from guardrail.inference.windows import Row, Windowing
+from guardrail.inference.pool import Analysis, Encode, InferencePool, PoolOptions, Scores
+from guardrail.inference.windows import Row, Window, Windowing
 from guardrail.settings import Settings, get_settings
 
 
@@ -47,15 +49,18 @@ class ClassifierRuntime:
             slice_above_chars=settings.inference_slice_above_chars,
         )
         labels = {name: head.labels for name, head in manifest.heads.items()}
+        schemes = {n: TokenScheme(h) for n, h in manifest.heads.items() if h.type == "token"}
         # The pool gets the model's methods, not ours: no cycle, so dropping the runtime
         # frees it, and the finaliser stops the pool's threads.
         model, windowing = self.model, self.windowing
+        # offsets are only worth their cost where a token head uses them
+        encode: Encode = (
+            partial(windowing.text_windows, encode=model.encode_offsets)
+            if schemes
+            else partial(windowing.text_rows, encode=model.encode)
+        )
         self.pool = InferencePool(
-            lambda text: windowing.text_rows(text, model.encode),
-            model.forward,
-            labels,
-            PoolOptions.from_settings(settings),
-            executor,
+            encode, model.infer, labels, PoolOptions.from_settings(settings), executor, schemes
         )
         weakref.finalize(self, self.pool.close)
 
@@ -69,9 +74,18 @@ class ClassifierRuntime:
         """Forward passes run so far (several texts or windows may share one when batching)."""
         return self.model.forward_passes
 
+    @property
+    def token_heads(self) -> list[str]:
+        """Names of the heads that tag tokens (their entities come from `analyze`)."""
+        return [name for name, head in self.heads.items() if head.type == "token"]
+
     def rows(self, text: str) -> list[Row]:
         """The windows scored for `text`, as model input rows."""
         return self.windowing.text_rows(text, self.model.encode)
+
+    def windows(self, text: str) -> list[Window]:
+        """The windows scored for `text`, with each position's offsets in the text."""
+        return self.windowing.text_windows(text, self.model.encode_offsets)
 
     def forward(self, rows: Sequence[Row]) -> dict[str, Probs]:
         """Every head's probabilities for the rows (one pass)."""
@@ -84,6 +98,17 @@ class ClassifierRuntime:
     def score_sync(self, texts: Sequence[str]) -> list[Scores]:
         """Blocking `score`, for code without an event loop."""
         return self.pool.score_sync(texts)
+
+    async def analyze(self, texts: Sequence[str]) -> list[Analysis]:
+        """Scores and each token head's entities (offsets into the text) for each text.
+
+        Shares passes, in-flight work and the cache with `score`: one pass serves both.
+        """
+        return await self.pool.analyze(texts)
+
+    def analyze_sync(self, texts: Sequence[str]) -> list[Analysis]:
+        """Blocking `analyze`."""
+        return self.pool.analyze_sync(texts)
 
     @property
     def closed(self) -> bool:

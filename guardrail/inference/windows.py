@@ -15,6 +15,9 @@ Bounded tokenisation: a text longer than `slice_above_chars` characters
 (`GUARDRAIL_INFERENCE_SLICE_ABOVE_CHARS`) is not tokenised whole (1 MB of text costs about a
 second). The same choice (edges + evenly spaced) is made over character slices of about
 `content * CHARS_PER_TOKEN` characters, and each slice is tokenised alone and gives one window.
+
+For token (span) heads, `text_windows` also carries each position's character offsets in the
+text (slices shifted back by their start) and word ids, so entities map to the original text.
 """
 
 from __future__ import annotations
@@ -23,7 +26,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 Row = list[int]
+Offset = tuple[int, int]
 CHARS_PER_TOKEN = 8  # generous (English is ~4-5): a slice rarely runs short of a full window
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A text's content tokens: ids and, when asked for, character offsets and word ids."""
+
+    ids: Sequence[int]
+    offsets: Sequence[Offset] = ()
+    words: Sequence[int | None] = ()
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model input row and, per position, where it sits in the text (None = special)."""
+
+    row: Row
+    offsets: tuple[Offset | None, ...] = ()  # empty when offsets were not asked for
+    words: tuple[int | None, ...] = ()
+    part: int = 0  # which tokenization (a huge text's slice start): word ids are per part
 
 
 @dataclass(frozen=True)
@@ -55,16 +78,34 @@ class Windowing:
 
     def rows(self, ids: Sequence[int]) -> list[Row]:
         """The model inputs for a text's content token ids: one row per scored window."""
-        prefix, suffix = list(self.prefix), list(self.suffix)
+        return [w.row for w in self.windows(Encoded(ids))]
+
+    def windows(self, encoded: Encoded, shift: int = 0) -> list[Window]:
+        """One window per scored start; offsets are moved by `shift` characters."""
+        n = len(encoded.ids)
         return [
-            [*prefix, *ids[start : start + self.content], *suffix]
-            for start in self.starts(len(ids))
+            self._window(encoded, start, start + self.content, shift) for start in self.starts(n)
         ]
+
+    def _window(self, encoded: Encoded, start: int, stop: int, shift: int) -> Window:
+        specials = len(self.prefix), len(self.suffix)
+        row = [*self.prefix, *encoded.ids[start:stop], *self.suffix]
+        offsets: tuple[Offset | None, ...] = ()
+        words: tuple[int | None, ...] = ()
+        if encoded.offsets:
+            moved = [(a + shift, b + shift) for a, b in encoded.offsets[start:stop]]
+            offsets = (*[None] * specials[0], *moved, *[None] * specials[1])
+            words = (*[None] * specials[0], *encoded.words[start:stop], *[None] * specials[1])
+        return Window(row, offsets, words, shift)
 
     def text_rows(self, text: str, encode: Callable[[str], Sequence[int]]) -> list[Row]:
         """The rows for a text, tokenising at most `max_windows` slices of a huge one."""
+        return [w.row for w in self.text_windows(text, lambda part: Encoded(encode(part)))]
+
+    def text_windows(self, text: str, encode: Callable[[str], Encoded]) -> list[Window]:
+        """The windows for a text, tokenising at most `max_windows` slices of a huge one."""
         if len(text) <= self.slice_above_chars:
-            return self.rows(encode(text))
+            return self.windows(encode(text))
         span = self.content * CHARS_PER_TOKEN
         starts = select(
             window_starts(len(text), span, self.stride * CHARS_PER_TOKEN),
@@ -72,12 +113,12 @@ class Windowing:
             self.edge,
         )
         last = len(text) - span
-        rows = []
+        windows = []
         for start in starts:
-            ids = encode(text[start : start + span])
-            part = ids[-self.content :] if start == last else ids[: self.content]
-            rows.append([*self.prefix, *part, *self.suffix])
-        return rows
+            encoded = encode(text[start : start + span])
+            first = max(0, len(encoded.ids) - self.content) if start == last else 0
+            windows.append(self._window(encoded, first, first + self.content, start))
+        return windows
 
 
 def window_starts(n: int, content: int, stride: int) -> list[int]:

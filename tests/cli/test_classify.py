@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,43 @@ def test_unknown_bundle_or_head_is_a_usage_error(
     assert "no bundle at" in capsys.readouterr().err
     assert main(["classify", "--bundle", str(bundle), "--head", "nope", "-"]) == 2
     assert "no head 'nope'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def pii_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny real bundle with a `pii` token head."""
+    return build_tiny_bundle(tmp_path_factory.mktemp("cli") / "tiny-pii", pii=True)
+
+
+def test_token_head_prints_entities_with_offsets_into_the_input(
+    pii_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token head adds `entities` (start, end, type, score) whose offsets slice the text."""
+    texts = ["😀 Alice Smith lives in London", "the garden", "bob at acme corp"]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)))
+    assert main(["classify", "--bundle", str(pii_bundle), str(source)]) == 0
+    out: list[Any] = _output(capsys)
+    spans = [
+        [(e["type"], texts[i][e["start"] : e["end"]]) for e in record["entities"]]
+        for i, record in enumerate(out)
+    ]
+    assert spans == [
+        [("PERSON", "Alice Smith"), ("LOCATION", "London")],
+        [],
+        [("PERSON", "bob"), ("ORGANIZATION", "acme corp")],
+    ]
+    first = out[0]["entities"][0]
+    assert set(first) == {"start", "end", "type", "score"}
+    assert 0.99 < first["score"] <= 1.0
+    assert set(out[0]["scores"]) == {"injection", "harm", "pii"}
+
+
+def test_sequence_head_alone_prints_no_entities(
+    pii_bundle: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--head picking a sequence head leaves `entities` out; a bundle without token heads too."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("alice in london\n"))
+    assert main(["classify", "--bundle", str(pii_bundle), "--head", "injection", "-"]) == 0
+    record: Any = _output(capsys)[0]
+    assert "entities" not in record and list(record["scores"]) == ["injection"]

@@ -8,6 +8,11 @@ Its "knowledge" is hand-set so tests can check behaviour, not only shapes: the w
 `INJECTION_WORDS` push the `injection` logit up, `JAILBREAK_WORDS` push `jailbreak`, and
 `VIOLENCE_WORDS` / `WEAPON_WORDS` push the matching harm labels (and `unsafe`). Every word also
 gets a small random feature so that different benign texts get different scores.
+
+With `pii=True` the bundle also has a `pii` token head (BIO labels, like the real bundle's)
+and a WordPiece tokenizer, so that some names split into subwords: `PII_TAGS` says which
+token gets which label and how strongly ("alice" is B-PERSON with p ~ 0.999, "bob" only
+~0.37, "maria" = "mar" (B-PERSON) + "##ia" (O), "gonzalez" = "gon" + "##zalez").
 """
 
 from __future__ import annotations
@@ -45,6 +50,23 @@ INJECTION_LABELS = ["benign", "injection", "jailbreak"]
 HARM_LABELS = ["unsafe", "violence", "weapons"]
 TOKEN_LABELS = ["O", "B-BAD", "I-BAD"]
 HIDDEN = 6  # dims: 0 bias, 1 injection, 2 jailbreak, 3 violence, 4 weapons, 5 noise
+PII_LABELS = ["O", "B-PERSON", "I-PERSON", "B-LOCATION", "I-LOCATION"]
+PII_LABELS += ["B-ORGANIZATION", "I-ORGANIZATION"]
+STRONG, WEAK = 4.0, 0.75  # label logit = 2 * strength against O's 1.0
+# token -> (label, strength); pii bundles add one hidden dim per pii label after HIDDEN
+PII_TAGS: dict[str, tuple[str, float]] = {
+    "alice": ("B-PERSON", STRONG),
+    "smith": ("I-PERSON", STRONG),
+    "bob": ("B-PERSON", WEAK),
+    "mar": ("B-PERSON", STRONG),
+    "gon": ("B-PERSON", STRONG),
+    "##zalez": ("I-PERSON", STRONG),
+    "london": ("B-LOCATION", STRONG),
+    "springfield": ("B-LOCATION", STRONG),
+    "acme": ("B-ORGANIZATION", STRONG),
+    "corp": ("I-ORGANIZATION", STRONG),
+}
+PII_VOCAB = [*PII_TAGS, "##ia", "lives", "works", "at", "met", "called", "from"]
 
 
 def sha256(path: Path) -> str:
@@ -52,14 +74,24 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_tokenizer(truncate_at: int = 8) -> Tokenizer:
-    """A lower-casing WordLevel tokenizer with BERT-style [CLS] ... [SEP].
+def vocabulary(pii: bool = False) -> list[str]:
+    """The tokens of the tiny vocabulary (pii bundles add names and subwords at the end)."""
+    return [*VOCAB, *PII_VOCAB] if pii else list(VOCAB)
+
+
+def build_tokenizer(truncate_at: int = 8, pii: bool = False) -> Tokenizer:
+    """A lower-casing WordLevel (pii: WordPiece) tokenizer with BERT-style [CLS] ... [SEP].
 
     Padding and truncation are switched ON in the saved file (as exported HF tokenizers
     often are) so tests can check that the runtime switches them off.
     """
-    vocab = {word: i for i, word in enumerate(VOCAB)}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    vocab = {word: i for i, word in enumerate(vocabulary(pii))}
+    model = (
+        models.WordPiece(vocab, unk_token="[UNK]")
+        if pii
+        else models.WordLevel(vocab, unk_token="[UNK]")
+    )
+    tokenizer = Tokenizer(model)
     tokenizer.normalizer = normalizers.Lowercase()
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.post_processor = processors.TemplateProcessing(
@@ -71,17 +103,41 @@ def build_tokenizer(truncate_at: int = 8) -> Tokenizer:
     return tokenizer
 
 
-def _embeddings(seed: int) -> np.ndarray:
+def _hidden(pii: bool) -> int:
+    return HIDDEN + len(PII_LABELS) if pii else HIDDEN
+
+
+def _embeddings(seed: int, pii: bool = False) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    emb = np.zeros((len(VOCAB), HIDDEN), dtype=np.float32)
+    vocab = vocabulary(pii)
+    emb = np.zeros((len(vocab), _hidden(pii)), dtype=np.float32)
     emb[:, 0] = 1.0
-    emb[:, 5] = rng.normal(0.0, 1.0, len(VOCAB))
+    emb[: len(VOCAB), 5] = rng.normal(0.0, 1.0, len(VOCAB))
     for dim, words in enumerate(
         (INJECTION_WORDS, JAILBREAK_WORDS, VIOLENCE_WORDS, WEAPON_WORDS), start=1
     ):
         for word in words:
             emb[VOCAB.index(word), dim] = 4.0
+    if pii:
+        for word, (label, strength) in PII_TAGS.items():
+            emb[vocab.index(word), HIDDEN + PII_LABELS.index(label)] = strength
     return emb
+
+
+def _pii_head() -> tuple[np.ndarray, np.ndarray]:
+    """O scores 1.0 (through the bias dim); label j scores 2 * the token's dim HIDDEN + j."""
+    weight = np.zeros((_hidden(True), len(PII_LABELS)), dtype=np.float32)
+    weight[0, 0] = 1.0
+    for j in range(1, len(PII_LABELS)):
+        weight[HIDDEN + j, j] = 2.0
+    return weight, np.zeros(len(PII_LABELS), dtype=np.float32)
+
+
+def _pad_rows(weight: np.ndarray, rows: int) -> np.ndarray:
+    """`weight` with zero rows added for hidden dims it does not read."""
+    padded = np.zeros((rows, weight.shape[1]), dtype=np.float32)
+    padded[: weight.shape[0]] = weight
+    return padded
 
 
 def _heads() -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -101,15 +157,16 @@ def _heads() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     }
 
 
-def build_graph(seed: int = 0, token_head: bool = False) -> onnx.ModelProto:
+def build_graph(seed: int = 0, token_head: bool = False, pii: bool = False) -> onnx.ModelProto:
     """The ONNX graph: gather + mean pool over the mask + linear heads (logits out)."""
+    hidden = _hidden(pii)
     ints = [
         helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
         for n in ("input_ids", "attention_mask", "token_type_ids")
     ]
     init = [
-        numpy_helper.from_array(_embeddings(seed), "word_emb"),
-        numpy_helper.from_array(np.zeros((2, HIDDEN), dtype=np.float32), "type_emb"),
+        numpy_helper.from_array(_embeddings(seed, pii), "word_emb"),
+        numpy_helper.from_array(np.zeros((2, hidden), dtype=np.float32), "type_emb"),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
         numpy_helper.from_array(np.array([2], dtype=np.int64), "axis2"),
         numpy_helper.from_array(np.array(1e-6, dtype=np.float32), "eps"),
@@ -128,17 +185,22 @@ def build_graph(seed: int = 0, token_head: bool = False) -> onnx.ModelProto:
     ]
     outputs = []
     heads = _heads()
+    if pii:
+        heads["pii_logits"] = _pii_head()
     names = ["injection_logits", "harm_logits"] + (["token_logits"] if token_head else [])
+    names += ["pii_logits"] if pii else []
     for name in names:
         weight, bias = heads[name]
-        source = "x" if name == "token_logits" else "pooled"
-        init += [numpy_helper.from_array(weight, f"{name}_w")]
+        token = name in ("token_logits", "pii_logits")
+        source = "x" if token else "pooled"
+        init += [numpy_helper.from_array(_pad_rows(weight, hidden), f"{name}_w")]
         init += [numpy_helper.from_array(bias, f"{name}_b")]
         nodes += [
             helper.make_node("MatMul", [source, f"{name}_w"], [f"{name}_mm"]),
             helper.make_node("Add", [f"{name}_mm", f"{name}_b"], [name]),
         ]
-        shape: list[str | int] = ["batch", "seq", 3] if name == "token_logits" else ["batch", 3]
+        width = weight.shape[1]
+        shape: list[str | int] = ["batch", "seq", width] if token else ["batch", width]
         outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
     graph = helper.make_graph(nodes, "tiny_guard", ints, outputs, init)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -152,6 +214,7 @@ def manifest(
     max_length: int = 16,
     stride: int = 12,
     token_head: bool = False,
+    pii: bool = False,
 ) -> dict[str, Any]:
     """bundle.yaml content without `files` (filled in by `write_manifest`)."""
     heads: dict[str, Any] = {
@@ -176,6 +239,14 @@ def manifest(
             "output": "token_logits",
             "labels": TOKEN_LABELS,
             "negative": ["O"],
+        }
+    if pii:
+        heads["pii"] = {
+            "type": "token",
+            "output": "pii_logits",
+            "labels": PII_LABELS,
+            "negative": ["O"],
+            "thresholds": {"PERSON": 0.5, "LOCATION": 0.5, "ORGANIZATION": 0.5},
         }
     return {
         "format": 1,
@@ -214,11 +285,16 @@ def build_tiny_bundle(
     stride: int = 12,
     token_head: bool = False,
     seed: int = 0,
+    pii: bool = False,
 ) -> Path:
-    """Write a complete, valid bundle into `folder` (created) and return it."""
+    """Write a complete, valid bundle into `folder` (created) and return it.
+
+    `token_head` adds the `spans` head (B-BAD/I-BAD on violence/weapon words); `pii` adds
+    the `pii` head (PERSON, LOCATION, ORGANIZATION; see `PII_TAGS`) and a WordPiece tokenizer.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    onnx.save(build_graph(seed, token_head), str(folder / "model.onnx"))
-    build_tokenizer().save(str(folder / "tokenizer.json"))
+    onnx.save(build_graph(seed, token_head, pii), str(folder / "model.onnx"))
+    build_tokenizer(pii=pii).save(str(folder / "tokenizer.json"))
     (folder / "MODEL_CARD.md").write_text(f"# {name}\n\nA tiny test bundle.\n")
-    write_manifest(folder, manifest(name, max_length, stride, token_head))
+    write_manifest(folder, manifest(name, max_length, stride, token_head, pii))
     return folder

@@ -36,3 +36,16 @@ def runtime(tiny_bundle: Path, settings: Settings) -> Iterator[ClassifierRuntime
     """A runtime over the tiny bundle, closed after the test."""
     with load_runtime(tiny_bundle, settings=settings) as rt:
         yield rt
+
+
+@pytest.fixture(scope="session")
+def pii_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny bundle with a `pii` token head and a WordPiece tokenizer (see PII_TAGS)."""
+    return build_tiny_bundle(tmp_path_factory.mktemp("bundles") / "tiny-pii", pii=True)
+
+
+@pytest.fixture
+def pii_runtime(pii_bundle: Path, settings: Settings) -> Iterator[ClassifierRuntime]:
+    """A runtime over the tiny pii bundle, closed after the test."""
+    with load_runtime(pii_bundle, settings=settings) as rt:
+        yield rt

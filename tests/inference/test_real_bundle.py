@@ -73,3 +73,44 @@ def test_real_bundle_folder_lists_every_file() -> None:
     from guardrail.inference.bundle import read_manifest, unlisted_files
 
     assert unlisted_files(Path(REAL), read_manifest(REAL)) == []
+
+
+def _pii_head(runtime: ClassifierRuntime) -> None:
+    head = runtime.heads.get("pii")
+    if head is None or head.type != "token":
+        pytest.skip("guard-minilm has no pii token head yet")
+
+
+def test_real_pii_entities_match_the_trainers_reference_decoder(real: ClassifierRuntime) -> None:
+    """On labelled rows, the runtime's entities equal classifiers/train/pii_data.decode's."""
+    import json
+
+    from classifiers.train.pii_data import decode
+    from tests.guards.conftest import SHARED_DATA
+
+    _pii_head(real)
+    path = SHARED_DATA / "pii" / "pii_spans.jsonl"
+    if not path.is_file():
+        pytest.skip("labelled pii data not available")
+    with path.open(encoding="utf-8") as lines:
+        texts = [json.loads(line)["text"] for _, line in zip(range(60), lines, strict=False)]
+    no_threshold = dict.fromkeys(real.heads["pii"].entity_types, 0.0)
+    for text, result in zip(texts, real.analyze_sync(texts), strict=True):
+        enc = real.model.tokenizer.encode(text, add_special_tokens=True)
+        keep = [i for i, special in enumerate(enc.special_tokens_mask) if not special]
+        probs = real.model.infer([enc.ids]).tokens["pii"][0][keep]
+        offsets = [enc.offsets[i] for i in keep]
+        expected = decode(probs, offsets, no_threshold, [enc.word_ids[i] for i in keep])
+        got = [(e.start, e.end, e.type) for e in result.entities["pii"]]
+        assert got == [(s, e, t) for s, e, t, _ in expected], text
+
+
+def test_real_pii_entities_survive_windowing(real: ClassifierRuntime) -> None:
+    """A name after ~600 tokens of filler (second window) is found at its original offsets."""
+    _pii_head(real)
+    text = "Here is a paragraph of an ordinary document about gardening and soil. " * 60
+    text += "Maria Gonzalez at 14 Elm Street, Springfield works for Acme Health."
+    assert len(real.windows(text)) > 1
+    (result,) = real.analyze_sync([text])
+    found = {(e.type, text[e.start : e.end]) for e in result.entities["pii"]}
+    assert {("PERSON", "Maria Gonzalez"), ("ORGANIZATION", "Acme Health")} <= found

@@ -69,4 +69,6 @@ def test_bundle_manifest_hashes_size_and_graph_outputs() -> None:
     assert {o.name for o in graph.output} == {h["output"] for h in m["heads"].values()}
     for head in m["heads"].values():
         positive = [lab for lab in head["labels"] if lab not in head["negative"]]
+        if head["type"] == "token":  # thresholds per entity type (B-X / I-X -> X)
+            positive = sorted({lab.split("-", 1)[1] for lab in positive})
         assert set(head.get("thresholds", {})) in (set(), set(positive))

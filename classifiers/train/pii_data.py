@@ -1,0 +1,385 @@
+"""PII token-head data: presidio spans + our own Faker sentences + benign negatives, as BIO tokens.
+
+Entity types: PERSON, LOCATION (STREET_ADDRESS / ADDRESS / GPE / LOCATION, so street addresses and
+places are one type), ORGANIZATION, DATE_TIME. Other presidio types (phone, e-mail, card, ...) are
+``O`` here: they are left to the regex / secrets guards.
+
+Labelling (WordPiece tokens of the bundle tokenizer, aligned through the tokenizer's offsets):
+the first token that overlaps an entity's character span is ``B-<type>``, every further token
+that overlaps it is ``I-<type>`` (so subword continuations take the label of their word), every
+other token ``O``; [CLS]/[SEP] are ignored by the loss.
+
+Splits. presidio rows: by sha1 of ``template_id`` (15 % validation). Synthetic rows: template
+families ``chat``, ``email``, ``csv``, ``address``, ``record`` give training rows and, with
+another seed, validation rows; the family ``ticket`` (support tickets) never appears in
+training and is reported on its own. Negatives: benign prompts of the guard split
+(train / validation) without any capitalised word after the first of a sentence; prompts that
+name people, places or brands (many are public figures) are neither positives nor negatives.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import data as D
+
+TYPES = ("PERSON", "LOCATION", "ORGANIZATION", "DATE_TIME")
+LABELS = ("O", *[f"{p}-{t}" for t in TYPES for p in ("B", "I")])
+TYPE_MAP = {
+    "PERSON": "PERSON",
+    "STREET_ADDRESS": "LOCATION",
+    "ADDRESS": "LOCATION",
+    "GPE": "LOCATION",
+    "LOCATION": "LOCATION",
+    "ORGANIZATION": "ORGANIZATION",
+    "DATE_TIME": "DATE_TIME",
+}
+LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT")
+HELDOUT_FAMILY = "ticket"
+HELD = "heldout"  # split name of the held-out family
+
+
+@dataclass
+class PiiExample:
+    text: str
+    spans: list[tuple[int, int, str]]  # (start, end, TYPE) character spans, end exclusive
+    source: str  # presidio | synthetic:<family> | negative
+    split: str  # train | val | heldout
+
+
+# ----------------------------------------------------------------------------- presidio rows
+
+
+def load_presidio(data_dir: Path) -> list[PiiExample]:
+    out = []
+    for r in D.read_jsonl(Path(data_dir) / "pii" / "pii_spans.jsonl"):
+        tid = next((t for t in r["categories"] if t.startswith("template_id:")), r["text"])
+        split = "val" if D.stable_hash("pii|" + r["source"] + tid) % 100 < 15 else "train"
+        spans = [
+            (s["start"], s["end"], TYPE_MAP[s["type"]]) for s in r["spans"] if s["type"] in TYPE_MAP
+        ]
+        out.append(PiiExample(r["text"], _strip(r["text"], spans), "presidio", split))
+    return out
+
+
+def _strip(text: str, spans):
+    """Trim whitespace / trailing punctuation inside spans; drop empty and overlapping ones."""
+    out = []
+    for a, b, t in sorted(spans):
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:"):
+            b -= 1
+        if b > a and (not out or a >= out[-1][1]):
+            out.append((a, b, t))
+    return out
+
+
+# ----------------------------------------------------------------------------- negatives
+
+
+def load_negatives(data_dir: Path, n_train: int, n_val: int) -> list[PiiExample]:
+    rows = D.load_file(data_dir, "benign/prompts.jsonl", "prompt")
+    clean = [e for e in rows if len(e.text) < 400 and not _has_proper_noun(e.text)]
+    clean.sort(key=lambda e: D.stable_hash("pii-neg|" + e.text))
+    tr = [e for e in clean if not D.is_validation(e)][:n_train]
+    va = [e for e in clean if D.is_validation(e)][:n_val]
+    return [PiiExample(e.text, [], "negative", "train") for e in tr] + [
+        PiiExample(e.text, [], "negative", "val") for e in va
+    ]
+
+
+def _has_proper_noun(text: str) -> bool:
+    for sent in re.split(r"(?<=[.!?])\s+|\n+", text):
+        words = sent.split()
+        for w in words[1:]:
+            w = w.strip("\"'([{")
+            if w[:1].isupper() and w not in ("I", "I'm", "I've", "I'd", "I'll"):
+                return True
+        if any(c.isdigit() for c in sent) and re.search(r"\d{1,2}[/.-]\d{1,2}", sent):
+            return True  # looks like a date: neither positive nor negative
+    return False
+
+
+# ----------------------------------------------------------------------------- Faker sentences
+
+# {P} person, {F} first name (PERSON), {C} city, {A} full address, {S} street address,
+# {N} country, {O} organisation, {D} date, {T} date+time; {E} e-mail, {H} phone, {#} number: O
+TEMPLATES: dict[str, list[str]] = {
+    "chat": [
+        "Can you write a short birthday message for {P}? She lives in {C}.",
+        "Please draft a polite reply to {P} from {O} declining the meeting on {D}.",
+        "My neighbour {P} moved to {A} last month, how do I forward his mail?",
+        "Summarise this: {P} joined {O} in {C} on {D} as a senior analyst.",
+        "write a cover letter to {O} for me, my name is {P} and I live at {S}, {C}",
+        "How far is it from {C} to {N} by train? I'm meeting {F} there on {T}.",
+        "translate to French: dear {F}, the parcel for {A} will arrive on {D}",
+        "is {O} a good employer? my cousin {P} works at their office in {C}",
+        "remind me to call {P} at {H} about the invoice from {O}",
+        "I need an itinerary: fly out {D}, stay near {S} in {C}, dinner with {P}.",
+    ],
+    "email": [
+        "Hi {F},\n\nThanks for your time on {D}. Please send the signed form to {A}.\n\n"
+        "Best regards,\n{P}\n{O}",
+        "From: {P} <{E}>\nTo: {P}\nSubject: Contract renewal\n\nDear {F}, the renewal with {O} "
+        "starts on {D}. Call me on {H}.",
+        "Dear {P},\nyour order #{#} has been shipped to {A}. Expected delivery: {D}.\n{O} team",
+        "Hello {F}, I am writing on behalf of {O} regarding the audit in {C} scheduled for {T}.",
+        "Good morning,\nplease update my billing address to {S}, {C}, {N}.\nKind regards, {P}",
+        "{F},\nthe board of {O} meets in {C} on {D}. {P} will chair.\nCheers",
+    ],
+    "csv": [
+        "name,company,city\n{P},{O},{C}",
+        "{P};{E};{A};{D}",
+        "id,full_name,employer,joined\n{#},{P},{O},{D}",
+        "{#}\t{P}\t{C}\t{N}\t{H}",
+        "customer: {P} | org: {O} | address: {S}, {C} | since: {D}",
+    ],
+    "address": [
+        "{P}\n{A}",
+        "Ship to: {P}, {A}",
+        "Billing address\n{P}\n{O}\n{A}\n{N}",
+        "Please deliver to {S}, {C} ({N}) attention {P}.",
+        "{O}\n{A}\nTel. {H}",
+        "Return address: {A}",
+    ],
+    "record": [
+        "Patient {P}, born {D}, referred by Dr. {P} of {O}, {C}.",
+        "Employee {P} (id {#}) transferred from {O} {C} office on {D}.",
+        "Tenant: {P}. Property: {A}. Lease start: {D}. Landlord: {O}.",
+        "Witness statement taken from {P} at {S}, {C} on {T}.",
+        "Applicant {P}, nationality {N}, current address {A}, employer {O}.",
+    ],
+    # held-out family: never in training
+    HELDOUT_FAMILY: [
+        "Ticket #{#} opened {T}\nCustomer: {P} ({E})\nCompany: {O}\nSite: {A}\n"
+        "Issue: router keeps rebooting after the firmware update.",
+        "[{#}] Priority high - {P} from {O} reports that deliveries to {S}, {C} are late "
+        "since {D}.",
+        "Support request: hi, this is {F} at {O}. Our printer at the {C} branch is offline "
+        "again, can someone come by {D}?",
+        "Case {#} | requester {P} | location {C}, {N} | assigned to {P} | due {D}",
+        "Escalation: {P} ({O}) says the technician never showed up at {A} on {T}.",
+        "New ticket from {E}: my name is {P}, I changed address to {A}, please update the "
+        "account of {O}.",
+    ],
+}
+# "fields": key-value records with random keys, separators and order (generated in kv_record);
+# keys avoid the vocabulary of the held-out support-ticket family (ticket, case, requester, ...)
+KV_KEYS = {
+    "P": (
+        "name",
+        "full name",
+        "contact",
+        "customer",
+        "client",
+        "owner",
+        "employee",
+        "patient",
+        "recipient",
+        "from",
+        "to",
+        "attn",
+        "signed by",
+        "user",
+        "driver",
+        "manager",
+        "guest",
+    ),
+    "F": ("first name", "given name", "nickname"),
+    "A": ("address", "home address", "ship to", "bill to", "residence", "mailing address"),
+    "S": ("street", "street address", "address line 1"),
+    "C": ("city", "town", "location", "branch", "office", "destination", "origin", "place"),
+    "N": ("country", "nationality country", "region"),
+    "O": (
+        "company",
+        "employer",
+        "organisation",
+        "org",
+        "firm",
+        "vendor",
+        "supplier",
+        "bank",
+        "school",
+        "insurer",
+        "client company",
+        "agency",
+    ),
+    "D": ("date", "dob", "born", "created", "due", "start date", "deadline", "updated", "visit"),
+    "T": ("timestamp", "time", "appointment", "last login"),
+    "E": ("email", "e-mail", "mail"),
+    "H": ("phone", "tel", "mobile", "fax"),
+    "#": ("id", "ref", "order", "invoice", "account no", "amount", "qty", "room"),
+    "W": ("status", "notes", "comment", "product", "plan", "type", "reason", "remarks"),
+}
+KV_SEPS = (": ", "=", " - ", ":\t", " -> ", ": ")
+KV_JOINS = ("\n", "; ", " | ", ", ", "\t", "\n- ")
+KV_WORDS = (
+    "pending",
+    "approved",
+    "closed",
+    "blue",
+    "premium plan",
+    "refund requested",
+    "laptop stand",
+    "follow up next week",
+    "n/a",
+    "urgent",
+    "paid",
+    "monthly",
+    "call back in the afternoon",
+    "wrong size",
+    "renewal",
+    "standard",
+    "out of stock",
+)
+
+SLOT_TYPE = {"P": "PERSON", "F": "PERSON", "C": "LOCATION", "A": "LOCATION", "S": "LOCATION"}
+SLOT_TYPE.update({"N": "LOCATION", "O": "ORGANIZATION", "D": "DATE_TIME", "T": "DATE_TIME"})
+# fixed anchors: relative ranges ("-2y") would make the rows depend on the day they are generated
+DATE_FROM, DATE_TO = datetime(1996, 1, 1), datetime(2027, 12, 31)
+DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%d.%m.%Y", "%B %d, %Y", "%d %B %Y", "%b %d")
+TIME_FORMATS = ("%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M", "%B %d at %I:%M %p", "%d.%m.%Y, %H:%M")
+
+
+def _fill(fake, slot: str, rng: random.Random) -> str:
+    if slot == "P":
+        return fake.name()
+    if slot == "F":
+        return fake.first_name()
+    if slot == "C":
+        return fake.city()
+    if slot == "A":
+        sep = rng.choice([", ", "\n"])
+        return fake.address().replace("\n", sep)
+    if slot == "S":
+        return fake.street_address()
+    if slot == "N":
+        return fake.country()
+    if slot == "O":
+        return fake.company()
+    if slot == "D":
+        day = fake.date_between(DATE_FROM.date(), DATE_TO.date())
+        return day.strftime(rng.choice(DATE_FORMATS))
+    if slot == "T":
+        return fake.date_time_between(DATE_FROM, DATE_TO).strftime(rng.choice(TIME_FORMATS))
+    if slot == "E":
+        return fake.email()
+    if slot == "H":
+        return fake.phone_number()
+    if slot == "W":
+        return rng.choice(KV_WORDS)
+    return str(rng.randint(1000, 999999))
+
+
+def render(template: str, fake, rng: random.Random) -> tuple[str, list[tuple[int, int, str]]]:
+    text, spans, pos = "", [], 0
+    for m in re.finditer(r"\{([A-Z#])\}", template):
+        text += template[pos : m.start()]
+        value = _fill(fake, m.group(1), rng)
+        if m.group(1) in SLOT_TYPE:
+            spans.append((len(text), len(text) + len(value), SLOT_TYPE[m.group(1)]))
+        text += value
+        pos = m.end()
+    text += template[pos:]
+    return text, _strip(text, spans)
+
+
+def kv_record(rng: random.Random) -> str:
+    """A template of 2-7 random `key<sep>{slot}` fields (same key/separator style per record)."""
+    slots = rng.sample(list(KV_KEYS), rng.randint(2, 7))
+    sep, join = rng.choice(KV_SEPS), rng.choice(KV_JOINS)
+    case = rng.choice((str.lower, str.title, str.upper))
+    fields = [case(rng.choice(KV_KEYS[s])) + sep + "{" + s + "}" for s in slots]
+    return join.join(fields)
+
+
+def synthetic(n_per_family: int, seed: int, split: str, families=None) -> list[PiiExample]:
+    from faker import Faker
+
+    rng = random.Random(seed)
+    fakers = {loc: Faker(loc) for loc in LOCALES}
+    for i, f in enumerate(fakers.values()):
+        f.seed_instance(seed * 100 + i)
+    out = []
+    for fam in families or [*(f for f in TEMPLATES if f != HELDOUT_FAMILY), "fields"]:
+        for _ in range(n_per_family):
+            fake = fakers[rng.choice(LOCALES)]
+            template = kv_record(rng) if fam == "fields" else rng.choice(TEMPLATES[fam])
+            text, spans = render(template, fake, rng)
+            out.append(PiiExample(text, spans, f"synthetic:{fam}", split))
+    return out
+
+
+def build(data_dir: Path, n_synth: int = 700, n_val_synth: int = 120, n_heldout: int = 600):
+    """All PII examples: train, val (presidio val templates + synthetic + negatives), heldout."""
+    rows = load_presidio(data_dir)
+    rows += synthetic(n_synth, seed=1, split="train")
+    rows += synthetic(n_val_synth, seed=2, split="val")
+    rows += synthetic(n_heldout, seed=3, split="heldout", families=[HELDOUT_FAMILY])
+    rows += load_negatives(data_dir, n_train=1500, n_val=300)
+    return rows
+
+
+# ----------------------------------------------------------------------------- token labels
+
+
+def bio_labels(offsets: list[tuple[int, int]], spans) -> list[int]:
+    """Label index per token (offsets of the tokens without [CLS]/[SEP])."""
+    labels = [0] * len(offsets)
+    for a, b, t in spans:
+        first = True
+        for i, (s, e) in enumerate(offsets):
+            if e > a and s < b and e > s:
+                labels[i] = LABELS.index(("B-" if first else "I-") + t)
+                first = False
+    return labels
+
+
+def to_words(probs, offsets, word_ids):
+    """Word level: a word's probability row is its first token's, its span covers all its tokens
+    (subword continuations take the label of their word; BUNDLE.md token heads)."""
+    rows, spans, last = [], [], object()
+    for p, (s, e), w in zip(probs, offsets, word_ids, strict=True):
+        if w is not None and w == last:
+            spans[-1][1] = max(spans[-1][1], e)
+            continue
+        rows.append(p)
+        spans.append([s, e])
+        last = w
+    return rows, [tuple(x) for x in spans]
+
+
+def decode(probs, offsets, thresholds: dict[str, float] | None = None, word_ids=None):
+    """Entities (start, end, TYPE, score) from per-token probabilities (BUNDLE.md token heads).
+
+    With ``word_ids`` (the tokenizer's word index per token) decoding runs over words."""
+    if word_ids is not None:
+        probs, offsets = to_words(probs, offsets, word_ids)
+    ents, cur = [], None
+    for p, (s, e) in zip(probs, offsets, strict=True):
+        lab = LABELS[int(p.argmax())]
+        if lab == "O" or e <= s:
+            cur = _close(ents, cur)
+            continue
+        prefix, typ = lab.split("-", 1)
+        if prefix == "I" and cur is not None and cur[2] == typ:
+            cur[1] = e
+            cur[3].append(float(p.max()))
+        else:
+            _close(ents, cur)
+            cur = [s, e, typ, [float(p.max())]]
+    _close(ents, cur)
+    th = thresholds or {}
+    out = [(a, b, t, sum(sc) / len(sc)) for a, b, t, sc in ents]
+    return [x for x in out if x[3] >= th.get(x[2], 0.5)]
+
+
+def _close(ents, cur):
+    if cur is not None:
+        ents.append(cur)
+    return None

@@ -1,0 +1,194 @@
+"""Token (BIO) heads -> entities with character offsets into the original text.
+
+The rule is classifiers/BUNDLE.md, "Token heads" (reference: classifiers/train/pii_data.py):
+
+1. every window is run once (the pass the sequence heads use); rows of special tokens and
+   padding are ignored;
+2. softmax per token;
+3. where windows overlap, each token takes its row from the window in which it is farther from
+   the edge: the overlap is split at its middle token, so every token has exactly one row;
+4. words, not subwords: tokens are grouped by the tokenizer's word ids; a word's row is its
+   first token's, its span runs from its first token's start to its last token's end;
+5. label = argmax per word; scanning left to right, `O` closes the current entity, `B-X` opens
+   a new X entity, `I-X` extends an X entity or else opens one. Words with an empty span are
+   `O`;
+6. entity score = mean over its words of the probability of each word's label (thresholds
+   are applied by the guard, not here);
+7. span = `[first word's start, last word's end)` in the original text.
+
+Windows the cap left out (see windows.py) leave gaps: an entity never runs across one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from guardrail.inference.bundle import HeadSpec, entity_type
+from guardrail.inference.windows import Window
+
+TokenProbs = npt.NDArray[np.float64]  # [tokens, labels] for one row
+
+
+@dataclass(frozen=True, order=True)
+class Entity:
+    """A typed character span `[start, end)` of the original text, with its score."""
+
+    start: int
+    end: int
+    type: str
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (score rounded to 6 digits)."""
+        score = round(self.score, 6)
+        return {"start": self.start, "end": self.end, "type": self.type, "score": score}
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """One window's per-token argmax label and its probability (positions of `window.row`)."""
+
+    window: Window
+    labels: tuple[int, ...]
+    probs: tuple[float, ...]
+    content: tuple[int, ...]  # positions of real tokens (special tokens have no offsets)
+
+
+class Token(NamedTuple):
+    """A token of the stitched sequence: where it is, its word, its label and probability."""
+
+    start: int
+    end: int
+    word: tuple[int, int] | None  # (tokenization, word id): the pieces of one word share it
+    label: int
+    prob: float
+
+
+@dataclass
+class _Open:
+    type: str
+    start: int
+    end: int
+    probs: list[float]  # of each word's label
+
+
+class TokenScheme:
+    """How one token head's labels decode: label index -> (begins?, type), or None for `O`."""
+
+    def __init__(self, head: HeadSpec) -> None:
+        self.labels = list(head.labels)
+        self._tags: list[tuple[bool, str] | None] = [
+            None if label in head.negative else (label.startswith("B-"), entity_type(label))
+            for label in head.labels
+        ]
+
+    def tag(self, probs: TokenProbs, window: Window) -> Tagged:
+        """Argmax label and its probability per position of one window's row."""
+        best = probs.argmax(axis=-1)
+        chosen = np.take_along_axis(probs, best[:, None], axis=-1)[:, 0]
+        content = tuple(i for i, offset in enumerate(window.offsets) if offset is not None)
+        return Tagged(window, tuple(best.tolist()), tuple(chosen.tolist()), content)
+
+    def entities(self, tagged: Iterable[Tagged]) -> tuple[Entity, ...]:
+        """The entities of one text from its tagged windows (any order), in text order."""
+        return self.decode(list(stitch(tagged)))
+
+    def decode(self, tokens: list[Token | None]) -> tuple[Entity, ...]:
+        """BIO decoding of a stitched sequence (None = a gap between unscored windows)."""
+        entities: list[Entity] = []
+        current: _Open | None = None
+        for word in words(tokens):
+            tag = self._tags[word.label] if word is not None and word.end > word.start else None
+            if word is None or tag is None:
+                _close(entities, current)
+                current = None
+                continue
+            begins, kind = tag
+            if current is not None and current.type == kind and not begins:
+                current.end = word.end
+                current.probs.append(word.prob)
+            else:
+                _close(entities, current)
+                current = _Open(kind, word.start, word.end, [word.prob])
+        _close(entities, current)
+        return tuple(entities)
+
+
+def words(tokens: Iterable[Token | None]) -> Iterator[Token | None]:
+    """Consecutive tokens of one word as one: the first token's label and probability, the
+    span of all of them (`##` continuations are not decoded on their own)."""
+    word: Token | None = None
+    for token in tokens:
+        if word is not None and token is not None and _same_word(word, token):
+            word = word._replace(end=max(word.end, token.end))
+            continue
+        if word is not None:
+            yield word
+        word = token
+        if token is None:
+            yield None
+    if word is not None:
+        yield word
+
+
+def _same_word(word: Token, token: Token) -> bool:
+    return token.word is not None and token.word == word.word
+
+
+def _close(entities: list[Entity], current: _Open | None) -> None:
+    if current is not None:
+        score = sum(current.probs) / len(current.probs)
+        entities.append(Entity(current.start, current.end, current.type, score))
+
+
+def stitch(tagged: Iterable[Tagged]) -> Iterator[Token | None]:
+    """One row per token over overlapping windows: each overlap is split at its middle token.
+
+    Windows are ordered by where their content starts; a window keeps its tokens from the
+    previous boundary up to the next one. Non-overlapping neighbours (the cap skipped the
+    windows between them) are separated by None.
+    """
+    items = sorted((t for t in tagged if t.content), key=lambda t: _start(t, t.content[0]))
+    low: float = float("-inf")
+    for i, item in enumerate(items):
+        high: float = float("inf")
+        gap = False
+        if i + 1 < len(items):
+            following = items[i + 1]
+            next_start = _start(following, following.content[0])
+            starts = [s for s in (_start(item, p) for p in item.content) if s >= next_start]
+            if starts:
+                high = starts[len(starts) // 2]
+            else:
+                gap = True
+        yield from _tokens(item, low, high)
+        if gap:
+            yield None
+        low = float("-inf") if gap else high
+
+
+def _start(item: Tagged, position: int) -> int:
+    offset = item.window.offsets[position]
+    assert offset is not None  # content positions only
+    return offset[0]
+
+
+def _tokens(item: Tagged, low: float, high: float) -> Iterator[Token]:
+    window = item.window
+    for position in item.content:
+        offset = window.offsets[position]
+        assert offset is not None
+        if low <= offset[0] < high:
+            word = window.words[position] if window.words else None
+            yield Token(
+                offset[0],
+                offset[1],
+                None if word is None else (window.part, word),
+                item.labels[position],
+                item.probs[position],
+            )

@@ -1,0 +1,79 @@
+"""The PII token-head data, labelling and span decoding (classifiers/train/pii_data.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+np = pytest.importorskip("numpy")
+pytest.importorskip("tokenizers")
+pytest.importorskip("faker")
+
+from classifiers.train import pii_data as P  # noqa: E402
+
+BUNDLE = Path(__file__).resolve().parents[2] / "classifiers" / "guard-minilm"
+
+
+def _onehot(labels: list[str]):
+    return np.eye(len(P.LABELS))[[P.LABELS.index(x) for x in labels]]
+
+
+def test_labels_are_bio_per_type_with_o_first() -> None:
+    """O first, then B-/I- for every entity type."""
+    assert P.LABELS[0] == "O" and len(P.LABELS) == 1 + 2 * len(P.TYPES)
+    assert set(P.TYPE_MAP.values()) == set(P.TYPES)
+
+
+def test_subword_continuations_take_the_label_of_their_word() -> None:
+    """Every token overlapping a span after the first is I-, the rest O."""
+    offsets = [(0, 4), (5, 8), (8, 12), (13, 15), (16, 21)]
+    spans = [(5, 12, "PERSON"), (16, 21, "LOCATION")]
+    got = [P.LABELS[i] for i in P.bio_labels(offsets, spans)]
+    assert got == ["O", "B-PERSON", "I-PERSON", "O", "B-LOCATION"]
+
+
+def test_decode_inverts_bio_and_an_i_without_b_starts_an_entity() -> None:
+    """B/I runs become spans; a stray I- opens an entity; a type switch closes one."""
+    offsets = [(0, 3), (4, 7), (8, 11), (12, 15), (16, 19)]
+    probs = _onehot(["I-PERSON", "I-PERSON", "O", "B-LOCATION", "I-ORGANIZATION"])
+    ents = [(a, b, t) for a, b, t, _ in P.decode(probs, offsets)]
+    assert ents == [(0, 7, "PERSON"), (12, 15, "LOCATION"), (16, 19, "ORGANIZATION")]
+
+
+def test_decode_scores_are_mean_label_probability_and_thresholded() -> None:
+    """Entity score is the mean of its tokens' label probabilities; below threshold drops it."""
+    probs = np.full((2, len(P.LABELS)), 0.0)
+    probs[0, P.LABELS.index("B-PERSON")], probs[0, 0] = 0.6, 0.4
+    probs[1, P.LABELS.index("I-PERSON")], probs[1, 0] = 0.8, 0.2
+    (ent,) = P.decode(probs, [(0, 3), (4, 8)])
+    assert ent[:3] == (0, 8, "PERSON") and abs(ent[3] - 0.7) < 1e-9
+    assert P.decode(probs, [(0, 3), (4, 8)], {"PERSON": 0.75}) == []
+
+
+def test_synthetic_rows_are_deterministic_and_spans_point_at_text() -> None:
+    """Same seed, same rows; spans are trimmed, in range and non-overlapping."""
+    a = P.synthetic(20, seed=5, split="train")
+    b = P.synthetic(20, seed=5, split="train")
+    assert [r.text for r in a] == [r.text for r in b]
+    for r in a:
+        ends = 0
+        for s, e, t in r.spans:
+            assert 0 <= s < e <= len(r.text) and s >= ends and t in P.TYPES
+            assert not r.text[s].isspace() and not r.text[e - 1].isspace()
+            ends = e
+
+
+def test_heldout_family_never_trains() -> None:
+    """The held-out template family only appears in the held-out split."""
+    train = P.synthetic(10, seed=1, split="train")
+    assert P.HELDOUT_FAMILY not in {r.source.split(":", 1)[1] for r in train}
+    held = P.synthetic(5, seed=3, split=P.HELD, families=[P.HELDOUT_FAMILY])
+    assert {r.source for r in held} == {f"synthetic:{P.HELDOUT_FAMILY}"}
+
+
+def test_negative_filter_drops_prompts_with_names_or_dates() -> None:
+    """Capitalised words after a sentence start or dates exclude a prompt from the negatives."""
+    assert not P._has_proper_noun("how do i boil an egg? it keeps cracking.")
+    assert P._has_proper_noun("what did the speaker say in the Senate")
+    assert P._has_proper_noun("book a table for 12/03 please")
