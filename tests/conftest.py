@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from guardrail.logging import configure
+from guardrail.testing import FakeUpstream, serve_app
+from tests.helpers.servers import FakeServer
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +19,18 @@ def _log_at_info() -> None:
     silence the info events (`policy.decided`, `upstream.retry`) that later tests capture.
     """
     configure(level="INFO")
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeServer]:
+    """One real OpenAI-compatible fake upstream on 127.0.0.1 for the whole session."""
+    fake = FakeUpstream()
+    with serve_app(fake.app) as server:
+        yield FakeServer(fake, server.url)
+
+
+@pytest.fixture
+def fake(fake_server: FakeServer) -> FakeUpstream:
+    """The fake upstream, with no recorded requests and no scripted replies."""
+    fake_server.fake.reset()
+    return fake_server.fake

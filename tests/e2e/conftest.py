@@ -6,45 +6,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from guardrail.pipeline import Pipeline
 from guardrail.server.app import create_app
-from guardrail.testing import FakeUpstream, serve_app
+from guardrail.testing import serve_app
 from guardrail.upstream.base import Upstream
 from guardrail.upstream.local import LocalUpstream
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
+from tests.helpers.servers import FakeServer
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 POLICIES = Path(__file__).parent / "policies"
 ProxyFactory = Callable[..., str]
-
-
-@dataclass
-class FakeServer:
-    """The fake upstream app and where it listens."""
-
-    fake: FakeUpstream
-    url: str
-
-
-@pytest.fixture(scope="session")
-def fake_server() -> Iterator[FakeServer]:
-    """One fake OpenAI-compatible upstream for the whole session."""
-    fake = FakeUpstream()
-    with serve_app(fake.app) as server:
-        yield FakeServer(fake, server.url)
-
-
-@pytest.fixture
-def fake(fake_server: FakeServer) -> FakeUpstream:
-    """The fake upstream, with no recorded requests and no scripted replies."""
-    fake_server.fake.reset()
-    return fake_server.fake
 
 
 def _upstream(via: str, fake_url: str) -> Upstream:

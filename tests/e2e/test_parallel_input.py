@@ -14,7 +14,8 @@ from guardrail.server.app import create_app
 from guardrail.testing import DelayedGuard, FakeUpstream, Reply, serve_app, wait_until
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
 from tests.e2e.clients import openai_client
-from tests.e2e.conftest import POLICIES, FakeServer, ProxyFactory
+from tests.e2e.conftest import POLICIES, ProxyFactory
+from tests.helpers.servers import FakeServer
 
 
 @pytest.fixture(scope="module")

@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import openai
 import pytest
 
 from guardrail.testing import wait_until
 from tests.e2e.clients import openai_client
 from tests.e2e.conftest import POLICIES
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(url + "/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+from tests.helpers.servers import free_port, ready
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     """`guardrail serve --upstream local` on a free port, for this module."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -56,7 +41,7 @@ def served() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        if not wait_until(lambda: _ready(url) or process.poll() is not None, timeout_s=60):
+        if not wait_until(lambda: ready(url) or process.poll() is not None, timeout_s=60):
             pytest.fail("guardrail serve did not become ready")
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         yield url

@@ -6,16 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
-
-from guardrail.testing import FakeUpstream, serve_app
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -29,29 +24,6 @@ rules:
   - {name: no-banned, guard: banned, stages: [input], action: block}
 """
 POLICY_V2 = POLICY_V1.replace("ops-v1", "ops-v2").replace("[kaboom]", "[zebra]")
-
-
-@dataclass
-class FakeServer:
-    """The fake upstream and its base URL (`.../v1` is the OpenAI root)."""
-
-    fake: FakeUpstream
-    url: str
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeServer]:
-    """A real OpenAI-compatible fake upstream on 127.0.0.1, for one test module."""
-    fake = FakeUpstream()
-    with serve_app(fake.app) as server:
-        yield FakeServer(fake, server.url)
-
-
-@pytest.fixture
-def fake(fake_server: FakeServer) -> FakeUpstream:
-    """The fake upstream, with no recorded requests and no scripted replies."""
-    fake_server.fake.reset()
-    return fake_server.fake
 
 
 def write(path: Path, text: str) -> Path:

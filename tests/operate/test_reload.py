@@ -15,7 +15,8 @@ from guardrail.server.app import create_app
 from guardrail.server.reload import Reloader
 from guardrail.testing import FakeUpstream, Reply, serve_app, wait_until
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
-from tests.operate.conftest import POLICY_V1, POLICY_V2, FakeServer, Gate, chat, metric, write
+from tests.helpers.servers import FakeServer
+from tests.operate.conftest import POLICY_V1, POLICY_V2, Gate, chat, metric, write
 
 OK = "guardrail_policy_reloads_total"
 

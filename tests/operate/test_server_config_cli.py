@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from guardrail.cli import main
 from guardrail.server.auth import hash_key
 from guardrail.testing import wait_until
+from tests.helpers.servers import free_port, ready
 from tests.operate.conftest import POLICY_V1, POLICY_V2, chat, metric, write
 
 KEY = "gr-cli-tenant-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(url + "/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="needs SIGHUP")
@@ -41,7 +26,7 @@ def test_served_tenant_policy_reloads_on_sighup(tmp_path: Path) -> None:
         tmp_path / "server.yaml",
         f'tenants:\n  team: {{policy: team.yaml, keys: ["{hash_key(KEY)}"]}}\n',
     )
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "guardrail", "serve", "--server-config", str(config)]
     command += ["--port", str(port), "--upstream", "local", "--watch-ms", "0"]
     process = subprocess.Popen(
@@ -49,7 +34,7 @@ def test_served_tenant_policy_reloads_on_sighup(tmp_path: Path) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        assert wait_until(lambda: _ready(url) or process.poll() is not None, timeout_s=60)
+        assert wait_until(lambda: ready(url) or process.poll() is not None, timeout_s=60)
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         assert chat(url, "hello", key="gr-wrong").status_code == 401
         assert chat(url, "kaboom", key=KEY).status_code == 400

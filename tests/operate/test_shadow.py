@@ -14,7 +14,8 @@ from guardrail.server.app import create_app
 from guardrail.testing import FakeUpstream, capture_decisions, serve_app
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
 from tests.e2e.clients import openai_client
-from tests.operate.conftest import FakeServer, chat, metric
+from tests.helpers.servers import FakeServer
+from tests.operate.conftest import chat, metric
 
 SHADOW_POLICY = """\
 version: 1

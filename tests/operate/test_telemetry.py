@@ -23,7 +23,8 @@ from guardrail.telemetry import tracer_from_settings
 from guardrail.testing import FakeUpstream, serve_app, wait_until
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
 from tests.e2e.clients import openai_client
-from tests.operate.conftest import FakeServer, metric, write
+from tests.helpers.servers import FakeServer
+from tests.operate.conftest import metric, write
 
 POLICY = """\
 version: 1

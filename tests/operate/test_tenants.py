@@ -16,7 +16,8 @@ from guardrail.server.auth import hash_key
 from guardrail.server.reload import Reloader
 from guardrail.testing import FakeUpstream, serve_app
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
-from tests.operate.conftest import POLICY_V1, POLICY_V2, FakeServer, chat, metric, write
+from tests.helpers.servers import FakeServer
+from tests.operate.conftest import POLICY_V1, POLICY_V2, chat, metric, write
 
 KEY_ACME = "gr-acme-0123456789"
 KEY_GLOBEX = "gr-globex-abcdefghij"
