@@ -80,9 +80,15 @@ class Policy:
     tests: tuple[PolicyTest, ...] = ()
     files: tuple[Path, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        # Computed once per load: `rules_for` is on every request's path.
+        by_stage = {s: tuple(r for r in self.rules if s in r.stages) for s in Stage}
+        object.__setattr__(self, "_by_stage", by_stage)
+
     def rules_for(self, stage: Stage) -> tuple[CompiledRule, ...]:
         """Rules that apply to `stage`, in policy order."""
-        return tuple(r for r in self.rules if stage in r.stages)
+        by_stage: dict[Stage, tuple[CompiledRule, ...]] = self.__dict__["_by_stage"]
+        return by_stage[stage]
 
     @property
     def stages(self) -> frozenset[Stage]:

@@ -64,7 +64,7 @@ def _block(rules: Sequence[CompiledRule], hits: Sequence[RuleHit], stage: Stage)
     blocking = [h for h in hits if h.action is Action.BLOCK]
     if not blocking:
         return None
-    first = min(blocking, key=lambda h: [r.name for r in rules].index(h.rule))
+    first = blocking[0]  # hits are collected in policy order
     rule = next(r for r in rules if r.name == first.rule)
     if first.failed_closed:
         message = f"Guard {rule.guard!r} could not check the text (rule {rule.name!r})."
@@ -73,24 +73,20 @@ def _block(rules: Sequence[CompiledRule], hits: Sequence[RuleHit], stage: Stage)
 
 
 def _edits(
-    rules: Sequence[CompiledRule],
-    hits: Sequence[RuleHit],
-    findings: Sequence[Finding],
-    texts: Sequence[str],
+    rules: Sequence[CompiledRule], findings: Sequence[Finding], texts: Sequence[str]
 ) -> dict[int, list[Edit]]:
-    by_rule = {r.name: r for r in rules}
+    """Span edits of the enforced redact/rewrite rules that fired, per text index."""
     edits: dict[int, list[Edit]] = {}
-    for hit in hits:
-        if hit.action not in (Action.REDACT, Action.REWRITE):
+    for rule in rules:
+        if rule.mode is not Mode.ENFORCE or rule.action not in (Action.REDACT, Action.REWRITE):
             continue
-        rule = by_rule[hit.rule]
         for f in findings:
-            if f.guard != hit.guard or f.label != hit.label or f.text_index != hit.text_index:
+            if f.guard != rule.guard or not rule.matches(f.label, f.score):
                 continue
             # A finding without spans (e.g. a classifier) covers the whole text.
             spans = f.spans or (Span(start=0, end=len(texts[f.text_index]), entity=f.label),)
             edits.setdefault(f.text_index, []).extend(
-                Edit(span=s, redact=hit.action is Action.REDACT, restore=rule.restore)
+                Edit(span=s, redact=rule.action is Action.REDACT, restore=rule.restore)
                 for s in spans
             )
     return edits
@@ -123,7 +119,8 @@ def decide(
     block = _block(applicable, hits, stage)
     new_texts = list(texts)
     if block is None:
-        for index, edits in sorted(_edits(applicable, hits, findings, texts).items()):
+        checked = [r for r in applicable if r.guard not in failed]
+        for index, edits in sorted(_edits(checked, findings, texts).items()):
             new_texts[index], vault = apply_edits(new_texts[index], edits, vault)
     decision = Decision(
         stage=stage,
