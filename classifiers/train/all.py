@@ -1,9 +1,11 @@
-"""Rebuild the guard-minilm bundle end to end: train -> pii head -> export -> LOSO -> evaluate.
+"""Rebuild the guard-minilm bundle end to end:
+train -> pii head -> export -> injection head on the int8 graph -> export -> LOSO -> evaluate.
 
     nice -n 5 python -m classifiers.train.all [--data-dir ../shared/data] [--run full]
 
 Steps can be resumed: --skip-train reuses runs/<run>/model.pt, --skip-pii reuses
-runs/<run>/model_pii.pt, --skip-loso reuses loso.json.
+runs/<run>/model_pii.pt, --skip-inj reuses runs/<run>/model_inj.pt, --skip-loso reuses
+loso.json.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main(argv=None) -> None:
     ap.add_argument("--run", default="full")
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--skip-pii", action="store_true")
+    ap.add_argument("--skip-inj", action="store_true")
     ap.add_argument("--skip-loso", action="store_true")
     args, train_args = ap.parse_known_args(argv)
     t0 = time.time()
@@ -43,8 +46,15 @@ def main(argv=None) -> None:
         from .pii import train_pii
 
         ckpt = train_pii(ckpt, args.data_dir)  # frozen encoder: other heads unchanged
-    from .export import export
+    from .export import BUNDLE_DIR, export
 
+    if args.skip_inj:
+        ckpt = ckpt.parent / "model_inj.pt"
+    else:  # the injection head learns from the int8 graph's own features (inj_head.py)
+        from .inj_head import train_injection_head
+
+        export(ckpt)
+        ckpt = train_injection_head(ckpt.parent, args.data_dir, BUNDLE_DIR / "model.onnx")
     export(ckpt)
     if not args.skip_loso:
         from .loso import run_loso

@@ -211,13 +211,34 @@ def load_examples(data_dir: Path) -> list[Example]:
     return out
 
 
-def load_file(data_dir: Path, rel: str, channel: str) -> list[Example]:
-    """English rows of one guard file as Examples (same group keys as load_examples)."""
+MULTILINGUAL_INJECTION_FILES = [  # only for the injection head's second stage (inj_head.py)
+    ("benign/prompts_multilingual.jsonl", "prompt"),
+    ("injection/prompts_multilingual.jsonl", "prompt"),
+    ("injection/documents_multilingual.jsonl", "document"),
+]
+
+
+def load_multilingual_injection(data_dir: Path) -> list[Example]:
+    """Non-English prompts and documents with injection-head targets (benign / injection).
+
+    The encoder is English-only, but the injection head must not read "not English" as an
+    attack (nor as safe): these rows teach it neither, and their validation part measures it.
+    """
+    out: list[Example] = []
+    for rel, channel in MULTILINGUAL_INJECTION_FILES:
+        if (Path(data_dir) / rel).exists():
+            out += load_file(data_dir, rel, channel, english_only=False)
+    return out
+
+
+def load_file(data_dir: Path, rel: str, channel: str, english_only: bool = True) -> list[Example]:
+    """Rows of one guard file as Examples (same group keys as load_examples); by default only
+    the English ones (rows without a `lang:` tag)."""
     file = rel.removesuffix(".jsonl")
     rows = [
         r
         for r in read_jsonl(Path(data_dir) / rel)
-        if not any(t.startswith("lang:") for t in r["categories"])
+        if not english_only or not any(t.startswith("lang:") for t in r["categories"])
     ]
     fams = [family_of(r["source"]) for r in rows]
     base = []

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from . import data as D
 from .encoding import load_tokenizer, pad, runtime_windows
 from .export import BUNDLE_DIR, session, write_bundle_yaml
-from .hard_negatives import augment_documents, hard_examples
+from .hard_negatives import augment_documents, hard_examples, identifier_probe
 from .train import RUNS, augmentation_inputs
 
 HERE = Path(__file__).resolve().parent
@@ -314,6 +314,43 @@ def hard_negative_report(rows, probs, heads, th) -> dict:
     }
 
 
+def identifier_probe_report(bundle: Path, manifest: dict, th: dict) -> dict:
+    """How often the injection head fires on benign questions around a pasted key, hash or id
+    (hard_negatives.identifier_probe: templates and identifiers never trained on)."""
+    texts = identifier_probe()
+    heads = {"injection": manifest["heads"]["injection"]}
+    probs = predict(bundle / "model.onnx", texts, manifest["max_length"],
+                    manifest["window_stride"], heads, desc="probe")["injection"]  # fmt: skip
+    labels = heads["injection"]["labels"]
+    fire = fires(probs, labels, th["injection"]["thresholds"])[:, 1:].any(1)
+    strict = fires(probs, labels, th["injection"]["thresholds_strict"])[:, 1:].any(1)
+    return {
+        "n": len(texts),
+        "fpr_injection": round(float(fire.mean()), 4),
+        "fpr_injection_strict": round(float(strict.mean()), 4),
+    }
+
+
+def multilingual_report(bundle: Path, manifest: dict, th: dict, data_dir: Path) -> dict:
+    """The injection head at the shipped thresholds on the validation part of the non-English
+    prompts and documents (not in the main validation set: the model card calls it English
+    only, but a guard in front of real users still sees other languages)."""
+    _, rows = D.split(D.load_multilingual_injection(data_dir))
+    if not rows:
+        return {}
+    heads = {"injection": manifest["heads"]["injection"]}
+    probs = predict(bundle / "model.onnx", [e.text for e in rows], manifest["max_length"],
+                    manifest["window_stride"], heads, desc="multilingual")["injection"]  # fmt: skip
+    fire = fires(probs, heads["injection"]["labels"], th["injection"]["thresholds"])[:, 1:].any(1)
+    inj = np.array([e.inj for e in rows])
+    return {
+        "n_benign": int((inj == 0).sum()),
+        "n_attack": int((inj > 0).sum()),
+        "benign_fpr": round(float(fire[inj == 0].mean()), 4),
+        "attack_recall": round(float(fire[inj > 0].mean()), 4),
+    }
+
+
 def agreement(fp32_probs, int8_probs, heads, th) -> dict:
     out = {}
     for h in heads:
@@ -401,6 +438,8 @@ def run_eval(
         "val_counts": D.describe(rows),
         "heads": evaluate_heads(rows, probs, heads, th),
         "hard_negatives": hard_negative_report(rows, probs, heads, th),
+        "identifier_probe": identifier_probe_report(bundle, manifest, th),
+        "multilingual": multilingual_report(bundle, manifest, th, data_dir),
         "int8_vs_fp32": {
             "rows": len(sub),
             **agreement(fp32, {h: p[sub] for h, p in probs.items()}, heads, th),
@@ -414,6 +453,9 @@ def run_eval(
         from .pii import evaluate_bundle
 
         metrics["pii"] = evaluate_bundle(bundle, data_dir, RUNS / run)
+    inj = RUNS / run / "inj_head.json"
+    if inj.exists():
+        metrics["injection_head"] = json.loads(inj.read_text())
     loso = HERE / "loso.json"
     if loso.exists():
         metrics["loso"] = json.loads(loso.read_text())

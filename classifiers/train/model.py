@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .data import HARM_LABELS, INJ_LABELS
@@ -30,6 +31,8 @@ class HeadSpec:
     layers: tuple[int, ...] = ()  # token heads: hidden_states indices to concatenate (() = last)
     hidden: int = 0  # token heads: 0 = linear, else one ReLU layer of this width
     kernel: int = 0  # token heads: > 0 adds a residual 1-D convolution over the tokens
+    pool: tuple[int, ...] = ()  # sequence heads: hidden_states whose means are concatenated
+    pool_max: tuple[int, ...] = ()  # ... then these hidden_states' maxima over the tokens
 
     @property
     def output(self) -> str:
@@ -62,12 +65,22 @@ class TokenHead(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         m = mask.unsqueeze(-1).to(x.dtype)
         h = torch.relu(self.proj(x)) * m
-        c = torch.relu(self.conv(h.transpose(1, 2)).transpose(1, 2))
-        return self.out(h + c)
+        return self.out(h + torch.relu(self.unfolded_conv(h)))
+
+    def unfolded_conv(self, h: torch.Tensor) -> torch.Tensor:
+        """The convolution as one matrix product over each token's k neighbours (identical
+        numbers): exported as MatMul, it gets int8 weights like the encoder, where ONNX Runtime's
+        ConvInteger is slow and an fp32 Conv of kernel 9 cost more than the rest of the head."""
+        k = self.conv.kernel_size[0]
+        seq = h.shape[1]
+        padded = F.pad(h, (0, 0, k // 2, k // 2))
+        windows = torch.cat([padded[:, i : i + seq] for i in range(k)], dim=-1)
+        weight = self.conv.weight.permute(0, 2, 1).reshape(self.conv.out_channels, -1)
+        return F.linear(windows, weight, self.conv.bias)
 
 
 def make_head(spec: HeadSpec, hidden: int) -> nn.Module:
-    dim = hidden * max(1, len(spec.layers))
+    dim = hidden * max(1, len(spec.layers), len(spec.pool) + len(spec.pool_max))
     if spec.kernel:
         return TokenHead(dim, spec.hidden or 256, spec.kernel, len(spec.labels))
     if not spec.hidden:
@@ -88,6 +101,11 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
 
+def max_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per feature, the largest value over the real (unpadded) tokens."""
+    return hidden.masked_fill(mask.unsqueeze(-1) == 0, -1e4).amax(dim=1)
+
+
 class GuardModel(nn.Module):
     def __init__(self, encoder: nn.Module, heads=HEADS, dropout: float = 0.1):
         super().__init__()
@@ -105,7 +123,9 @@ class GuardModel(nn.Module):
         return cls(enc, heads)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> dict[str, torch.Tensor]:
-        all_states = any(h.type == "token" and h.layers for h in self.head_specs)
+        all_states = any(
+            (h.type == "token" and h.layers) or h.pool or h.pool_max for h in self.head_specs
+        )
         out = self.encoder(
             input_ids=input_ids,
             attention_mask=attention_mask,
@@ -117,11 +137,20 @@ class GuardModel(nn.Module):
         for spec in self.head_specs:
             head = self.heads[spec.name]
             if spec.type != "token":
-                logits[spec.name] = head(pooled)
+                logits[spec.name] = head(self._pooled(out, attention_mask, spec, pooled))
                 continue
             x = self.dropout(token_features(out, spec))
             logits[spec.name] = head(x, attention_mask) if spec.kernel else head(x)
         return logits
+
+    def _pooled(self, out, mask, spec: HeadSpec, last: torch.Tensor) -> torch.Tensor:
+        """A sequence head's input: the last layer's mean, or the means of `spec.pool` layers
+        and the maxima of `spec.pool_max` layers, concatenated."""
+        if not spec.pool and not spec.pool_max:
+            return last
+        means = [mean_pool(out.hidden_states[i], mask) for i in spec.pool]
+        maxes = [max_pool(out.hidden_states[i], mask) for i in spec.pool_max]
+        return self.dropout(torch.cat(means + maxes, dim=-1))
 
     def embed(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
         out = self.encoder(

@@ -208,6 +208,8 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
         f"Word-sharing positives: harm recall {_f(hn['harm_pos_recall'])} (n={hn['n_harm_pos']}), "
         f"attack recall {_f(hn['attack_pos_recall'])} (n={hn['n_attack_pos']}).",
         "",
+        *_probe_lines(metrics.get("identifier_probe")),
+        *_multilingual_lines(metrics.get("multilingual")),
         "### int8 vs fp32",
         "",
         f"On {ag['rows']} validation texts: "
@@ -238,6 +240,8 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
         ],
         "",
     ]
+    if "injection_head" in metrics:
+        L += _inj_head_section(metrics["injection_head"])
     if "runs_compared" in metrics:
         L += _runs_section(metrics["runs_compared"])
     if "pii" in metrics:
@@ -265,6 +269,80 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
     out = bundle / "MODEL_CARD.md"
     out.write_text("\n".join(L))
     return out
+
+
+def _probe_lines(probe: dict | None) -> list[str]:
+    if not probe:
+        return []
+    return [
+        f"Identifier probe ({probe['n']} benign questions around a pasted key, hash, token or "
+        "id; templates and identifiers never trained on, `hard_negatives.identifier_probe`): "
+        f"the injection head fires on {_f(probe['fpr_injection'])} of them (strict thresholds: "
+        f"{_f(probe['fpr_injection_strict'])}). Random strings resemble the adversarial "
+        "suffixes of jailbreak data; the `id_*` hard-negative templates teach the difference.",
+        "",
+    ]
+
+
+def _multilingual_lines(ml: dict | None) -> list[str]:
+    if not ml:
+        return []
+    return [
+        f"Non-English prompts and documents (validation part of the `*_multilingual` files, "
+        f"{ml['n_benign']} benign, {ml['n_attack']} injections, not in the tables above): the "
+        f"injection head fires on {_f(ml['benign_fpr'])} of the benign ones and catches "
+        f"{_f(ml['attack_recall'])} of the injections at the default thresholds. The tokenizer "
+        "is English WordPiece, so treat these as a floor, not a feature.",
+        "",
+    ]
+
+
+def _inj_head_section(rep: dict) -> list[str]:
+    """The second-stage injection head (inj_head.py): candidates and the choice."""
+    L = [
+        "## injection head: second stage on runtime windows",
+        "",
+        "The encoder is fine-tuned on 96-token windows (documents 192) to fit the CPU budget, "
+        "but the runtime scores 512-token windows. `classifiers/train/inj_head.py` keeps the "
+        "encoder (so `harm` and `pii` are bit-identical) and refits the `injection` head on the "
+        "int8 graph's own features for every runtime window of the training rows "
+        f"({rep['train_rows']} rows incl. hard negatives x3 and the training part of the "
+        f"non-English prompts and documents; {rep['train_windows']} windows): the "
+        "mean over the window's tokens of every layer's output (one candidate adds the last "
+        "layer's maximum). An attack row longer than one window labels only its "
+        "top-scored window (multiple-instance). Candidates were compared on a group-held-out "
+        "fifth of the *training* split (the encoder saw those rows, so these numbers are "
+        "optimistic and only rank the candidates); validation was scored once, for the chosen "
+        "one.",
+        "",
+        "| candidate (inner split) | recall@1%FPR | recall@0.1%FPR | AUPRC |",
+        "|---|---|---|---|",
+    ]
+    for name, m in rep["candidates_inner"].items():
+        mark = " (chosen)" if name == rep["chosen"] else ""
+        L.append(
+            f"| {name}{mark} | {_f(m['recall_at_1pct_fpr'])} | "
+            f"{_f(m['recall_at_0.1pct_fpr'])} | {_f(m['auprc'])} |"
+        )
+    new, old = rep["val_new"], rep["val_previous_head"]
+    L += [
+        "",
+        f"Validation, same features: the chosen head {_f(new['recall_at_1pct_fpr'])} recall at "
+        f"1 % FPR (AUPRC {_f(new['auprc'])}) vs the fine-tuned head it replaces "
+        f"{_f(old['recall_at_1pct_fpr'])} (AUPRC {_f(old['auprc'])}). The tables above are the "
+        "shipped graph's own numbers.",
+        "",
+    ]
+    ml = rep.get("multilingual_val") or {}
+    if ml:
+        L += [
+            f"Non-English validation rows, same features: recall at 1 % FPR "
+            f"{_f(ml['new']['recall_at_1pct_fpr'])} (AUPRC {_f(ml['new']['auprc'])}) vs "
+            f"{_f(ml['previous_head']['recall_at_1pct_fpr'])} (AUPRC "
+            f"{_f(ml['previous_head']['auprc'])}) for the head it replaces.",
+            "",
+        ]
+    return L
 
 
 def _runs_section(runs: dict) -> list[str]:
@@ -318,7 +396,13 @@ def _pii_section(pii: dict) -> list[str]:
         "outputs are unchanged; the head reads "
         f"`hidden_states{tr.get('chosen_layers')}` (0 = embeddings, 6 = last layer), "
         f"{'linear' if not tr.get('chosen_hidden') else 'one ReLU layer of width ' + str(tr.get('chosen_hidden'))}"  # noqa: E501
-        ". Span decoding: classifiers/BUNDLE.md, *token heads*. Numbers below: the shipped int8 "
+        + (
+            f" plus a residual 1-D convolution over {tr['chosen_kernel']} neighbouring tokens "
+            "(exported as one int8 MatMul over each token's neighbours, model.TokenHead)"
+            if tr.get("chosen_kernel")
+            else ""
+        )
+        + ". Span decoding: classifiers/BUNDLE.md, *token heads*. Numbers below: the shipped int8 "
         "graph, default thresholds "
         f"{pii.get('thresholds')}, entity-level exact match of the token-aligned character span "
         "and type.",
@@ -326,9 +410,15 @@ def _pii_section(pii: dict) -> list[str]:
         "**Data.** presidio-research synthetic sentences (`../shared/data/pii/pii_spans.jsonl`, "
         "split by template id, 15 % validation) and our own Faker sentences (locales en_US, en_GB, "
         "de_DE, fr_FR, es_ES, it_IT; template families chat requests, e-mails, CSV-like lines, "
-        "address blocks in the locale's format, records), generated in memory by "
-        "`classifiers/train/pii_data.py`. The family **support tickets** "
+        "address blocks in the locale's format, records, prose with several entities, e-mail "
+        "signatures, log lines, lists and short messages, about 40 % behind a random header), "
+        "generated in memory by `classifiers/train/pii_data.py`. The family **support tickets** "
         f"(`{tr.get('heldout_family', 'ticket')}`) is never trained on and is reported alone. "
+        "Honesty note: the prose / signature / log / list / message families and the header "
+        "augmentation were added after a count-only error analysis of the held-out family "
+        "(names split into two types, addresses split at newlines, organisation suffixes); they "
+        "avoid the ticket wording and the head was chosen on validation, but the held-out family "
+        "is no longer a completely blind test. "
         f"Rows: {tr.get('rows_per_source', {})}.",
         "",
         "**Labelling decisions.** Training labels every WordPiece token (first token of an "
@@ -336,7 +426,9 @@ def _pii_section(pii: dict) -> list[str]:
         "continuations carry the label of their word); decoding is per word (the word's first "
         "token decides, BUNDLE.md *token heads*). "
         "A full address (street, postcode, city) is one LOCATION span; a city or country on its "
-        "own is one too. Negatives are benign prompts (guard split kept) with no capitalised "
+        "own is one too. A title (Dr., Mrs., Frau, Dott.) is part of the PERSON span (presidio's "
+        "spans, which leave it out, are widened to match). Negatives are benign prompts (guard "
+        "split kept) with no capitalised "
         "word after the first of a sentence and nothing date-like: every token `O`. Benign "
         "prompts that name public figures, places or brands are *not* used at all (neither "
         "positives nor negatives): the head is not taught to tell a private person from a public "
@@ -401,11 +493,27 @@ def _pii_section(pii: dict) -> list[str]:
         "into many pieces or [UNK].",
         "* Entity boundaries: adjacent address parts (street, city, country separated by commas) "
         "may come out as one span or several; exact-match F1 counts both as errors.",
-        "* Long texts: the runtime must merge the overlapping windows (BUNDLE.md); this was not "
-        "measured here (all evaluation sentences fit in one window).",
+        *_long_context_line(pii.get("long_context")),
         "",
     ]
     return L
+
+
+def _long_context_line(lc: dict | None) -> list[str]:
+    if not lc:
+        return []
+    f1 = lc["f1"]
+    cells = "; ".join(
+        f"{k.replace('_', ' ')}: " + ", ".join(f"{t} {_f(v)}" for t, v in row.items())
+        for k, row in f1.items()
+    )
+    return [
+        "* **Long context is a weak spot.** The head learned from short sentences on a frozen "
+        f"encoder; the same {lc['rows']} validation rows after ~350 tokens of benign filler in "
+        f"the same window lose much of their F1 ({cells}). Names deep inside long documents are "
+        "often missed or typed wrongly; the rules (e-mail, phone, card, IBAN, ...) do not have "
+        "this problem."
+    ]
 
 
 def _pii_experiments(exp: dict | None) -> list[str]:

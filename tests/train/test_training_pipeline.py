@@ -11,7 +11,12 @@ pytest.importorskip("tokenizers")
 yaml = pytest.importorskip("yaml")
 
 from classifiers.train import data as D  # noqa: E402
-from classifiers.train.hard_negatives import generate, hard_examples  # noqa: E402
+from classifiers.train.hard_negatives import (  # noqa: E402
+    FILL,
+    generate,
+    hard_examples,
+    identifier_probe,
+)
 
 BUNDLE = Path(__file__).resolve().parents[2] / "classifiers" / "guard-minilm"
 needs_data = pytest.mark.skipif(
@@ -20,6 +25,7 @@ needs_data = pytest.mark.skipif(
 
 
 def test_hard_negatives_are_deterministic_and_heldout_templates_never_train() -> None:
+    """Generation is repeatable and no template is both trained on and held out."""
     a, b = generate(), generate()
     assert [h.text for h in a] == [h.text for h in b]
     assert len(a) >= 300
@@ -30,8 +36,19 @@ def test_hard_negatives_are_deterministic_and_heldout_templates_never_train() ->
     assert sum(e.inj == 0 and e.harm[0] == 0 for e in held) >= 30
 
 
+def test_identifier_probe_shares_no_text_or_identifier_with_training() -> None:
+    """The identifier probe is benign, repeatable, and disjoint from every hard example."""
+    probe = identifier_probe()
+    assert probe == identifier_probe() and len(probe) == 120
+    trained = {h.text for h in generate()}
+    assert not set(probe) & trained
+    used = set(FILL["ident"])
+    assert not any(ident in text for text in probe for ident in used)
+
+
 @needs_data
 def test_split_is_grouped_english_only_and_masks_unknown_heads() -> None:
+    """Groups never straddle the split, no tagged non-English row loads, masks follow the file."""
     exs = D.load_examples(D.DEFAULT_DATA_DIR)
     assert not any(t.startswith("lang:") for e in exs for t in e.tags)
     side: dict[str, bool] = {}
@@ -45,6 +62,7 @@ def test_split_is_grouped_english_only_and_masks_unknown_heads() -> None:
 
 
 def test_runtime_windows_match_the_runtime() -> None:
+    """The trainer cuts long texts into the same windows as guardrail.inference.windows."""
     from classifiers.train.encoding import runtime_windows
 
     windows = pytest.importorskip("guardrail.inference.windows")
@@ -57,6 +75,7 @@ def test_runtime_windows_match_the_runtime() -> None:
 
 @pytest.mark.skipif(not (BUNDLE / "bundle.yaml").is_file(), reason="bundle not built")
 def test_bundle_manifest_hashes_size_and_graph_outputs() -> None:
+    """bundle.yaml lists every file with its sha256, the graph's inputs and one output per head."""
     onnx = pytest.importorskip("onnx")
     m = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())
     listed = set(m["files"])
