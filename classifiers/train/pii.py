@@ -1,13 +1,15 @@
 """PII token head (BIO over WordPiece tokens) on top of the FROZEN guard encoder.
 
-    nice -n 5 python -m classifiers.train.pii --run full
+    nice -n 5 python -m classifiers.train.pii --run full [--out-name _v4]
 
 The encoder and the sequence heads are not touched, so the injection / harm outputs stay
 bit-identical. Hidden states of the frozen encoder are computed once per text and cached in
 memory; candidate heads (which layer(s), linear or one hidden layer) are trained on them and the
 best by validation macro F1 (PERSON, LOCATION, ORGANIZATION) is kept. Writes
-``runs/<run>/model_pii.pt`` (the checkpoint plus the ``pii`` head) and ``runs/<run>/pii.json``
-(entity-level P/R/F1 per type on the validation split and on the held-out template family).
+``runs/<run>/model_pii<NAME>.pt`` (the checkpoint plus the ``pii`` head) and
+``runs/<run>/pii<NAME>.json`` (entity-level P/R/F1 per type on the validation split and on the
+held-out template family, per-type thresholds chosen on validation, and the existing
+``model_pii.pt`` head scored on the same rows); ``<NAME>`` is ``--out-name`` (default empty).
 Counts and metrics only: no text is printed or written.
 """
 
@@ -33,8 +35,12 @@ RUNS = Path(__file__).resolve().parent / "runs"
 MAX_TOKENS = 510
 PII_HEAD = HeadSpec("pii", "token", P.LABELS, ("O",))
 # candidates: (name, hidden_states indices, width, conv kernel); hidden_states[6] == last layer;
-# the others tried are in pii_experiments.json (numbers only); one candidate keeps rebuilds short
-CANDIDATES = (("layers1-6_conv5", (1, 2, 3, 4, 5, 6), 256, 5),)
+# the others tried are in pii_experiments.json (numbers only); a wider convolution (7 / 9 tokens)
+# sees a whole multi-word name, so its words get one type more often (conv5: val macro F1 0.909)
+CANDIDATES = (
+    ("layers1-6_conv7", (1, 2, 3, 4, 5, 6), 256, 7),
+    ("layers1-6_conv9", (1, 2, 3, 4, 5, 6), 256, 9),
+)
 CACHED_LAYERS = (1, 2, 3, 4, 5, 6)
 THRESHOLDS = {t: 0.5 for t in P.TYPES}
 WORD_LEVEL = True  # decode per word (first subword's probabilities), BUNDLE.md token heads
@@ -78,9 +84,9 @@ def hidden_states(model: GuardModel, seqs: list[list[int]], layers=CACHED_LAYERS
     return out
 
 
-def cached_hidden_states(model, seqs, checkpoint: Path):
+def cached_hidden_states(model, seqs, checkpoint: Path, name: str = ""):
     """hidden_states(), cached next to the checkpoint (numbers only) for reruns."""
-    cache = checkpoint.parent / "pii_feats.npz"
+    cache = checkpoint.parent / f"pii_feats{name}.npz"
     key = np.array([checkpoint.stat().st_mtime, len(seqs), sum(map(len, seqs))])
     if cache.exists():
         z = np.load(cache)
@@ -189,60 +195,98 @@ def negative_fp(rows, probs, offsets, idx) -> dict:
     return {"n": len(neg), "rows_with_entity": hit, "rate": round(hit / max(1, len(neg)), 4)}
 
 
+def score_head(head, spec, data, split) -> dict:
+    """Val / held-out entity scores (default and per-type val-chosen thresholds), val negatives."""
+    rows, feats, labels, offsets = data
+    probs = {s: head_probs(head, spec, feats, labels, split[s]) for s in ("val", P.HELD)}
+
+    def scores(s, th=THRESHOLDS):
+        sub = [[x[i] for i in split[s]] for x in (rows, labels, offsets)]
+        return entity_scores(sub[0], probs[s], sub[1], sub[2], th)
+
+    th = choose_thresholds(lambda t: scores("val", t))
+    res = {"val": scores("val"), P.HELD: scores(P.HELD), "thresholds_val_chosen": th}
+    res["val_negatives"] = negative_fp(rows, probs["val"], offsets, split["val"])
+    res["val_tuned"], res[f"{P.HELD}_tuned"] = scores("val", th), scores(P.HELD, th)
+    res["val_macro_f1"] = round(macro(res["val"]), 4)
+    return res
+
+
+GRID = (0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def choose_thresholds(score_val) -> dict:
+    """Per type, the entity-score threshold with the best validation F1 (types score apart)."""
+    res = {th: score_val({t: th for t in P.TYPES}) for th in GRID}
+    return {t: max(GRID, key=lambda th: (res[th][t]["f1"], -abs(th - 0.5))) for t in P.TYPES}
+
+
 def macro(res: dict) -> float:
     return float(np.mean([res[t]["f1"] for t in ("PERSON", "LOCATION", "ORGANIZATION")]))
 
 
-def train_pii(checkpoint: Path, data_dir: Path) -> Path:
+def train_pii(checkpoint: Path, data_dir: Path, name: str = "", epochs: int = 10) -> Path:
     t0 = time.time()
     model, meta = load_checkpoint(checkpoint)
     rows = P.build(data_dir)
     tok = load_tokenizer()
     seqs, labels, offsets = encode(rows, tok)
-    feats = cached_hidden_states(model, seqs, checkpoint)
+    feats = cached_hidden_states(model, seqs, checkpoint, name)
     t_feat = time.time() - t0
     split = {s: [i for i, r in enumerate(rows) if r.split == s] for s in ("train", "val", P.HELD)}
+    data = (rows, feats, labels, offsets)
     results, heads = {}, {}
-    for name, layers, hidden, kernel in CANDIDATES:
+    for cand, layers, hidden, kernel in CANDIDATES:
         spec = HeadSpec("pii", "token", P.LABELS, ("O",), layers, hidden, kernel)
         size = model.encoder.config.hidden_size
-        head = train_head(feats, labels, split["train"], spec, size)
-        res = {}
-        for s in ("val", P.HELD):
-            idx = split[s]
-            probs = head_probs(head, spec, feats, labels, idx)
-            res[s] = entity_scores(
-                [rows[i] for i in idx], probs, [labels[i] for i in idx], [offsets[i] for i in idx]
-            )
-            if s == "val":
-                res["val_negatives"] = negative_fp(rows, probs, offsets, idx)
-        res["val_macro_f1"] = round(macro(res["val"]), 4)
-        results[name], heads[name] = res, (spec, head)
-        f1 = {f"{s}:{t[:3]}": res[s][t]["f1"] for s in ("val", P.HELD) for t in P.TYPES}
-        print(f"pii candidate {name}: val macro F1 {res['val_macro_f1']:.3f} {f1}", flush=True)
+        head = train_head(feats, labels, split["train"], spec, size, epochs)
+        results[cand], heads[cand] = score_head(head, spec, data, split), (spec, head)
+        _log(cand, results[cand])
+    t_train = time.time() - t0 - t_feat
     best = max(results, key=lambda k: results[k]["val_macro_f1"])
     spec, head = heads[best]
     full = GuardModel(model.encoder, (*model.head_specs, spec))
     full.heads.load_state_dict({**model.heads.state_dict()}, strict=False)
     full.heads["pii"].load_state_dict(head.state_dict())
-    out = checkpoint.parent / "model_pii.pt"
+    out = checkpoint.parent / f"model_pii{name}.pt"
     report = {
         "chosen": best,
         "chosen_layers": list(spec.layers),
         "chosen_hidden": spec.hidden,
         "chosen_kernel": spec.kernel,
+        "epochs": epochs,
         "candidates": results,
+        "shipped_head_same_rows": _shipped(checkpoint.parent / "model_pii.pt", data, split),
         "rows": {s: len(v) for s, v in split.items()},
         "rows_per_source": _counts(rows),
         "train_tokens": int(sum(len(seqs[i]) for i in split["train"])),
         "feature_seconds": round(t_feat, 1),
+        "train_seconds": round(t_train, 1),
         "seconds": round(time.time() - t0, 1),
         "heldout_family": P.HELDOUT_FAMILY,
     }
     save_checkpoint(full, out, {**meta, "pii": report})
-    (checkpoint.parent / "pii.json").write_text(json.dumps(report, indent=1))
+    (checkpoint.parent / f"pii{name}.json").write_text(json.dumps(report, indent=1))
     print(f"pii head {best} -> {out} in {report['seconds']}s", flush=True)
     return out
+
+
+def _log(cand: str, res: dict) -> None:
+    f1 = {f"{s}:{t[:3]}": res[s][t]["f1"] for s in ("val", P.HELD) for t in P.TYPES}
+    print(f"pii candidate {cand}: val macro F1 {res['val_macro_f1']:.3f} {f1}", flush=True)
+
+
+def _shipped(path: Path, data, split) -> dict | None:
+    """The existing pii head (model_pii.pt) scored on the same rows, for before/after."""
+    if not path.exists():
+        return None
+    model, _ = load_checkpoint(path)
+    spec = next(h for h in model.head_specs if h.name == "pii")
+    if not set(spec.layers) <= set(CACHED_LAYERS):
+        return None
+    res = score_head(model.heads["pii"].eval(), spec, data, split)
+    _log("shipped model_pii.pt", res)
+    return res
 
 
 def _counts(rows) -> dict:
@@ -259,9 +303,15 @@ def main(argv=None):
     ap.add_argument("--run", default="full")
     ap.add_argument("--data-dir", type=Path, default=D.DEFAULT_DATA_DIR)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument(
+        "--out-name",
+        default="",
+        help="suffix of the outputs: model_pii<NAME>.pt, pii<NAME>.json, pii_feats<NAME>.npz",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    train_pii(RUNS / args.run / "model.pt", args.data_dir)
+    train_pii(RUNS / args.run / "model.pt", args.data_dir, args.out_name, args.epochs)
 
 
 if __name__ == "__main__":
@@ -318,6 +368,31 @@ def added_latency(with_pii: Path, without: Path, reps: int = 40) -> dict:
     return out
 
 
+FILLERS = (  # benign text put before a row to move its entities deep into a long window
+    "Here is a paragraph of an ordinary document about gardening and soil. ",
+    "The weather was mild this week and nothing much happened in the market. ",
+)
+
+
+def _prefixed(row, pre: str):
+    spans = [(a + len(pre), b + len(pre), t) for a, b, t in row.spans]
+    return P.PiiExample(pre + row.text, spans, row.source, row.split)
+
+
+def long_context_scores(sess, output: str, rows, tok, th, n: int = 120) -> dict:
+    """F1 on the first `n` validation rows with entities, alone and after ~350 tokens of each
+    filler (the head is trained on short sentences; this measures what a long prefix does)."""
+    rows = [r for r in rows if r.split == "val" and r.spans][:n]
+    res = {}
+    prefixes = {"alone": "", **{f"after_filler_{i + 1}": f * 25 for i, f in enumerate(FILLERS)}}
+    for name, pre in prefixes.items():
+        moved = [_prefixed(r, pre) for r in rows]
+        seqs, labels, offsets = encode(moved, tok)
+        scores = entity_scores(moved, onnx_pii_probs(sess, output, seqs), labels, offsets, th)
+        res[name] = {t: scores[t]["f1"] for t in ("PERSON", "LOCATION", "ORGANIZATION")}
+    return {"rows": len(rows), "f1": res}
+
+
 def evaluate_bundle(bundle: Path, data_dir: Path, run_dir: Path) -> dict:
     """P/R/F1 of the shipped int8 graph's pii head (val + held-out family), identity, latency."""
     import yaml
@@ -354,6 +429,8 @@ def evaluate_bundle(bundle: Path, data_dir: Path, run_dir: Path) -> dict:
             th,
         )
     WORD_LEVEL = True
+    tok = load_tokenizer(bundle / "tokenizer.json")
+    res["long_context"] = long_context_scores(sess, head["output"], rows, tok, th)
     neg = [i for i, r in enumerate(rows) if r.source == "negative"]
     res["val_negatives"] = negative_fp(rows, probs, offsets, list(range(len(rows))))
     nopii = run_dir / "model.nopii.int8.onnx"
