@@ -79,10 +79,17 @@ def predict(
     max_len: int,
     stride: int,
     heads: dict,
-    max_tokens: int = 8192,
+    max_tokens: int = 1,
     desc: str = "infer",
 ) -> dict[str, np.ndarray]:
-    """Per text, per label probability (max over runtime windows)."""
+    """Per text, per label probability (max over runtime windows).
+
+    One window per pass by default, as the runtime serves them: dynamic int8 quantisation
+    scales activations per tensor, so a window's scores depend on what else is in its padded
+    batch (measured for the shipped bundle: injection recall@1%FPR 0.941 one window per pass,
+    0.929 in batches of up to 8192 padded tokens, 0.952 on the head's batched training
+    features). `max_tokens` > 1 batches windows up to that many padded tokens.
+    """
     tok = load_tokenizer()
     sess = session(onnx_path)
     windows, owner = [], []

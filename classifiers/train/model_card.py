@@ -291,8 +291,10 @@ def _multilingual_lines(ml: dict | None) -> list[str]:
         f"Non-English prompts and documents (validation part of the `*_multilingual` files, "
         f"{ml['n_benign']} benign, {ml['n_attack']} injections, not in the tables above): the "
         f"injection head fires on {_f(ml['benign_fpr'])} of the benign ones and catches "
-        f"{_f(ml['attack_recall'])} of the injections at the default thresholds. The tokenizer "
-        "is English WordPiece, so treat these as a floor, not a feature.",
+        f"{_f(ml['attack_recall'])} of the injections at the default thresholds. Most of those "
+        "injections are one benchmark's translated templates (XSafety goal hijacking), so the "
+        "recall is optimistic; the tokenizer is English WordPiece, so treat non-English "
+        "detection as a floor, not a feature.",
         "",
     ]
 
@@ -304,7 +306,8 @@ def _inj_head_section(rep: dict) -> list[str]:
         "",
         "The encoder is fine-tuned on 96-token windows (documents 192) to fit the CPU budget, "
         "but the runtime scores 512-token windows. `classifiers/train/inj_head.py` keeps the "
-        "encoder (so `harm` and `pii` are bit-identical) and refits the `injection` head on the "
+        "encoder (so `harm` is bit-identical and the `pii` head reads the same hidden states) "
+        "and refits the `injection` head on the "
         "int8 graph's own features for every runtime window of the training rows "
         f"({rep['train_rows']} rows incl. hard negatives x3 and the training part of the "
         f"non-English prompts and documents; {rep['train_windows']} windows): the "
@@ -327,10 +330,11 @@ def _inj_head_section(rep: dict) -> list[str]:
     new, old = rep["val_new"], rep["val_previous_head"]
     L += [
         "",
-        f"Validation, same features: the chosen head {_f(new['recall_at_1pct_fpr'])} recall at "
-        f"1 % FPR (AUPRC {_f(new['auprc'])}) vs the fine-tuned head it replaces "
-        f"{_f(old['recall_at_1pct_fpr'])} (AUPRC {_f(old['auprc'])}). The tables above are the "
-        "shipped graph's own numbers.",
+        f"Validation on the cached features: the chosen head {_f(new['recall_at_1pct_fpr'])} "
+        f"recall at 1 % FPR (AUPRC {_f(new['auprc'])}) vs the fine-tuned head it replaces "
+        f"{_f(old['recall_at_1pct_fpr'])} (AUPRC {_f(old['auprc'])}). The features were computed "
+        "in padded batches, and dynamic int8 quantisation scales activations per batch; the "
+        "tables above are the shipped graph scoring one window per pass, as the runtime does.",
         "",
     ]
     ml = rep.get("multilingual_val") or {}
