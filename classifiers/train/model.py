@@ -1,6 +1,8 @@
 """Shared MiniLM-L6 encoder with mean pooling and one head per guard.
 
-Sequence heads (softmax / sigmoid) read the mean-pooled sentence vector; token heads (per-token
+Sequence heads (softmax / sigmoid) read the mean-pooled sentence vector, or with
+``HeadSpec.pool`` / ``pool_max`` the token means / maxima of several layers (the refit injection
+head, see inj_head.py); token heads (per-token
 BIO tags: the PII head, see pii.py) read per-token hidden states -- ``last_hidden_state`` or the
 concatenation of the encoder's ``hidden_states[i]`` for ``HeadSpec.layers`` -- and the forward
 pass returns ``[batch, seq, n]`` logits for them.
