@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from . import data as D
 
 TYPES = ("PERSON", "LOCATION", "ORGANIZATION", "DATE_TIME")
@@ -483,32 +485,36 @@ def to_words(probs, offsets, word_ids):
     return rows, [tuple(x) for x in spans]
 
 
+BEGIN = [i for i, lab in enumerate(LABELS) if lab.startswith("B-")]
+CONTINUE = [i for i, lab in enumerate(LABELS) if lab.startswith("I-")]
+TYPE_COLS = {t: [LABELS.index(f"B-{t}"), LABELS.index(f"I-{t}")] for t in TYPES}
+
+
 def decode(probs, offsets, thresholds: dict[str, float] | None = None, word_ids=None):
-    """Entities (start, end, TYPE, score) from per-token probabilities (BUNDLE.md token heads).
+    """Entities (start, end, TYPE, score) from per-token probabilities (BUNDLE.md token heads):
+    runs of non-O words, cut where a word's B- probabilities outweigh its I- ones; type by the
+    largest summed B-X + I-X; score = mean over the words of p(B-X) + p(I-X).
 
     With ``word_ids`` (the tokenizer's word index per token) decoding runs over words."""
     if word_ids is not None:
         probs, offsets = to_words(probs, offsets, word_ids)
-    ents, cur = [], None
+    ents, run = [], []
     for p, (s, e) in zip(probs, offsets, strict=True):
-        lab = LABELS[int(p.argmax())]
-        if lab == "O" or e <= s:
-            cur = _close(ents, cur)
+        if LABELS[int(p.argmax())] == "O" or e <= s:
+            run = _close(ents, run)
             continue
-        prefix, typ = lab.split("-", 1)
-        if prefix == "I" and cur is not None and cur[2] == typ:
-            cur[1] = e
-            cur[3].append(float(p.max()))
-        else:
-            _close(ents, cur)
-            cur = [s, e, typ, [float(p.max())]]
-    _close(ents, cur)
+        if run and p[BEGIN].sum() > p[CONTINUE].sum():
+            run = _close(ents, run)
+        run.append((s, e, p))
+    _close(ents, run)
     th = thresholds or {}
-    out = [(a, b, t, sum(sc) / len(sc)) for a, b, t, sc in ents]
-    return [x for x in out if x[3] >= th.get(x[2], 0.5)]
+    return [x for x in ents if x[3] >= th.get(x[2], 0.5)]
 
 
-def _close(ents, cur):
-    if cur is not None:
-        ents.append(cur)
-    return None
+def _close(ents, run):
+    if run:
+        rows = np.stack([p for _, _, p in run])
+        typ = max(TYPES, key=lambda t: float(rows[:, TYPE_COLS[t]].sum()))
+        score = float(rows[:, TYPE_COLS[typ]].sum(axis=1).mean())
+        ents.append((run[0][0], run[-1][1], typ, score))
+    return []

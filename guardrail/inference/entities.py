@@ -9,11 +9,13 @@ The rule is classifiers/BUNDLE.md, "Token heads" (reference: classifiers/train/p
    the edge: the overlap is split at its middle token, so every token has exactly one row;
 4. words, not subwords: tokens are grouped by the tokenizer's word ids; a word's row is its
    first token's, its span runs from its first token's start to its last token's end;
-5. label = argmax per word; scanning left to right, `O` closes the current entity, `B-X` opens
-   a new X entity, `I-X` extends an X entity or else opens one. Words with an empty span are
-   `O`;
-6. entity score = mean over its words of the probability of each word's label (thresholds
-   are applied by the guard, not here);
+5. a word is inside an entity when its argmax label is not negative (`O`); words with an
+   empty span are outside. Consecutive inside words form a run, and a run is cut before a
+   word whose `B-` probabilities (summed over types) exceed its `I-` ones: each piece is one
+   entity. Its type is the one with the largest `B-X` + `I-X` probability summed over its
+   words, so one name whose words lean to different types stays one entity;
+6. entity score = mean over its words of `p(B-X) + p(I-X)` for its type X (thresholds are
+   applied by the guard, not here);
 7. span = `[first word's start, last word's end)` in the original text.
 
 Windows the cap left out (see windows.py) leave gaps: an entity never runs across one.
@@ -51,30 +53,22 @@ class Entity:
 
 @dataclass(frozen=True)
 class Tagged:
-    """One window's per-token argmax label and its probability (positions of `window.row`)."""
+    """One window's per-token argmax label and probability row (positions of `window.row`)."""
 
     window: Window
     labels: tuple[int, ...]
-    probs: tuple[float, ...]
+    probs: TokenProbs  # [positions, labels]
     content: tuple[int, ...]  # positions of real tokens (special tokens have no offsets)
 
 
 class Token(NamedTuple):
-    """A token of the stitched sequence: where it is, its word, its label and probability."""
+    """A token of the stitched sequence: where it is, its word, its label and probabilities."""
 
     start: int
     end: int
     word: tuple[int, int] | None  # (tokenization, word id): the pieces of one word share it
     label: int
-    prob: float
-
-
-@dataclass
-class _Open:
-    type: str
-    start: int
-    end: int
-    probs: list[float]  # of each word's label
+    row: npt.NDArray[np.float64]  # probability of every label
 
 
 class TokenScheme:
@@ -82,45 +76,50 @@ class TokenScheme:
 
     def __init__(self, head: HeadSpec) -> None:
         self.labels = list(head.labels)
-        self._tags: list[tuple[bool, str] | None] = [
-            None if label in head.negative else (label.startswith("B-"), entity_type(label))
-            for label in head.labels
-        ]
+        positive = [i for i, label in enumerate(head.labels) if label not in head.negative]
+        self._inside = [label not in head.negative for label in head.labels]
+        self._begin = [i for i in positive if head.labels[i].startswith("B-")]
+        self._continue = [i for i in positive if not head.labels[i].startswith("B-")]
+        types = sorted({entity_type(head.labels[i]) for i in positive})
+        self._types = {t: [i for i in positive if entity_type(head.labels[i]) == t] for t in types}
 
     def tag(self, probs: TokenProbs, window: Window) -> Tagged:
-        """Argmax label and its probability per position of one window's row."""
-        best = probs.argmax(axis=-1)
-        chosen = np.take_along_axis(probs, best[:, None], axis=-1)[:, 0]
+        """Argmax label and probability row per position of one window's row."""
         content = tuple(i for i, offset in enumerate(window.offsets) if offset is not None)
-        return Tagged(window, tuple(best.tolist()), tuple(chosen.tolist()), content)
+        return Tagged(window, tuple(probs.argmax(axis=-1).tolist()), probs, content)
 
     def entities(self, tagged: Iterable[Tagged]) -> tuple[Entity, ...]:
         """The entities of one text from its tagged windows (any order), in text order."""
         return self.decode(list(stitch(tagged)))
 
     def decode(self, tokens: list[Token | None]) -> tuple[Entity, ...]:
-        """BIO decoding of a stitched sequence (None = a gap between unscored windows)."""
+        """Runs of inside words, cut where B- outweighs I- (None = a gap between windows)."""
         entities: list[Entity] = []
-        current: _Open | None = None
+        run: list[Token] = []
         for word in words(tokens):
-            tag = self._tags[word.label] if word is not None and word.end > word.start else None
-            if word is None or tag is None:
-                _close(entities, current)
-                current = None
+            if word is None or word.end <= word.start or not self._inside[word.label]:
+                self._close(entities, run)
+                run = []
                 continue
-            begins, kind = tag
-            if current is not None and current.type == kind and not begins:
-                current.end = word.end
-                current.probs.append(word.prob)
-            else:
-                _close(entities, current)
-                current = _Open(kind, word.start, word.end, [word.prob])
-        _close(entities, current)
+            if run and word.row[self._begin].sum() > word.row[self._continue].sum():
+                self._close(entities, run)
+                run = []
+            run.append(word)
+        self._close(entities, run)
         return tuple(entities)
+
+    def _close(self, entities: list[Entity], run: list[Token]) -> None:
+        """The run as one entity: the type with the most B- + I- probability over its words."""
+        if not run:
+            return
+        rows = np.stack([word.row for word in run])
+        kind = max(self._types, key=lambda t: float(rows[:, self._types[t]].sum()))
+        score = float(rows[:, self._types[kind]].sum(axis=1).mean())
+        entities.append(Entity(run[0].start, run[-1].end, kind, score))
 
 
 def words(tokens: Iterable[Token | None]) -> Iterator[Token | None]:
-    """Consecutive tokens of one word as one: the first token's label and probability, the
+    """Consecutive tokens of one word as one: the first token's label and probabilities, the
     span of all of them (`##` continuations are not decoded on their own)."""
     word: Token | None = None
     for token in tokens:
@@ -138,12 +137,6 @@ def words(tokens: Iterable[Token | None]) -> Iterator[Token | None]:
 
 def _same_word(word: Token, token: Token) -> bool:
     return token.word is not None and token.word == word.word
-
-
-def _close(entities: list[Entity], current: _Open | None) -> None:
-    if current is not None:
-        score = sum(current.probs) / len(current.probs)
-        entities.append(Entity(current.start, current.end, current.type, score))
 
 
 def stitch(tagged: Iterable[Tagged]) -> Iterator[Token | None]:

@@ -54,12 +54,13 @@ WORDS4: list[Tok] = [(0, 3, 0), (4, 7, 1), (8, 10, 2), (11, 15, 3)]
         (["B-PERSON", "I-PERSON", "O", "B-LOCATION"], [(0, 7, "PERSON"), (11, 15, "LOCATION")]),
         (["B-PERSON", "B-PERSON", "O", "O"], [(0, 3, "PERSON"), (4, 7, "PERSON")]),
         (["I-PERSON", "I-PERSON", "O", "O"], [(0, 7, "PERSON")]),  # I without B starts one
-        (["B-PERSON", "I-LOCATION", "O", "O"], [(0, 3, "PERSON"), (4, 7, "LOCATION")]),
+        (["B-PERSON", "I-PERSON", "I-LOCATION", "O"], [(0, 10, "PERSON")]),  # voted type
+        (["B-PERSON", "B-LOCATION", "O", "O"], [(0, 3, "PERSON"), (4, 7, "LOCATION")]),
         (["O", "O", "O", "O"], []),
     ],
 )
 def test_bio_tags_become_typed_spans(tags: list[str], expected: list[tuple[int, int, str]]) -> None:
-    """B starts, I of the same type extends, I of another type (or after O) starts anew."""
+    """O ends an entity, a B word starts the next one, I extends whatever its type (voted)."""
     assert _spans(_tagged(tags, WORDS4)) == expected
 
 
@@ -77,14 +78,14 @@ def test_tokens_with_an_empty_offset_span_count_as_o() -> None:
     ]
 
 
-def test_score_is_the_mean_probability_of_each_tokens_label() -> None:
-    """Entity score = mean over its tokens of the probability of that token's label."""
+def test_score_is_the_mean_probability_of_the_entity_type() -> None:
+    """Entity score = mean over its words of p(B-X) + p(I-X) for the entity's type X."""
     probs = _probs(["O", "B-PERSON", "I-PERSON", "O", "O", "O"])
     probs[2] = 0.0
     probs[2, LABELS.index("I-PERSON")], probs[2, 0] = 0.6, 0.4
     (entity,) = SCHEME.entities([SCHEME.tag(probs, _window(WORDS4))])
     assert (entity.start, entity.end, entity.type) == (0, 7, "PERSON")
-    assert entity.score == pytest.approx((0.9 + 0.6) / 2)
+    assert entity.score == pytest.approx((0.9 + 0.025 + 0.6) / 2)
 
 
 def test_words_are_decoded_by_their_first_token() -> None:
@@ -105,7 +106,7 @@ def test_score_is_averaged_over_words_not_pieces() -> None:
     probs[4, LABELS.index("I-PERSON")], probs[4, 0] = 0.55, 0.45
     (entity,) = SCHEME.entities([SCHEME.tag(probs, _window(pieces))])
     assert (entity.start, entity.end) == (0, 9)
-    assert entity.score == pytest.approx((0.9 + 0.55) / 2)
+    assert entity.score == pytest.approx((0.9 + 0.025 + 0.55) / 2)
 
 
 # ten one-character words "a b c ..." at offsets 0, 2, 4, ...

@@ -33,16 +33,24 @@ def test_subword_continuations_take_the_label_of_their_word() -> None:
     assert got == ["O", "B-PERSON", "I-PERSON", "O", "B-LOCATION"]
 
 
-def test_decode_inverts_bio_and_an_i_without_b_starts_an_entity() -> None:
-    """B/I runs become spans; a stray I- opens an entity; a type switch closes one."""
-    offsets = [(0, 3), (4, 7), (8, 11), (12, 15), (16, 19)]
-    probs = _onehot(["I-PERSON", "I-PERSON", "O", "B-LOCATION", "I-ORGANIZATION"])
-    ents = [(a, b, t) for a, b, t, _ in P.decode(probs, offsets)]
-    assert ents == [(0, 7, "PERSON"), (12, 15, "LOCATION"), (16, 19, "ORGANIZATION")]
+def test_decode_runs_of_inside_words_cut_where_b_outweighs_i() -> None:
+    """O ends an entity, a stray I- opens one, a B- word starts the next one in a run."""
+    offsets = [(0, 3), (4, 7), (8, 11), (12, 15), (16, 19), (20, 23)]
+    labels = ["I-PERSON", "I-PERSON", "O", "B-PERSON", "B-ORGANIZATION", "I-ORGANIZATION"]
+    ents = [(a, b, t) for a, b, t, _ in P.decode(_onehot(labels), offsets)]
+    assert ents == [(0, 7, "PERSON"), (12, 15, "PERSON"), (16, 23, "ORGANIZATION")]
 
 
-def test_decode_scores_are_mean_label_probability_and_thresholded() -> None:
-    """Entity score is the mean of its tokens' label probabilities; below threshold drops it."""
+def test_decode_types_a_run_by_its_summed_probabilities() -> None:
+    """A name whose middle word leans to another type stays one entity of the majority type."""
+    offsets = [(0, 3), (4, 7), (8, 11)]
+    labels = ["B-PERSON", "I-LOCATION", "I-PERSON"]
+    ents = [(a, b, t) for a, b, t, _ in P.decode(_onehot(labels), offsets)]
+    assert ents == [(0, 11, "PERSON")]
+
+
+def test_decode_scores_are_mean_type_probability_and_thresholded() -> None:
+    """Entity score is the mean over its words of p(B-X) + p(I-X); below threshold drops it."""
     probs = np.full((2, len(P.LABELS)), 0.0)
     probs[0, P.LABELS.index("B-PERSON")], probs[0, 0] = 0.6, 0.4
     probs[1, P.LABELS.index("I-PERSON")], probs[1, 0] = 0.8, 0.2
