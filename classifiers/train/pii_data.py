@@ -514,7 +514,8 @@ def decode(probs, offsets, thresholds: dict[str, float] | None = None, word_ids=
 def _close(ents, run):
     if run:
         rows = np.stack([p for _, _, p in run])
-        typ = max(TYPES, key=lambda t: float(rows[:, TYPE_COLS[t]].sum()))
+        # alphabetical order breaks ties, as the runtime does
+        typ = max(sorted(TYPES), key=lambda t: float(rows[:, TYPE_COLS[t]].sum()))
         score = float(rows[:, TYPE_COLS[typ]].sum(axis=1).mean())
         ents.append((run[0][0], run[-1][1], typ, score))
     return []

@@ -72,7 +72,8 @@ class Token(NamedTuple):
 
 
 class TokenScheme:
-    """How one token head's labels decode: label index -> (begins?, type), or None for `O`."""
+    """How one token head's labels decode: which labels are inside an entity, which begin one,
+    and each type's labels (types in alphabetical order, which also breaks ties)."""
 
     def __init__(self, head: HeadSpec) -> None:
         self.labels = list(head.labels)
