@@ -321,20 +321,25 @@ def hard_negative_report(rows, probs, heads, th) -> dict:
     }
 
 
+def _injection_fires(bundle: Path, manifest: dict, th: dict, texts: list[str], key: str):
+    """Per text, whether the injection head fires at the shipped thresholds (`key`: thresholds
+    or thresholds_strict); both from one pass."""
+    heads = {"injection": manifest["heads"]["injection"]}
+    probs = predict(bundle / "model.onnx", texts, manifest["max_length"],
+                    manifest["window_stride"], heads, desc=key)["injection"]  # fmt: skip
+    labels = heads["injection"]["labels"]
+    return {k: fires(probs, labels, th["injection"][k])[:, 1:].any(1) for k in key.split(",")}
+
+
 def identifier_probe_report(bundle: Path, manifest: dict, th: dict) -> dict:
     """How often the injection head fires on benign questions around a pasted key, hash or id
     (hard_negatives.identifier_probe: templates and identifiers never trained on)."""
     texts = identifier_probe()
-    heads = {"injection": manifest["heads"]["injection"]}
-    probs = predict(bundle / "model.onnx", texts, manifest["max_length"],
-                    manifest["window_stride"], heads, desc="probe")["injection"]  # fmt: skip
-    labels = heads["injection"]["labels"]
-    fire = fires(probs, labels, th["injection"]["thresholds"])[:, 1:].any(1)
-    strict = fires(probs, labels, th["injection"]["thresholds_strict"])[:, 1:].any(1)
+    fire = _injection_fires(bundle, manifest, th, texts, "thresholds,thresholds_strict")
     return {
         "n": len(texts),
-        "fpr_injection": round(float(fire.mean()), 4),
-        "fpr_injection_strict": round(float(strict.mean()), 4),
+        "fpr_injection": round(float(fire["thresholds"].mean()), 4),
+        "fpr_injection_strict": round(float(fire["thresholds_strict"].mean()), 4),
     }
 
 
@@ -345,11 +350,8 @@ def multilingual_report(bundle: Path, manifest: dict, th: dict, data_dir: Path) 
     _, rows = D.split(D.load_multilingual_injection(data_dir))
     if not rows:
         return {}
-    heads = {"injection": manifest["heads"]["injection"]}
-    probs = predict(bundle / "model.onnx", [e.text for e in rows], manifest["max_length"],
-                    manifest["window_stride"], heads, desc="multilingual")["injection"]  # fmt: skip
-    fire = fires(probs, heads["injection"]["labels"], th["injection"]["thresholds"])[:, 1:].any(1)
-    inj = np.array([e.inj for e in rows])
+    fire = _injection_fires(bundle, manifest, th, [e.text for e in rows], "thresholds")
+    fire, inj = fire["thresholds"], np.array([e.inj for e in rows])
     return {
         "n_benign": int((inj == 0).sum()),
         "n_attack": int((inj > 0).sum()),

@@ -174,11 +174,18 @@ def select(feats: np.ndarray, layers: tuple[int, ...], max_layers: tuple[int, ..
     return torch.from_numpy(feats[:, cols].astype(np.float32))
 
 
+def head_spec(hidden: int, layers=(), max_layers=()) -> HeadSpec:
+    """The injection head's spec: softmax over INJ_LABELS, reading the pooled layers."""
+    return HeadSpec(
+        "injection", "softmax", tuple(D.INJ_LABELS), ("benign",),
+        hidden=hidden, pool=tuple(layers), pool_max=tuple(max_layers),
+    )  # fmt: skip
+
+
 def fit(x, y, w, hidden: int, epochs: int = 20, seed: int = 0) -> torch.nn.Module:
     """Softmax head on pooled features: AdamW, class-balanced sample weights, mini-batches."""
     torch.manual_seed(seed)
-    spec = HeadSpec("injection", "softmax", tuple(D.INJ_LABELS), ("benign",), hidden=hidden)
-    head = make_head(spec, 384 * (x.shape[1] // 384))
+    head = make_head(head_spec(hidden), x.shape[1])  # plain HeadSpec: input width = x's
     counts = np.bincount(y, minlength=3).astype(np.float64)
     balance = torch.tensor(counts.sum() / (3 * np.maximum(counts, 1)), dtype=torch.float32)
     opt = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=0.01)
@@ -202,10 +209,19 @@ def fit(x, y, w, hidden: int, epochs: int = 20, seed: int = 0) -> torch.nn.Modul
 @torch.no_grad()
 def row_attack(head, x, owner: np.ndarray, n_rows: int) -> np.ndarray:
     """Per row, max over its windows of 1 - p(benign) (the runtime's windowing rule)."""
-    attack = 1.0 - torch.softmax(head(x), -1)[:, 0].numpy()
+    return per_row_max(1.0 - torch.softmax(head(x), -1)[:, 0].numpy(), owner, n_rows)
+
+
+def per_row_max(attack: np.ndarray, owner: np.ndarray, n_rows: int) -> np.ndarray:
+    """The highest window score of each row."""
     out = np.zeros(n_rows)
     np.maximum.at(out, owner, attack)
     return out
+
+
+def previous_head(logits: np.ndarray, owner: np.ndarray, n_rows: int) -> np.ndarray:
+    """Per row, the fine-tuned head's attack score (the graph's own injection logits)."""
+    return per_row_max(1.0 - softmax(logits)[:, 0], owner, n_rows)
 
 
 def row_metrics(rows: list[D.Example], attack: np.ndarray) -> dict:
@@ -254,11 +270,9 @@ def multilingual(run_dir: Path, onnx_path: Path, rows: list[D.Example], head, be
         return {}
     feats, owner, logits = cached_features(run_dir, "val_multilingual", onnx_path, rows)
     x = select(feats, best[1], best[2])
-    previous = np.zeros(len(rows))
-    np.maximum.at(previous, owner, 1.0 - softmax(logits)[:, 0])
     return {
         "new": row_metrics(rows, row_attack(head, x, owner, len(rows))),
-        "previous_head": row_metrics(rows, previous),
+        "previous_head": row_metrics(rows, previous_head(logits, owner, len(rows))),
     }
 
 
@@ -267,15 +281,7 @@ def new_checkpoint(run_dir: Path, head: torch.nn.Module, candidate) -> Path:
     base = run_dir / "model_pii.pt"
     model, meta = load_checkpoint(base if base.exists() else run_dir / "model.pt")
     _name, layers, max_layers, hidden = candidate
-    spec = HeadSpec(
-        "injection",
-        "softmax",
-        tuple(D.INJ_LABELS),
-        ("benign",),
-        hidden=hidden,
-        pool=tuple(layers),
-        pool_max=tuple(max_layers),
-    )
+    spec = head_spec(hidden, layers, max_layers)
     specs = tuple(spec if h.name == "injection" else h for h in model.head_specs)
     new = GuardModel(model.encoder, specs)
     for h in specs:
@@ -306,9 +312,7 @@ def train_injection_head(run_dir: Path, data_dir: Path, onnx_path: Path) -> Path
     report["chosen"] = name
     vx = select(vfeats, layers, max_layers)
     report["val_new"] = row_metrics(val, row_attack(head, vx, vowner, len(val)))
-    shipped = np.zeros(len(val))
-    np.maximum.at(shipped, vowner, 1.0 - softmax(vlogits)[:, 0])
-    report["val_previous_head"] = row_metrics(val, shipped)
+    report["val_previous_head"] = row_metrics(val, previous_head(vlogits, vowner, len(val)))
     report["multilingual_val"] = multilingual(run_dir, onnx_path, ml_val, head, best)
     out = new_checkpoint(run_dir, head, best)
     report["checkpoint"] = out.name

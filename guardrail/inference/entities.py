@@ -53,10 +53,9 @@ class Entity:
 
 @dataclass(frozen=True)
 class Tagged:
-    """One window's per-token argmax label and probability row (positions of `window.row`)."""
+    """One window's per-token probability rows (positions of `window.row`)."""
 
     window: Window
-    labels: tuple[int, ...]
     probs: TokenProbs  # [positions, labels]
     content: tuple[int, ...]  # positions of real tokens (special tokens have no offsets)
 
@@ -67,7 +66,6 @@ class Token(NamedTuple):
     start: int
     end: int
     word: tuple[int, int] | None  # (tokenization, word id): the pieces of one word share it
-    label: int
     row: npt.NDArray[np.float64]  # probability of every label
 
 
@@ -85,9 +83,9 @@ class TokenScheme:
         self._types = {t: [i for i in positive if entity_type(head.labels[i]) == t] for t in types}
 
     def tag(self, probs: TokenProbs, window: Window) -> Tagged:
-        """Argmax label and probability row per position of one window's row."""
+        """One window's probability rows and which of its positions are real tokens."""
         content = tuple(i for i, offset in enumerate(window.offsets) if offset is not None)
-        return Tagged(window, tuple(probs.argmax(axis=-1).tolist()), probs, content)
+        return Tagged(window, probs, content)
 
     def entities(self, tagged: Iterable[Tagged]) -> tuple[Entity, ...]:
         """The entities of one text from its tagged windows (any order), in text order."""
@@ -98,7 +96,7 @@ class TokenScheme:
         entities: list[Entity] = []
         run: list[Token] = []
         for word in words(tokens):
-            if word is None or word.end <= word.start or not self._inside[word.label]:
+            if word is None or word.end <= word.start or not self._inside[word.row.argmax()]:
                 self._close(entities, run)
                 run = []
                 continue
@@ -120,7 +118,7 @@ class TokenScheme:
 
 
 def words(tokens: Iterable[Token | None]) -> Iterator[Token | None]:
-    """Consecutive tokens of one word as one: the first token's label and probabilities, the
+    """Consecutive tokens of one word as one: the first token's probabilities, the
     span of all of them (`##` continuations are not decoded on their own)."""
     word: Token | None = None
     for token in tokens:
@@ -183,6 +181,5 @@ def _tokens(item: Tagged, low: float, high: float) -> Iterator[Token]:
                 offset[0],
                 offset[1],
                 None if word is None else (window.part, word),
-                item.labels[position],
                 item.probs[position],
             )

@@ -283,7 +283,7 @@ class InferencePool:
         return result if isinstance(result, Output) else Output(dict(result), {})
 
     def _decode(self, windows: Sequence[Window], output: Output) -> dict[str, list[Tagged]]:
-        """Each token head's per-token labels in these windows (those with offsets)."""
+        """Each token head's per-token probability rows in these windows (those with offsets)."""
         return {
             head: [
                 scheme.tag(probs, window)
