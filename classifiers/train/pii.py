@@ -46,28 +46,33 @@ THRESHOLDS = {t: 0.5 for t in P.TYPES}
 WORD_LEVEL = True  # decode per word (first subword's probabilities), BUNDLE.md token heads
 
 
-def encode(rows: list[P.PiiExample], tok):
+def encode(rows: list[P.PiiExample], tok, separators=P.SEPARATORS):
     """Token ids with [CLS]/[SEP], labels (-100 on specials) and token offsets per row."""
     seqs, labels, offsets = [], [], []
+    seps = P.separator_ids(tok, separators)
     encs = tok.encode_batch([r.text for r in rows], add_special_tokens=False)
     for r, enc in zip(rows, encs, strict=True):
         ids, offs = enc.ids[:MAX_TOKENS], enc.offsets[:MAX_TOKENS]
         seqs.append([CLS, *ids, SEP])
         labels.append([-100, *P.bio_labels(offs, r.spans), -100])
-        offsets.append(Offsets(offs, enc.word_ids[:MAX_TOKENS]))
+        offsets.append(Offsets(offs, enc.word_ids[:MAX_TOKENS], [i in seps for i in ids]))
     return seqs, labels, offsets
 
 
 class Offsets(list):
-    """Token character offsets, with the tokenizer's word index per token in ``.words``."""
+    """Token character offsets, with the tokenizer's word index per token in ``.words`` and
+    whether each token is a separator (P.separator_ids) in ``.separators``."""
 
-    def __init__(self, offs, words):
+    def __init__(self, offs, words, separators):
         super().__init__(offs)
         self.words = list(words)
+        self.separators = list(separators)
 
 
-def _decode(probs, offs, thresholds):
-    return P.decode(probs, offs, thresholds, offs.words if WORD_LEVEL else None)
+def _decode(probs, offs, thresholds, trim=True):
+    """One row's entities; ``trim``: drop edge separators (predictions; gold is as labelled)."""
+    words = offs.words if WORD_LEVEL else None
+    return P.decode(probs, offs, thresholds, words, offs.separators if trim else None)
 
 
 @torch.no_grad()
@@ -151,7 +156,7 @@ def entity_scores(rows, probs, labels, offsets, thresholds=THRESHOLDS) -> dict:
     npred, ngold = dict(tp), dict(tp)
     for p, lab, offs in zip(probs, labels, offsets, strict=True):
         gold_p = np.eye(len(P.LABELS))[np.asarray(lab[1:-1])]
-        gold = {(a, b, t) for a, b, t, _ in _decode(gold_p, offs, {})}
+        gold = {(a, b, t) for a, b, t, _ in _decode(gold_p, offs, {}, trim=False)}
         pred = {(a, b, t) for a, b, t, _ in _decode(p[1 : len(offs) + 1], offs, thresholds)}
         for t in P.TYPES:
             g = {e for e in gold if e[2] == t}
@@ -379,7 +384,7 @@ def _prefixed(row, pre: str):
     return P.PiiExample(pre + row.text, spans, row.source, row.split)
 
 
-def long_context_scores(sess, output: str, rows, tok, th, n: int = 120) -> dict:
+def long_context_scores(sess, output: str, rows, tok, th, n=120, separators=P.SEPARATORS):
     """F1 on the first `n` validation rows with entities, alone and after ~350 tokens of each
     filler (the head is trained on short sentences; this measures what a long prefix does)."""
     rows = [r for r in rows if r.split == "val" and r.spans][:n]
@@ -387,7 +392,7 @@ def long_context_scores(sess, output: str, rows, tok, th, n: int = 120) -> dict:
     prefixes = {"alone": "", **{f"after_filler_{i + 1}": f * 25 for i, f in enumerate(FILLERS)}}
     for name, pre in prefixes.items():
         moved = [_prefixed(r, pre) for r in rows]
-        seqs, labels, offsets = encode(moved, tok)
+        seqs, labels, offsets = encode(moved, tok, separators)
         scores = entity_scores(moved, onnx_pii_probs(sess, output, seqs), labels, offsets, th)
         res[name] = {t: scores[t]["f1"] for t in ("PERSON", "LOCATION", "ORGANIZATION")}
     return {"rows": len(rows), "f1": res}
@@ -402,11 +407,12 @@ def evaluate_bundle(bundle: Path, data_dir: Path, run_dir: Path) -> dict:
     manifest = yaml.safe_load((bundle / "bundle.yaml").read_text())
     head = next(v for v in manifest["heads"].values() if v["type"] == "token")
     th = head.get("thresholds") or THRESHOLDS
+    seps = head.get("separators", P.SEPARATORS)  # the runtime's default when bundle.yaml is silent
     rows = [r for r in P.build(data_dir) if r.split != "train"]
-    seqs, labels, offsets = encode(rows, load_tokenizer(bundle / "tokenizer.json"))
+    seqs, labels, offsets = encode(rows, load_tokenizer(bundle / "tokenizer.json"), seps)
     sess = session(bundle / "model.onnx")
     probs = onnx_pii_probs(sess, head["output"], seqs)
-    res: dict = {"thresholds": th}
+    res: dict = {"thresholds": th, "separators": list(seps)}
     for s in ("val", P.HELD):
         idx = [i for i, r in enumerate(rows) if r.split == s]
         res[s] = entity_scores(
@@ -430,7 +436,7 @@ def evaluate_bundle(bundle: Path, data_dir: Path, run_dir: Path) -> dict:
         )
     WORD_LEVEL = True
     tok = load_tokenizer(bundle / "tokenizer.json")
-    res["long_context"] = long_context_scores(sess, head["output"], rows, tok, th)
+    res["long_context"] = long_context_scores(sess, head["output"], rows, tok, th, 120, seps)
     neg = [i for i, r in enumerate(rows) if r.source == "negative"]
     res["val_negatives"] = negative_fp(rows, probs, offsets, list(range(len(rows))))
     nopii = run_dir / "model.nopii.int8.onnx"

@@ -471,18 +471,33 @@ def bio_labels(offsets: list[tuple[int, int]], spans) -> list[int]:
     return labels
 
 
-def to_words(probs, offsets, word_ids):
+# Words dropped from the edges of a decoded entity (BUNDLE.md token heads, step 6): the
+# runtime's default (guardrail/inference/bundle.py EDGE_SEPARATORS), a test keeps them equal.
+# Not ")", "." or "'": they end gold addresses, companies ("Co.") and names.
+SEPARATORS = ("-", ",", ";", ":", "(", "|", "/")
+
+
+def separator_ids(tok, separators=SEPARATORS) -> set[int]:
+    """Vocabulary ids of the separator strings (one missing from the vocabulary is skipped)."""
+    return {i for i in map(tok.token_to_id, separators) if i is not None}
+
+
+def to_words(probs, offsets, word_ids, separators=None):
     """Word level: a word's probability row is its first token's, its span covers all its tokens
-    (subword continuations take the label of their word; BUNDLE.md token heads)."""
-    rows, spans, last = [], [], object()
-    for p, (s, e), w in zip(probs, offsets, word_ids, strict=True):
+    (subword continuations take the label of their word; BUNDLE.md token heads); a word is a
+    separator when it is one token and that token is (``separators``: a flag per token)."""
+    seps = [False] * len(offsets) if separators is None else separators
+    rows, spans, flags, last = [], [], [], object()
+    for p, (s, e), w, sep in zip(probs, offsets, word_ids, seps, strict=True):
         if w is not None and w == last:
             spans[-1][1] = max(spans[-1][1], e)
+            flags[-1] = False  # a word of several tokens is never a separator
             continue
         rows.append(p)
         spans.append([s, e])
+        flags.append(bool(sep))
         last = w
-    return rows, [tuple(x) for x in spans]
+    return rows, [tuple(x) for x in spans], flags
 
 
 BEGIN = [i for i, lab in enumerate(LABELS) if lab.startswith("B-")]
@@ -490,30 +505,38 @@ CONTINUE = [i for i, lab in enumerate(LABELS) if lab.startswith("I-")]
 TYPE_COLS = {t: [LABELS.index(f"B-{t}"), LABELS.index(f"I-{t}")] for t in TYPES}
 
 
-def decode(probs, offsets, thresholds: dict[str, float] | None = None, word_ids=None):
+def decode(
+    probs, offsets, thresholds: dict[str, float] | None = None, word_ids=None, separators=None
+):
     """Entities (start, end, TYPE, score) from per-token probabilities (BUNDLE.md token heads):
-    runs of non-O words, cut where a word's B- probabilities outweigh its I- ones; type by the
-    largest summed B-X + I-X; score = mean over the words of p(B-X) + p(I-X).
+    runs of non-O words, cut where a word's B- probabilities outweigh its I- ones; separator
+    words at the start and end of each piece are dropped (none left: no entity); type by the
+    largest summed B-X + I-X over the kept words; score = their mean of p(B-X) + p(I-X).
 
-    With ``word_ids`` (the tokenizer's word index per token) decoding runs over words."""
+    With ``word_ids`` (the tokenizer's word index per token) decoding runs over words.
+    ``separators``: per token, whether its id is in ``separator_ids`` (None: no trimming)."""
+    if separators is None:
+        separators = [False] * len(offsets)
     if word_ids is not None:
-        probs, offsets = to_words(probs, offsets, word_ids)
+        probs, offsets, separators = to_words(probs, offsets, word_ids, separators)
     ents, run = [], []
-    for p, (s, e) in zip(probs, offsets, strict=True):
+    for p, (s, e), sep in zip(probs, offsets, separators, strict=True):
         if LABELS[int(p.argmax())] == "O" or e <= s:
             run = _close(ents, run)
             continue
         if run and p[BEGIN].sum() > p[CONTINUE].sum():
             run = _close(ents, run)
-        run.append((s, e, p))
+        run.append((s, e, p, sep))
     _close(ents, run)
     th = thresholds or {}
     return [x for x in ents if x[3] >= th.get(x[2], 0.5)]
 
 
 def _close(ents, run):
-    if run:
-        rows = np.stack([p for _, _, p in run])
+    kept = [i for i, (*_, sep) in enumerate(run) if not sep]
+    if kept:
+        run = run[kept[0] : kept[-1] + 1]
+        rows = np.stack([p for _, _, p, _ in run])
         # alphabetical order breaks ties, as the runtime does
         typ = max(sorted(TYPES), key=lambda t: float(rows[:, TYPE_COLS[t]].sum()))
         score = float(rows[:, TYPE_COLS[typ]].sum(axis=1).mean())

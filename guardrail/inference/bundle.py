@@ -28,7 +28,11 @@ REPO_BUNDLES_DIR = Path(__file__).resolve().parents[2] / "classifiers"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_WORD = re.compile(r"\S+")
 _CHUNK = 1 << 20
+# Token heads: words dropped from the edges of an entity (BUNDLE.md, "Token heads", step 6).
+# Not `)`, `.` or `'`: in the training data they end addresses, companies ("Co.") and names.
+EDGE_SEPARATORS = ("-", ",", ";", ":", "(", "|", "/")
 
 
 class _Strict(BaseModel):
@@ -44,6 +48,17 @@ class HeadSpec(_Strict):
     negative: list[str] = Field(default_factory=list)
     thresholds: dict[str, float] = Field(default_factory=dict)
     thresholds_strict: dict[str, float] | None = None
+    # token heads (others ignore it): a word that is one of these tokens is trimmed from the
+    # edges of an entity
+    separators: list[str] = Field(default_factory=lambda: list(EDGE_SEPARATORS))
+
+    @model_validator(mode="after")
+    def _separators_valid(self) -> HeadSpec:
+        if len(set(self.separators)) != len(self.separators):
+            raise ValueError(f"separators repeat: {self.separators}")
+        if not all(_WORD.fullmatch(s) for s in self.separators):
+            raise ValueError(f"separators must be non-empty and without spaces: {self.separators}")
+        return self
 
     @model_validator(mode="after")
     def _labels_known(self) -> HeadSpec:

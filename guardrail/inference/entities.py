@@ -11,19 +11,22 @@ The rule is classifiers/BUNDLE.md, "Token heads" (reference: classifiers/train/p
    first token's, its span runs from its first token's start to its last token's end;
 5. a word is inside an entity when its argmax label is not negative (`O`); words with an
    empty span are outside. Consecutive inside words form a run, and a run is cut before a
-   word whose `B-` probabilities (summed over types) exceed its `I-` ones: each piece is one
-   entity. Its type is the one with the largest `B-X` + `I-X` probability summed over its
-   words, so one name whose words lean to different types stays one entity;
-6. entity score = mean over its words of `p(B-X) + p(I-X)` for its type X (thresholds are
+   word whose `B-` probabilities (summed over types) exceed its `I-` ones;
+6. each piece loses its leading and trailing separator words (a word that is a single token
+   whose id is one of the head's `separators`, looked up in the bundle's vocabulary, e.g.
+   `-` in "- Maria Rossi"; separators inside stay, as in "12-14"); what is left, if anything,
+   is one entity. Its type is the one with the largest `B-X` + `I-X` probability summed over
+   its (kept) words, so one name whose words lean to different types stays one entity, and its
+   score is the mean over those words of `p(B-X) + p(I-X)` for its type X (thresholds are
    applied by the guard, not here);
-7. span = `[first word's start, last word's end)` in the original text.
+7. span = `[first kept word's start, last kept word's end)` in the original text.
 
 Windows the cap left out (see windows.py) leave gaps: an entity never runs across one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -61,19 +64,23 @@ class Tagged:
 
 
 class Token(NamedTuple):
-    """A token of the stitched sequence: where it is, its word, its label and probabilities."""
+    """A token (or a whole word) of the stitched sequence: where it is, its word, its
+    probabilities and its token ids."""
 
     start: int
     end: int
     word: tuple[int, int] | None  # (tokenization, word id): the pieces of one word share it
     row: npt.NDArray[np.float64]  # probability of every label
+    ids: tuple[int, ...]  # token id(s): one per piece of a word
 
 
 class TokenScheme:
     """How one token head's labels decode: which labels are inside an entity, which begin one,
-    and each type's labels (types in alphabetical order, which also breaks ties)."""
+    each type's labels (types in alphabetical order, which also breaks ties) and which token ids
+    are separators (`token_id` maps the head's separator strings to ids, None = not in the
+    vocabulary: that separator can never match and is skipped)."""
 
-    def __init__(self, head: HeadSpec) -> None:
+    def __init__(self, head: HeadSpec, token_id: Callable[[str], int | None]) -> None:
         self.labels = list(head.labels)
         positive = [i for i, label in enumerate(head.labels) if label not in head.negative]
         self._inside = [label not in head.negative for label in head.labels]
@@ -81,6 +88,8 @@ class TokenScheme:
         self._continue = [i for i in positive if not head.labels[i].startswith("B-")]
         types = sorted({entity_type(head.labels[i]) for i in positive})
         self._types = {t: [i for i in positive if entity_type(head.labels[i]) == t] for t in types}
+        ids = (token_id(separator) for separator in head.separators)
+        self.separators = frozenset(i for i in ids if i is not None)  # token ids
 
     def tag(self, probs: TokenProbs, window: Window) -> Tagged:
         """One window's probability rows and which of its positions are real tokens."""
@@ -92,7 +101,8 @@ class TokenScheme:
         return self.decode(list(stitch(tagged)))
 
     def decode(self, tokens: list[Token | None]) -> tuple[Entity, ...]:
-        """Runs of inside words, cut where B- outweighs I- (None = a gap between windows)."""
+        """Runs of inside words, cut where B- outweighs I-, less their edge separators
+        (None = a gap between windows)."""
         entities: list[Entity] = []
         run: list[Token] = []
         for word in words(tokens):
@@ -108,22 +118,33 @@ class TokenScheme:
         return tuple(entities)
 
     def _close(self, entities: list[Entity], run: list[Token]) -> None:
-        """The run as one entity: the type with the most B- + I- probability over its words."""
-        if not run:
+        """The run without edge separators as one entity: the type with the most B- + I-
+        probability over its words."""
+        kept = self._trim(run)
+        if not kept:
             return
-        rows = np.stack([word.row for word in run])
+        rows = np.stack([word.row for word in kept])
         kind = max(self._types, key=lambda t: float(rows[:, self._types[t]].sum()))
         score = float(rows[:, self._types[kind]].sum(axis=1).mean())
-        entities.append(Entity(run[0].start, run[-1].end, kind, score))
+        entities.append(Entity(kept[0].start, kept[-1].end, kind, score))
+
+    def _trim(self, run: list[Token]) -> list[Token]:
+        """The run without its leading and trailing separator words (empty if all are)."""
+        kept = [i for i, word in enumerate(run) if not self._separator(word)]
+        return run[kept[0] : kept[-1] + 1] if kept else []
+
+    def _separator(self, word: Token) -> bool:
+        """A word that is one token, and that token is a separator."""
+        return len(word.ids) == 1 and word.ids[0] in self.separators
 
 
 def words(tokens: Iterable[Token | None]) -> Iterator[Token | None]:
     """Consecutive tokens of one word as one: the first token's probabilities, the
-    span of all of them (`##` continuations are not decoded on their own)."""
+    span and ids of all of them (`##` continuations are not decoded on their own)."""
     word: Token | None = None
     for token in tokens:
         if word is not None and token is not None and _same_word(word, token):
-            word = word._replace(end=max(word.end, token.end))
+            word = word._replace(end=max(word.end, token.end), ids=word.ids + token.ids)
             continue
         if word is not None:
             yield word
@@ -182,4 +203,5 @@ def _tokens(item: Tagged, low: float, high: float) -> Iterator[Token]:
                 offset[1],
                 None if word is None else (window.part, word),
                 item.probs[position],
+                (window.row[position],),
             )

@@ -49,7 +49,10 @@ class ClassifierRuntime:
             slice_above_chars=settings.inference_slice_above_chars,
         )
         labels = {name: head.labels for name, head in manifest.heads.items()}
-        schemes = {n: TokenScheme(h) for n, h in manifest.heads.items() if h.type == "token"}
+        vocabulary = self.model.tokenizer.token_to_id  # separators are matched by token id
+        schemes = {
+            n: TokenScheme(h, vocabulary) for n, h in manifest.heads.items() if h.type == "token"
+        }
         # The pool gets the model's methods, not ours: no cycle, so dropping the runtime
         # frees it, and the finaliser stops the pool's threads.
         model, windowing = self.model, self.windowing

@@ -12,7 +12,8 @@ gets a small random feature so that different benign texts get different scores.
 With `pii=True` the bundle also has a `pii` token head (BIO labels, like the real bundle's)
 and a WordPiece tokenizer, so that some names split into subwords: `PII_TAGS` says which
 token gets which label and how strongly ("alice" is B-PERSON with p ~ 0.999, "bob" only
-~0.37, "maria" = "mar" (B-PERSON) + "##ia" (O), "gonzalez" = "gon" + "##zalez").
+~0.37, "maria" = "mar" (B-PERSON) + "##ia" (O), "gonzalez" = "gon" + "##zalez"; "-" is
+I-PERSON, as a real head sometimes tags a dash next to a name, so decoding must trim it).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ PII_TAGS: dict[str, tuple[str, float]] = {
     "springfield": ("B-LOCATION", STRONG),
     "acme": ("B-ORGANIZATION", STRONG),
     "corp": ("I-ORGANIZATION", STRONG),
+    "-": ("I-PERSON", STRONG),  # a separator tagged inside a name: trimmed from entity edges
 }
 PII_VOCAB = [*PII_TAGS, "##ia", "lives", "works", "at", "met", "called", "from"]
 

@@ -9,22 +9,27 @@ from typing import Any
 import numpy as np
 import pytest
 
-from guardrail.inference.bundle import HeadSpec, Manifest
+from guardrail.inference.bundle import EDGE_SEPARATORS, HeadSpec, Manifest
 from guardrail.inference.entities import Entity, TokenScheme
 from guardrail.inference.windows import Window
 
 LABELS = ["O", "B-PERSON", "I-PERSON", "B-LOCATION", "I-LOCATION"]
+# a vocabulary with two of the default separators; the others are not in it
+VOCABULARY = {"[CLS]": 1, "[SEP]": 2, "-": 7, ",": 8, "word": 100}
 SCHEME = TokenScheme(
-    HeadSpec(type="token", output="pii_logits", labels=LABELS, negative=["O"], thresholds={})
+    HeadSpec(type="token", output="pii_logits", labels=LABELS, negative=["O"], thresholds={}),
+    VOCABULARY.get,
 )
 Tok = tuple[int, int, int | None]  # start, end, word id
+DASH, COMMA, WORD = VOCABULARY["-"], VOCABULARY[","], VOCABULARY["word"]
 
 
-def _window(tokens: Sequence[Tok]) -> Window:
-    """[CLS] + tokens + [SEP]."""
+def _window(tokens: Sequence[Tok], ids: Sequence[int] = ()) -> Window:
+    """[CLS] + tokens + [SEP]; token ids are `ids` (default: all plain words)."""
     offsets = (None, *[(a, b) for a, b, _ in tokens], None)
     words = (None, *[w for _, _, w in tokens], None)
-    return Window([0] * (len(tokens) + 2), offsets, words)
+    row = [VOCABULARY["[CLS]"], *(ids or [WORD] * len(tokens)), VOCABULARY["[SEP]"]]
+    return Window(row, offsets, words)
 
 
 def _probs(tags: list[str], p: float = 0.9) -> np.ndarray:
@@ -35,9 +40,9 @@ def _probs(tags: list[str], p: float = 0.9) -> np.ndarray:
     return rows
 
 
-def _tagged(tags: list[str], tokens: Sequence[Tok]) -> Any:
+def _tagged(tags: list[str], tokens: Sequence[Tok], ids: Sequence[int] = ()) -> Any:
     """A window whose [CLS]/[SEP] rows say B-PERSON (they must be ignored)."""
-    return SCHEME.tag(_probs(["B-PERSON", *tags, "B-PERSON"]), _window(tokens))
+    return SCHEME.tag(_probs(["B-PERSON", *tags, "B-PERSON"]), _window(tokens, ids))
 
 
 def _spans(*tagged: Any) -> list[tuple[int, int, str]]:
@@ -109,6 +114,91 @@ def test_score_is_averaged_over_words_not_pieces() -> None:
     assert entity.score == pytest.approx((0.9 + 0.025 + 0.55) / 2)
 
 
+# "- Ann Lee ," -> words 0..3
+EDGED: list[Tok] = [(0, 1, 0), (2, 5, 1), (6, 9, 2), (10, 11, 3)]
+EDGED_IDS = [DASH, WORD, WORD, COMMA]
+
+
+def test_separator_words_are_trimmed_from_the_edges_of_an_entity() -> None:
+    """Leading and trailing separator words tagged inside a name are not part of the entity."""
+    tags = ["I-PERSON"] * 4
+    assert _spans(_tagged(tags, EDGED, EDGED_IDS)) == [(2, 9, "PERSON")]
+
+
+def test_separators_inside_an_entity_stay() -> None:
+    """Only the edges are trimmed: "Ann - Lee" tagged inside throughout is one entity."""
+    tokens: list[Tok] = [(0, 3, 0), (4, 5, 1), (6, 9, 2)]
+    tags = ["B-PERSON", "I-PERSON", "I-PERSON"]
+    assert _spans(_tagged(tags, tokens, [WORD, DASH, WORD])) == [(0, 9, "PERSON")]
+
+
+def test_a_run_of_separators_only_is_no_entity() -> None:
+    """A run whose words are all separators is trimmed to nothing and gives no entity."""
+    tokens: list[Tok] = [(0, 1, 0), (2, 3, 1), (4, 8, 2)]
+    tags = ["B-PERSON", "I-PERSON", "O"]
+    assert _spans(_tagged(tags, tokens, [DASH, COMMA, WORD])) == []
+
+
+def test_each_piece_of_a_cut_run_is_trimmed() -> None:
+    """The run is cut first ("Ann -" | "Lee"), then each piece loses its edge separators."""
+    tokens: list[Tok] = [(0, 3, 0), (4, 5, 1), (6, 9, 2)]
+    tags = ["B-PERSON", "I-PERSON", "B-PERSON"]
+    assert _spans(_tagged(tags, tokens, [WORD, DASH, WORD])) == [
+        (0, 3, "PERSON"),
+        (6, 9, "PERSON"),
+    ]
+
+
+def test_type_and_score_come_from_the_kept_words() -> None:
+    """Trimmed separators do not vote: two LOCATION-tagged dashes before a PERSON word."""
+    tokens: list[Tok] = [(0, 1, 0), (2, 3, 1), (4, 7, 2)]
+    tags = ["I-LOCATION", "I-LOCATION", "I-PERSON"]
+    (entity,) = SCHEME.entities([_tagged(tags, tokens, [DASH, DASH, WORD])])
+    assert (entity.start, entity.end, entity.type) == (4, 7, "PERSON")
+    assert entity.score == pytest.approx(0.9 + 0.025)
+
+
+def test_a_word_of_several_tokens_is_never_a_separator() -> None:
+    """A word whose first piece is a separator id but has more pieces is kept."""
+    pieces: list[Tok] = [(0, 1, 0), (1, 3, 0), (4, 7, 1)]
+    tags = ["I-PERSON", "O", "I-PERSON"]
+    assert _spans(_tagged(tags, pieces, [DASH, WORD, WORD])) == [(0, 7, "PERSON")]
+
+
+def test_separators_missing_from_the_vocabulary_are_skipped() -> None:
+    """Separator ids come from the vocabulary; strings it lacks match no token."""
+    assert SCHEME.separators == {DASH, COMMA}
+    assert HeadSpec.model_validate(_head()).separators == list(EDGE_SEPARATORS)
+    spec = HeadSpec.model_validate(_head(separators=["|"]))
+    assert TokenScheme(spec, VOCABULARY.get).separators == frozenset()
+
+
+def test_separators_decode_identically_in_the_trainers_reference() -> None:
+    """The trainer's reference decoder (pii_data.decode) trims the same way as the runtime."""
+    from classifiers.train import pii_data as P
+
+    scheme = TokenScheme(
+        HeadSpec(type="token", output="o", labels=list(P.LABELS), negative=["O"]),
+        VOCABULARY.get,
+    )
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(1, 12))
+        ids = rng.choice([DASH, COMMA, WORD, WORD], n).tolist()
+        words = np.cumsum(rng.random(n) < 0.8).tolist()  # some words of two pieces
+        logits = rng.normal(0.0, 2.0, (n, len(P.LABELS)))
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        tokens: list[Tok] = [(2 * i, 2 * i + 1, w) for i, w in enumerate(words)]
+        window = _window(tokens, ids)
+        rows = np.vstack([probs[:1], probs, probs[:1]])  # [CLS] / [SEP] rows are ignored
+        got = [(e.start, e.end, e.type) for e in scheme.entities([scheme.tag(rows, window)])]
+        flags = [i in {DASH, COMMA} for i in ids]
+        offsets = [(a, b) for a, b, _ in tokens]
+        zero = dict.fromkeys(P.TYPES, 0.0)
+        expected = P.decode(probs, offsets, zero, words, flags)
+        assert got == [(a, b, t) for a, b, t, _ in expected]
+
+
 # ten one-character words "a b c ..." at offsets 0, 2, 4, ...
 TEN: list[Tok] = [(2 * i, 2 * i + 1, i) for i in range(10)]
 
@@ -174,10 +264,13 @@ def test_token_head_thresholds_are_per_entity_type() -> None:
         ({"thresholds": {"B-PERSON": 0.5}}, "thresholds names unknown labels \\['B-PERSON'\\]"),
         ({"thresholds": {"DATE": 0.5}}, "thresholds names unknown labels \\['DATE'\\]"),
         ({"negative": ["PERSON"]}, "negative names unknown labels"),
+        ({"separators": ["-", "-"]}, "separators repeat"),
+        ({"separators": [""]}, "separators must be non-empty and without spaces"),
+        ({"separators": [" -"]}, "separators must be non-empty and without spaces"),
     ],
 )
 def test_token_head_validation_names_the_problem(changes: dict[str, Any], message: str) -> None:
-    """Thresholds must name entity types of the head, `negative` must name labels."""
+    """Thresholds name entity types, `negative` labels; separators are distinct words."""
     with pytest.raises(ValueError, match=message):
         HeadSpec.model_validate(_head(**changes))
 

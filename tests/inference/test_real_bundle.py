@@ -82,10 +82,11 @@ def _pii_head(runtime: ClassifierRuntime) -> None:
 
 
 def test_real_pii_entities_match_the_trainers_reference_decoder(real: ClassifierRuntime) -> None:
-    """On labelled rows, the runtime's entities equal classifiers/train/pii_data.decode's."""
+    """On labelled rows, the runtime's entities equal classifiers/train/pii_data.decode's,
+    edge separators trimmed alike (at least one row has one trimmed)."""
     import json
 
-    from classifiers.train.pii_data import decode
+    from classifiers.train.pii_data import decode, separator_ids
     from tests.guards.conftest import SHARED_DATA
 
     _pii_head(real)
@@ -94,15 +95,23 @@ def test_real_pii_entities_match_the_trainers_reference_decoder(real: Classifier
         pytest.skip("labelled pii data not available")
     with path.open(encoding="utf-8") as lines:
         texts = [json.loads(line)["text"] for _, line in zip(range(60), lines, strict=False)]
+    # a list row (training family "list") where this head ends an entity with a tagged " -"
+    texts.append("1. Maria Rossi - Acme Corp - Rome\n2. John Baker - Initech - Leeds")
     no_threshold = dict.fromkeys(real.heads["pii"].entity_types, 0.0)
+    seps = separator_ids(real.model.tokenizer, real.heads["pii"].separators)
+    trimmed = 0
     for text, result in zip(texts, real.analyze_sync(texts), strict=True):
         enc = real.model.tokenizer.encode(text, add_special_tokens=True)
         keep = [i for i, special in enumerate(enc.special_tokens_mask) if not special]
         probs = real.model.infer([enc.ids]).tokens["pii"][0][keep]
         offsets = [enc.offsets[i] for i in keep]
-        expected = decode(probs, offsets, no_threshold, [enc.word_ids[i] for i in keep])
+        words = [enc.word_ids[i] for i in keep]
+        flags = [enc.ids[i] in seps for i in keep]
+        expected = decode(probs, offsets, no_threshold, words, flags)
         got = [(e.start, e.end, e.type) for e in result.entities["pii"]]
         assert got == [(s, e, t) for s, e, t, _ in expected], text
+        trimmed += expected != decode(probs, offsets, no_threshold, words)
+    assert trimmed, "no row had a separator trimmed: add one that this head tags so"
 
 
 def test_real_pii_entities_survive_windowing(real: ClassifierRuntime) -> None:

@@ -4,15 +4,18 @@ pass as the other heads, across windows, slices, odd characters and batching."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from guardrail.inference.runtime import ClassifierRuntime, load_runtime
 from guardrail.settings import Settings
+from tests.helpers.tiny_bundle import write_manifest
 
 FILLER = "the weather today is nice and the garden is green with tea and coffee "  # 14 tokens
 
@@ -86,6 +89,32 @@ def test_a_name_cut_by_a_window_edge_is_reported_whole(pii_runtime: ClassifierRu
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("alice smith - works", [("PERSON", "alice smith")]),
+        ("- alice -", [("PERSON", "alice")]),
+        ("alice - smith", [("PERSON", "alice - smith")]),
+        ("the - works", []),
+    ],
+)
+def test_separators_tagged_inside_are_trimmed_from_the_edges(
+    pii_runtime: ClassifierRuntime, text: str, expected: list[tuple[str, str]]
+) -> None:
+    """A dash the head tags I-PERSON is dropped at an entity's edges, kept inside one."""
+    assert _found(pii_runtime, text) == expected
+
+
+def test_bundle_yaml_separators_replace_the_default(pii_bundle: Path, tmp_path: Path) -> None:
+    """A head's `separators` in bundle.yaml replace the default; `[]` trims nothing."""
+    folder = Path(shutil.copytree(pii_bundle, tmp_path / "no-trim"))
+    data = YAML(typ="safe", pure=True).load((folder / "bundle.yaml").read_text())
+    data["heads"]["pii"]["separators"] = []
+    write_manifest(folder, data)
+    with load_runtime(folder, settings=Settings(inference_workers=1)) as runtime:
+        assert _found(runtime, "alice smith - works") == [("PERSON", "alice smith -")]
+
+
+@pytest.mark.parametrize(
     "prefix",
     ["", "😀😀 ", "\ud800 lone surrogate ", "naïve café ", "ＡＢＣ ", "tab\there\n\n", "x\u0301 "],
 )
@@ -132,7 +161,7 @@ def test_bundle_without_token_heads_has_no_entities(runtime: ClassifierRuntime) 
 
 
 NAMES = {"alice": "PERSON", "london": "LOCATION", "springfield": "LOCATION"}
-SEPARATORS = [" ", "  ", ", ", "\n", " 😀 ", " \ud800 ", " é "]
+SEPARATORS = [" ", "  ", ", ", "\n", " 😀 ", " \ud800 ", " é ", " - "]  # "-" is I-PERSON
 
 
 @settings(

@@ -59,6 +59,51 @@ def test_decode_scores_are_mean_type_probability_and_thresholded() -> None:
     assert P.decode(probs, [(0, 3), (4, 8)], {"PERSON": 0.75}) == []
 
 
+def test_decode_trims_separator_words_from_entity_edges() -> None:
+    """Separator words at a run's edges are dropped (inner ones stay); all-separator runs vanish."""
+    offsets = [(0, 1), (2, 5), (6, 7), (8, 11), (12, 13), (14, 17), (18, 19)]
+    labels = ["I-PERSON"] * 5 + ["O", "B-PERSON"]
+    seps = [True, False, True, False, True, False, True]
+    ents = [(a, b, t) for a, b, t, _ in P.decode(_onehot(labels), offsets, separators=seps)]
+    assert ents == [(2, 11, "PERSON")]
+    untrimmed = [e[:3] for e in P.decode(_onehot(labels), offsets)]
+    assert untrimmed == [(0, 13, "PERSON"), (18, 19, "PERSON")]
+
+
+def test_decode_types_and_scores_the_trimmed_words() -> None:
+    """A trailing separator tagged ORGANIZATION neither votes nor lowers the PERSON score."""
+    probs = np.zeros((3, len(P.LABELS)))
+    probs[0, P.LABELS.index("B-PERSON")], probs[0, 0] = 0.6, 0.4
+    probs[1, P.LABELS.index("I-ORGANIZATION")] = 1.0
+    probs[2, P.LABELS.index("I-ORGANIZATION")] = 1.0
+    (ent,) = P.decode(probs, [(0, 3), (4, 5), (6, 7)], separators=[False, True, True])
+    assert ent[:3] == (0, 3, "PERSON") and abs(ent[3] - 0.6) < 1e-9
+
+
+def test_a_word_of_several_tokens_is_not_a_separator() -> None:
+    """Word level: a separator token followed by a continuation piece is an ordinary word."""
+    offsets = [(0, 1), (1, 3), (4, 7)]
+    labels = ["I-PERSON", "O", "I-PERSON"]
+    ents = P.decode(_onehot(labels), offsets, {}, [0, 0, 1], [True, False, False])
+    assert [e[:3] for e in ents] == [(0, 7, "PERSON")]
+
+
+def test_separators_are_the_runtime_default_and_single_bundle_tokens() -> None:
+    """The trainer's separators equal the runtime's default and are one vocabulary token each."""
+    from guardrail.inference.bundle import EDGE_SEPARATORS
+
+    assert P.SEPARATORS == EDGE_SEPARATORS
+    if not (BUNDLE / "tokenizer.json").is_file():
+        pytest.skip("classifiers/guard-minilm not built yet")
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(BUNDLE / "tokenizer.json"))
+    ids = P.separator_ids(tok)
+    assert len(ids) == len(P.SEPARATORS)
+    assert all(tok.encode(f"a {s} b", add_special_tokens=False).ids[1] in ids for s in "-,;:(|/")
+    assert all(tok.token_to_id(s) not in ids for s in (")", ".", "'", '"'))
+
+
 def test_synthetic_rows_are_deterministic_and_spans_point_at_text() -> None:
     """Same seed, same rows; spans are trimmed, in range and non-overlapping."""
     a = P.synthetic(20, seed=5, split="train")
