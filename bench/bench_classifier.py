@@ -1,6 +1,6 @@
 """Classifier runtime benchmark: PyTorch eager vs ONNX fp32 vs ONNX int8, in one run.
 
-    python bench/bench_classifier.py [--bundle guard-minilm] [--run DIR] [--quick]
+    python bench/bench_classifier.py [--bundle guard-minilm] [--run DIR] [--also B] [--quick]
 
 Prints markdown tables (ratios are measured in this one run, cells interleaved, so a busy
 machine slows every engine alike):
@@ -8,7 +8,8 @@ machine slows every engine alike):
 1. forward pass per shape (batch 1 at 16/64/128/512 tokens, batch 8/32 at 128), 1 and 2
    threads, median ms and speed-up over PyTorch eager;
 2. per-call latency of the serving path (tokenise + windows + forward) on a realistic mix of
-   prompt lengths (rows from ../shared/data when present, else synthetic);
+   prompt lengths (rows from ../shared/data when present, else synthetic), also for the
+   bundles named by `--also` (e.g. the 4-layer student guard-minilm-l4);
 3. one long text: its windows one per job (spread over the pool) vs batched per pass;
 4. throughput with 1/2/8/32 concurrent callers, unbatched (shared 1-thread session, thread
    pool) vs micro-batched;
@@ -73,6 +74,7 @@ class Engines:
     torch_model: Any
     torch_source: str
     heads: list[str]
+    others: list[Bundle]  # more int8 bundles for the realistic mix (e.g. a smaller student)
 
 
 # -- setup ----------------------------------------------------------------------------------
@@ -114,7 +116,7 @@ def checkpoint_for(bundle: Bundle, run_dir: Path) -> Path:
     the pipeline's last step that exists (model_inj.pt: refit injection head; model_pii.pt:
     + token head), else model.pt. The sanity line of the report shows they agree."""
     token = any(h.type == "token" for h in bundle.manifest.heads.values())
-    names = ["model_inj.pt", "model_pii.pt"] if token else []
+    names = ["model_inj.pt", "model_pii.pt"] if token else ["model_inj.pt"]
     found = [run_dir / n for n in names if (run_dir / n).is_file()]
     return found[0] if found else run_dir / "model.pt"
 
@@ -328,6 +330,8 @@ def latency_mix(engines: Engines, texts: list[str]) -> str:
         "runtime int8": ClassifierRuntime(engines.bundle, settings),
         "runtime fp32": ClassifierRuntime(engines.fp32_bundle, settings),
     }
+    for other in engines.others:
+        runtimes[f"runtime int8: {other.name}"] = ClassifierRuntime(other, settings)
     scorers: dict[str, Callable[[str], object]] = {
         name: (lambda t, r=rt: r.score_sync([t])) for name, rt in runtimes.items()
     }
@@ -583,6 +587,9 @@ def main() -> int:
     parser.add_argument("--bundle", default="guard-minilm")
     parser.add_argument("--run", help="trainer run folder or name (default: from bundle.yaml)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds (about half time)")
+    parser.add_argument(
+        "--also", action="append", default=[], help="another bundle for section 2 (repeatable)"
+    )
     parser.add_argument("--token-head", action="store_true", help="only section 6 (no torch)")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -595,7 +602,8 @@ def main() -> int:
     model, source = load_torch(bundle, run_dir)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = fp32_twin(bundle, run_dir, model, Path(tmp))
-        engines = Engines(bundle, fp32, model, source, list(bundle.manifest.heads))
+        others = [load_bundle(name) for name in args.also]
+        engines = Engines(bundle, fp32, model, source, list(bundle.manifest.heads), others)
         report(engines, run_dir, quick=args.quick)
     print(f"\n_total bench time {time.perf_counter() - started:.0f} s_")
     return 0

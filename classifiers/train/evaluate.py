@@ -28,12 +28,19 @@ from tqdm import tqdm
 
 from . import data as D
 from .encoding import load_tokenizer, pad, runtime_windows
-from .export import BUNDLE_DIR, session, write_bundle_yaml
+from .export import BUNDLE_DIR, graph_depth, session, write_bundle_yaml
 from .hard_negatives import augment_documents, hard_examples, identifier_probe
 from .train import RUNS, augmentation_inputs
 
 HERE = Path(__file__).resolve().parent
 METRICS_PATH = HERE / "metrics.json"
+
+
+def metrics_path(bundle: Path) -> Path:
+    """The committed metrics file of a bundle: metrics.json for guard-minilm."""
+    return METRICS_PATH if bundle.name == BUNDLE_DIR.name else HERE / f"metrics_{bundle.name}.json"
+
+
 REBUILD_COMMAND = "nice -n 5 python -m classifiers.train.all --data-dir ../shared/data"
 
 # validation caps per (file, family) so one evaluation stays ~2-3 minutes on 2 cores
@@ -465,16 +472,33 @@ def run_eval(
     inj = RUNS / run / "inj_head.json"
     if inj.exists():
         metrics["injection_head"] = json.loads(inj.read_text())
-    loso = HERE / "loso.json"
-    if loso.exists():
-        metrics["loso"] = json.loads(loso.read_text())
-    runs_log = HERE / "runs_compared.json"
-    if runs_log.exists():
-        metrics["runs_compared"] = json.loads(runs_log.read_text())
-    METRICS_PATH.write_text(json.dumps(metrics, indent=1))
+    if bundle.name == BUNDLE_DIR.name:  # LOSO and the run log are about the main recipe
+        for key, name in (("loso", "loso.json"), ("runs_compared", "runs_compared.json")):
+            if (HERE / name).exists():
+                metrics[key] = json.loads((HERE / name).read_text())
+    elif METRICS_PATH.exists():  # a student: the same numbers of guard-minilm, side by side
+        metrics["compared_to"] = {
+            BUNDLE_DIR.name: headline(json.loads(METRICS_PATH.read_text())),
+            bundle.name: headline(metrics),
+        }
+    metrics_path(bundle).write_text(json.dumps(metrics, indent=1))
     (RUNS / run / "metrics.json").write_text(json.dumps(metrics, indent=1))
     update_bundle(bundle, run, manifest, th, metrics)
     return metrics
+
+
+def headline(m: dict) -> dict:
+    """The numbers that decide between two bundles (from a metrics dict)."""
+    inj = m["heads"]["injection"]["attack_vs_benign(1-p_benign)"]
+    probe = m.get("identifier_probe") or {}
+    return {
+        "injection_recall_at_1pct_fpr": inj.get("recall_at_1pct_fpr"),
+        "injection_auprc": inj.get("auprc"),
+        "harm_unsafe_auprc": m["heads"]["harm"]["unsafe"].get("auprc"),
+        "hard_negatives_fpr_any": m["hard_negatives"].get("benign_fpr_any"),
+        "identifier_probe_fpr": probe.get("fpr_injection"),
+        "non_english_benign_fpr": (m.get("multilingual") or {}).get("benign_fpr"),
+    }
 
 
 def update_bundle(bundle: Path, run: str, manifest: dict, th: dict, metrics: dict) -> None:
@@ -489,7 +513,7 @@ def update_bundle(bundle: Path, run: str, manifest: dict, th: dict, metrics: dic
     training = manifest.get("training") or {}
     training.update(
         {
-            "command": REBUILD_COMMAND,
+            "command": meta.get("rebuild_command", REBUILD_COMMAND),
             "train_step_command": meta.get("command"),
             "data": "../shared/data (English rows only; split by source-family group hash, 15 % "
             "validation)",
@@ -498,14 +522,14 @@ def update_bundle(bundle: Path, run: str, manifest: dict, th: dict, metrics: dic
             "train_seconds": meta.get("train_seconds"),
             "seed": int(meta.get("args", {}).get("seed", 0)),
             "validation_rows": metrics["validation_rows"],
-            "metrics_file": "classifiers/train/metrics.json",
+            "metrics_file": f"classifiers/train/{metrics_path(bundle).name}",
             "threshold_rule": "per head, any-label FPR on benign validation rows <= 1 % (strict: "
             "0.1 %); harm: unsafe alone 0.75 %",
             "windowing": "max probability over windows",
         }
     )
     write_model_card(bundle, manifest, metrics, meta)
-    write_bundle_yaml(bundle, heads, training)
+    write_bundle_yaml(bundle, heads, training, graph_depth(bundle / "model.onnx"))
 
 
 def main(argv=None):

@@ -31,6 +31,23 @@ MAX_LENGTH = 512
 WINDOW_STRIDE = 384
 
 
+LAYER_OUTPUT = "/model/encoder/encoder/layer.{}/output/LayerNorm/LayerNormalization_output_0"
+
+
+def graph_depth(onnx_path: Path) -> int:
+    """How many transformer layers the exported graph has (6, or fewer for a student)."""
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    known = {o for n in model.graph.node for o in n.output}
+    depth = 0
+    while LAYER_OUTPUT.format(depth) in known:
+        depth += 1
+    if not depth:
+        raise SystemExit(f"{onnx_path}: no tensor {LAYER_OUTPUT.format(0)} (not a MiniLM export?)")
+    return depth
+
+
 def export_fp32(model: GuardModel, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     wrapper = ExportWrapper(model)
@@ -77,15 +94,17 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def session(path: Path, threads: int = 1):
-    """ORT session; 1 thread without spinning behaves best on the shared 2-core machines."""
+def session(path: Path | bytes, threads: int = 1):
+    """ORT session (a graph file, or its bytes); 1 thread without spinning behaves best on the
+    shared 2-core machines."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    source = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(source, so, providers=["CPUExecutionProvider"])
 
 
 def check_against_torch(model: GuardModel, onnx_path: Path) -> float:
@@ -126,7 +145,14 @@ def heads_manifest(model: GuardModel, thresholds: dict | None = None) -> dict:
     return heads
 
 
-def write_bundle_yaml(bundle: Path, heads: dict, training: dict) -> Path:
+def encoder_description(layers: int) -> str:
+    """What the bundle's encoder is, for bundle.yaml's description."""
+    if layers == 6:
+        return "one shared MiniLM-L6 encoder"
+    return f"one shared encoder: MiniLM-L6 cut to {layers} of its 6 layers, then fine-tuned"
+
+
+def write_bundle_yaml(bundle: Path, heads: dict, training: dict, layers: int = 6) -> Path:
     files = {
         p.name: sha256(p)
         for p in sorted(bundle.iterdir())
@@ -135,7 +161,7 @@ def write_bundle_yaml(bundle: Path, heads: dict, training: dict) -> Path:
     manifest = {
         "format": 1,
         "name": bundle.name,
-        "description": "one shared MiniLM-L6 encoder (mean pooling), one head per guard: "
+        "description": encoder_description(layers) + " (mean pooling), one head per guard: "
         "injection (prompt injection / jailbreak), harm (multi-label)"
         + (", pii (token BIO: person, location, organisation, date)" if "pii" in heads else "")
         + ". English only.",
@@ -179,7 +205,9 @@ def export(checkpoint: Path, bundle: Path = BUNDLE_DIR) -> dict:
         prev = yaml.safe_load((bundle / "bundle.yaml").read_text()) or {}
     training = prev.get("training") or {}
     training.update({"command": meta.get("command"), "export": info})
-    write_bundle_yaml(bundle, heads_manifest(model), training)
+    write_bundle_yaml(
+        bundle, heads_manifest(model), training, model.encoder.config.num_hidden_layers
+    )
     print(f"exported {bundle}: int8 {size_mb:.1f} MB, fp32-vs-torch max logit diff {diff:.2e}")
     return info
 

@@ -6,7 +6,8 @@ Why: the encoder is fine-tuned on 96-token windows (documents 192) to fit the CP
 the runtime scores 512-token windows, and the injection head reads only the last layer's mean.
 This stage keeps the encoder (and so the harm and pii heads) bit-identical and trains a new
 `injection` head on what the shipped int8 graph really computes at serving time: the masked
-mean of every layer's output (hidden_states 1-6) for each runtime window of each training row.
+mean of every layer's output (hidden_states 1..depth) for each runtime window of each
+training row.
 
 * Features come from the int8 bundle graph itself (the layer outputs are exposed as extra
   outputs of a session), so training sees the serving-time numbers, and are cached per run.
@@ -38,22 +39,25 @@ from tqdm import tqdm
 from . import data as D
 from .encoding import load_tokenizer, pad, runtime_windows
 from .evaluate import build_val_set, recall_at_fpr, softmax
-from .export import MAX_LENGTH, WINDOW_STRIDE, session
+from .export import LAYER_OUTPUT, MAX_LENGTH, WINDOW_STRIDE, graph_depth, session
 from .model import GuardModel, HeadSpec, load_checkpoint, make_head, save_checkpoint
 from .train import build_train_set
 
 RUNS = Path(__file__).resolve().parent / "runs"
 HARD_REPEAT = 3
-N_LAYERS = 6
-LAYER_OUTPUT = "/model/encoder/encoder/layer.{}/output/LayerNorm/LayerNormalization_output_0"
-# (name, hidden_states whose token means are used, ... whose token maxima are used, hidden
-# width); the first is the shipped head's input (last layer's mean, linear) refit on runtime
-# windows, so the comparison separates the two changes
-CANDIDATES = (
-    ("last_linear", (6,), (), 0),
-    ("l1-6_mlp512", (1, 2, 3, 4, 5, 6), (), 512),
-    ("l1-6+max6_mlp512", (1, 2, 3, 4, 5, 6), (6,), 512),
-)
+
+
+def candidates(depth: int) -> tuple[tuple[str, tuple[int, ...], tuple[int, ...], int], ...]:
+    """(name, hidden_states whose token means are used, ... whose token maxima are used, hidden
+    width) for an encoder of `depth` layers; the first is the fine-tuned head's input (last
+    layer's mean, linear) refit on runtime windows, so the comparison separates the two changes.
+    """
+    every = tuple(range(1, depth + 1))
+    return (
+        ("last_linear", (depth,), (), 0),
+        (f"l1-{depth}_mlp512", every, (), 512),
+        (f"l1-{depth}+max{depth}_mlp512", every, (depth,), 512),
+    )
 
 
 def feature_session(onnx_path: Path):
@@ -61,20 +65,15 @@ def feature_session(onnx_path: Path):
     import onnx
 
     model = onnx.load(str(onnx_path))
-    names = [LAYER_OUTPUT.format(i) for i in range(N_LAYERS)]
-    known = {o for n in model.graph.node for o in n.output}
-    missing = [n for n in names if n not in known]
-    if missing:
-        raise SystemExit(f"{onnx_path}: no tensor {missing[0]} (not a MiniLM-L6 export?)")
+    names = [LAYER_OUTPUT.format(i) for i in range(graph_depth(onnx_path))]
     for name in names:
         model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
-    path = onnx_path.with_suffix(".features.onnx")
-    onnx.save(model, str(path))
-    return session(path), names
+    # built in memory: a file next to the bundle's model.onnx would be listed and shipped
+    return session(model.SerializeToString()), names
 
 
 def window_features(onnx_path: Path, texts: list[str], desc: str):
-    """(features [windows, 2*6*384] float16: every layer's mean then max over the tokens;
+    """(features [windows, 2*depth*384] float16: every layer's mean then max over the tokens;
     owner row per window; injection logits per window)."""
     sess, names = feature_session(onnx_path)
     tok = load_tokenizer()
@@ -83,7 +82,7 @@ def window_features(onnx_path: Path, texts: list[str], desc: str):
         for w in runtime_windows(enc.ids, MAX_LENGTH, WINDOW_STRIDE):
             windows.append(w)
             owner.append(i)
-    feats = np.zeros((len(windows), 2 * N_LAYERS * 384), dtype=np.float16)
+    feats = np.zeros((len(windows), 2 * len(names) * 384), dtype=np.float16)
     logits = np.zeros((len(windows), 3), dtype=np.float32)
     order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
     bar = tqdm(total=len(order), desc=desc, mininterval=10)
@@ -117,7 +116,7 @@ def cached_features(run_dir: Path, split: str, onnx_path: Path, rows: list[D.Exa
     """
     model_key = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     cache = run_dir / f"inj_feats_{split}.npz"
-    keys, feats, owner, logits = _load_cache(cache, model_key)
+    keys, feats, owner, logits = _load_cache(cache, model_key, graph_depth(onnx_path))
     index = {k: i for i, k in enumerate(keys)}
     wanted = [_row_key(e.text) for e in rows]
     missing = sorted({k: i for i, k in enumerate(wanted) if k not in index}.values())
@@ -132,8 +131,8 @@ def cached_features(run_dir: Path, split: str, onnx_path: Path, rows: list[D.Exa
     return _gather([index[k] for k in wanted], feats, owner, logits)
 
 
-def _load_cache(cache: Path, model_key: str):
-    empty = ([], np.zeros((0, 2 * N_LAYERS * 384), np.float16), np.zeros(0, np.int64),
+def _load_cache(cache: Path, model_key: str, depth: int):
+    empty = ([], np.zeros((0, 2 * depth * 384), np.float16), np.zeros(0, np.int64),
              np.zeros((0, 3), np.float32))  # fmt: skip
     if not cache.exists():
         return empty
@@ -169,7 +168,8 @@ def window_labels(rows: list[D.Example], owner: np.ndarray, logits: np.ndarray) 
 
 def select(feats: np.ndarray, layers: tuple[int, ...], max_layers: tuple[int, ...] = ()):
     """Columns of the means of `layers` then the maxima of `max_layers` (hidden_states index)."""
-    blocks = [k - 1 for k in layers] + [N_LAYERS + k - 1 for k in max_layers]
+    depth = feats.shape[1] // (2 * 384)
+    blocks = [k - 1 for k in layers] + [depth + k - 1 for k in max_layers]
     cols = np.concatenate([np.arange(b * 384, (b + 1) * 384) for b in blocks])
     return torch.from_numpy(feats[:, cols].astype(np.float32))
 
@@ -244,7 +244,7 @@ def inner_split(rows: list[D.Example]) -> np.ndarray:
     return np.array([D.stable_hash("inner|" + e.group) % 5 == 0 for e in rows])
 
 
-def compare(rows, feats, owner, labels) -> dict:
+def compare(rows, feats, owner, labels, options) -> dict:
     """Each candidate trained on 4/5 of the training groups, scored on the other fifth."""
     held = inner_split(rows)
     w = np.array([rows[i].weight for i in owner])
@@ -254,7 +254,7 @@ def compare(rows, feats, owner, labels) -> dict:
     remap[sub] = np.arange(len(sub))
     win = np.flatnonzero(held[owner])
     results = {}
-    for name, layers, max_layers, hidden in CANDIDATES:
+    for name, layers, max_layers, hidden in options:
         x = select(feats, layers, max_layers)
         head = fit(x[fit_mask], labels[fit_mask], w[fit_mask], hidden)
         attack = row_attack(head, x[win], remap[owner[win]], len(sub))
@@ -302,8 +302,9 @@ def train_injection_head(run_dir: Path, data_dir: Path, onnx_path: Path) -> Path
     feats, owner, logits = cached_features(run_dir, "train", onnx_path, train)
     labels = window_labels(train, owner, logits)
     report = {"train_rows": len(train), "train_windows": len(owner)}
-    report["candidates_inner"] = compare(train, feats, owner, labels)
-    best = max(CANDIDATES, key=lambda c: report["candidates_inner"][c[0]]["recall_at_1pct_fpr"])
+    options = candidates(graph_depth(onnx_path))
+    report["candidates_inner"] = compare(train, feats, owner, labels, options)
+    best = max(options, key=lambda c: report["candidates_inner"][c[0]]["recall_at_1pct_fpr"])
     name, layers, max_layers, hidden = best
     keep = labels >= 0
     w = np.array([train[i].weight for i in owner])

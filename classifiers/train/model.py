@@ -186,11 +186,38 @@ def save_checkpoint(model: GuardModel, path: Path, meta: dict) -> None:
     )
 
 
+def encoder_depth(state_dict: dict) -> int:
+    """Number of transformer layers in a checkpoint (a distilled student has fewer than 6)."""
+    prefix = "encoder.encoder.layer."
+    return 1 + max(int(k[len(prefix) :].split(".")[0]) for k in state_dict if k.startswith(prefix))
+
+
+def student(model: GuardModel, keep: tuple[int, ...]) -> GuardModel:
+    """A shallower copy of `model`: only the transformer layers `keep` (in order), same
+    embeddings and heads. Heads that pool hidden_states by index must fit the new depth."""
+    import copy
+
+    encoder = copy.deepcopy(model.encoder)
+    encoder.encoder.layer = nn.ModuleList(encoder.encoder.layer[i] for i in keep)
+    encoder.config.num_hidden_layers = len(keep)
+    too_deep = [
+        h.name
+        for h in model.head_specs
+        if max((*h.layers, *h.pool, *h.pool_max), default=0) > len(keep)
+    ]
+    if too_deep:
+        raise ValueError(f"heads {too_deep} read hidden_states deeper than {len(keep)} layers")
+    small = GuardModel(encoder, model.head_specs)
+    small.heads.load_state_dict(model.heads.state_dict())
+    return small
+
+
 def load_checkpoint(path: Path) -> tuple[GuardModel, dict]:
     from transformers import AutoConfig, AutoModel
 
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     cfg = AutoConfig.from_pretrained(str(base_model_dir()), local_files_only=True)
+    cfg.num_hidden_layers = encoder_depth(ckpt["state_dict"])
     heads = tuple(
         HeadSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in h.items()})
         for h in ckpt["heads"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .export import encoder_description, graph_depth
+
 
 def _f(v) -> str:
     if v is None or (isinstance(v, float) and v != v):
@@ -126,10 +128,11 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
     th = metrics["thresholds"]
     inj_acc = heads["injection"]["attack_vs_benign(1-p_benign)"]
     harm_u = heads["harm"]["unsafe"]
+    encoder = encoder_description(graph_depth(bundle / "model.onnx"))
     L = [
         f"# {manifest['name']} — model card",
         "",
-        "One shared MiniLM-L6 encoder (sentence-transformers/all-MiniLM-L6-v2, mean pooling, "
+        f"{encoder[0].upper()}{encoder[1:]} (sentence-transformers/all-MiniLM-L6-v2, mean pooling, "
         "int8 dynamic per-channel quantisation, ONNX) with "
         f"{len(manifest['heads'])} heads, computed in one forward pass:",
         "",
@@ -150,17 +153,25 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
             else []
         ),
         "",
-        "Rebuild: `nice -n 5 python -m classifiers.train.all` (see classifiers/train/README.md). "
+        f"Rebuild: `{meta.get('rebuild_command', 'nice -n 5 python -m classifiers.train.all')}` "
+        "(see classifiers/train/README.md). "
         f"Training: {meta.get('train_rows', '?')} rows, {meta.get('steps', '?')} steps, "
         f"{meta.get('train_seconds', '?')} s wall-clock on a shared 2-core CPU machine (1 torch "
         f"thread). Training step: `{meta.get('command', '?')}`.",
         "",
+        *_compared_lines(metrics.get("compared_to")),
         "## What it does not do",
         "",
         "* English only. Non-English text (and most non-Latin scripts, which the tokenizer maps to "
         "[UNK]) is out of scope: scores there are not meaningful.",
-        "* No secret detection, no PII types other than the four of the `pii` head (e-mail, "
-        "phone, card, IBAN, ID numbers are left to regex guards), no child-safety label of its own "
+        "* No secret detection, "
+        + (
+            "no PII types other than the four of the `pii` head (e-mail, phone, card, IBAN, ID "
+            "numbers are left to regex guards), "
+            if "pii" in manifest["heads"]
+            else "no PII entities (no `pii` head: use guard-minilm or the rule guards), "
+        )
+        + "no child-safety label of its own "
         "(`sexual_minors` maps to `sexual` + `unsafe`), no misinformation fact-checking: the "
         "`misinformation` / `privacy` labels learn request *style* from a few hundred prompts.",
         "* Context: one text at a time; multi-turn attacks and answers that are only harmful given "
@@ -269,6 +280,29 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
     out = bundle / "MODEL_CARD.md"
     out.write_text("\n".join(L))
     return out
+
+
+def _compared_lines(compared: dict | None) -> list[str]:
+    """A student's headline numbers next to its teacher's (same validation rows and scripts)."""
+    if not compared:
+        return []
+    names = list(compared)
+    rows = [
+        "| "
+        + " | ".join([key.replace("_", " "), *(_f(compared[n].get(key)) for n in names)])
+        + " |"
+        for key in compared[names[-1]]
+    ]
+    return [
+        "Against the 6-layer bundle it was cut from, measured by the same scripts on the same "
+        "validation rows (latency of both, measured in one run: docs/benchmarks.md, "
+        "classifier section 2):",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+        *rows,
+        "",
+    ]
 
 
 def _probe_lines(probe: dict | None) -> list[str]:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from . import data as D
 from .encoding import bucket_batches, encode_train, injection_spans, load_tokenizer, pad
 from .hard_negatives import augment_documents, hard_examples
-from .model import GuardModel, save_checkpoint
+from .model import GuardModel, load_checkpoint, save_checkpoint, student
 
 RUNS = Path(__file__).resolve().parent / "runs"
 
@@ -125,6 +125,10 @@ def parse_args(argv=None):
     ap.add_argument(
         "--freeze-layers", type=int, default=2, help="freeze embeddings + the first N layers"
     )
+    ap.add_argument("--init", type=Path, help="start from this checkpoint, not the base model")
+    ap.add_argument(
+        "--keep-layers", default="", help="with --init: keep only these layers, e.g. 0,2,4,5"
+    )
     ap.add_argument("--max-tokens", type=int, default=4096, help="tokens per batch (padded)")
     ap.add_argument("--max-batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=5e-5)
@@ -138,6 +142,17 @@ def parse_args(argv=None):
         help="torch threads; 1 is fastest when the 2 cores are shared",
     )
     return ap.parse_args(argv)
+
+
+def initial_model(args) -> GuardModel:
+    """The base encoder with fresh heads, or (--init) a trained checkpoint, optionally cut to
+    the transformer layers --keep-layers (a student to fine-tune: fewer layers, less latency)."""
+    if not args.init:
+        return GuardModel.from_base()
+    model, _ = load_checkpoint(args.init)
+    if args.keep_layers:
+        model = student(model, tuple(int(i) for i in args.keep_layers.split(",")))
+    return model
 
 
 def make_optimizer(model: GuardModel, args, total_steps: int):
@@ -185,7 +200,7 @@ def train(args) -> Path:
     if args.max_steps:
         plan = plan[: args.max_steps]
     print(f"train rows={len(rows)} tokens/epoch={sum(lengths)} steps={len(plan)}", flush=True)
-    model = GuardModel.from_base()
+    model = initial_model(args)
     model.train()
     opt, sched = make_optimizer(model, args, len(plan))
     bar = tqdm(plan, desc="train", mininterval=10, file=sys.stderr)

@@ -72,3 +72,68 @@ def test_token_head_convolution_as_one_matmul_equals_conv1d() -> None:
         h = torch.relu(head.proj(x)) * mask.unsqueeze(-1)
         conv = torch.relu(head.conv(h.transpose(1, 2)).transpose(1, 2))
         assert torch.allclose(head(x, mask), head.out(h + conv), atol=1e-6)
+
+
+def _tiny_model(layers: int) -> GuardModel:
+    config = transformers.BertConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=layers, num_attention_heads=2,
+        intermediate_size=32,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    encoder = transformers.BertModel(config, add_pooling_layer=False)
+    spec = HeadSpec("injection", "softmax", ("b", "i", "j"))
+    return GuardModel(encoder, (spec,)).eval()
+
+
+def test_student_keeps_the_named_layers_embeddings_and_heads() -> None:
+    """A student cut to layers (0, 2) of 3 has exactly those layers' weights, in order."""
+    from classifiers.train.model import encoder_depth, student
+
+    teacher = _tiny_model(3)
+    small = student(teacher, (0, 2))
+    kept = small.encoder.encoder.layer
+    assert len(kept) == 2 and small.encoder.config.num_hidden_layers == 2
+    assert encoder_depth(small.state_dict()) == 2
+    for mine, theirs in (
+        (kept[0], teacher.encoder.encoder.layer[0]),
+        (kept[1], teacher.encoder.encoder.layer[2]),
+    ):
+        assert all(
+            torch.equal(a, b)
+            for a, b in zip(mine.state_dict().values(), theirs.state_dict().values(), strict=True)
+        )
+    assert torch.equal(small.heads["injection"].weight, teacher.heads["injection"].weight)
+    assert small.encoder.encoder.layer[0] is not teacher.encoder.encoder.layer[0]  # a copy
+
+
+def test_student_refuses_heads_that_read_layers_it_no_longer_has() -> None:
+    """Cutting below a head's pooled hidden_states index is an error, not a silent shift."""
+    from classifiers.train.model import student
+
+    teacher = _tiny_model(3)
+    deep = HeadSpec("injection", "softmax", ("b", "i", "j"), hidden=8, pool=(1, 2, 3))
+    model = GuardModel(teacher.encoder, (deep,))
+    with pytest.raises(ValueError, match="deeper than 2"):
+        student(model, (0, 2))
+
+
+def test_candidates_and_columns_follow_the_encoder_depth() -> None:
+    """A 4-layer graph's candidates pool hidden_states 1-4; maxima start after 4 mean blocks."""
+    names = [c[0] for c in I.candidates(4)]
+    assert names == ["last_linear", "l1-4_mlp512", "l1-4+max4_mlp512"]
+    feats = np.repeat(np.arange(8, dtype=np.float16), 384)[None, :]
+    assert I.select(feats, (4,), (4,))[0, ::384].tolist() == [3.0, 7.0]
+
+
+def test_feature_session_leaves_no_file_next_to_the_graph(tmp_path) -> None:
+    """Layer outputs are exposed in memory: the bundle folder gains no extra graph to ship."""
+    import shutil
+
+    from classifiers.train.export import BUNDLE_DIR, graph_depth
+
+    graph = tmp_path / "model.onnx"
+    shutil.copyfile(BUNDLE_DIR / "model.onnx", graph)
+    sess, names = I.feature_session(graph)
+    assert len(names) == graph_depth(graph) == 6
+    assert set(names) <= {o.name for o in sess.get_outputs()}
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]

@@ -18,7 +18,13 @@ from classifiers.train.hard_negatives import (  # noqa: E402
     identifier_probe,
 )
 
-BUNDLE = Path(__file__).resolve().parents[2] / "classifiers" / "guard-minilm"
+BUNDLES = Path(__file__).resolve().parents[2] / "classifiers"
+# the shipped bundles: guard-minilm and its 4-layer student (classifiers/train/student.py)
+BUILT = [
+    BUNDLES / n
+    for n in ("guard-minilm", "guard-minilm-l4")
+    if (BUNDLES / n / "bundle.yaml").is_file()
+]
 needs_data = pytest.mark.skipif(
     not D.DEFAULT_DATA_DIR.is_dir(), reason="../shared/data not present"
 )
@@ -73,17 +79,18 @@ def test_runtime_windows_match_the_runtime() -> None:
     assert all(len(w) <= 256 for w in ours)
 
 
-@pytest.mark.skipif(not (BUNDLE / "bundle.yaml").is_file(), reason="bundle not built")
-def test_bundle_manifest_hashes_size_and_graph_outputs() -> None:
+@pytest.mark.parametrize("bundle", [b.name for b in BUILT])
+def test_bundle_manifest_hashes_size_and_graph_outputs(bundle: str) -> None:
     """bundle.yaml lists every file with its sha256, the graph's inputs and one output per head."""
     onnx = pytest.importorskip("onnx")
-    m = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())
+    folder = BUNDLES / bundle
+    m = yaml.safe_load((folder / "bundle.yaml").read_text())
     listed = set(m["files"])
-    assert listed == {p.name for p in BUNDLE.iterdir() if p.is_file() and p.name != "bundle.yaml"}
+    assert listed == {p.name for p in folder.iterdir() if p.is_file() and p.name != "bundle.yaml"}
     for name, digest in m["files"].items():
-        assert hashlib.sha256((BUNDLE / name).read_bytes()).hexdigest() == digest, name
-    assert (BUNDLE / "model.onnx").stat().st_size <= 30 * 2**20
-    graph = onnx.load(str(BUNDLE / "model.onnx"), load_external_data=False).graph
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    assert (folder / "model.onnx").stat().st_size <= 30 * 2**20
+    graph = onnx.load(str(folder / "model.onnx"), load_external_data=False).graph
     assert [i.name for i in graph.input] == m["inputs"]
     assert {o.name for o in graph.output} == {h["output"] for h in m["heads"].values()}
     for head in m["heads"].values():
