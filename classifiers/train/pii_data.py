@@ -9,10 +9,12 @@ the first token that overlaps an entity's character span is ``B-<type>``, every 
 that overlaps it is ``I-<type>`` (so subword continuations take the label of their word), every
 other token ``O``; [CLS]/[SEP] are ignored by the loss.
 
-Splits. presidio rows: by sha1 of ``template_id`` (15 % validation). Synthetic rows: template
-families ``chat``, ``email``, ``csv``, ``address``, ``record`` give training rows and, with
-another seed, validation rows; the family ``ticket`` (support tickets) never appears in
-training and is reported on its own. Negatives: benign prompts of the guard split
+Splits. presidio rows: by sha1 of ``template_id`` (15 % validation). Synthetic rows: the
+template families of ``TEMPLATES`` and the generated ones (``GENERATED``: ``fields``,
+``labelled``, ``records``, ``pairs``) give training rows and, with another seed, validation rows;
+the family ``ticket`` (support tickets) never appears in training and is reported on its own, as
+is the ``blind`` split (``BLIND_TEMPLATES``: meeting minutes and legal text, written before the
+issue-8 data fix and never used to choose anything). Negatives: benign prompts of the guard split
 (train / validation) without any capitalised word after the first of a sentence; prompts that
 name people, places or brands (many are public figures) are neither positives nor negatives.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -126,8 +129,9 @@ def _has_proper_noun(text: str) -> bool:
 
 # ----------------------------------------------------------------------------- Faker sentences
 
-# {P} person, {F} first name (PERSON), {C} city, {A} full address, {S} street address,
-# {N} country, {O} organisation, {D} date, {T} date+time; {E} e-mail, {H} phone, {#} number: O
+# {P} person, {F} first name, {L} last name (PERSON), {C} city, {A} full address, {S} street
+# address, {N} country, {O} organisation, {D} date, {T} date+time; {E} e-mail, {H} phone,
+# {#} number: O
 TEMPLATES: dict[str, list[str]] = {
     "chat": [
         "Can you write a short birthday message for {P}? She lives in {C}.",
@@ -264,6 +268,50 @@ TEMPLATES: dict[str, list[str]] = {
         "account of {O}.",
     ],
 }
+# Second held-out family, written blind: these templates were written before the data fix of
+# issue #8 and before any of their predictions were looked at, in styles that neither a training
+# family nor the ticket family uses (meeting minutes; contracts, declarations and court notices).
+# Never trained on, never used to choose a head, a threshold or a training template; reported on
+# its own next to the ticket family.
+BLIND = "blind"  # split name
+BLIND_TEMPLATES: dict[str, list[str]] = {
+    "minutes": [
+        "Minutes of the {O} steering group, held in {C} on {D}\nPresent: {P} (in the chair), {P}, "
+        "{P}\nApologies: {P}",
+        "{P} opened the meeting at {T} and welcomed {P} of {O}.",
+        "Item {#}. {P} reported on the move to {A}; completion is expected by {D}.\n"
+        "Action: {L} to confirm with {O}.",
+        "AOB: {F} asked whether the {O} grant could cover travel to {C}, {N}. Agreed; {P} to "
+        "draft a budget.",
+        "present: {F}, {F}, {P}; absent: {P}\nthe group noted that {O} has opened a second "
+        "laboratory in {C}.",
+        "Ms {L} presented the figures from {O}; Mr {L} seconded the proposal. Carried.",
+        "Next meeting: {T}, at the offices of {O}, {A}. Minuted by {P}.",
+        "The committee thanked {P}, who retires on {D} after twenty years with {O} in {C}.",
+        "Resolution {#}: to appoint {O} as auditors for the year ending {D}, proposed by {P}, "
+        "seconded by {F}.",
+        "Matters arising - {P} has written to {O} about the flooding at {S}, {C}; no reply yet.",
+    ],
+    "legal": [
+        "THIS AGREEMENT is made on {D} between {O}, whose registered office is at {A} (the "
+        '"Lender"), and {P} of {A} (the "Borrower").',
+        "I, {P}, born on {D} in {C}, {N}, declare that the statements above are true to the "
+        "best of my knowledge.",
+        "Signed at {C} on {D}\n\n____________________\n{P}\nfor and on behalf of {O}",
+        "In the presence of {P}, {J}, residing at {A}.",
+        "NOTICE is hereby given that {P} of {S}, {C} has been appointed liquidator of {O} with "
+        "effect from {D}.",
+        "The Tenant, {P}, shall return all keys to {O} at {A} no later than {T}.",
+        "By this power of attorney I, {P}, authorise {P} to represent me before {O} in {C}.",
+        "Claim no. {#}: {P} v {O}. Hearing listed at the {C} court on {T}; counsel for the "
+        "claimant {P}.",
+        "I, the undersigned {P}, consent to {F} travelling to {C} with {O} between {D} and {D}.",
+        '{O} ("the Company") and {P} ("the Employee") agree that employment ends on {D}. '
+        "Governing law: {N}.",
+        "Mrs {L} v. {O} [{D}] - judgment delivered in {C} by {P}.",
+    ],
+}
+
 # "fields": key-value records with random keys, separators and order (generated in kv_record);
 # keys avoid the vocabulary of the held-out support-ticket family (ticket, case, requester, ...)
 KV_KEYS = {
@@ -346,7 +394,14 @@ HEADERS += ("confidential", "call log", "visit report", "action item", "next ste
 HEADER_SEPS = (": ", " - ", " | ", " – ", " / ", ":\n", " > ")
 PREFIXED = ("prose", "message", "log", "list", "signature")
 
-SLOT_TYPE = {"P": "PERSON", "F": "PERSON", "C": "LOCATION", "A": "LOCATION", "S": "LOCATION"}
+SLOT_TYPE = {
+    "P": "PERSON",
+    "F": "PERSON",
+    "L": "PERSON",
+    "C": "LOCATION",
+    "A": "LOCATION",
+    "S": "LOCATION",
+}
 SLOT_TYPE.update({"N": "LOCATION", "O": "ORGANIZATION", "D": "DATE_TIME", "T": "DATE_TIME"})
 # fixed anchors: relative ranges ("-2y") would make the rows depend on the day they are generated
 DATE_FROM, DATE_TO = datetime(1996, 1, 1), datetime(2027, 12, 31)
@@ -359,6 +414,8 @@ def _fill(fake, slot: str, rng: random.Random) -> str:
         return fake.name()
     if slot == "F":
         return fake.first_name()
+    if slot == "L":
+        return fake.last_name()
     if slot == "C":
         return fake.city()
     if slot == "A":
@@ -410,6 +467,304 @@ def kv_record(rng: random.Random) -> str:
     return join.join(fields)
 
 
+# Training-only families of issue #8, generic (not tuned to the ticket family: apart from function
+# words they share no word or 5-letter stem with the ticket or blind templates, a test checks):
+# ``labelled``: label / heading words right before entities and lowercase words right after
+# names, all ``O``; ``records``: delimited records (values only, under a header line, or
+# key/value) whose person, place and organisation fields sit next to each other in random order,
+# so a field's position is no cue for its type; ``pairs``: a person right next to an
+# organisation (sometimes a place): separate entities.
+FIELD_LABELS = {
+    "PERSON": (
+        "prepared by",
+        "reviewed by",
+        "approved by",
+        "compiled by",
+        "contact person",
+        "point of contact",
+        "handled by",
+        "submitted by",
+        "sender",
+        "holder",
+        "beneficiary",
+        "coordinator",
+        "supervisor",
+        "reviewer",
+        "interviewer",
+        "editor",
+        "instructor",
+        "tutor",
+        "mentor",
+        "emergency contact",
+        "spouse",
+        "parent",
+        "speaker",
+        "host",
+        "checked by",
+        "caller",
+        "passenger",
+        "photographer",
+        "inspector",
+        "buyer",
+        "seller",
+        "agent",
+        "team lead",
+        "delegate",
+        "nominee",
+        "winner",
+        "student",
+        "teacher",
+        "visitor",
+        "trainee",
+        "volunteer",
+        "player",
+        "candidate",
+        "referee",
+        "cardholder",
+        "key contact",
+        "dear",
+        "attention",
+        "surname",
+    ),
+    "LOCATION": (
+        "venue",
+        "birthplace",
+        "place of birth",
+        "pickup point",
+        "drop-off point",
+        "headquarters",
+        "hometown",
+        "rendezvous",
+        "departure",
+        "arrival",
+        "via",
+        "postal",
+        "current city",
+        "home",
+        "district",
+        "county",
+        "canton",
+        "province",
+        "area",
+        "based in",
+        "living in",
+        "stationed in",
+        "relocating to",
+        "posted to",
+        "hq",
+        "where",
+        "nearest city",
+        "destination city",
+    ),
+    "ORGANIZATION": (
+        "institution",
+        "guarantor",
+        "provider",
+        "courier",
+        "sponsor",
+        "partner",
+        "contractor",
+        "manufacturer",
+        "distributor",
+        "affiliation",
+        "business name",
+        "trading as",
+        "host organisation",
+        "retailer",
+        "club",
+        "university",
+        "hospital",
+        "practice",
+        "workplace",
+        "brand",
+        "publisher",
+        "bank name",
+        "subsidiary",
+        "works at",
+        "works for",
+        "hired by",
+        "member of",
+        "sponsored by",
+        "run by",
+        "supplied by",
+        "in partnership with",
+        "department",
+    ),
+    "DATE_TIME": (
+        "valid until",
+        "stamped",
+        "expiry",
+        "commencing",
+        "received",
+        "submitted on",
+        "arrival date",
+        "departure date",
+        "check-in",
+        "check-out",
+        "renewal date",
+        "last seen",
+        "posted",
+        "closing date",
+        "starts",
+        "finishes",
+        "booked for",
+        "as of",
+        "dated",
+        "week of",
+    ),
+}
+# first word of a text, then punctuation, then a name: O
+OPENERS: tuple[str, ...] = (
+    "kudos",
+    "greetings",
+    "congratulations",
+    "regarding",
+    "hello",
+    "cheers",
+    "urgent",
+)
+OPENERS += ("nice one", "good news", "sorry", "heads-up", "quick one", "attn", "hey")
+# Title Case headings right before an entity: O
+HEADINGS: tuple[str, ...] = (
+    "Quarterly Review",
+    "Project Kickoff",
+    "Performance Appraisal",
+    "Starter Pack",
+)
+HEADINGS += ("Exit Interview", "Onboarding Checklist", "Booking Reference", "Reference Letter")
+HEADINGS += ("Safety Briefing", "Training Record", "Visitor Log", "Guest Pass", "Award Nomination")
+HEADINGS += ("Event Entry", "Expense Form", "Shift Handover", "Lesson Plan", "Seating Plan")
+HEADINGS += ("Interview Schedule", "Photo Credits", "Sales Lead", "Press Contact", "Parking Permit")
+HEADINGS += ("Media Enquiries", "Lost Property", "Fire Drill", "Annual Appraisal", "Team Lunch")
+LABEL_SEPS = (": ", ":", " - ", "- ", " | ", "|", " / ", " > ", " # ", "#", " ", "\t", ":\n", " = ")
+LABEL_JOINS = ("\n", " ", "; ", ". ", ", ", "  ", "\n\n", " | ")
+# lowercase words right after a name: O
+NAME_TAILS: tuple[str, ...] = (
+    "will call back",
+    "is away",
+    "and team",
+    "cc",
+    "only",
+    "phoned",
+    "declined",
+)
+NAME_TAILS += ("accepted", "replied", "wants a callback", "is on leave", "et al.", "and others")
+NAME_TAILS += ("to check", "will join", "joins", "left a voicemail", "sent the files", "waits")
+NAME_TAILS += ("needs access", "was informed", "(external)", "- primary", "tbc", "as usual")
+NAME_TAILS += ("said yes", "is in", "out today", "too", "plus one", "is driving", "approves")
+OTHER_TAILS = ("only", "tbc", "as usual", "(main)", "too", "maybe", "first", "soon", "?")
+LABEL_SLOTS = ("P", "P", "P", "P", "F", "L", "C", "C", "A", "S", "N", "O", "O", "O", "D", "T")
+# "records": field names per slot (header line or key/value), delimiters, key separators
+RECORD_FIELDS = {
+    "P": ("full_name", "contact_name", "person", "holder_name", "rep", "staff", "member_name"),
+    "F": ("first", "fname", "forename"),
+    "C": ("city", "town", "municipality", "hometown", "area", "city_name"),
+    "S": ("street", "street_line", "house"),
+    "N": ("country", "nation", "country_code_name"),
+    "O": (
+        "org_name",
+        "workplace",
+        "institution",
+        "business",
+        "partner",
+        "provider",
+        "brand",
+        "org",
+    ),
+    "D": ("dob", "start", "valid_until", "date", "joined_on"),
+    "E": ("email", "mail"),
+    "H": ("tel", "mobile"),
+    "#": ("ref", "no", "qty", "id", "pk"),
+    "W": ("status", "notes", "tier", "flag"),
+}
+RECORD_DELIMS = ("|", " | ", ";", "; ", "\t", ",", ", ", " ; ", " || ", " / ")
+RECORD_KV_SEPS = (": ", "=", " ", ":", " - ", " = ")
+# "pairs": a person right next to an organisation (and sometimes a place), in short frames
+PAIR_FORMS: tuple[str, ...] = (
+    "{P}, {O}",
+    "{P} ({O})",
+    "{O} - {P}",
+    "{P} / {O}",
+    "{P} @ {O}",
+    "{P} of {O}",
+)
+PAIR_FORMS += ("{P}, {J}, {O}", "{O}: {P}", "{P} <{E}>, {O}", "{P}, {O}, {C}", "{P} [{O}]")
+PAIR_FORMS += ("{P} - {O} ({C})", "{F} at {O}", "{O} / {P} / {C}", "{P} | {O}", "{P}; {O}")
+PAIR_FORMS += ("{O}, {P}", "{P} {O}", "{P} - {O}")
+PAIR_FRAMES: tuple[str, ...] = (
+    "{x}",
+    "with {x}",
+    "spoke to {x} today",
+    "cc: {x}",
+    "intro: {x}, say hello to {y}",
+)
+PAIR_FRAMES += ("photo credit: {x}", "quote by {x}", "{x} and {y}", "kudos to {x} for the samples")
+PAIR_FRAMES += ("{x}\n{y}\n{z}", "panel: {x}; {y}", "{x} -> {y}", "{x}, {y}, {z}")
+PAIR_FRAMES += ("lunch with {x} tomorrow", "{x} (speaking), {y} (moderating)", "{x} vs {y}")
+
+
+def labelled_template(rng: random.Random) -> str:
+    """1-4 entities, each right after a label or heading (O), names sometimes followed by
+    lowercase words (O); the text may open with a word and punctuation right before a name."""
+    case = rng.choice((str.lower, str.title, str.upper, str.capitalize))
+    sep, join = rng.choice(LABEL_SEPS), rng.choice(LABEL_JOINS)
+    parts = []
+    for i in range(rng.randint(1, 4)):
+        slot = rng.choice(LABEL_SLOTS)
+        typ = SLOT_TYPE[slot]
+        if i == 0 and typ == "PERSON" and rng.random() < 0.25:
+            label = case(rng.choice(OPENERS)) + rng.choice((", ", " - ", ": ", "! ", " "))
+        elif rng.random() < 0.2:
+            label = rng.choice(HEADINGS) + rng.choice(LABEL_SEPS)
+        else:
+            label = case(rng.choice(FIELD_LABELS[typ])) + (
+                sep if rng.random() < 0.7 else rng.choice(LABEL_SEPS)
+            )
+        tail = ""
+        if rng.random() < 0.35:
+            tail = " " + rng.choice(NAME_TAILS if typ == "PERSON" else OTHER_TAILS)
+        parts.append(label + "{" + slot + "}" + tail)
+    return join.join(parts)
+
+
+def delimited_record(rng: random.Random) -> str:
+    """A person, a place and an organisation field next to each other in random order (plus 0-3
+    other fields), as 1-3 delimited value lines under an optional header line, or key/value.
+    One place field only: a street next to its city is one address elsewhere (``{A}``), so two
+    adjacent place fields would teach the opposite boundary (validation LOCATION F1 fell)."""
+    slots = ["P", rng.choice("CCNS"), "O"]
+    others = [s for s in RECORD_FIELDS if s not in slots and s not in "CNS"]
+    slots += rng.sample(others, rng.randint(0, 3))
+    rng.shuffle(slots)
+    delim = rng.choice(RECORD_DELIMS)
+    case = rng.choice((str.lower, str.title, str.upper))
+    names = [case(rng.choice(RECORD_FIELDS[s])) for s in slots]
+    if rng.random() < 0.3:
+        kv = rng.choice(RECORD_KV_SEPS)
+        return delim.join(n + kv + "{" + s + "}" for n, s in zip(names, slots, strict=True))
+    lines = [delim.join("{" + s + "}" for s in slots) for _ in range(rng.randint(1, 3))]
+    if rng.random() < 0.5:
+        lines.insert(0, delim.join(names))
+    return "\n".join(lines)
+
+
+def pair_template(rng: random.Random) -> str:
+    """Persons right next to organisations ("{P}, {O}", "{O} - {P}", ...) in a short frame."""
+    frame = rng.choice(PAIR_FRAMES)
+    for key in ("{x}", "{y}", "{z}"):
+        frame = frame.replace(key, rng.choice(PAIR_FORMS))
+    return frame
+
+
+GENERATED: dict[str, Callable[[random.Random], str]] = {
+    "fields": kv_record,
+    "labelled": labelled_template,
+    "records": delimited_record,
+    "pairs": pair_template,
+}
+FIX_FAMILIES = ("labelled", "records", "pairs")  # added by the issue-8 data fix
+
+
 def _header(rng: random.Random) -> str:
     """A tag before the text, e.g. ``Memo - `` or ``[draft] ``, in a random case."""
     word = rng.choice((str.lower, str.title, str.upper))(rng.choice(HEADERS))
@@ -426,7 +781,10 @@ def _deterministic(fake) -> None:
             prov.cities = sorted(prov.cities)
 
 
-def synthetic(n_per_family: int, seed: int, split: str, families=None) -> list[PiiExample]:
+def synthetic(
+    n_per_family: int, seed: int, split: str, families=None, templates=TEMPLATES
+) -> list[PiiExample]:
+    """``n_per_family`` rows of each family (default: every training family) from ``templates``."""
     from faker import Faker
 
     rng = random.Random(seed)
@@ -435,10 +793,11 @@ def synthetic(n_per_family: int, seed: int, split: str, families=None) -> list[P
         f.seed_instance(seed * 100 + i)
         _deterministic(f)
     out = []
-    for fam in families or [*(f for f in TEMPLATES if f != HELDOUT_FAMILY), "fields"]:
+    for fam in families or [*(f for f in TEMPLATES if f != HELDOUT_FAMILY), *GENERATED]:
         for _ in range(n_per_family):
             fake = fakers[rng.choice(LOCALES)]
-            template = kv_record(rng) if fam == "fields" else rng.choice(TEMPLATES[fam])
+            make = GENERATED.get(fam) if templates is TEMPLATES else None
+            template = make(rng) if make else rng.choice(templates[fam])
             if fam in PREFIXED and rng.random() < 0.4:
                 template = _header(rng) + template
             text, spans = render(template, fake, rng)
@@ -446,13 +805,28 @@ def synthetic(n_per_family: int, seed: int, split: str, families=None) -> list[P
     return out
 
 
-def build(data_dir: Path, n_synth: int = 1000, n_val_synth: int = 120, n_heldout: int = 600):
-    """All PII examples: train, val (presidio val templates + synthetic + negatives), heldout."""
+def blind(n_per_family: int = 300, seed: int = 4) -> list[PiiExample]:
+    """The blind held-out family (split ``blind``): BLIND_TEMPLATES, never trained on."""
+    return synthetic(
+        n_per_family, seed, BLIND, families=list(BLIND_TEMPLATES), templates=BLIND_TEMPLATES
+    )
+
+
+def build(
+    data_dir: Path,
+    n_synth: int = 1000,
+    n_val_synth: int = 120,
+    n_heldout: int = 600,
+    n_blind: int = 300,
+):
+    """All PII examples: train, val (presidio val templates + synthetic + negatives), heldout
+    (ticket family) and blind (BLIND_TEMPLATES, ``n_blind`` rows per style)."""
     rows = load_presidio(data_dir)
     rows += synthetic(n_synth, seed=1, split="train")
     rows += synthetic(n_val_synth, seed=2, split="val")
     rows += synthetic(n_heldout, seed=3, split="heldout", families=[HELDOUT_FAMILY])
     rows += load_negatives(data_dir, n_train=1500, n_val=300)
+    rows += blind(n_blind)
     return rows
 
 

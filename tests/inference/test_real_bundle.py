@@ -109,8 +109,9 @@ def test_real_pii_entities_match_the_trainers_reference_decoder(real: Classifier
         pytest.skip("labelled pii data not available")
     with path.open(encoding="utf-8") as lines:
         texts = [json.loads(line)["text"] for _, line in zip(range(60), lines, strict=False)]
-    # a list row (training family "list") where this head ends an entity with a tagged " -"
-    texts.append("1. Maria Rossi - Acme Corp - Rome\n2. John Baker - Initech - Leeds")
+    # an address line (training family "address") where this head ends places with a tagged ","
+    # and " -" (the list row pinned before, "1. Maria Rossi - Acme Corp - Rome ...", no longer is)
+    texts.append("12 Via Roma, 00100 Rome - Italy")
     no_threshold = dict.fromkeys(real.heads["pii"].entity_types, 0.0)
     seps = separator_ids(real.model.tokenizer, real.heads["pii"].separators)
     trimmed = 0

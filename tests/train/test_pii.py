@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,8 @@ pytest.importorskip("faker")
 
 from classifiers.train import pii_data as P  # noqa: E402
 
-BUNDLE = Path(__file__).resolve().parents[2] / "classifiers" / "guard-minilm"
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "classifiers" / "guard-minilm"
 
 
 def _onehot(labels: list[str]):
@@ -130,3 +135,128 @@ def test_negative_filter_drops_prompts_with_names_or_dates() -> None:
     assert not P._has_proper_noun("how do i boil an egg? it keeps cracking.")
     assert P._has_proper_noun("what did the speaker say in the Senate")
     assert P._has_proper_noun("book a table for 12/03 please")
+
+
+def test_blind_family_is_separate_from_every_training_family() -> None:
+    """The blind held-out styles are no training family and only ever come out as split `blind`."""
+    assert not set(P.BLIND_TEMPLATES) & (set(P.TEMPLATES) | set(P.GENERATED))
+    blind_sources = {f"synthetic:{f}" for f in P.BLIND_TEMPLATES}
+    assert not {r.source for r in P.synthetic(3, seed=1, split="train")} & blind_sources
+    rows = P.blind(4)
+    assert {r.split for r in rows} == {P.BLIND} and {r.source for r in rows} == blind_sources
+
+
+def test_rows_do_not_depend_on_the_hash_seed() -> None:
+    """Training and blind rows are identical in processes with different PYTHONHASHSEED."""
+    code = (
+        "import hashlib; from classifiers.train import pii_data as P; "
+        "rows = P.blind(30) + P.synthetic(15, seed=1, split='train'); "
+        "print(hashlib.sha1(repr([(r.text, r.spans) for r in rows]).encode()).hexdigest())"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outs) == 1
+
+
+# function words, and "name" (generic: the ticket family only has it in "my name is")
+SHARED_WORDS = {"a", "an", "and", "as", "at", "by", "for", "in", "is", "of", "on", "the", "to"}
+SHARED_WORDS |= {"with", "i", "my", "this", "that", "up", "our", "no", "me", "all", "name"}
+
+
+def _words(texts) -> set[str]:
+    return {
+        w.lower() for t in texts for w in re.findall(r"[A-Za-z]+", re.sub(r"\{[A-Z#]\}", " ", t))
+    }
+
+
+def test_training_label_words_share_no_word_or_stem_with_the_heldout_templates() -> None:
+    """Label, heading, tail, field and frame words of the issue-8 families avoid the ticket and
+    blind templates: no shared word, 5-letter stem or 4+-letter prefix beyond function words."""
+    ours = [w for v in P.FIELD_LABELS.values() for w in v] + [*P.OPENERS, *P.HEADINGS]
+    ours += [*P.NAME_TAILS, *P.OTHER_TAILS, *P.PAIR_FORMS, *P.PAIR_FRAMES]
+    ours += [w.replace("_", " ") for v in P.RECORD_FIELDS.values() for w in v]
+    held = [*P.TEMPLATES[P.HELDOUT_FAMILY], *(t for v in P.BLIND_TEMPLATES.values() for t in v)]
+
+    def related(a: str, b: str) -> bool:
+        short = min(len(a), len(b))
+        return a == b or (short >= 5 and a[:5] == b[:5]) or (short >= 4 and a[:short] == b[:short])
+
+    mine, theirs = _words(ours) - SHARED_WORDS, _words(held) - SHARED_WORDS
+    assert len(mine) > 200
+    assert [(a, b) for a in sorted(mine) for b in sorted(theirs) if related(a, b)] == []
+
+
+def test_records_and_pairs_put_persons_next_to_places_and_organisations() -> None:
+    """Every `records` row has a person, a place and an organisation, every `pairs` row a person
+    and an organisation, every `labelled` row an entity after its label."""
+    rows = P.synthetic(40, seed=7, split="train", families=["labelled", "records", "pairs"])
+    need = {
+        "synthetic:records": {"PERSON", "LOCATION", "ORGANIZATION"},
+        "synthetic:pairs": {"PERSON", "ORGANIZATION"},
+        "synthetic:labelled": set(),
+    }
+    for r in rows:
+        assert r.spans and need[r.source] <= {t for *_, t in r.spans}
+        assert r.spans[0][0] > 0 or r.source != "synthetic:labelled"
+
+
+def test_bundle_pii_probabilities_do_not_depend_on_the_other_rows() -> None:
+    """evaluate_bundle scores one sequence per pass: a row scores the same alone or among others
+    (dynamic int8 quantisation scales activations per batch)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("torch")
+    if not (BUNDLE / "model.onnx").is_file():
+        pytest.skip("classifiers/guard-minilm not built yet")
+    from classifiers.train import pii
+    from classifiers.train.export import session
+
+    sess = session(BUNDLE / "model.onnx")
+    short, long = [101, 7592, 2198, 102], [101, *range(2000, 2080), 102]
+    (alone,) = pii.onnx_pii_probs(sess, "pii_logits", [short])
+    mixed = pii.onnx_pii_probs(sess, "pii_logits", [long, short, long])
+    assert np.array_equal(alone, mixed[1]) and mixed[0].shape == (len(long), len(P.LABELS))
+
+
+def test_swap_pii_head_keeps_the_encoder_and_the_other_heads(tmp_path: Path) -> None:
+    """swap_pii_head takes spec, weights and meta of the source's pii head, keeps the target's
+    other heads and order, and refuses a source with another encoder."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from classifiers.train import pii
+    from classifiers.train.model import (
+        HEADS,
+        GuardModel,
+        HeadSpec,
+        base_model_dir,
+        load_checkpoint,
+        save_checkpoint,
+    )
+
+    cfg = transformers.AutoConfig.from_pretrained(str(base_model_dir()), local_files_only=True)
+    cfg.num_hidden_layers = 1
+    torch.manual_seed(0)
+    encoder = transformers.AutoModel.from_config(cfg, attn_implementation="eager")
+    old = HeadSpec("pii", "token", P.LABELS, ("O",), (1,), 16, 3)
+    new = HeadSpec("pii", "token", P.LABELS, ("O",), (0, 1), 32, 5)
+    target, source = GuardModel(encoder, (*HEADS, old)), GuardModel(encoder, (*HEADS, new))
+    save_checkpoint(target, tmp_path / "target.pt", {"run": "x"})
+    save_checkpoint(source, tmp_path / "source.pt", {"pii": {"chosen": "new"}})
+    out = pii.swap_pii_head(tmp_path / "target.pt", tmp_path / "source.pt", tmp_path / "out.pt")
+    model, meta = load_checkpoint(out)
+    assert model.head_specs == (*HEADS, new) and meta == {"run": "x", "pii": {"chosen": "new"}}
+    for name, ref in (("injection", target), ("harm", target), ("pii", source)):
+        want = ref.heads[name].state_dict()
+        assert all(torch.equal(v, want[k]) for k, v in model.heads[name].state_dict().items())
+    other = GuardModel(transformers.AutoModel.from_config(cfg), (*HEADS, new))
+    save_checkpoint(other, tmp_path / "other.pt", {})
+    with pytest.raises(SystemExit):
+        pii.swap_pii_head(tmp_path / "target.pt", tmp_path / "other.pt")
