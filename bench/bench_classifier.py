@@ -568,7 +568,7 @@ def _token_row(
             cells["no_head"] += timed(lambda: no_head.run(sequence, feed), 5)
     ms = {k: statistics.median(v) * 1000 if v else float("nan") for k, v in cells.items()}
     probs = runtime.model.infer([row]).tokens[head][0]
-    scheme = TokenScheme(manifest.heads[head])
+    scheme = TokenScheme(manifest.heads[head], runtime.model.tokenizer.token_to_id)
     decode = statistics.median(timed(lambda: scheme.entities([scheme.tag(probs, cut)]), reps * 5))
     extra = f"{(ms['all'] / ms['no_head'] - 1) * 100:+.0f} %" if no_head else "n/a"
     return [
