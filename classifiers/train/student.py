@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def main(argv=None) -> None:
         teacher = T.RUNS / args.teacher / "model.pt"
         cut = ["--init", str(teacher), "--keep-layers", args.keep_layers, "--freeze-layers", "1"]
         targs = T.parse_args(["--run", args.run, "--data-dir", str(args.data_dir), *cut])
+        sys.argv = ["classifiers.train.train", "--run", args.run, *cut]  # recorded in the meta
         T.train(targs)
     meta_path = run_dir / "train_meta.json"
     meta = json.loads(meta_path.read_text())
