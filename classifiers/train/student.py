@@ -42,7 +42,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     t0 = time.time()
     from . import train as T
-    from .evaluate import run_eval
+    from .evaluate import headline, run_eval
     from .export import export
     from .inj_head import train_injection_head
 
@@ -61,12 +61,7 @@ def main(argv=None) -> None:
     inj = train_injection_head(run_dir, args.data_dir, args.bundle / "model.onnx")
     export(inj, args.bundle)
     m = run_eval(args.run, args.data_dir, args.bundle)
-    inj_metrics = m["heads"]["injection"]["attack_vs_benign(1-p_benign)"]
-    summary = {
-        "injection_recall_at_1pct_fpr": inj_metrics.get("recall_at_1pct_fpr"),
-        "harm_unsafe_auprc": m["heads"]["harm"]["unsafe"].get("auprc"),
-        "total_seconds": round(time.time() - t0, 1),
-    }
+    summary = {**headline(m), "total_seconds": round(time.time() - t0, 1)}
     print(json.dumps(summary, indent=1))
 
 
