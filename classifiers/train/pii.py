@@ -7,9 +7,10 @@ bit-identical. Hidden states of the frozen encoder are computed once per text an
 memory; candidate heads (which layer(s), linear or one hidden layer) are trained on them and the
 best by validation macro F1 (PERSON, LOCATION, ORGANIZATION) is kept. Writes
 ``runs/<run>/model_pii<NAME>.pt`` (the checkpoint plus the ``pii`` head) and
-``runs/<run>/pii<NAME>.json`` (entity-level P/R/F1 per type on the validation split and on the
-held-out template family, per-type thresholds chosen on validation, and the existing
-``model_pii.pt`` head scored on the same rows); ``<NAME>`` is ``--out-name`` (default empty).
+``runs/<run>/pii<NAME>.json`` (entity-level P/R/F1 per type on the validation split, on the dev
+family (``pii_data.DEV``, never trained on) and on the held-out template family, per-type
+thresholds chosen on validation, and the existing ``model_pii.pt`` head scored on the same rows);
+``<NAME>`` is ``--out-name`` (default empty). The log prints validation and dev only.
 The blind held-out family (``pii_data.BLIND``) is not even loaded here: only ``evaluate_bundle``
 scores it, on the shipped int8 graph.
 Counts and metrics only: no text is printed or written.
@@ -45,6 +46,9 @@ CANDIDATES = (
 )
 CACHED_LAYERS = (1, 2, 3, 4, 5, 6)
 THRESHOLDS = {t: 0.5 for t in P.TYPES}
+# train: fit; val + dev (a template family never trained on): choose and analyse errors;
+# heldout (ticket family): reported only; the blind family is not even loaded here
+SPLITS = ("train", "val", P.DEV, P.HELD)
 WORD_LEVEL = True  # decode per word (first subword's probabilities), BUNDLE.md token heads
 
 
@@ -205,7 +209,8 @@ def negative_fp(rows, probs, offsets, idx) -> dict:
 def score_head(head, spec, data, split) -> dict:
     """Val / held-out entity scores (default and per-type val-chosen thresholds), val negatives."""
     rows, feats, labels, offsets = data
-    probs = {s: head_probs(head, spec, feats, labels, split[s]) for s in ("val", P.HELD)}
+    scored = [s for s in ("val", P.DEV, P.HELD) if s in split]
+    probs = {s: head_probs(head, spec, feats, labels, split[s]) for s in scored}
 
     def scores(s, th=THRESHOLDS):
         sub = [[x[i] for i in split[s]] for x in (rows, labels, offsets)]
@@ -215,6 +220,8 @@ def score_head(head, spec, data, split) -> dict:
     res = {"val": scores("val"), P.HELD: scores(P.HELD), "thresholds_val_chosen": th}
     res["val_negatives"] = negative_fp(rows, probs["val"], offsets, split["val"])
     res["val_tuned"], res[f"{P.HELD}_tuned"] = scores("val", th), scores(P.HELD, th)
+    if P.DEV in split:
+        res[P.DEV], res[f"{P.DEV}_tuned"] = scores(P.DEV), scores(P.DEV, th)
     res["val_macro_f1"] = round(macro(res["val"]), 4)
     return res
 
@@ -232,7 +239,9 @@ def macro(res: dict) -> float:
     return float(np.mean([res[t]["f1"] for t in ("PERSON", "LOCATION", "ORGANIZATION")]))
 
 
-def train_pii(checkpoint: Path, data_dir: Path, name: str = "", epochs: int = 10) -> Path:
+def train_pii(
+    checkpoint: Path, data_dir: Path, name: str = "", epochs: int = 10, candidates=None
+) -> Path:
     t0 = time.time()
     model, meta = load_checkpoint(checkpoint)
     rows = [r for r in P.build(data_dir) if r.split != P.BLIND]  # blind: evaluate_bundle only
@@ -240,10 +249,12 @@ def train_pii(checkpoint: Path, data_dir: Path, name: str = "", epochs: int = 10
     seqs, labels, offsets = encode(rows, tok)
     feats = cached_hidden_states(model, seqs, checkpoint, name)
     t_feat = time.time() - t0
-    split = {s: [i for i, r in enumerate(rows) if r.split == s] for s in ("train", "val", P.HELD)}
+    split = {s: [i for i, r in enumerate(rows) if r.split == s] for s in SPLITS}
     data = (rows, feats, labels, offsets)
     results, heads = {}, {}
     for cand, layers, hidden, kernel in CANDIDATES:
+        if candidates and cand not in candidates:
+            continue
         spec = HeadSpec("pii", "token", P.LABELS, ("O",), layers, hidden, kernel)
         size = model.encoder.config.hidden_size
         head = train_head(feats, labels, split["train"], spec, size, epochs)
@@ -279,7 +290,8 @@ def train_pii(checkpoint: Path, data_dir: Path, name: str = "", epochs: int = 10
 
 
 def _log(cand: str, res: dict) -> None:
-    f1 = {f"{s}:{t[:3]}": res[s][t]["f1"] for s in ("val", P.HELD) for t in P.TYPES}
+    """Validation and dev-family F1 only: the held-out families are test sets (in the json)."""
+    f1 = {f"{s}:{t[:3]}": res[s][t]["f1"] for s in ("val", P.DEV) if s in res for t in P.TYPES}
     print(f"pii candidate {cand}: val macro F1 {res['val_macro_f1']:.3f} {f1}", flush=True)
 
 
@@ -337,6 +349,12 @@ def main(argv=None):
         help="suffix of the outputs: model_pii<NAME>.pt, pii<NAME>.json, pii_feats<NAME>.npz",
     )
     ap.add_argument(
+        "--candidates",
+        nargs="*",
+        default=None,
+        help=f"train only these of {[c[0] for c in CANDIDATES]} (default: all)",
+    )
+    ap.add_argument(
         "--into",
         default="",
         help="also put the new pii head into runs/<run>/<INTO> (e.g. model_inj.pt, the exported "
@@ -344,7 +362,9 @@ def main(argv=None):
     )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    ckpt = train_pii(RUNS / args.run / "model.pt", args.data_dir, args.out_name, args.epochs)
+    ckpt = train_pii(
+        RUNS / args.run / "model.pt", args.data_dir, args.out_name, args.epochs, args.candidates
+    )
     if args.into:
         print(f"pii head -> {swap_pii_head(RUNS / args.run / args.into, ckpt)}", flush=True)
 
@@ -426,7 +446,7 @@ def long_context_scores(sess, output: str, rows, tok, th, n=120, separators=P.SE
     return {"rows": len(rows), "f1": res}
 
 
-SCORED = ("val", P.HELD, P.BLIND)  # validation, ticket family, blind family
+SCORED = ("val", P.DEV, P.HELD, P.BLIND)  # validation, dev family, ticket family, blind family
 BEFORE_DATA_FIX = Path(__file__).resolve().parent / "pii_before_data_fix.json"  # guard-minilm
 
 

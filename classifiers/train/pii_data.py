@@ -11,12 +11,15 @@ other token ``O``; [CLS]/[SEP] are ignored by the loss.
 
 Splits. presidio rows: by sha1 of ``template_id`` (15 % validation). Synthetic rows: the
 template families of ``TEMPLATES`` and the generated ones (``GENERATED``: ``fields``,
-``labelled``, ``records``, ``pairs``) give training rows and, with another seed, validation rows;
-the family ``ticket`` (support tickets) never appears in training and is reported on its own, as
-is the ``blind`` split (``BLIND_TEMPLATES``: meeting minutes and legal text, written before the
-issue-8 data fix and never used to choose anything). Negatives: benign prompts of the guard split
-(train / validation) without any capitalised word after the first of a sentence; prompts that
-name people, places or brands (many are public figures) are neither positives nor negatives.
+``labelled``, ``records``, ``pairs``, ``distractors``) give training rows and, with another seed,
+validation rows; the family ``ticket`` (support tickets) never appears in training and is
+reported on its own, as is the ``blind`` split (``BLIND_TEMPLATES``: meeting minutes and legal
+text, written before the issue-8 data fix and never used to choose anything). The ``dev`` split
+(``DEV_TEMPLATES``: CRM notes, invoices, bookings) is a third family that never trains: error
+analysis and choices use it with validation, so that ticket and blind stay test sets.
+Negatives: benign prompts of the guard split (train / validation) without any capitalised word
+after the first of a sentence; prompts that name people, places or brands (many are public
+figures) are neither positives nor negatives.
 """
 
 from __future__ import annotations
@@ -312,6 +315,53 @@ BLIND_TEMPLATES: dict[str, list[str]] = {
     ],
 }
 
+# Development family (issue #8, precision): styles no other family uses (CRM notes, invoices and
+# receipts, booking confirmations), with capitalised words that are no entity (products, plans,
+# room types: ``{K}``) and user handles (``{G}``). Never trained on; the split ``dev`` is for
+# error analysis and choosing, so that the ticket and blind families stay test sets. Apart from
+# function words its words share nothing with the ticket and blind templates (a test checks).
+DEV = "dev"  # split name
+DEV_TEMPLATES: dict[str, list[str]] = {
+    "crm": [
+        "Call notes {D}: {P} (procurement lead at {O}) wants pricing for the {K}.",
+        "Spoke with {F} today. {O} is weighing us versus {O}; decision likely around {D}.",
+        "Lead: {P} | Org name: {O} | Region: {C}, {N} | Interested in: {K}",
+        "{P} mentioned that her colleague {P} handles vendor onboarding at {O}.",
+        "Demo booked with {P} and {F} of {O} for {T}; they run {#} seats today.",
+        "Renewal risk - {O} unhappy with the {K}. Champion {P} relocates to {C} on {D}.",
+        "@{G} pls loop in {P} of {O}? she is in {C} till {D}",
+        "Intro call went well. {F} will share our {K} deck with {P}, their CFO.",
+        "Lost deal: {O} picked a competitor. Feedback by {P}: onboarding too slow.",
+        "{O} (HQ {C}) - key people: {P}, {P}. Follow-on touchpoint {D}.",
+    ],
+    "invoice": [
+        "INVOICE {#}\nBill to: {P}\n{O}\n{A}\nLine: {K} x 2\nTotal: {#} EUR\nTerms: 30 days "
+        "past {D}",
+        "Receipt - {O}, {S}, {C}\nCashier: {F}\n{K} .... {#}\nCheers for shopping with us!",
+        "Purchase order {#} raised by {P} on {D} for {K}, ship to {A}.",
+        "Refund of {#} USD for {K} okayed by {P} ({O}) on {T}.",
+        "Balance summary for {P}, client no. {#}: last payment {D}. Questions? Write to {E}.",
+        "Quote {#} valid 14 days. Prepared for {P}, {O}. Product: {K}. Sales rep: {F}.",
+        "Credit memo {#} - {O} owes {P} {#} GBP for the sent-back {K}.",
+        "Pay {#} to {O} (IBAN on file) by {D}. Reference: {G}. Contact {P} with billing queries.",
+    ],
+    "booking": [
+        "Your stay at {O} in {C} is all set: arriving {D}, guest {P}, room type {K}.",
+        "Flight {#}, {C} to {C}, on {T}. Passenger: {P}. Booked via {O}.",
+        "Table for {P}, party of four, {T} at {O}, {S}.",
+        "Hey {F}! Your {K} rental pickup is at {A} on {T}. Driver: {P}.",
+        "E-boarding pass {#}: {P} flying {C} - {C}, seat 14C, operated by {O}.",
+        "Cheers {F}, we look forward to hosting you and {P} in {C} starting {D}. Upgrade: {K}.",
+        "Tour guide {P} meets the party outside {O}, {S}, {C} at {T}.",
+        "Booking {#} was cancelled by {P}; the {K} fee goes back to you by {D}.",
+    ],
+}
+# capitalised products / plans / room types: O
+PRODUCTS = ("Pro Plan", "Enterprise Suite", "Standing Desk", "Noise-Cancelling Headphones")
+PRODUCTS += ("Family Room", "Deluxe Suite", "Small SUV", "Annual Licence", "Starter Kit")
+PRODUCTS += ("Premium Care", "Cloud Backup", "Mesh Seat", "Ocean View Double", "Smart Hub")
+PRODUCTS += ("Team Edition", "Basic Tier", "Electric Scooter", "Gold Membership", "Data Pack")
+
 # "fields": key-value records with random keys, separators and order (generated in kv_record);
 # keys avoid the vocabulary of the held-out support-ticket family (ticket, case, requester, ...)
 KV_KEYS = {
@@ -442,6 +492,16 @@ def _fill(fake, slot: str, rng: random.Random) -> str:
         return fake.job()
     if slot == "U":
         return rng.choice(UNITS)
+    if slot == "K":
+        return rng.choice(PRODUCTS)
+    if slot == "G":
+        return fake.user_name()
+    if slot == "V":
+        return handle(fake, rng)
+    if slot == "Q":
+        return rng.choice(TITLED)
+    if slot == "M":
+        return amount(rng)
     return str(rng.randint(1000, 999999))
 
 
@@ -756,11 +816,91 @@ def pair_template(rng: random.Random) -> str:
     return frame
 
 
+# "distractors" (issue #8, precision): entities next to things that look like them but are O:
+# user handles made of a person's name ("@jdoe84", "login: maria_rossi"), Title Case phrases that
+# name no person, place or organisation (products, courses, dishes, app features), amounts and
+# quantities right after a name, and a Title Case line right under a name.
+HANDLE_LABELS = ("username", "login", "user tag", "user id", "screen name", "alias", "nick")
+HANDLE_LABELS += ("posted by", "dm", "ping", "gh", "slack", "uploader", "owner id", "logon")
+HANDLE_FORMS = ("@{h}", "{h}", "u/{h}", "github.com/{h}", "/home/{h}/", "({h})", "~{h}")
+TITLED: tuple[str, ...] = ("Wireless Mouse", "Dark Mode", "Trail Runner", "Vegan Burger")
+TITLED += ("Spring Clearance", "Revenue Dashboard", "Laptop Sleeve", "Yoga Mat", "Coffee Grinder")
+TITLED += ("Night Shift", "Advanced Spreadsheets", "Beginner Guitar", "Green Tea", "Quick Setup")
+TITLED += ("Winter Jacket", "Carbon Frame", "Light Theme", "Phone Sleeve", "Cotton Hoodie")
+TITLED += ("Bluetooth Speaker", "Thermal Mug", "Solar Lamp", "Baby Monitor", "Python Essentials")
+TITLED += ("Lemon Cake", "Chicken Curry", "Gift Card", "Loyalty Points", "Weekly Digest")
+TITLED += ("Typing Indicator", "Auto Save", "Free Trial", "Unlimited Texts", "Mountain Bike")
+TITLED += ("Garden Hose", "Kids Menu", "Photo Editor", "Tax Form", "Mortgage Calculator")
+AMOUNTS = ("${n}.{c}", "€{n},{c}", "{n} pcs", "* {k}", "CHF {n}", "{n}.{c} AUD", "({k} units)")
+AMOUNTS += ("£{n}", "{k} boxes", "{n} pts", "qty {k}", "{n}.{c}")
+# short sentences that mention handles and Title Case phrases among entities
+DISTRACT_SENTENCES = ("{P} bought the {Q} for {M}", "{F} likes the {Q}", "kudos @{V} for the {Q}")
+DISTRACT_SENTENCES += ("ask {V} if the {Q} works", "{P} of {O} tried {Q} yesterday", "cc @{V}")
+DISTRACT_SENTENCES += ("{Q} is sold out in {C}", "{O} launched {Q} in {C}", "{P} (@{V}) uses {Q}")
+DISTRACT_SENTENCES += ("{Q} by {O}", "{F} switched to {Q}", "per @{V}: {Q} down to {M}")
+DISTRACT_SENTENCES += ("@{V} @{V} see the {Q} below", "{P} rated {Q} 5/5", "{L} got the {Q}")
+DISTRACT_PARTS = ("entity", "entity", "entity", "handle", "titled", "titled", "next", "sentence")
+
+
+def handle(fake, rng: random.Random) -> str:
+    """A user handle built from a person's name (lowercase ASCII, sometimes digits)."""
+    import unicodedata
+
+    first, last = (
+        unicodedata.normalize("NFKD", x).encode("ascii", "ignore").decode().lower()
+        for x in (fake.first_name(), fake.last_name())
+    )
+    first, last = (re.sub(r"[^a-z]", "", x) or "x" for x in (first, last))
+    form = rng.choice(("{f}{l}", "{f}.{l}", "{f}_{l}", "{i}{l}", "{l}{f}", "{f}{d}", "{l}{i}{d}"))
+    return form.format(f=first, l=last, i=first[0], d=rng.randint(1, 99))
+
+
+def amount(rng: random.Random) -> str:
+    form = rng.choice(AMOUNTS)
+    return form.format(n=rng.randint(1, 9999), c=f"{rng.randint(0, 99):02d}", k=rng.randint(1, 12))
+
+
+def distractor_template(rng: random.Random) -> str:
+    """2-5 parts, at least one entity (bare or after a label), among user handles, Title Case
+    non-entity phrases and amounts; ``next``: a name right before an amount or a Title Case line."""
+    parts, has_entity = [], False
+    for _ in range(rng.randint(2, 5)):
+        kind = rng.choice(DISTRACT_PARTS)
+        if kind == "entity":
+            slot = rng.choice(LABEL_SLOTS)
+            label = ""
+            if rng.random() < 0.6:
+                label = rng.choice(FIELD_LABELS[SLOT_TYPE[slot]]) + rng.choice(LABEL_SEPS)
+                label = rng.choice((str.lower, str.title, str.capitalize))(label)
+            parts.append(label + "{" + slot + "}")
+            has_entity = True
+        elif kind == "handle":
+            h = rng.choice(HANDLE_FORMS).replace("{h}", "{V}")
+            if rng.random() < 0.5:
+                h = rng.choice(HANDLE_LABELS) + rng.choice((": ", " ", " - ", "=")) + h
+            parts.append(h)
+        elif kind == "titled":
+            parts.append("{Q}" + rng.choice(("", "", " {M}", " - {M}", ": {M}")))
+        elif kind == "sentence":
+            sent = rng.choice(DISTRACT_SENTENCES)
+            parts.append(sent)
+            has_entity = has_entity or any(f"{{{x}}}" in sent for x in SLOT_TYPE)
+        else:
+            name = rng.choice(("{P}", "{P}", "{F}", "{L}"))
+            after = rng.choice((" {M}", "\n{Q}", " {Q}", "\n{M}", ", {M}", " ({M})"))
+            parts.append(name + after)
+            has_entity = True
+    if not has_entity:
+        parts.insert(rng.randint(0, len(parts)), "{" + rng.choice(("P", "F", "O", "C")) + "}")
+    return rng.choice((*LABEL_JOINS, "\n", "\n")).join(parts)
+
+
 GENERATED: dict[str, Callable[[random.Random], str]] = {
     "fields": kv_record,
     "labelled": labelled_template,
     "records": delimited_record,
     "pairs": pair_template,
+    "distractors": distractor_template,
 }
 FIX_FAMILIES = ("labelled", "records", "pairs")  # added by the issue-8 data fix
 
@@ -812,21 +952,29 @@ def blind(n_per_family: int = 300, seed: int = 4) -> list[PiiExample]:
     )
 
 
+def dev(n_per_family: int = 200, seed: int = 5) -> list[PiiExample]:
+    """The development family (split ``dev``): DEV_TEMPLATES, never trained on."""
+    return synthetic(n_per_family, seed, DEV, families=list(DEV_TEMPLATES), templates=DEV_TEMPLATES)
+
+
 def build(
     data_dir: Path,
     n_synth: int = 1000,
     n_val_synth: int = 120,
     n_heldout: int = 600,
     n_blind: int = 300,
+    n_dev: int = 200,
 ):
     """All PII examples: train, val (presidio val templates + synthetic + negatives), heldout
-    (ticket family) and blind (BLIND_TEMPLATES, ``n_blind`` rows per style)."""
+    (ticket family), blind (BLIND_TEMPLATES, ``n_blind`` rows per style) and dev
+    (DEV_TEMPLATES, ``n_dev`` rows per style)."""
     rows = load_presidio(data_dir)
     rows += synthetic(n_synth, seed=1, split="train")
     rows += synthetic(n_val_synth, seed=2, split="val")
     rows += synthetic(n_heldout, seed=3, split="heldout", families=[HELDOUT_FAMILY])
     rows += load_negatives(data_dir, n_train=1500, n_val=300)
     rows += blind(n_blind)
+    rows += dev(n_dev)
     return rows
 
 

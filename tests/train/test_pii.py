@@ -184,6 +184,7 @@ def test_training_label_words_share_no_word_or_stem_with_the_heldout_templates()
     ours = [w for v in P.FIELD_LABELS.values() for w in v] + [*P.OPENERS, *P.HEADINGS]
     ours += [*P.NAME_TAILS, *P.OTHER_TAILS, *P.PAIR_FORMS, *P.PAIR_FRAMES]
     ours += [w.replace("_", " ") for v in P.RECORD_FIELDS.values() for w in v]
+    ours += [*P.HANDLE_LABELS, *P.HANDLE_FORMS, *P.TITLED, *P.AMOUNTS, *P.DISTRACT_SENTENCES]
     held = [*P.TEMPLATES[P.HELDOUT_FAMILY], *(t for v in P.BLIND_TEMPLATES.values() for t in v)]
 
     def related(a: str, b: str) -> bool:
@@ -193,6 +194,49 @@ def test_training_label_words_share_no_word_or_stem_with_the_heldout_templates()
     mine, theirs = _words(ours) - SHARED_WORDS, _words(held) - SHARED_WORDS
     assert len(mine) > 200
     assert [(a, b) for a in sorted(mine) for b in sorted(theirs) if related(a, b)] == []
+
+
+def _related(a: str, b: str) -> bool:
+    short = min(len(a), len(b))
+    return a == b or (short >= 5 and a[:5] == b[:5]) or (short >= 4 and a[:short] == b[:short])
+
+
+def test_dev_family_is_separate_from_training_and_test_families() -> None:
+    """The dev family never trains, only comes out as split `dev`, and shares no word or stem with
+    the ticket and blind templates (it is for choosing, they are for testing); the distractor
+    words trained on share none with the dev family either."""
+    fams = set(P.DEV_TEMPLATES)
+    assert not fams & (set(P.TEMPLATES) | set(P.GENERATED) | set(P.BLIND_TEMPLATES))
+    dev_sources = {f"synthetic:{f}" for f in fams}
+    assert not {r.source for r in P.synthetic(3, seed=1, split="train")} & dev_sources
+    rows = P.dev(4)
+    assert {r.split for r in rows} == {P.DEV} and {r.source for r in rows} == dev_sources
+    dev_texts = [*(t for v in P.DEV_TEMPLATES.values() for t in v), *P.PRODUCTS]
+    dev = {w for w in _words(dev_texts) - SHARED_WORDS if len(w) > 1}  # not "c" of "14C"
+    held = [*P.TEMPLATES[P.HELDOUT_FAMILY], *(t for v in P.BLIND_TEMPLATES.values() for t in v)]
+    theirs = _words(held) - SHARED_WORDS
+    assert len(dev) > 100
+    assert [(a, b) for a in sorted(dev) for b in sorted(theirs) if _related(a, b)] == []
+    ours = [*P.HANDLE_LABELS, *P.HANDLE_FORMS, *P.TITLED, *P.AMOUNTS, *P.DISTRACT_SENTENCES]
+    ours = _words(ours) - SHARED_WORDS
+    assert [(a, b) for a in sorted(ours) for b in sorted(dev) if _related(a, b)] == []
+
+
+def test_distractors_have_an_entity_and_leave_handles_products_amounts_outside() -> None:
+    """Every `distractors` row has an entity; no entity span overlaps a user handle, a Title
+    Case product phrase or an amount."""
+    rows = P.synthetic(60, seed=7, split="train", families=["distractors"])
+    seen = {"handle": 0, "titled": 0}
+    for r in rows:
+        assert r.spans
+        for phrase in P.TITLED:
+            for m in re.finditer(re.escape(phrase), r.text):
+                seen["titled"] += 1
+                assert all(b <= m.start() or a >= m.end() for a, b, _ in r.spans)
+        for m in re.finditer(r"(?<![\w.])@[a-z][a-z0-9._]+|github\.com/[a-z0-9._]+", r.text):
+            seen["handle"] += 1
+            assert all(b <= m.start() or a >= m.end() for a, b, _ in r.spans)
+    assert seen["handle"] > 5 and seen["titled"] > 20
 
 
 def test_records_and_pairs_put_persons_next_to_places_and_organisations() -> None:
