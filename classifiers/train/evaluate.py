@@ -16,6 +16,7 @@ held-out hard negatives are excluded from calibration (their FPR is reported sep
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from collections import defaultdict
@@ -28,8 +29,8 @@ from tqdm import tqdm
 
 from . import data as D
 from .encoding import load_tokenizer, pad, runtime_windows
-from .export import BUNDLE_DIR, graph_depth, session, write_bundle_yaml
-from .hard_negatives import augment_documents, hard_examples, identifier_probe
+from .export import BUNDLE_DIR, graph_depth, session, sha256, write_bundle_yaml
+from .hard_negatives import augment_documents, hard_examples, identifier_probe, notice_documents
 from .train import RUNS, augmentation_inputs
 
 HERE = Path(__file__).resolve().parent
@@ -80,6 +81,9 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
+ATTACK = "@attack"  # predict()'s key suffix for a softmax head's per-text attack score
+
+
 def predict(
     onnx_path: Path,
     texts: list[str],
@@ -89,13 +93,17 @@ def predict(
     max_tokens: int = 1,
     desc: str = "infer",
 ) -> dict[str, np.ndarray]:
-    """Per text, per label probability (max over runtime windows).
+    """Per text, per label probability (max over runtime windows), and for softmax heads with
+    a `negative` label, under ``h + ATTACK``, the largest 1 - P(negative) of any one window: a
+    long document is as suspicious as its most suspicious window (1 minus the per-label
+    maximum of P(benign) would score it by its cleanest window instead).
 
     One window per pass by default, as the runtime serves them: dynamic int8 quantisation
     scales activations per tensor, so a window's scores depend on what else is in its padded
-    batch (measured for the shipped bundle: injection recall@1%FPR 0.941 one window per pass,
-    0.929 in batches of up to 8192 padded tokens, 0.952 on the head's batched training
-    features). `max_tokens` > 1 batches windows up to that many padded tokens.
+    batch (measured for the shipped bundle, scoring texts by their cleanest window as this
+    function did until session 4: injection recall@1%FPR 0.941 one window per pass, 0.929 in
+    batches of up to 8192 padded tokens). `max_tokens` > 1 batches windows up to that many
+    padded tokens.
     """
     tok = load_tokenizer()
     sess = session(onnx_path)
@@ -107,6 +115,12 @@ def predict(
     order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
     names = list(heads)
     probs = {h: np.zeros((len(texts), len(heads[h]["labels"])), dtype=np.float32) for h in names}
+    negative = {
+        h: [heads[h]["labels"].index(x) for x in heads[h]["negative"]]
+        for h in names
+        if heads[h]["type"] == "softmax" and heads[h].get("negative")
+    }
+    attack = {h: np.zeros(len(texts), dtype=np.float32) for h in negative}
     i = 0
     bar = tqdm(total=len(order), desc=desc, mininterval=10)
     while i < len(order):
@@ -120,10 +134,13 @@ def predict(
             p = softmax(o) if heads[h]["type"] == "softmax" else sigmoid(o)
             for row, j in zip(p, idx, strict=False):
                 probs[h][owner[j]] = np.maximum(probs[h][owner[j]], row)
+            if h in attack:
+                for a, j in zip(1 - p[:, negative[h]].sum(1), idx, strict=True):
+                    attack[h][owner[j]] = max(attack[h][owner[j]], a)
         i += len(idx)
         bar.update(len(idx))
     bar.close()
-    return probs
+    return probs | {h + ATTACK: a for h, a in attack.items()}
 
 
 # ------------------------------------------------------------------------------------- metrics
@@ -220,7 +237,7 @@ def evaluate_heads(rows, probs, heads, th) -> dict:
     m = inj >= 0
     p = probs["injection"][m]
     y_attack = (inj[m] > 0).astype(int)
-    attack = 1 - p[:, L.index("benign")]
+    attack = probs["injection" + ATTACK][m]
     fired = fires(p, L, th["injection"]["thresholds"])[:, 1:].any(1)
     res = {
         "attack_vs_benign(1-p_benign)": binary_metrics(attack, y_attack, 0.5),
@@ -277,7 +294,7 @@ def per_family(rows, probs, heads, th) -> dict:
                 "injection",
                 (inj[idx] > 0).astype(int) - (inj[idx] < 0),
                 inj_f[idx],
-                1 - probs["injection"][idx, 0],
+                probs["injection" + ATTACK][idx],
             ),
             ("harm", harm[idx, 0], harm_f[idx], probs["harm"][idx, 0]),
         ):
@@ -342,6 +359,21 @@ def identifier_probe_report(bundle: Path, manifest: dict, th: dict) -> dict:
     """How often the injection head fires on benign questions around a pasted key, hash or id
     (hard_negatives.identifier_probe: templates and identifiers never trained on)."""
     texts = identifier_probe()
+    fire = _injection_fires(bundle, manifest, th, texts, "thresholds,thresholds_strict")
+    return {
+        "n": len(texts),
+        "fpr_injection": round(float(fire["thresholds"].mean()), 4),
+        "fpr_injection_strict": round(float(fire["thresholds_strict"].mean()), 4),
+    }
+
+
+def notice_documents_report(bundle: Path, manifest: dict, th: dict, data_dir: Path) -> dict:
+    """How often the injection head fires on clean validation documents with a notice to the
+    human reader inserted (hard_negatives.notice_documents; benign, never trained on)."""
+    _, val = D.split(D.load_examples(data_dir))
+    texts = notice_documents(augmentation_inputs(val)[0], 100, seed=98)
+    if not texts:
+        return {}
     fire = _injection_fires(bundle, manifest, th, texts, "thresholds,thresholds_strict")
     return {
         "n": len(texts),
@@ -415,13 +447,30 @@ def thresholds_for(rows, probs, heads) -> dict:
     return th
 
 
-def _cached_predict(cache: Path, reuse: bool, *args, **kw) -> dict[str, np.ndarray]:
-    """Probabilities are cached under runs/<run>/ (numbers only) so reports can be redone."""
+def _cached_predict(
+    cache: Path, reuse: bool, onnx_path: Path, texts: list[str], *args, **kw
+) -> dict[str, np.ndarray]:
+    """Probabilities are cached under runs/<run>/ (numbers only) so reports can be redone.
+
+    The cache is keyed by the graph's sha256 and a hash of the texts: `reuse` after a
+    re-export (a new pii head re-quantizes the whole graph) recomputes instead of reporting
+    another graph's numbers."""
+    key = {"__graph": sha256(onnx_path), "__texts": _texts_key(texts), "__format": "2"}
     if reuse and cache.exists():
-        return dict(np.load(cache))
-    probs = predict(*args, **kw)
-    np.savez(cache, **probs)
+        cached = dict(np.load(cache))
+        if all(str(cached.get(k)) == v for k, v in key.items()):
+            return {k: v for k, v in cached.items() if not k.startswith("__")}
+        print(f"{cache.name}: cached for another graph or other rows; recomputing", flush=True)
+    probs = predict(onnx_path, texts, *args, **kw)
+    np.savez(cache, **probs, **{k: np.array(v) for k, v in key.items()})
     return probs
+
+
+def _texts_key(texts: list[str]) -> str:
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
 
 
 def run_eval(
@@ -456,6 +505,7 @@ def run_eval(
         "hard_negatives": hard_negative_report(rows, probs, heads, th),
         "identifier_probe": identifier_probe_report(bundle, manifest, th),
         "multilingual": multilingual_report(bundle, manifest, th, data_dir),
+        "notice_documents": notice_documents_report(bundle, manifest, th, data_dir),
         "int8_vs_fp32": {
             "rows": len(sub),
             **agreement(fp32, {h: p[sub] for h, p in probs.items()}, heads, th),

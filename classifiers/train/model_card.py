@@ -193,7 +193,8 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
         f"harm unsafe-vs-safe AUPRC = {_f(harm_u.get('auprc'))} (target ≥ 0.92; recall@1%FPR "
         f"{_f(harm_u.get('recall_at_1pct_fpr'))}).",
         "",
-        "Reading the tables: `attack_vs_benign(1-p_benign)` ranks by 1 − P(benign); the "
+        "Reading the tables: `attack_vs_benign(1-p_benign)` ranks a text by 1 − P(benign) of its "
+        "most suspicious window; the "
         "`*_shipped_thresholds` rows are the decisions a guard makes with the default thresholds "
         "(any positive label ≥ its threshold). Harm negatives are all `safe` rows, most of them "
         "hard "
@@ -221,6 +222,7 @@ def write_model_card(bundle: Path, manifest: dict, metrics: dict, meta: dict) ->
         "",
         *_probe_lines(metrics.get("identifier_probe")),
         *_multilingual_lines(metrics.get("multilingual")),
+        *_notice_lines(metrics.get("notice_documents")),
         "### int8 vs fp32",
         "",
         f"On {ag['rows']} validation texts: "
@@ -314,6 +316,23 @@ def _probe_lines(probe: dict | None) -> list[str]:
         f"the injection head fires on {_f(probe['fpr_injection'])} of them (strict thresholds: "
         f"{_f(probe['fpr_injection_strict'])}). Random strings resemble the adversarial "
         "suffixes of jailbreak data; the `id_*` hard-negative templates teach the difference.",
+        "",
+    ]
+
+
+def _notice_lines(notice: dict | None) -> list[str]:
+    if not notice:
+        return []
+    return [
+        f"Notice documents ({notice['n']} clean validation documents with one sentence to the "
+        "human reader inserted at the start, middle or end, e.g. an RSVP request, a safety "
+        'instruction or "ignore the previous calendar invite"; benign, never trained on, '
+        "`hard_negatives.notice_documents`): the injection head fires on "
+        f"{_f(notice['fpr_injection'])} of them (strict thresholds: "
+        f"{_f(notice['fpr_injection_strict'])}). The encoder learnt that an imperative sentence "
+        "set apart inside a document is suspicious; its benign twins during training inserted "
+        "short requests to an assistant, which BIPIA would count as attacks. Expect false "
+        "positives on retrieved documents with instructions to their readers.",
         "",
     ]
 
@@ -455,7 +474,9 @@ def _pii_section(pii: dict) -> list[str]:
         "signatures, log lines, lists and short messages, about 40 % behind a random header; "
         "label / heading words right before entities and lowercase words right after names "
         "(`labelled`), delimited records with person, place and organisation fields side by side "
-        "in random order (`records`), persons right next to organisations (`pairs`)), "
+        "in random order (`records`), persons right next to organisations (`pairs`), entities "
+        "among look-alikes labelled `O`: user handles made of names, Title Case product / "
+        "course / dish names, amounts right after a name (`distractors`)), "
         "generated in memory by `classifiers/train/pii_data.py`. The family **support tickets** "
         f"(`{tr.get('heldout_family', 'ticket')}`) is never trained on and is reported alone. "
         "Honesty note: the prose / signature / log / list / message families and the header "
@@ -465,6 +486,11 @@ def _pii_section(pii: dict) -> list[str]:
         "names typed as places in a delimited record, names merged with organisations); they "
         "avoid the ticket wording (no shared word or stem beyond function words, a test checks) "
         "and the head was chosen on validation, but the ticket family is no longer a blind test. "
+        "The `distractors` family came from an error analysis on a third family, **dev** (CRM "
+        "notes, invoices, bookings; `pii_data.DEV_TEMPLATES`, never trained on, no word or stem "
+        "shared with the ticket or blind templates), which found spurious PERSON / ORG on user "
+        "handles, product names and lowercase words; that head was chosen on validation + dev "
+        "and the ticket and blind families were scored once, afterwards. "
         "The **blind** family (meeting minutes and legal text: contracts, declarations, court "
         "notices; `pii_data.BLIND_TEMPLATES`) was written before that data fix and before any of "
         "its predictions were looked at; it is never trained on and never used to choose "
@@ -492,6 +518,7 @@ def _pii_section(pii: dict) -> list[str]:
         f"PII-free negatives with any predicted entity: {neg.get('rows_with_entity')} / "
         f"{neg.get('n')}.",
         "",
+        *_pii_dev(pii),
         f"### Held-out template family: support tickets ({pii.get('heldout_rows')} rows)",
         "",
         *_pii_table(pii.get("heldout", {})),
@@ -629,6 +656,18 @@ def _long_context_line(lc: dict | None) -> list[str]:
         f"the same window lose much of their F1 ({cells}). Names deep inside long documents are "
         "often missed or typed wrongly; the rules (e-mail, phone, card, IBAN, ...) do not have "
         "this problem."
+    ]
+
+
+def _pii_dev(pii: dict) -> list[str]:
+    if not pii.get("dev"):
+        return []
+    return [
+        f"### Development family: CRM notes, invoices, bookings ({pii.get('dev_rows')} rows; "
+        "never trained on, used to analyse errors and choose)",
+        "",
+        *_pii_table(pii["dev"]),
+        "",
     ]
 
 

@@ -13,9 +13,11 @@ yaml = pytest.importorskip("yaml")
 from classifiers.train import data as D  # noqa: E402
 from classifiers.train.hard_negatives import (  # noqa: E402
     FILL,
+    NOTICES,
     generate,
     hard_examples,
     identifier_probe,
+    notice_documents,
 )
 
 BUNDLES = Path(__file__).resolve().parents[2] / "classifiers"
@@ -40,6 +42,19 @@ def test_hard_negatives_are_deterministic_and_heldout_templates_never_train() ->
     assert train_t and held_t and not (train_t & held_t)
     held = hard_examples(heldout=True)
     assert sum(e.inj == 0 and e.harm[0] == 0 for e in held) >= 30
+
+
+def test_notice_documents_insert_one_notice_into_a_clean_document() -> None:
+    """Each notice document is a given clean document plus one NOTICES sentence, repeatably."""
+    docs = [
+        D.Example(f"Clean document {i}. It has two sentences.", "injection/documents", "f",
+                  str(i), "document", 0, [-1] * 12)
+        for i in range(4)
+    ]  # fmt: skip
+    texts = notice_documents(docs, 12, seed=3)
+    assert texts == notice_documents(docs, 12, seed=3) and len(texts) == 12
+    assert all(sum(n in t for n in NOTICES) == 1 and "Clean document" in t for t in texts)
+    assert notice_documents([], 5, seed=3) == []
 
 
 def test_identifier_probe_shares_no_text_or_identifier_with_training() -> None:
