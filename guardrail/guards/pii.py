@@ -2,8 +2,11 @@
 
 - `EMAIL`: an RE2 pattern (Unicode letters allowed in local part and domain);
 - `PHONE`: `phonenumbers.PhoneNumberMatcher` (libphonenumber's rules, leniency VALID) for each
-  region in `regions`; numbers written with `+country` are found whatever the regions. Cost
-  grows with the number of regions (see `phone_windows`);
+  region in `regions`; numbers written with `+country` are found whatever the regions. Right
+  after a phone word ("call me at", "tel.", "mobile:", `PHONE_CUE`, within `CUE_REACH`
+  characters) leniency POSSIBLE is enough (a plausible length), so local numbers without an
+  area code ("call me at 555-1234") are found too. Cost grows with the number of regions (see
+  `phone_windows`);
 - `CREDIT_CARD`: 12–19 digits, contiguous or in groups of 4–6 (the last may be shorter)
   separated by spaces or dashes, that pass Luhn (`stdnum.luhn`) and whose first digit and
   length fit a card network (`CARD_LENGTHS`);
@@ -79,6 +82,20 @@ _IBAN = compile_re2(
 )
 _PHONE_RUN = compile_re2(r"\p{Nd}[\p{Nd} ()./\-]{4,}\p{Nd}")
 _ISO_DATE = compile_re2(r"\d{4}-\d{2}-\d{2}")
+# Words that announce a phone number (English and the default regions' languages); a lenient
+# match counts when one ends right before it (only punctuation and up to three of "at", "on",
+# "is", "no", "nr", "number", "me", "us" between them).
+_CUE_WORDS = (
+    r"\b(?:phone|telephone|tel|mobile|mob|cell|cellphone|fax|call|ring|dial|whatsapp|sms|"
+    r"text me|txt|hotline|telefon|handy|t[ée]l[ée]phone|portable|tel[ée]fono|m[óo]vil|"
+    r"cellulare|telefoon|mobiel)\b"
+)
+PHONE_CUE_WORD = compile_re2(_CUE_WORDS, ignore_case=True)
+PHONE_CUE = compile_re2(
+    _CUE_WORDS + r"[^\p{L}\p{N}]*(?:(?:at|on|is|no|nr|number|me|us)\b[^\p{L}\p{N}]*){0,3}$",
+    ignore_case=True,
+)
+CUE_REACH = 40  # characters before a number searched for PHONE_CUE
 _SSN = compile_re2(r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}")
 _IPV4 = compile_re2(r"\d{1,3}(?:\.\d{1,3}){3}")
 # The embedded-IPv4 alternative comes first so that "::ffff:10.0.0.1" is taken whole.
@@ -241,15 +258,35 @@ def phone_windows(text: str) -> Iterator[tuple[int, int]]:
 
 
 def phone_detector(regions: Sequence[str]) -> Detector:
-    """Phone numbers valid in any of `regions` (or internationally written)."""
+    """Phone numbers valid in any of `regions` (or internationally written), and numbers of a
+    possible length for one of them right after a phone word (PHONE_CUE)."""
 
     def phones(text: str) -> Iterator[tuple[int, int]]:
         for start, end in phone_windows(text):
+            window, valid = text[start:end], []
             for region in regions:
-                for match in phonenumbers.PhoneNumberMatcher(text[start:end], region):
-                    yield start + match.start, start + match.end
+                for match in phonenumbers.PhoneNumberMatcher(window, region):
+                    valid.append((start + match.start, start + match.end))
+            yield from valid
+            if PHONE_CUE_WORD.search(text[max(0, start - CUE_REACH) : end]):
+                yield from _possible(text, start, end, regions, valid)
 
     return phones
+
+
+def _possible(
+    text: str, start: int, end: int, regions: Sequence[str], taken: list[tuple[int, int]]
+) -> Iterator[tuple[int, int]]:
+    """Numbers of a possible length in text[start:end] right after a phone word (PHONE_CUE)
+    that overlap no number already found."""
+    lenient = phonenumbers.Leniency.POSSIBLE
+    for region in regions:
+        for match in phonenumbers.PhoneNumberMatcher(text[start:end], region, leniency=lenient):
+            span = (start + match.start, start + match.end)
+            cue = PHONE_CUE.search(text[max(0, span[0] - CUE_REACH) : span[0]])
+            if cue and not any(a < span[1] and span[0] < b for a, b in taken):
+                taken.append(span)
+                yield span
 
 
 STATIC_DETECTORS: Mapping[str, Detector] = {

@@ -121,6 +121,25 @@ def test_regions_decide_national_phone_formats(build_guard: Any, found: Any) -> 
 
 
 @pytest.mark.parametrize(
+    ("text", "phones"),
+    [
+        ("call me at 555-1234", ["555-1234"]),
+        ("Tel. no.: 555 1234", ["555 1234"]),
+        ("Phone:\n555 1234 (after six)", ["555 1234"]),
+        ("order 5551234 shipped", []),
+        ("I called 5551234 times", []),
+        ("call me tomorrow about ticket 5551234", []),
+    ],
+)
+def test_a_phone_word_right_before_a_local_number_is_enough(
+    build_guard: Any, found: Any, text: str, phones: list[str]
+) -> None:
+    """A number of possible length counts only when a phone word ends right before it."""
+    guard = build_guard("pii", entities=["PHONE"], regions=["US"])
+    assert found(guard, text) == [("PHONE", p) for p in phones]
+
+
+@pytest.mark.parametrize(
     ("params", "message"),
     [
         (
@@ -149,10 +168,11 @@ GOLD_TYPES = {
     "IP_ADDRESS": "IP_ADDRESS",
 }
 # Floors a little under what was measured (see the report); PHONE is limited by national
-# formats of regions outside the default list and by invalid made-up numbers in the data.
+# formats of regions outside the default list and by invalid made-up numbers in the data
+# (measured: precision 0.967, recall 0.873 with the phone-word rule, 0.958 / 0.667 before).
 FLOORS = {
     "EMAIL": (0.95, 0.95),
-    "PHONE": (0.85, 0.6),
+    "PHONE": (0.95, 0.85),
     "CREDIT_CARD": (0.95, 0.95),
     "IBAN": (0.95, 0.95),
     "US_SSN": (0.95, 0.95),
