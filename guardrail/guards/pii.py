@@ -4,9 +4,9 @@
 - `PHONE`: `phonenumbers.PhoneNumberMatcher` (libphonenumber's rules, leniency VALID) for each
   region in `regions`; numbers written with `+country` are found whatever the regions. Right
   after a phone word ("call me at", "tel.", "mobile:", `PHONE_CUE`, within `CUE_REACH`
-  characters) leniency POSSIBLE is enough (a plausible length), so local numbers without an
-  area code ("call me at 555-1234") are found too. Cost grows with the number of regions (see
-  `phone_windows`);
+  characters) leniency POSSIBLE is enough (a plausible length, at least 7 digits, not a date
+  or year range), so local numbers without an area code ("call me at 555-1234") are found
+  too. Cost grows with the number of regions (see `phone_windows`);
 - `CREDIT_CARD`: 12–19 digits, contiguous or in groups of 4–6 (the last may be shorter)
   separated by spaces or dashes, that pass Luhn (`stdnum.luhn`) and whose first digit and
   length fit a card network (`CARD_LENGTHS`);
@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import ipaddress
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import phonenumbers
@@ -96,6 +96,11 @@ PHONE_CUE = compile_re2(
     ignore_case=True,
 )
 CUE_REACH = 40  # characters before a number searched for PHONE_CUE
+# dates and year ranges have the length of a phone number: a phone word before them is not enough
+_NOT_A_PHONE = compile_re2(
+    r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|"
+    r"(?:19|20)\d{2} ?[-/] ?(?:19|20)?\d{2}"
+)
 _SSN = compile_re2(r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}")
 _IPV4 = compile_re2(r"\d{1,3}(?:\.\d{1,3}){3}")
 # The embedded-IPv4 alternative comes first so that "::ffff:10.0.0.1" is taken whole.
@@ -262,31 +267,72 @@ def phone_detector(regions: Sequence[str]) -> Detector:
     possible length for one of them right after a phone word (PHONE_CUE)."""
 
     def phones(text: str) -> Iterator[tuple[int, int]]:
+        valid: set[tuple[int, int]] = set()
         for start, end in phone_windows(text):
-            window, valid = text[start:end], []
             for region in regions:
-                for match in phonenumbers.PhoneNumberMatcher(window, region):
-                    valid.append((start + match.start, start + match.end))
-            yield from valid
-            if PHONE_CUE_WORD.search(text[max(0, start - CUE_REACH) : end]):
-                yield from _possible(text, start, end, regions, valid)
+                for match in phonenumbers.PhoneNumberMatcher(text[start:end], region):
+                    valid.add((start + match.start, start + match.end))
+        yield from sorted(valid)
+        yield from _cued(text, regions, _union(valid))
 
     return phones
 
 
-def _possible(
-    text: str, start: int, end: int, regions: Sequence[str], taken: list[tuple[int, int]]
+def _cued(
+    text: str, regions: Sequence[str], blocked: list[tuple[int, int]]
 ) -> Iterator[tuple[int, int]]:
-    """Numbers of a possible length in text[start:end] right after a phone word (PHONE_CUE)
-    that overlap no number already found."""
+    """After each phone word, the first digit run within CUE_REACH characters, if no valid
+    number covers it: numbers of a possible length there (at least 7 digits, no date or year
+    range) that PHONE_CUE anchors right before their start. Work grows with the number of
+    phone words, not with the text."""
     lenient = phonenumbers.Leniency.POSSIBLE
-    for region in regions:
-        for match in phonenumbers.PhoneNumberMatcher(text[start:end], region, leniency=lenient):
-            span = (start + match.start, start + match.end)
-            cue = PHONE_CUE.search(text[max(0, span[0] - CUE_REACH) : span[0]])
-            if cue and not any(a < span[1] and span[0] < b for a, b in taken):
-                taken.append(span)
+    for cue in PHONE_CUE_WORD.finditer(text):
+        reach = text[cue.end() : cue.end() + CUE_REACH]
+        run = _PHONE_RUN.search(reach)
+        if run is None:
+            continue
+        run_start = cue.end() + run.start()
+        run_end = _run_end(text, run_start)
+        if _overlaps(blocked, (run_start, run_end)):
+            continue
+        lo, hi = max(0, run_start - 2), min(len(text), run_end + 12)
+        found: set[tuple[int, int]] = set()
+        for region in regions:
+            for match in phonenumbers.PhoneNumberMatcher(text[lo:hi], region, leniency=lenient):
+                found.add((lo + match.start, lo + match.end))
+        for span in sorted(found):
+            number = text[span[0] : span[1]]
+            if (
+                sum(c.isdigit() for c in number) >= 7
+                and _NOT_A_PHONE.fullmatch(number) is None
+                and PHONE_CUE.search(text[max(0, span[0] - CUE_REACH) : span[0]])
+                and not _overlaps(blocked, span)
+            ):
+                blocked = _union([*blocked, span])
                 yield span
+
+
+def _run_end(text: str, start: int) -> int:
+    """End of the digit run (digits, spaces, ()./-) that starts at `start`."""
+    run = _PHONE_RUN.match(text[start : start + 64])
+    return start + (run.end() if run else 1)
+
+
+def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sorted, disjoint intervals covered by `spans`."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _overlaps(blocked: list[tuple[int, int]], span: tuple[int, int]) -> bool:
+    """Whether `span` overlaps any interval of `blocked` (sorted and disjoint, see _union)."""
+    i = bisect.bisect_left(blocked, span)
+    return any(a < span[1] and span[0] < b for a, b in blocked[max(0, i - 1) : i + 1])
 
 
 STATIC_DETECTORS: Mapping[str, Detector] = {

@@ -129,12 +129,17 @@ def test_regions_decide_national_phone_formats(build_guard: Any, found: Any) -> 
         ("order 5551234 shipped", []),
         ("I called 5551234 times", []),
         ("call me tomorrow about ticket 5551234", []),
+        ("Call us on 12.05.2024 at 10:30", []),
+        ("Phone: 2023-2024 season tickets", []),
+        ("Tel.: 12 34 56", []),
+        ("call me at 4111 1111 1111 1111", []),
     ],
 )
 def test_a_phone_word_right_before_a_local_number_is_enough(
     build_guard: Any, found: Any, text: str, phones: list[str]
 ) -> None:
-    """A number of possible length counts only when a phone word ends right before it."""
+    """A number of possible length (7+ digits, not a date, year range or card) counts only when
+    a phone word ends right before it."""
     guard = build_guard("pii", entities=["PHONE"], regions=["US"])
     assert found(guard, text) == [("PHONE", p) for p in phones]
 
