@@ -101,7 +101,7 @@ def predict(
     One window per pass by default, as the runtime serves them: dynamic int8 quantisation
     scales activations per tensor, so a window's scores depend on what else is in its padded
     batch (measured for the shipped bundle, scoring texts by their cleanest window as this
-    function did until session 4: injection recall@1%FPR 0.941 one window per pass, 0.929 in
+    function did before commit e63262c: injection recall@1%FPR 0.941 one window per pass, 0.929 in
     batches of up to 8192 padded tokens). `max_tokens` > 1 batches windows up to that many
     padded tokens.
     """
@@ -229,6 +229,17 @@ def fires(probs: np.ndarray, labels: list[str], th: dict) -> np.ndarray:
     )
 
 
+def per_channel(channels: np.ndarray, attack: np.ndarray, y: np.ndarray) -> dict:
+    """Attack vs benign within each channel that has both (user prompts, documents): the pooled
+    1 % FPR is mostly spent on whichever channel has the harder benign rows."""
+    out = {}
+    for c in sorted(set(channels)):
+        sel = channels == c
+        if y[sel].any() and not y[sel].all():
+            out[c] = binary_metrics(attack[sel], y[sel], 0.5)
+    return out
+
+
 def evaluate_heads(rows, probs, heads, th) -> dict:
     inj, harm = head_arrays(rows)
     out = {}
@@ -250,6 +261,7 @@ def evaluate_heads(rows, probs, heads, th) -> dict:
         res[lab] = binary_metrics(
             p[sel, i], (inj[m][sel] == i).astype(int), th["injection"]["thresholds"][lab]
         )
+    res["per_channel"] = per_channel(np.array([e.channel for e in rows])[m], attack, y_attack)
     out["injection"] = res
     # harm head
     L = heads["harm"]["labels"]
@@ -369,16 +381,19 @@ def identifier_probe_report(bundle: Path, manifest: dict, th: dict) -> dict:
 
 def notice_documents_report(bundle: Path, manifest: dict, th: dict, data_dir: Path) -> dict:
     """How often the injection head fires on clean validation documents with a notice to the
-    human reader inserted (hard_negatives.notice_documents; benign, never trained on)."""
+    human reader inserted (hard_negatives.notice_documents; benign, never trained on), and on
+    the same documents and wrappers without the notice (the baseline the notice adds to)."""
     _, val = D.split(D.load_examples(data_dir))
-    texts = notice_documents(augmentation_inputs(val)[0], 100, seed=98)
-    if not texts:
+    pairs = notice_documents(augmentation_inputs(val)[0], 100, seed=98)
+    if not pairs:
         return {}
+    texts = [t for pair in pairs for t in pair]
     fire = _injection_fires(bundle, manifest, th, texts, "thresholds,thresholds_strict")
     return {
-        "n": len(texts),
-        "fpr_injection": round(float(fire["thresholds"].mean()), 4),
-        "fpr_injection_strict": round(float(fire["thresholds_strict"].mean()), 4),
+        "n": len(pairs),
+        "fpr_injection": round(float(fire["thresholds"][0::2].mean()), 4),
+        "fpr_injection_strict": round(float(fire["thresholds_strict"][0::2].mean()), 4),
+        "fpr_injection_without_notice": round(float(fire["thresholds"][1::2].mean()), 4),
     }
 
 
@@ -448,20 +463,36 @@ def thresholds_for(rows, probs, heads) -> dict:
 
 
 def _cached_predict(
-    cache: Path, reuse: bool, onnx_path: Path, texts: list[str], *args, **kw
+    cache: Path,
+    reuse: bool,
+    onnx_path: Path,
+    texts: list[str],
+    max_len: int,
+    stride: int,
+    heads: dict,
+    **kw,
 ) -> dict[str, np.ndarray]:
     """Probabilities are cached under runs/<run>/ (numbers only) so reports can be redone.
 
-    The cache is keyed by the graph's sha256 and a hash of the texts: `reuse` after a
-    re-export (a new pii head re-quantizes the whole graph) recomputes instead of reporting
-    another graph's numbers."""
-    key = {"__graph": sha256(onnx_path), "__texts": _texts_key(texts), "__format": "2"}
+    The cache is keyed by the graph's sha256, a hash of the texts and the window / head
+    settings: `reuse` after a re-export (a new pii head re-quantizes the whole graph) or a new
+    window stride recomputes instead of reporting other numbers."""
+    scored = {
+        h: [v["output"], v["type"], v["labels"], v.get("negative", [])] for h, v in heads.items()
+    }
+    settings = [max_len, stride, scored, kw.get("max_tokens", 1)]
+    key = {
+        "__graph": sha256(onnx_path),
+        "__texts": _texts_key(texts),
+        "__settings": json.dumps(settings, sort_keys=True),
+        "__format": "2",
+    }
     if reuse and cache.exists():
         cached = dict(np.load(cache))
         if all(str(cached.get(k)) == v for k, v in key.items()):
             return {k: v for k, v in cached.items() if not k.startswith("__")}
         print(f"{cache.name}: cached for another graph or other rows; recomputing", flush=True)
-    probs = predict(onnx_path, texts, *args, **kw)
+    probs = predict(onnx_path, texts, max_len, stride, heads, **kw)
     np.savez(cache, **probs, **{k: np.array(v) for k, v in key.items()})
     return probs
 

@@ -556,13 +556,20 @@ def _placement(rng: random.Random, docs: list[Example]):
     return doc, where, wrapper, dict(sender=rng.choice(SENDERS), subject=rng.choice(SUBJECTS))
 
 
-def notice_documents(docs: list[Example], n: int, seed: int) -> list[str]:
-    """n clean documents, each with one NOTICES sentence at its start, middle or end."""
+def notice_documents(docs: list[Example], n: int, seed: int) -> list[tuple[str, str]]:
+    """n pairs: a clean document with one NOTICES sentence at its start, middle or end, and the
+    same document in the same wrapper without it."""
     rng = random.Random(seed)
     out = []
     for _ in range(n if docs else 0):
         doc, where, wrapper, fill = _placement(rng, docs)
-        out.append(wrapper.format(doc=_insert(doc, rng.choice(NOTICES), where), **fill))
+        notice = rng.choice(NOTICES)
+        out.append(
+            (
+                wrapper.format(doc=_insert(doc, notice, where), **fill),
+                wrapper.format(doc=doc, **fill),
+            )
+        )
     return out
 
 

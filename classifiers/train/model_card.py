@@ -74,6 +74,23 @@ BIPIA = "injection/documents | github:microsoft/BIPIA"
 AUG = "synthetic/augmented_documents | synthetic:augmented_documents"
 
 
+def _channel_lines(channels: dict | None) -> list[str]:
+    """Recall at 1 % FPR within each channel (user prompts, retrieved documents)."""
+    if not channels:
+        return []
+    parts = [
+        f"{c}s {_f(m.get('recall_at_1pct_fpr'))} ({m['n_pos']} attacks, {m['n_neg']} benign)"
+        for c, m in channels.items()
+    ]
+    return [
+        "* By channel, recall at 1 % FPR *of that channel's* benign rows: "
+        + "; ".join(parts)
+        + ". The pooled number above spends its 1 % mostly on documents and is helped by the "
+        "many easy benign texts; indirect injection in retrieved documents is the weak spot "
+        "(a policy can give document stages their own, higher thresholds)."
+    ]
+
+
 def _limits(metrics: dict) -> list[str]:
     h = metrics["heads"]
     inj = h["injection"]["attack_vs_benign(1-p_benign)"]
@@ -102,6 +119,7 @@ def _limits(metrics: dict) -> list[str]:
         f"AILuminate requests ({fpr('harm/prompts | github:mlcommons/ailuminate', 'injection')}), "
         f"clean "
         f"BIPIA documents ({fpr('injection/documents | github:microsoft/BIPIA', 'injection')}).",
+        *_channel_lines(h["injection"].get("per_channel")),
         f"* Harm: AUPRC {_f(un.get('auprc'))} meets the target, but at the default threshold (≤1 "
         f"% FPR "
         f"on *all* safe rows, which are mostly hard social-media text) `unsafe` recall is only "
@@ -329,10 +347,12 @@ def _notice_lines(notice: dict | None) -> list[str]:
         'instruction or "ignore the previous calendar invite"; benign, never trained on, '
         "`hard_negatives.notice_documents`): the injection head fires on "
         f"{_f(notice['fpr_injection'])} of them (strict thresholds: "
-        f"{_f(notice['fpr_injection_strict'])}). The encoder learnt that an imperative sentence "
-        "set apart inside a document is suspicious; its benign twins during training inserted "
-        "short requests to an assistant, which BIPIA would count as attacks. Expect false "
-        "positives on retrieved documents with instructions to their readers.",
+        f"{_f(notice['fpr_injection_strict'])}); on the same documents and wrappers without the "
+        f"notice it fires on {_f(notice.get('fpr_injection_without_notice'))}. The encoder learnt "
+        "that an imperative sentence set apart inside a document is suspicious; its benign "
+        "twins during training mostly inserted short requests to an assistant, which BIPIA "
+        "would count as attacks. Expect false positives on retrieved documents with "
+        "instructions to their readers.",
         "",
     ]
 

@@ -352,6 +352,7 @@ def main(argv=None):
         "--candidates",
         nargs="*",
         default=None,
+        choices=[c[0] for c in CANDIDATES],
         help=f"train only these of {[c[0] for c in CANDIDATES]} (default: all)",
     )
     ap.add_argument(

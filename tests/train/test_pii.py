@@ -223,8 +223,8 @@ def test_dev_family_is_separate_from_training_and_test_families() -> None:
 
 
 def test_distractors_have_an_entity_and_leave_handles_products_amounts_outside() -> None:
-    """Every `distractors` row has an entity; no entity span overlaps a user handle, a Title
-    Case product phrase or an amount."""
+    """Every `distractors` row has an entity; no entity span overlaps an @ or github.com user
+    handle or a Title Case product phrase."""
     rows = P.synthetic(60, seed=7, split="train", families=["distractors"])
     seen = {"handle": 0, "titled": 0}
     for r in rows:

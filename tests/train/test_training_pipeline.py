@@ -45,15 +45,19 @@ def test_hard_negatives_are_deterministic_and_heldout_templates_never_train() ->
 
 
 def test_notice_documents_insert_one_notice_into_a_clean_document() -> None:
-    """Each notice document is a given clean document plus one NOTICES sentence, repeatably."""
+    """Each pair is a clean document with one NOTICES sentence and the same one without it."""
     docs = [
         D.Example(f"Clean document {i}. It has two sentences.", "injection/documents", "f",
                   str(i), "document", 0, [-1] * 12)
         for i in range(4)
     ]  # fmt: skip
-    texts = notice_documents(docs, 12, seed=3)
-    assert texts == notice_documents(docs, 12, seed=3) and len(texts) == 12
-    assert all(sum(n in t for n in NOTICES) == 1 and "Clean document" in t for t in texts)
+    pairs = notice_documents(docs, 12, seed=3)
+    assert pairs == notice_documents(docs, 12, seed=3) and len(pairs) == 12
+    for with_notice, without in pairs:
+        notices = [n for n in NOTICES if n in with_notice]
+        assert len(notices) == 1 and "Clean document" in without
+        assert not any(n in without for n in NOTICES)
+        assert len(with_notice) > len(without) + len(notices[0])  # one insert, same wrapper
     assert notice_documents([], 5, seed=3) == []
 
 
