@@ -957,6 +957,34 @@ def dev(n_per_family: int = 200, seed: int = 5) -> list[PiiExample]:
     return synthetic(n_per_family, seed, DEV, families=list(DEV_TEMPLATES), templates=DEV_TEMPLATES)
 
 
+def long_context(rows: list[PiiExample], n: int, seed: int) -> list[PiiExample]:
+    """n training rows with entities moved deep into a long window: PII-free training negatives
+    (benign prompts without proper nouns) joined before the row, and sometimes after it, to
+    40-1800 characters each. The head otherwise sees short sentences only, and its F1 halved
+    once ~350 tokens of other text came first (pii.long_context_scores, which uses fillers of
+    its own)."""
+    rng = random.Random(seed)
+    pool = [r.text for r in rows if r.split == "train" and r.source == "negative"]
+    rows = [r for r in rows if r.split == "train" and r.spans]
+    if not pool or not rows:
+        return []
+
+    def filler(limit: int) -> str:
+        parts: list[str] = []
+        while sum(map(len, parts)) < limit:
+            parts.append(rng.choice(pool))
+        return rng.choice((" ", "\n", "\n\n")).join(parts) + rng.choice((" ", "\n", "\n\n"))
+
+    out = []
+    for r in rng.sample(rows, min(n, len(rows))):
+        before = filler(rng.randint(40, 1800))
+        after = filler(rng.randint(40, 900)) if rng.random() < 0.3 else ""
+        spans = [(a + len(before), b + len(before), t) for a, b, t in r.spans]
+        text = before + r.text + (" " + after.rstrip() if after else "")
+        out.append(PiiExample(text, spans, "synthetic:long_context", "train"))
+    return out
+
+
 def build(
     data_dir: Path,
     n_synth: int = 1000,
@@ -973,6 +1001,7 @@ def build(
     rows += synthetic(n_val_synth, seed=2, split="val")
     rows += synthetic(n_heldout, seed=3, split="heldout", families=[HELDOUT_FAMILY])
     rows += load_negatives(data_dir, n_train=1500, n_val=300)
+    rows += long_context(rows, n=1200, seed=6)
     rows += blind(n_blind)
     rows += dev(n_dev)
     return rows

@@ -109,9 +109,10 @@ def test_real_pii_entities_match_the_trainers_reference_decoder(real: Classifier
         pytest.skip("labelled pii data not available")
     with path.open(encoding="utf-8") as lines:
         texts = [json.loads(line)["text"] for _, line in zip(range(60), lines, strict=False)]
-    # an address line (training family "address") where this head ends places with a tagged ","
-    # and " -" (the list row pinned before, "1. Maria Rossi - Acme Corp - Rome ...", no longer is)
-    texts.append("12 Via Roma, 00100 Rome - Italy")
+    # address lines where a shipped head ended a place with a tagged "," or " -" (heads change
+    # with retraining: the list row "1. Maria Rossi - Acme Corp - Rome ..." and "12 Via Roma,
+    # 00100 Rome - Italy" were pinned before; the long_context head tags "Paris," here)
+    texts += ["12 Via Roma, 00100 Rome - Italy", "Ship to: 5 Rue de Rivoli, 75001 Paris, France,"]
     no_threshold = dict.fromkeys(real.heads["pii"].entity_types, 0.0)
     seps = separator_ids(real.model.tokenizer, real.heads["pii"].separators)
     trimmed = 0

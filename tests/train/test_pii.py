@@ -304,3 +304,23 @@ def test_swap_pii_head_keeps_the_encoder_and_the_other_heads(tmp_path: Path) -> 
     save_checkpoint(other, tmp_path / "other.pt", {})
     with pytest.raises(SystemExit):
         pii.swap_pii_head(tmp_path / "target.pt", tmp_path / "other.pt")
+
+
+def test_long_context_rows_move_entities_deep_and_keep_their_spans() -> None:
+    """Long-context rows put PII-free training text around a training row: the spans still
+    cover the same entity text, the filler comes only from training negatives."""
+    rows = [
+        P.PiiExample("call Maria Lopez today", [(5, 16, "PERSON")], "synthetic:chat", "train"),
+        P.PiiExample("the weather is nice", [], "negative", "train"),
+        P.PiiExample("quiet days are good", [], "negative", "train"),
+        P.PiiExample("Ana lives in Lima", [(0, 3, "PERSON")], "synthetic:chat", "val"),
+    ]
+    out = P.long_context(rows, n=5, seed=1)
+    assert out == P.long_context(rows, n=5, seed=1) and len(out) == 1  # only the train row
+    (row,) = out
+    assert row.split == "train" and row.source == "synthetic:long_context"
+    assert [row.text[a:b] for a, b, _ in row.spans] == ["Maria Lopez"]
+    assert row.spans[0][0] >= 40 and "Ana" not in row.text
+    filler = row.text.replace("call Maria Lopez today", " ")
+    words = {"the", "weather", "is", "nice", "quiet", "days", "are", "good"}
+    assert set(filler.split()) <= words
