@@ -252,7 +252,7 @@ def phone_windows(text: str) -> Iterator[tuple[int, int]]:
     for run in _PHONE_RUN.finditer(text):
         if _ISO_DATE.fullmatch(run.group()) or sum(c.isdigit() for c in run.group()) < 7:
             continue
-        run_start, run_end = max(0, run.start() - 2), min(len(text), run.end() + 12)
+        run_start, run_end = _around(text, run.start(), run.end())
         if run_start > end:
             if end >= 0:
                 yield start, end
@@ -262,16 +262,31 @@ def phone_windows(text: str) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
+def _around(text: str, start: int, end: int) -> tuple[int, int]:
+    """A digit run's stretch for the matcher: 2 characters before it ("+" and the left-context
+    checks) and 12 after it (extensions such as " ext. 1234")."""
+    return max(0, start - 2), min(len(text), end + 12)
+
+
+def _matches(
+    text: str, stretch: tuple[int, int], regions: Sequence[str], leniency: int
+) -> set[tuple[int, int]]:
+    """Numbers libphonenumber finds in text[stretch] for any of `regions`, once each."""
+    lo, hi = stretch
+    return {
+        (lo + match.start, lo + match.end)
+        for region in regions
+        for match in phonenumbers.PhoneNumberMatcher(text[lo:hi], region, leniency=leniency)
+    }
+
+
 def phone_detector(regions: Sequence[str]) -> Detector:
     """Phone numbers valid in any of `regions` (or internationally written), and numbers of a
     possible length for one of them right after a phone word (PHONE_CUE)."""
+    valid_only = phonenumbers.Leniency.VALID
 
     def phones(text: str) -> Iterator[tuple[int, int]]:
-        valid: set[tuple[int, int]] = set()
-        for start, end in phone_windows(text):
-            for region in regions:
-                for match in phonenumbers.PhoneNumberMatcher(text[start:end], region):
-                    valid.add((start + match.start, start + match.end))
+        valid = set().union(*(_matches(text, w, regions, valid_only) for w in phone_windows(text)))
         yield from sorted(valid)
         yield from _cued(text, regions, _union(valid))
 
@@ -285,22 +300,15 @@ def _cued(
     number covers it: numbers of a possible length there (at least 7 digits, no date or year
     range) that PHONE_CUE anchors right before their start. Work grows with the number of
     phone words, not with the text."""
-    lenient = phonenumbers.Leniency.POSSIBLE
     for cue in PHONE_CUE_WORD.finditer(text):
-        reach = text[cue.end() : cue.end() + CUE_REACH]
-        run = _PHONE_RUN.search(reach)
-        if run is None:
+        run = _PHONE_RUN.search(text[cue.end() : cue.end() + CUE_REACH + 64])
+        if run is None or run.start() >= CUE_REACH:
             continue
-        run_start = cue.end() + run.start()
-        run_end = _run_end(text, run_start)
+        run_start, run_end = cue.end() + run.start(), cue.end() + run.end()
         if _overlaps(blocked, (run_start, run_end)):
             continue
-        lo, hi = max(0, run_start - 2), min(len(text), run_end + 12)
-        found: set[tuple[int, int]] = set()
-        for region in regions:
-            for match in phonenumbers.PhoneNumberMatcher(text[lo:hi], region, leniency=lenient):
-                found.add((lo + match.start, lo + match.end))
-        for span in sorted(found):
+        stretch = _around(text, run_start, run_end)
+        for span in sorted(_matches(text, stretch, regions, phonenumbers.Leniency.POSSIBLE)):
             number = text[span[0] : span[1]]
             if (
                 sum(c.isdigit() for c in number) >= 7
@@ -310,12 +318,6 @@ def _cued(
             ):
                 blocked = _union([*blocked, span])
                 yield span
-
-
-def _run_end(text: str, start: int) -> int:
-    """End of the digit run (digits, spaces, ()./-) that starts at `start`."""
-    run = _PHONE_RUN.match(text[start : start + 64])
-    return start + (run.end() if run else 1)
 
 
 def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
