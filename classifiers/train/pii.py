@@ -428,11 +428,6 @@ FILLERS = (  # benign text put before a row to move its entities deep into a lon
 )
 
 
-def _prefixed(row, pre: str):
-    spans = [(a + len(pre), b + len(pre), t) for a, b, t in row.spans]
-    return P.PiiExample(pre + row.text, spans, row.source, row.split)
-
-
 def long_context_scores(sess, output: str, rows, tok, th, n=120, separators=P.SEPARATORS):
     """F1 on the first `n` validation rows with entities, alone and after ~350 tokens of each
     filler (the head is trained on short sentences; this measures what a long prefix does)."""
@@ -440,7 +435,7 @@ def long_context_scores(sess, output: str, rows, tok, th, n=120, separators=P.SE
     res = {}
     prefixes = {"alone": "", **{f"after_filler_{i + 1}": f * 25 for i, f in enumerate(FILLERS)}}
     for name, pre in prefixes.items():
-        moved = [_prefixed(r, pre) for r in rows]
+        moved = [P.surrounded(r, pre) for r in rows]
         seqs, labels, offsets = encode(moved, tok, separators)
         scores = entity_scores(moved, onnx_pii_probs(sess, output, seqs), labels, offsets, th)
         res[name] = {t: scores[t]["f1"] for t in ("PERSON", "LOCATION", "ORGANIZATION")}

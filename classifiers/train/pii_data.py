@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -844,8 +845,6 @@ DISTRACT_PARTS = ("entity", "entity", "entity", "handle", "titled", "titled", "n
 
 def handle(fake, rng: random.Random) -> str:
     """A user handle built from a person's name (lowercase ASCII, sometimes digits)."""
-    import unicodedata
-
     first, last = (
         unicodedata.normalize("NFKD", x).encode("ascii", "ignore").decode().lower()
         for x in (fake.first_name(), fake.last_name())
@@ -965,8 +964,8 @@ def long_context(rows: list[PiiExample], n: int, seed: int) -> list[PiiExample]:
     its own)."""
     rng = random.Random(seed)
     pool = [r.text for r in rows if r.split == "train" and r.source == "negative"]
-    rows = [r for r in rows if r.split == "train" and r.spans]
-    if not pool or not rows:
+    entity_rows = [r for r in rows if r.split == "train" and r.spans]
+    if not pool or not entity_rows:
         return []
 
     def filler(limit: int) -> str:
@@ -976,13 +975,19 @@ def long_context(rows: list[PiiExample], n: int, seed: int) -> list[PiiExample]:
         return rng.choice((" ", "\n", "\n\n")).join(parts) + rng.choice((" ", "\n", "\n\n"))
 
     out = []
-    for r in rng.sample(rows, min(n, len(rows))):
+    for r in rng.sample(entity_rows, min(n, len(entity_rows))):
         before = filler(rng.randint(40, 1800))
         after = filler(rng.randint(40, 900)) if rng.random() < 0.3 else ""
-        spans = [(a + len(before), b + len(before), t) for a, b, t in r.spans]
-        text = before + r.text + (" " + after.rstrip() if after else "")
-        out.append(PiiExample(text, spans, "synthetic:long_context", "train"))
+        after = " " + after.rstrip() if after else ""
+        out.append(surrounded(r, before, after, "synthetic:long_context"))
     return out
+
+
+def surrounded(row: PiiExample, before: str, after: str = "", source: str = "") -> PiiExample:
+    """`row` with `before` and `after` around its text, its spans moved along (same split;
+    same source unless `source` is given)."""
+    spans = [(a + len(before), b + len(before), t) for a, b, t in row.spans]
+    return PiiExample(before + row.text + after, spans, source or row.source, row.split)
 
 
 def build(
