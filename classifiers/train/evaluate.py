@@ -56,9 +56,12 @@ VAL_CAPS = {
 }
 
 
-def build_val_set(data_dir: Path, n_aug: int = 300) -> list[D.Example]:
-    examples = D.load_examples(data_dir)
-    _train, val = D.split(examples)
+def build_val_set(
+    data_dir: Path, n_aug: int = 300, val: list[D.Example] | None = None
+) -> list[D.Example]:
+    """The validation rows; `val`: the validation split of D.load_examples, if already loaded."""
+    if val is None:
+        _train, val = D.split(D.load_examples(data_dir))
     by = defaultdict(list)
     for e in val:
         by[(e.file, e.family)].append(e)
@@ -230,13 +233,15 @@ def fires(probs: np.ndarray, labels: list[str], th: dict) -> np.ndarray:
 
 
 def per_channel(channels: np.ndarray, attack: np.ndarray, y: np.ndarray) -> dict:
-    """Attack vs benign within each channel that has both (user prompts, documents): the pooled
-    1 % FPR is mostly spent on whichever channel has the harder benign rows."""
+    """Attack vs benign within each channel that has both (user prompts, documents), and how
+    many of the benign rows above the pooled 1 %-FPR threshold (recall_at_fpr's) each holds."""
+    pooled = np.quantile(attack[y == 0], 0.99, method="higher")
     out = {}
     for c in sorted(set(channels)):
         sel = channels == c
         if y[sel].any() and not y[sel].all():
-            out[c] = binary_metrics(attack[sel], y[sel], 0.5)
+            above = int((attack[sel & (y == 0)] > pooled).sum())
+            out[c] = {**binary_metrics(attack[sel], y[sel], 0.5), "pooled_1pct_fp": above}
     return out
 
 
@@ -379,11 +384,11 @@ def identifier_probe_report(bundle: Path, manifest: dict, th: dict) -> dict:
     }
 
 
-def notice_documents_report(bundle: Path, manifest: dict, th: dict, data_dir: Path) -> dict:
-    """How often the injection head fires on clean validation documents with a notice to the
-    human reader inserted (hard_negatives.notice_documents; benign, never trained on), and on
-    the same documents and wrappers without the notice (the baseline the notice adds to)."""
-    _, val = D.split(D.load_examples(data_dir))
+def notice_documents_report(bundle: Path, manifest: dict, th: dict, val: list[D.Example]) -> dict:
+    """How often the injection head fires on clean validation documents (of the split `val`)
+    with a notice to the human reader inserted (hard_negatives.notice_documents; benign, never
+    trained on), and on the same documents and wrappers without the notice (the baseline the
+    notice adds to)."""
     pairs = notice_documents(augmentation_inputs(val)[0], 100, seed=98)
     if not pairs:
         return {}
@@ -511,7 +516,8 @@ def run_eval(
     manifest = yaml.safe_load((bundle / "bundle.yaml").read_text())
     # sequence heads here; token heads (pii) are evaluated by pii.evaluate_bundle
     heads = {h: v for h, v in manifest["heads"].items() if v["type"] != "token"}
-    rows = build_val_set(data_dir)
+    _train, val = D.split(D.load_examples(data_dir))
+    rows = build_val_set(data_dir, val=val)
     texts = [e.text for e in rows]
     ml, st = manifest["max_length"], manifest["window_stride"]
     probs = _cached_predict(
@@ -536,7 +542,7 @@ def run_eval(
         "hard_negatives": hard_negative_report(rows, probs, heads, th),
         "identifier_probe": identifier_probe_report(bundle, manifest, th),
         "multilingual": multilingual_report(bundle, manifest, th, data_dir),
-        "notice_documents": notice_documents_report(bundle, manifest, th, data_dir),
+        "notice_documents": notice_documents_report(bundle, manifest, th, val),
         "int8_vs_fp32": {
             "rows": len(sub),
             **agreement(fp32, {h: p[sub] for h, p in probs.items()}, heads, th),

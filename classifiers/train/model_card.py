@@ -79,15 +79,17 @@ def _channel_lines(channels: dict | None) -> list[str]:
     if not channels:
         return []
     parts = [
-        f"{c}s {_f(m.get('recall_at_1pct_fpr'))} ({m['n_pos']} attacks, {m['n_neg']} benign)"
+        f"{c}s {_f(m.get('recall_at_1pct_fpr'))} ({m['n_pos']} attacks, {m['n_neg']} benign, "
+        f"{m.get('pooled_1pct_fp')} of the benign rows above the pooled 1 %-FPR threshold)"
         for c, m in channels.items()
     ]
     return [
         "* By channel, recall at 1 % FPR *of that channel's* benign rows: "
         + "; ".join(parts)
-        + ". The pooled number above spends its 1 % mostly on documents and is helped by the "
-        "many easy benign texts; indirect injection in retrieved documents is the weak spot "
-        "(a policy can give document stages their own, higher thresholds)."
+        + ". The rest of the pooled 1 % falls on benign rows of channels without attacks "
+        "(social-media and other plain texts). A channel whose own recall is far below the "
+        "pooled one is where the head is weak; a policy can give that stage its own, higher "
+        "thresholds."
     ]
 
 
