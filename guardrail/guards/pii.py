@@ -6,7 +6,9 @@
   after a phone word ("call me at", "tel.", "mobile:", `PHONE_CUE`, within `CUE_REACH`
   characters) leniency POSSIBLE is enough (a plausible length, at least 7 digits, not a date
   or year range), so local numbers without an area code ("call me at 555-1234") are found
-  too. Cost grows with the number of regions (see `phone_windows`);
+  too. Numbers written with "+", a country code and digit groups count by their shape alone
+  (`international`: 8-15 digits, not an amount, decimal or date), allocated or not. Cost grows
+  with the number of regions (see `phone_windows`);
 - `CREDIT_CARD`: 12–19 digits, contiguous or in groups of 4–6 (the last may be shorter)
   separated by spaces or dashes, that pass Luhn (`stdnum.luhn`) and whose first digit and
   length fit a card network (`CARD_LENGTHS`);
@@ -96,6 +98,17 @@ PHONE_CUE = compile_re2(
     ignore_case=True,
 )
 CUE_REACH = 40  # characters before a number searched for PHONE_CUE
+# "+", a country code and digit groups: the international way to write a number (E.123). Made-up
+# or unallocated numbers fail libphonenumber's VALID check, but whoever writes one this way
+# means a phone number; extensions ("x123", "ext. 12") are part of it. See `international`.
+_INTERNATIONAL = compile_re2(
+    r"\+\d+(?:[ .\-]?\(\d{1,4}\)[ .\-]?\d+|[ .\-]\d+)+(?: ?(?:x|ext\.?) ?\d{1,5})?",
+    ignore_case=True,
+)
+# signed amounts: in thousands ("+12 345 678", "+1.250.000") or decimal ("+0.0012345678")
+_SIGNED_AMOUNT = compile_re2(r"\+\d{1,3}(?:[ .]\d{3})+|\+\d+\.\d+")
+_EXTENSION = compile_re2(r" ?(?:x|ext\.?) ?\d{1,5}$", ignore_case=True)
+INTERNATIONAL_DIGITS = range(8, 16)  # E.164: at most 15 digits; fewer than 8 is no phone number
 # dates and year ranges have the length of a phone number: a phone word before them is not enough
 _NOT_A_PHONE = compile_re2(
     r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|"
@@ -288,9 +301,34 @@ def phone_detector(regions: Sequence[str]) -> Detector:
     def phones(text: str) -> Iterator[tuple[int, int]]:
         valid = set().union(*(_matches(text, w, regions, valid_only) for w in phone_windows(text)))
         yield from sorted(valid)
-        yield from _cued(text, regions, _union(valid))
+        blocked = _union(valid)
+        for span in international(text):
+            if not _overlaps(blocked, span):
+                blocked = _union([*blocked, span])
+                yield span
+        yield from _cued(text, regions, blocked)
 
     return phones
+
+
+def international(text: str) -> Iterator[tuple[int, int]]:
+    """Numbers written as "+country digits" with at least one separator, 8-15 digits (extension
+    not counted), not glued to a word or another number, not a date nor a signed amount in
+    thousands. Contiguous ones ("+14155552671") are left to libphonenumber's VALID check: a
+    bare "+" and digits is as often a count or a score change as a phone number."""
+    if "+" not in text:
+        return
+    for match in _INTERNATIONAL.finditer(text):
+        start, end = match.start(), match.end()
+        number = _EXTENSION.sub("", match.group())
+        digits = sum(c.isdigit() for c in number)
+        if (
+            digits in INTERNATIONAL_DIGITS
+            and _free(text, start, end, lambda c: _alnum(c) or c in "+")
+            and _SIGNED_AMOUNT.fullmatch(number) is None
+            and _NOT_A_PHONE.fullmatch(number[1:]) is None
+        ):
+            yield start, end
 
 
 def _cued(

@@ -145,6 +145,30 @@ def test_a_phone_word_right_before_a_local_number_is_enough(
 
 
 @pytest.mark.parametrize(
+    ("text", "phones"),
+    [
+        ("Desk: +123456 789 012", ["+123456 789 012"]),
+        ("Mobile +1-234-567-8901x234.", ["+1-234-567-8901x234"]),
+        ("+12 (3)456 789 01 office", ["+12 (3)456 789 01"]),
+        ("fax +33.1.23.45.67.89", ["+33.1.23.45.67.89"]),
+        ("revenue up +12 345 678 this year", []),
+        ("yield +1.2345678 today", []),
+        ("id a+12 345 6789", []),
+        ("released +2024-01-15", []),
+        ("score +15-20", []),
+        ("+12 3456 7890 1234 5678", []),
+    ],
+)
+def test_numbers_written_with_a_country_code_need_not_be_allocated(
+    build_guard: Any, found: Any, text: str, phones: list[str]
+) -> None:
+    """'+', a country code and digit groups (8-15 digits) is a phone number even when no region
+    allocates it; amounts, decimals, dates and numbers glued to a word are not."""
+    guard = build_guard("pii", entities=["PHONE"], regions=["US"])
+    assert found(guard, text) == [("PHONE", p) for p in phones]
+
+
+@pytest.mark.parametrize(
     ("params", "message"),
     [
         (
@@ -174,7 +198,8 @@ GOLD_TYPES = {
 }
 # Floors a little under what was measured (see the report); PHONE is limited by national
 # formats of regions outside the default list and by invalid made-up numbers in the data
-# (measured: precision 0.967, recall 0.873 with the phone-word rule, 0.958 / 0.667 before).
+# without a phone word or "+" (measured: precision 0.969, recall 0.912 with the "+" shape rule;
+# 0.967 / 0.873 with the phone-word rule alone; 0.958 / 0.667 before either).
 FLOORS = {
     "EMAIL": (0.95, 0.95),
     "PHONE": (0.95, 0.85),
