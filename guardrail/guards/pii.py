@@ -500,6 +500,7 @@ class EntityModel:
         self.runtime = runtime
         self.head = head
         self.thresholds = dict(thresholds)  # type -> threshold, for every reported type
+        runtime.expect_entities()  # classifier guards' passes over this bundle decode them too
 
     async def find(self, texts: Sequence[str]) -> list[list[ModelEntity]]:
         """The reported entities of each text (blank texts are not scored)."""

@@ -18,6 +18,10 @@ async `score` and the blocking `score_sync` (CLI, benchmarks) share it.
 
 Token (span) heads come out of the same pass: `analyze` gives, besides the scores, each token
 head's entities (per-token rows stitched over the windows, then decoded; see `entities.py`).
+Until the first `analyze` (or `expect_entities`, which guards that analyze call when they are
+built), `score` skips the character offsets and the decoding (about 5 % of a short text's call);
+from then on every text is decoded, so that a `score` and an `analyze` of the same text still
+share one pass.
 """
 
 from __future__ import annotations
@@ -104,6 +108,7 @@ class _Job:
 
     key: bytes
     future: Future[Analysis]
+    decodes: bool  # token heads' entities are decoded (else `Analysis.entities` stays empty)
     remaining: int = 0
     best: dict[str, Probs] = field(default_factory=dict)
     found: dict[str, list[Tagged]] = field(default_factory=dict)
@@ -134,20 +139,25 @@ class InferencePool:
         options: PoolOptions | None = None,
         executor: Executor | None = None,
         schemes: Mapping[str, TokenScheme] | None = None,
+        locate: Encode | None = None,
     ) -> None:
+        """`encode` gives the rows to score; `locate` (default: `encode`) the same windows with
+        character offsets, used when token heads' entities are decoded (see `schemes`)."""
         self.options = options or PoolOptions()
         self.stats = PoolStats()
-        self._encode, self._forward = encode, forward
+        self._encode, self._locate, self._forward = encode, locate or encode, forward
         self._labels = {head: list(names) for head, names in labels.items()}
         self._schemes = dict(schemes or {})  # token heads whose entities are decoded
+        self._decoding = False  # set by the first `analyze`: from then on every text decodes
         self._own_executor = executor is None
         self.executor: Executor = executor or ThreadPoolExecutor(
             max_workers=self.options.workers, thread_name_prefix="guardrail-infer"
         )
         self._lock = threading.Lock()
         self._closed = False
-        self._inflight: dict[bytes, Future[Analysis]] = {}
-        self._cache: OrderedDict[bytes, Analysis] = OrderedDict()
+        self._inflight: dict[bytes, _Job] = {}
+        # text key -> (result, whether its token heads were decoded)
+        self._cache: OrderedDict[bytes, tuple[Analysis, bool]] = OrderedDict()
         self._batcher = (
             _Batcher(self._run_batch, self.options, self.executor)
             if self.options.batching
@@ -158,39 +168,51 @@ class InferencePool:
 
     async def score(self, texts: Sequence[str]) -> list[Scores]:
         """Every head's label probabilities for each text, in order (awaits off-loop work)."""
-        return [result.scores for result in await self.analyze(texts)]
+        futures = self.submit(texts)
+        results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        return [_copy(result.scores) for result in results]
 
     def score_sync(self, texts: Sequence[str]) -> list[Scores]:
         """Blocking `score` for code without an event loop (CLI, benchmarks)."""
-        return [result.scores for result in self.analyze_sync(texts)]
+        return [_copy(f.result().scores) for f in self.submit(texts)]
 
     async def analyze(self, texts: Sequence[str]) -> list[Analysis]:
         """Scores and token heads' entities for each text, in order (one pass per window)."""
-        futures = self.submit(texts)
+        futures = self.submit(texts, entities=True)
         results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
         return [r.copy() for r in results]
 
     def analyze_sync(self, texts: Sequence[str]) -> list[Analysis]:
         """Blocking `analyze`."""
-        return [f.result().copy() for f in self.submit(texts)]
+        return [f.result().copy() for f in self.submit(texts, entities=True)]
 
-    def submit(self, texts: Sequence[str]) -> list[Future[Analysis]]:
-        """One future per text; a text already cached or in flight reuses that result."""
+    def submit(self, texts: Sequence[str], entities: bool = False) -> list[Future[Analysis]]:
+        """One future per text; a text already cached or in flight reuses that result (with
+        `entities`, only a result whose token heads were decoded)."""
         futures: list[Future[Analysis]] = []
-        new: list[tuple[bytes, str, Future[Analysis]]] = []
+        new: list[tuple[_Job, str]] = []
         with self._lock:
+            entities = entities and bool(self._schemes)  # nothing to decode without token heads
+            self._decoding = decodes = self._decoding or entities
             self.stats.texts += len(texts)
             for text in texts:
                 key = text_key(text)
-                futures.append(self._existing(key) or self._register(key, text, new))
-        for key, text, future in new:
+                found = self._existing(key, needs_entities=entities)
+                futures.append(found or self._register(key, text, decodes, new))
+        for job, text in new:
             try:
                 if self._closed:
                     raise RuntimeError("the inference pool is closed")
-                self.executor.submit(self._start, key, text, future)
+                self.executor.submit(self._start, job, text)
             except RuntimeError as exc:  # closed, or the executor was shut down
-                self._fail(key, future, exc)
+                self._fail(job.key, job.future, exc)
         return futures
+
+    def expect_entities(self) -> None:
+        """From now on decode token heads' entities for every text, `score`d ones too, so that
+        an `analyze` of a text being scored shares its pass."""
+        with self._lock:
+            self._decoding = bool(self._schemes)
 
     @property
     def closed(self) -> bool:
@@ -206,39 +228,42 @@ class InferencePool:
             self.executor.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             pending, self._inflight = self._inflight, {}
-        for future in pending.values():
-            _settle(future, exc=RuntimeError("the inference pool was closed"))
+        for job in pending.values():
+            _settle(job.future, exc=RuntimeError("the inference pool was closed"))
 
     # -- bookkeeping (callers hold self._lock) ----------------------------------------------
 
-    def _existing(self, key: bytes) -> Future[Analysis] | None:
+    def _existing(self, key: bytes, needs_entities: bool) -> Future[Analysis] | None:
         cached = self._cache.get(key)
-        if cached is not None:
+        if cached is not None and (cached[1] or not needs_entities):
             self._cache.move_to_end(key)
             self.stats.cache_hits += 1
-            return _done(cached)
+            return _done(cached[0])
         inflight = self._inflight.get(key)
-        if inflight is not None:
-            self.stats.coalesced += 1
-        return inflight
+        if inflight is None or (needs_entities and not inflight.decodes):
+            return None
+        self.stats.coalesced += 1
+        return inflight.future
 
     def _register(
-        self, key: bytes, text: str, new: list[tuple[bytes, str, Future[Analysis]]]
+        self, key: bytes, text: str, decodes: bool, new: list[tuple[_Job, str]]
     ) -> Future[Analysis]:
         future: Future[Analysis] = Future()
         # RUNNING futures cannot be cancelled: one caller giving up (a guard timeout cancels
         # its asyncio wrapper, which cancels the source) must not cancel the shared result.
         future.set_running_or_notify_cancel()
-        self._inflight[key] = future
-        new.append((key, text, future))
+        job = _Job(key, future, decodes)
+        self._inflight[key] = job  # replaces a job without entities, which still finishes
+        new.append((job, text))
         return future
 
     # -- work (runs on the pool's threads) --------------------------------------------------
 
-    def _start(self, key: bytes, text: str, future: Future[Analysis]) -> None:
+    def _start(self, job: _Job, text: str) -> None:
         try:
-            windows = [w if isinstance(w, Window) else Window(w) for w in self._encode(text)]
-            job = _Job(key, future, remaining=len(windows))
+            encode = self._locate if job.decodes else self._encode
+            windows = [w if isinstance(w, Window) else Window(w) for w in encode(text)]
+            job.remaining = len(windows)
             with self._lock:
                 self.stats.encoded += 1
                 self.stats.windows += len(windows)
@@ -251,12 +276,13 @@ class InferencePool:
                 self.executor.submit(self._run_chunk, chunk, job)
             self._run_chunk(chunks[0], job)
         except BaseException as exc:
-            self._fail(key, future, exc)
+            self._fail(job.key, job.future, exc)
 
     def _run_chunk(self, windows: Sequence[Window], job: _Job) -> None:
         try:
             output = self._pass([w.row for w in windows])
-            if job.merge(output.probs, self._decode(windows, output), len(windows)):
+            found = self._decode(windows, output) if job.decodes else {}
+            if job.merge(output.probs, found, len(windows)):
                 self._finish(job)
         except BaseException as exc:
             self._fail(job.key, job.future, exc)
@@ -265,7 +291,7 @@ class InferencePool:
         try:
             output = self._pass([window.row for window, _ in items])
             merged = [
-                (job, output.row(i), self._decode([window], output.row(i)))
+                (job, output.row(i), self._decode([window], output.row(i)) if job.decodes else {})
                 for i, (window, job) in enumerate(items)
             ]
         except BaseException as exc:
@@ -302,21 +328,25 @@ class InferencePool:
             for head, values in job.best.items()
         }
         entities = {
-            head: scheme.entities(job.found.get(head, ())) for head, scheme in self._schemes.items()
+            head: scheme.entities(job.found.get(head, ()))
+            for head, scheme in self._schemes.items()
+            if job.decodes
         }
         result = Analysis(scores, entities)
         with self._lock:
-            if self._inflight.get(job.key) is job.future:
+            if self._inflight.get(job.key) is job:
                 del self._inflight[job.key]
-            if self.options.cache_size:
-                self._cache[job.key] = result
+            cached = self._cache.get(job.key)
+            if self.options.cache_size and (cached is None or job.decodes or not cached[1]):
+                self._cache[job.key] = (result, job.decodes)  # never drops decoded entities
                 while len(self._cache) > self.options.cache_size:
                     self._cache.popitem(last=False)
         _settle(job.future, result=result)
 
     def _fail(self, key: bytes, future: Future[Analysis], exc: BaseException) -> None:
         with self._lock:
-            if self._inflight.get(key) is future:
+            job = self._inflight.get(key)
+            if job is not None and job.future is future:
                 del self._inflight[key]
         _settle(future, exc=exc)
 

@@ -56,14 +56,12 @@ class ClassifierRuntime:
         # The pool gets the model's methods, not ours: no cycle, so dropping the runtime
         # frees it, and the finaliser stops the pool's threads.
         model, windowing = self.model, self.windowing
-        # offsets are only worth their cost where a token head uses them
-        encode: Encode = (
-            partial(windowing.text_windows, encode=model.encode_offsets)
-            if schemes
-            else partial(windowing.text_rows, encode=model.encode)
-        )
+        # offsets are only worth their cost where a token head's entities are decoded
+        encode: Encode = partial(windowing.text_rows, encode=model.encode)
+        locate: Encode = partial(windowing.text_windows, encode=model.encode_offsets)
+        options = PoolOptions.from_settings(settings)
         self.pool = InferencePool(
-            encode, model.infer, labels, PoolOptions.from_settings(settings), executor, schemes
+            encode, model.infer, labels, options, executor, schemes, locate if schemes else None
         )
         weakref.finalize(self, self.pool.close)
 
@@ -112,6 +110,12 @@ class ClassifierRuntime:
     def analyze_sync(self, texts: Sequence[str]) -> list[Analysis]:
         """Blocking `analyze`."""
         return self.pool.analyze_sync(texts)
+
+    def expect_entities(self) -> None:
+        """Say that `analyze` calls will come (guards say it when built): `score` then decodes
+        entities too, so both share one pass per text. Until then, or the first `analyze`,
+        `score` skips that work."""
+        self.pool.expect_entities()
 
     @property
     def closed(self) -> bool:

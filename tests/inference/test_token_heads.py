@@ -49,8 +49,9 @@ def test_one_pass_gives_every_head_and_the_entities(pii_runtime: ClassifierRunti
 
 
 def test_score_and_analyze_share_passes_and_the_cache(pii_runtime: ClassifierRuntime) -> None:
-    """`score` and `analyze` of one text, together or one after the other, cost one pass."""
+    """Once analyze calls are expected, `score` and `analyze` of one text cost one pass."""
     text = "alice met bob in london"
+    pii_runtime.expect_entities()
 
     async def both() -> tuple[Any, Any]:
         return await asyncio.gather(pii_runtime.score([text]), pii_runtime.analyze([text]))
@@ -61,6 +62,23 @@ def test_score_and_analyze_share_passes_and_the_cache(pii_runtime: ClassifierRun
     pii_runtime.analyze_sync([text])
     pii_runtime.score_sync([text])
     assert pii_runtime.forward_passes == 1
+
+
+def test_score_alone_skips_entities_until_they_are_asked_for(
+    pii_runtime: ClassifierRuntime,
+) -> None:
+    """Scores computed without decoding are reused by `score` but not by `analyze`, whose
+    entities are the same as from a fresh runtime; after that, `score` decodes too."""
+    text = "alice met bob in london"
+    scores = pii_runtime.score_sync([text])
+    (analysis,) = pii_runtime.analyze_sync([text])
+    assert pii_runtime.forward_passes == 2
+    assert scores[0] == analysis.scores
+    assert [e.type for e in analysis.entities["pii"]] == ["PERSON", "PERSON", "LOCATION"]
+    pii_runtime.score_sync(["carol visited paris"])
+    pii_runtime.analyze_sync(["carol visited paris", text])
+    assert pii_runtime.forward_passes == 3
+    assert pii_runtime.pool.stats.cache_hits == 2
 
 
 def test_weak_tags_are_entities_with_low_scores(pii_runtime: ClassifierRuntime) -> None:
