@@ -3,12 +3,12 @@
 - `EMAIL`: an RE2 pattern (Unicode letters allowed in local part and domain);
 - `PHONE`: `phonenumbers.PhoneNumberMatcher` (libphonenumber's rules, leniency VALID) for each
   region in `regions`; numbers written with `+country` are found whatever the regions. Right
-  after a phone word ("call me at", "tel.", "mobile:", `PHONE_CUE`, within `CUE_REACH`
-  characters) leniency POSSIBLE is enough (a plausible length, at least 7 digits, not a date
-  or year range), so local numbers without an area code ("call me at 555-1234") are found
-  too. Numbers written with "+", a country code and digit groups count by their shape alone
-  (`international`: 8-15 digits, not an amount, decimal or date), allocated or not. Cost grows
-  with the number of regions (see `phone_windows`);
+  after a phone word ("call me at", "tel.", "mobile:", "reach me at", `PHONE_CUE`, within
+  `CUE_REACH` characters) leniency POSSIBLE is enough (a plausible length, at least 7 digits,
+  not a date, year range or IPv4 address), so local numbers without an area code ("call me
+  at 555-1234") are found too. Numbers written with "+", a country code and digit groups
+  count by their shape alone (`international`: 8-15 digits, not an amount, decimal or date),
+  allocated or not. Cost grows with the number of regions (see `phone_windows`);
 - `CREDIT_CARD`: 12–19 digits, contiguous or in groups of 4–6 (the last may be shorter)
   separated by spaces or dashes, that pass Luhn (`stdnum.luhn`) and whose first digit and
   length fit a card network (`CARD_LENGTHS`);
@@ -90,7 +90,7 @@ _ISO_DATE = compile_re2(r"\d{4}-\d{2}-\d{2}")
 _CUE_WORDS = (
     r"\b(?:phone|telephone|tel|mobile|mob|cell|cellphone|fax|call|ring|dial|whatsapp|sms|"
     r"text me|txt|hotline|telefon|handy|t[ée]l[ée]phone|portable|tel[ée]fono|m[óo]vil|"
-    r"cellulare|telefoon|mobiel)\b"
+    r"cellulare|telefoon|mobiel|reach|reachable|contact)\b"
 )
 PHONE_CUE_WORD = compile_re2(_CUE_WORDS, ignore_case=True)
 PHONE_CUE = compile_re2(
@@ -109,10 +109,11 @@ _INTERNATIONAL = compile_re2(
 _SIGNED_AMOUNT = compile_re2(r"\+\d{1,3}(?:[ .]\d{3})+|\+\d+\.\d+")
 _EXTENSION = compile_re2(r" ?(?:x|ext\.?) ?\d{1,5}$", ignore_case=True)
 INTERNATIONAL_DIGITS = range(8, 16)  # E.164: at most 15 digits; fewer than 8 is no phone number
-# dates and year ranges have the length of a phone number: a phone word before them is not enough
+# dates, year ranges and IPv4 addresses have the length of a phone number: a phone word before
+# them ("reachable at 10.0.12.1") is not enough
 _NOT_A_PHONE = compile_re2(
     r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|"
-    r"(?:19|20)\d{2} ?[-/] ?(?:19|20)?\d{2}"
+    r"(?:19|20)\d{2} ?[-/] ?(?:19|20)?\d{2}|\d{1,3}(?:\.\d{1,3}){3}"
 )
 _SSN = compile_re2(r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}")
 _IPV4 = compile_re2(r"\d{1,3}(?:\.\d{1,3}){3}")

@@ -133,6 +133,9 @@ def test_regions_decide_national_phone_formats(build_guard: Any, found: Any) -> 
         ("Phone: 2023-2024 season tickets", []),
         ("Tel.: 12 34 56", []),
         ("call me at 4111 1111 1111 1111", []),
+        ("you can reach me at 555-1234", ["555-1234"]),
+        ("Contact: 555 1234", ["555 1234"]),
+        ("the database is reachable at 192.168.10.1", []),
     ],
 )
 def test_a_phone_word_right_before_a_local_number_is_enough(
