@@ -8,7 +8,8 @@ session reached 138-147 texts/s. So by default:
   one shared session; a long text's windows are separate jobs, so they spread over workers;
 - callers asking for the same text at the same time share one job (an in-flight table keyed
   by a hash of the text), and recent results are kept in a small LRU, so several guards over
-  one bundle (e.g. `injection` and `harm`) cost one encoder pass per text;
+  one bundle (e.g. `injection` and `harm`) cost one encoder pass per text (an `analyze` shares
+  only a job that decodes entities: see below);
 - micro-batching (`inference_batching`) collects windows of concurrent callers for up to
   `inference_batch_wait_ms` into one padded forward pass: for GPUs, or where it measurably
   wins (bench/bench_classifier.py measures both).
@@ -148,7 +149,8 @@ class InferencePool:
         self._encode, self._locate, self._forward = encode, locate or encode, forward
         self._labels = {head: list(names) for head, names in labels.items()}
         self._schemes = dict(schemes or {})  # token heads whose entities are decoded
-        self._decoding = False  # set by the first `analyze`: from then on every text decodes
+        # set by the first `analyze` or by `expect_entities`: from then on every text decodes
+        self._decoding = False
         self._own_executor = executor is None
         self.executor: Executor = executor or ThreadPoolExecutor(
             max_workers=self.options.workers, thread_name_prefix="guardrail-infer"
@@ -156,6 +158,8 @@ class InferencePool:
         self._lock = threading.Lock()
         self._closed = False
         self._inflight: dict[bytes, _Job] = {}
+        # every unsettled result, also of jobs an `analyze` displaced from `_inflight`
+        self._unsettled: set[Future[Analysis]] = set()
         # text key -> (result, whether its token heads were decoded)
         self._cache: OrderedDict[bytes, tuple[Analysis, bool]] = OrderedDict()
         self._batcher = (
@@ -227,9 +231,9 @@ class InferencePool:
         if self._own_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
         with self._lock:
-            pending, self._inflight = self._inflight, {}
-        for job in pending.values():
-            _settle(job.future, exc=RuntimeError("the inference pool was closed"))
+            pending, self._unsettled, self._inflight = self._unsettled, set(), {}
+        for future in pending:
+            _settle(future, exc=RuntimeError("the inference pool was closed"))
 
     # -- bookkeeping (callers hold self._lock) ----------------------------------------------
 
@@ -254,6 +258,7 @@ class InferencePool:
         future.set_running_or_notify_cancel()
         job = _Job(key, future, decodes)
         self._inflight[key] = job  # replaces a job without entities, which still finishes
+        self._unsettled.add(future)
         new.append((job, text))
         return future
 
@@ -336,6 +341,7 @@ class InferencePool:
         with self._lock:
             if self._inflight.get(job.key) is job:
                 del self._inflight[job.key]
+            self._unsettled.discard(job.future)
             cached = self._cache.get(job.key)
             if self.options.cache_size and (cached is None or job.decodes or not cached[1]):
                 self._cache[job.key] = (result, job.decodes)  # never drops decoded entities
@@ -348,6 +354,7 @@ class InferencePool:
             job = self._inflight.get(key)
             if job is not None and job.future is future:
                 del self._inflight[key]
+            self._unsettled.discard(future)
         _settle(future, exc=exc)
 
 

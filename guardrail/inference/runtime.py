@@ -103,7 +103,8 @@ class ClassifierRuntime:
     async def analyze(self, texts: Sequence[str]) -> list[Analysis]:
         """Scores and each token head's entities (offsets into the text) for each text.
 
-        Shares passes, in-flight work and the cache with `score`: one pass serves both.
+        Shares passes, in-flight work and the cache with `score` once entities are expected
+        (`expect_entities`, or after the first `analyze`): then one pass serves both.
         """
         return await self.pool.analyze(texts)
 

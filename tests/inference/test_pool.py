@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from guardrail.inference.entities import TokenScheme
 from guardrail.inference.onnx import Probs
 from guardrail.inference.pool import InferencePool, PoolOptions, Scores
 from guardrail.inference.runtime import ClassifierRuntime, load_runtime
@@ -223,3 +224,29 @@ def test_closing_a_pool_on_a_shared_executor_fails_its_pending_work(
             queued.result(timeout=30)
         with pytest.raises(RuntimeError, match="closed"):
             pool.score_sync(["after close"])
+
+
+def test_closing_fails_a_scoring_job_that_an_analyze_displaced(
+    pii_runtime: ClassifierRuntime,
+) -> None:
+    """close() also fails a queued score-only job whose text an `analyze` asked for meanwhile
+    (the analyze job took its in-flight slot)."""
+    heads = pii_runtime.heads
+    vocabulary = pii_runtime.model.tokenizer.token_to_id
+    schemes = {n: TokenScheme(h, vocabulary) for n, h in heads.items() if h.type == "token"}
+    labels = {n: h.labels for n, h in heads.items()}
+    with ThreadPoolExecutor(max_workers=1) as shared:
+        gate = threading.Event()
+        shared.submit(gate.wait)
+        pool = InferencePool(
+            pii_runtime.rows, pii_runtime.model.infer, labels, PoolOptions(), shared, schemes,
+            pii_runtime.windows,
+        )  # fmt: skip
+        (scored,) = pool.submit(["alice lives in paris"])
+        (analyzed,) = pool.submit(["alice lives in paris"], entities=True)
+        assert scored is not analyzed
+        pool.close()
+        gate.set()
+        for future in (scored, analyzed):
+            with pytest.raises(RuntimeError, match="closed"):
+                future.result(timeout=30)
