@@ -8,7 +8,8 @@
   not a date, year range or IPv4 address), so local numbers without an area code ("call me
   at 555-1234") are found too. Numbers written with "+", a country code and digit groups
   count by their shape alone (`international`: 8-15 digits, not an amount, decimal or date),
-  allocated or not. Cost grows with the number of regions (see `phone_windows`);
+  allocated or not. A number right after an identifier word ("ID:", "account number",
+  `ID_CUE`) is not a phone number. Cost grows with the number of regions (see `phone_windows`);
 - `CREDIT_CARD`: 12–19 digits, contiguous or in groups of 4–6 (the last may be shorter)
   separated by spaces or dashes, that pass Luhn (`stdnum.luhn`) and whose first digit and
   length fit a card network (`CARD_LENGTHS`);
@@ -90,14 +91,24 @@ _ISO_DATE = compile_re2(r"\d{4}-\d{2}-\d{2}")
 _CUE_WORDS = (
     r"\b(?:phone|telephone|tel|mobile|mob|cell|cellphone|fax|call|ring|dial|whatsapp|sms|"
     r"text me|txt|hotline|telefon|handy|t[ée]l[ée]phone|portable|tel[ée]fono|m[óo]vil|"
-    r"cellulare|telefoon|mobiel|reach|reachable|contact)\b"
+    r"cellulare|telefoon|mobiel|reach (?:me|us)|reachable|contact)\b"
 )
 PHONE_CUE_WORD = compile_re2(_CUE_WORDS, ignore_case=True)
 PHONE_CUE = compile_re2(
     _CUE_WORDS + r"[^\p{L}\p{N}]*(?:(?:at|on|is|no|nr|number|me|us)\b[^\p{L}\p{N}]*){0,3}$",
     ignore_case=True,
 )
-CUE_REACH = 40  # characters before a number searched for PHONE_CUE
+CUE_REACH = 40  # characters before a number searched for PHONE_CUE (and ID_CUE)
+# Words that name another kind of number: one right after them ("ID: 4155552671", "account
+# number is 0123456789", "ISBN 0306406152") is that, not a phone number, even when it is valid
+# in a region. "Caller ID" is the exception: group 1 marks it.
+ID_CUE = compile_re2(
+    r"\b(?:(caller[ -]?)?id|account|acct|isbn|issn|order|invoice|policy|tracking|serial|"
+    r"passport|licen[cs]e|ticket|case|claim|booking|confirmation|transaction|reference|ref|"
+    r"sku|part|patent|routing|registration)[^\p{L}\p{N}]*"
+    r"(?:(?:no|nr|num|number|is|code|id)\b[^\p{L}\p{N}]*){0,3}$",
+    ignore_case=True,
+)
 # "+", a country code and digit groups: the international way to write a number (E.123). Made-up
 # or unallocated numbers fail libphonenumber's VALID check, but whoever writes one this way
 # means a phone number; extensions ("x123", "ext. 12") are part of it. See `international`.
@@ -105,15 +116,22 @@ _INTERNATIONAL = compile_re2(
     r"\+\d+(?:[ .\-]?\(\d{1,4}\)[ .\-]?\d+|[ .\-]\d+)+(?: ?(?:x|ext\.?) ?\d{1,5})?",
     ignore_case=True,
 )
-# signed amounts: in thousands ("+12 345 678", "+1.250.000") or decimal ("+0.0012345678")
-_SIGNED_AMOUNT = compile_re2(r"\+\d{1,3}(?:[ .]\d{3})+|\+\d+\.\d+")
+# signed numbers that are no phone numbers: amounts in thousands ("+12 345 678", "+1.250.000,50"),
+# decimals ("+0.0012345678") and coordinates ("+40.7128-074.0060")
+_SIGNED_NUMBER = compile_re2(
+    r"\+\d{1,3}(?:[ .,]\d{3})+(?:[.,]\d{1,2})?|\+\d+\.\d+(?:[-+]\d+\.\d+)?"
+)
+# an amount in thousands after a phone word ("contact 1.500.000 users", "... 10 000 000 people");
+# spaced groups only when round, since "12 345 678" is how some countries write phone numbers
+_THOUSANDS = compile_re2(r"\d{1,3}(?:[.,]\d{3})+(?:[.,]\d{1,2})?|\d{1,3}(?: \d{3})* 000")
 _EXTENSION = compile_re2(r" ?(?:x|ext\.?) ?\d{1,5}$", ignore_case=True)
 INTERNATIONAL_DIGITS = range(8, 16)  # E.164: at most 15 digits; fewer than 8 is no phone number
-# dates, year ranges and IPv4 addresses have the length of a phone number: a phone word before
-# them ("reachable at 10.0.12.1") is not enough
+# dates, year ranges and IPv4 addresses (or networks) have the length of a phone number, and
+# libphonenumber finds some of them valid in a region: a phone word before them ("reachable at
+# 10.0.12.1") is not enough either
 _NOT_A_PHONE = compile_re2(
     r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|"
-    r"(?:19|20)\d{2} ?[-/] ?(?:19|20)?\d{2}|\d{1,3}(?:\.\d{1,3}){3}"
+    r"(?:19|20)\d{2} ?[-/] ?(?:19|20)?\d{2}|\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?"
 )
 _SSN = compile_re2(r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}")
 _IPV4 = compile_re2(r"\d{1,3}(?:\.\d{1,3}){3}")
@@ -301,43 +319,77 @@ def phone_detector(regions: Sequence[str]) -> Detector:
 
     def phones(text: str) -> Iterator[tuple[int, int]]:
         valid = set().union(*(_matches(text, w, regions, valid_only) for w in phone_windows(text)))
-        yield from sorted(valid)
+        for span in sorted(valid):
+            if not _named_otherwise(text, span) and not _not_a_phone(text, *span):
+                yield span
         blocked = _union(valid)
         for span in international(text):
             if not _overlaps(blocked, span):
                 blocked = _union([*blocked, span])
-                yield span
+                if not _named_otherwise(text, span):
+                    yield span
         yield from _cued(text, regions, blocked)
 
     return phones
 
 
+def _named_otherwise(text: str, span: tuple[int, int]) -> bool:
+    """Whether an identifier word (ID_CUE) ends right before the number at `span`."""
+    found = ID_CUE.search(text[max(0, span[0] - CUE_REACH) : span[0]])
+    return found is not None and not found.group(1)
+
+
 def international(text: str) -> Iterator[tuple[int, int]]:
     """Numbers written as "+country digits" with at least one separator, 8-15 digits (extension
-    not counted), not glued to a word or another number, not a date nor a signed amount in
-    thousands. Contiguous ones ("+14155552671") are left to libphonenumber's VALID check: a
-    bare "+" and digits is as often a count or a score change as a phone number."""
+    not counted), not glued to a word or another number, grouped like a phone number
+    (`_phone_groups`), and not a date, IPv4 address, time, amount, decimal or coordinate pair.
+    Contiguous ones ("+14155552671") and unallocated ones grouped like thousands ("+420 123 456
+    789") are left to libphonenumber's VALID check: a bare "+" and digits is as often a count or
+    a score change as a phone number."""
     if "+" not in text:
         return
     for match in _INTERNATIONAL.finditer(text):
         start, end = match.start(), match.end()
         number = _EXTENSION.sub("", match.group())
-        digits = sum(c.isdigit() for c in number)
         if (
-            digits in INTERNATIONAL_DIGITS
+            sum(c.isdigit() for c in number) in INTERNATIONAL_DIGITS
             and _free(text, start, end, lambda c: _alnum(c) or c in "+")
-            and _SIGNED_AMOUNT.fullmatch(number) is None
-            and _NOT_A_PHONE.fullmatch(number[1:]) is None
+            and _phone_groups(number)
+            and _SIGNED_NUMBER.fullmatch(number) is None
+            and not _not_a_phone(text, start + 1, end)
         ):
             yield start, end
+
+
+def _phone_groups(number: str) -> bool:
+    """ "+" then digit groups as phone numbers have them: a country code not starting with 0
+    ("+0000 2018" is a time zone and a year), a last group of at least two digits (ISBNs end in
+    one), not all single digits, and no group after the first longer than four when the only
+    separator is "." (version numbers such as "+10.0.19041.1234")."""
+    groups = "".join(c if c.isdigit() else " " for c in number).split()
+    dotted = not any(c in number for c in " -()")
+    return (
+        number[1] != "0"
+        and len(groups[-1]) >= 2
+        and max(map(len, groups)) > 1
+        and not (dotted and max(map(len, groups[1:])) > 4)
+    )
+
+
+def _not_a_phone(text: str, start: int, end: int) -> bool:
+    """A date, year range or IPv4 address, or a number a time, fraction or network suffix goes
+    on from ("01.02.2024 10:30", "192.168.1.0/24")."""
+    runs_on = end + 1 < len(text) and text[end] in ":/" and text[end + 1].isdigit()
+    return runs_on or _NOT_A_PHONE.fullmatch(text[start:end]) is not None
 
 
 def _cued(
     text: str, regions: Sequence[str], blocked: list[tuple[int, int]]
 ) -> Iterator[tuple[int, int]]:
     """After each phone word, the first digit run within CUE_REACH characters, if no valid
-    number covers it: numbers of a possible length there (at least 7 digits, no date or year
-    range) that PHONE_CUE anchors right before their start. Work grows with the number of
+    number covers it: numbers of a possible length there (at least 7 digits, not a date, year
+    range, IPv4 address, time or amount in thousands) that PHONE_CUE anchors right before their
+    start. Work grows with the number of
     phone words, not with the text."""
     for cue in PHONE_CUE_WORD.finditer(text):
         run = _PHONE_RUN.search(text[cue.end() : cue.end() + CUE_REACH + 64])
@@ -351,7 +403,8 @@ def _cued(
             number = text[span[0] : span[1]]
             if (
                 sum(c.isdigit() for c in number) >= 7
-                and _NOT_A_PHONE.fullmatch(number) is None
+                and not _not_a_phone(text, *span)
+                and _THOUSANDS.fullmatch(number) is None
                 and PHONE_CUE.search(text[max(0, span[0] - CUE_REACH) : span[0]])
                 and not _overlaps(blocked, span)
             ):
