@@ -8,8 +8,9 @@
   not a date, year range or IPv4 address), so local numbers without an area code ("call me
   at 555-1234") are found too. Numbers written with "+", a country code and digit groups
   count by their shape alone (`international`: 8-15 digits, not an amount, decimal or date),
-  allocated or not. A number right after an identifier word ("ID:", "account number",
-  `ID_CUE`) is not a phone number. Cost grows with the number of regions (see `phone_windows`);
+  allocated or not. Never a phone number, valid or not: a date, an IPv4 address, a number a
+  time or "/24" goes on from, or one right after an identifier word ("ID:", "account number",
+  `ID_CUE`). Cost grows with the number of regions (see `phone_windows`);
 - `CREDIT_CARD`: 12–19 digits, contiguous or in groups of 4–6 (the last may be shorter)
   separated by spaces or dashes, that pass Luhn (`stdnum.luhn`) and whose first digit and
   length fit a card network (`CARD_LENGTHS`);
@@ -362,7 +363,7 @@ def international(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _phone_groups(number: str) -> bool:
-    """ "+" then digit groups as phone numbers have them: a country code not starting with 0
+    """Digit groups after "+" as phone numbers have them: a country code not starting with 0
     ("+0000 2018" is a time zone and a year), a last group of at least two digits (ISBNs end in
     one), not all single digits, and no group after the first longer than four when the only
     separator is "." (version numbers such as "+10.0.19041.1234")."""
@@ -389,8 +390,7 @@ def _cued(
     """After each phone word, the first digit run within CUE_REACH characters, if no valid
     number covers it: numbers of a possible length there (at least 7 digits, not a date, year
     range, IPv4 address, time or amount in thousands) that PHONE_CUE anchors right before their
-    start. Work grows with the number of
-    phone words, not with the text."""
+    start. Work grows with the number of phone words, not with the text."""
     for cue in PHONE_CUE_WORD.finditer(text):
         run = _PHONE_RUN.search(text[cue.end() : cue.end() + CUE_REACH + 64])
         if run is None or run.start() >= CUE_REACH:
