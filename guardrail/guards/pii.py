@@ -86,6 +86,7 @@ _IBAN = compile_re2(
 )
 _PHONE_RUN = compile_re2(r"\p{Nd}[\p{Nd} ()./\-]{4,}\p{Nd}")
 _ISO_DATE = compile_re2(r"\d{4}-\d{2}-\d{2}")
+_IPV4_SHAPE = r"\d{1,3}(?:\.\d{1,3}){3}"
 # Words that announce a phone number (English and the default regions' languages); a lenient
 # match counts when one ends right before it (only punctuation and up to three of "at", "on",
 # "is", "no", "nr", "number", "me", "us" between them).
@@ -132,10 +133,10 @@ INTERNATIONAL_DIGITS = range(8, 16)  # E.164: at most 15 digits; fewer than 8 is
 # 10.0.12.1") is not enough either
 _NOT_A_PHONE = compile_re2(
     r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|"
-    r"(?:19|20)\d{2} ?[-/] ?(?:19|20)?\d{2}|\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?"
+    r"(?:19|20)\d{2} ?[-/] ?(?:19|20)?\d{2}|" + _IPV4_SHAPE + r"(?:/\d{1,2})?"
 )
 _SSN = compile_re2(r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}")
-_IPV4 = compile_re2(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IPV4 = compile_re2(_IPV4_SHAPE)
 # The embedded-IPv4 alternative comes first so that "::ffff:10.0.0.1" is taken whole.
 _IPV6 = compile_re2(
     r"[0-9A-Fa-f]*:[0-9A-Fa-f]*:(?:[0-9A-Fa-f]*:)*(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*)"
