@@ -100,6 +100,16 @@ PHONE_CUE = compile_re2(
     _CUE_WORDS + r"[^\p{L}\p{N}]*(?:(?:at|on|is|no|nr|number|me|us)\b[^\p{L}\p{N}]*){0,3}$",
     ignore_case=True,
 )
+# Words that label the number before them in contact blocks and signatures ("020 7946 0958
+# office", "555 0100 (mobile)", "28-64-66-98 Büro"): group 1 is the digit run. The label must
+# end its line or come before punctuation, so "2500000 mobile phones" is no phone number.
+PHONE_LABEL = compile_re2(
+    r"(\p{Nd}[\p{Nd} ()./\-]{4,}\p{Nd})[ \t]*[-–—:(]?[ \t]*"
+    r"(?:office|mobile|mob|cell|cellphone|fax|home|work|landline|phone|tel|telephone|"
+    r"whatsapp|b[üu]ro|mobil|privat|bureau|domicile|portable|oficina|m[óo]vil|casa|ufficio|"
+    r"cellulare|kantoor|mobiel|thuis)\b[ \t]*(?:[^\p{L}\p{N} \t]|$)",
+    ignore_case=True,
+)
 CUE_REACH = 40  # characters before a number searched for PHONE_CUE (and ID_CUE)
 # Words that name another kind of number: one right after them ("ID: 4155552671", "account
 # number is 0123456789", "ISBN 0306406152") is that, not a phone number, even when it is valid
@@ -316,7 +326,8 @@ def _matches(
 
 def phone_detector(regions: Sequence[str]) -> Detector:
     """Phone numbers valid in any of `regions` (or internationally written), and numbers of a
-    possible length for one of them right after a phone word (PHONE_CUE)."""
+    possible length for one of them right after a phone word (PHONE_CUE) or right before a
+    phone label (PHONE_LABEL)."""
     valid_only = phonenumbers.Leniency.VALID
 
     def phones(text: str) -> Iterator[tuple[int, int]]:
@@ -330,7 +341,9 @@ def phone_detector(regions: Sequence[str]) -> Detector:
                 blocked = _union([*blocked, span])
                 if not _named_otherwise(text, span):
                     yield span
-        yield from _cued(text, regions, blocked)
+        cued = list(_cued(text, regions, blocked))
+        yield from cued
+        yield from _labelled(text, regions, _union([*blocked, *cued]))
 
     return phones
 
@@ -389,28 +402,55 @@ def _cued(
     text: str, regions: Sequence[str], blocked: list[tuple[int, int]]
 ) -> Iterator[tuple[int, int]]:
     """After each phone word, the first digit run within CUE_REACH characters, if no valid
-    number covers it: numbers of a possible length there (at least 7 digits, not a date, year
-    range, IPv4 address, time or amount in thousands) that PHONE_CUE anchors right before their
-    start. Work grows with the number of phone words, not with the text."""
+    number covers it: numbers of a possible length there (`_possible`) that PHONE_CUE anchors
+    right before their start. Work grows with the number of phone words, not with the text."""
     for cue in PHONE_CUE_WORD.finditer(text):
         run = _PHONE_RUN.search(text[cue.end() : cue.end() + CUE_REACH + 64])
         if run is None or run.start() >= CUE_REACH:
             continue
-        run_start, run_end = cue.end() + run.start(), cue.end() + run.end()
-        if _overlaps(blocked, (run_start, run_end)):
-            continue
-        stretch = _around(text, run_start, run_end)
-        for span in sorted(_matches(text, stretch, regions, phonenumbers.Leniency.POSSIBLE)):
-            number = text[span[0] : span[1]]
-            if (
-                sum(c.isdigit() for c in number) >= 7
-                and not _not_a_phone(text, *span)
-                and _THOUSANDS.fullmatch(number) is None
-                and PHONE_CUE.search(text[max(0, span[0] - CUE_REACH) : span[0]])
-                and not _overlaps(blocked, span)
+        run_span = (cue.end() + run.start(), cue.end() + run.end())
+        for span in _possible(text, run_span, regions, blocked):
+            if not _overlaps(blocked, span) and PHONE_CUE.search(
+                text[max(0, span[0] - CUE_REACH) : span[0]]
             ):
                 blocked = _union([*blocked, span])
                 yield span
+
+
+def _labelled(
+    text: str, regions: Sequence[str], blocked: list[tuple[int, int]]
+) -> Iterator[tuple[int, int]]:
+    """Numbers of a possible length (`_possible`) that a phone label follows at the end of a
+    line or before punctuation, as contact blocks and signatures write them ("020 7946 0958
+    office", "555 0100 (mobile)"), unless an identifier word comes before them."""
+    for label in PHONE_LABEL.finditer(text):
+        run_span = label.span(1)
+        for span in _possible(text, run_span, regions, blocked):
+            if (
+                span[1] == run_span[1]
+                and not _overlaps(blocked, span)
+                and not _named_otherwise(text, span)
+            ):
+                blocked = _union([*blocked, span])
+                yield span
+
+
+def _possible(
+    text: str, run: tuple[int, int], regions: Sequence[str], blocked: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Numbers libphonenumber finds possible (not necessarily valid) for one of `regions` in
+    the digit run at `run`, sorted, unless `blocked` overlaps the run: those with at least 7
+    digits that are no date, year range, IPv4 address, time or amount in thousands."""
+    if _overlaps(blocked, run):
+        return []
+    found = _matches(text, _around(text, *run), regions, phonenumbers.Leniency.POSSIBLE)
+    return [
+        span
+        for span in sorted(found)
+        if sum(c.isdigit() for c in text[span[0] : span[1]]) >= 7
+        and not _not_a_phone(text, *span)
+        and _THOUSANDS.fullmatch(text[span[0] : span[1]]) is None
+    ]
 
 
 def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
