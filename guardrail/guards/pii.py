@@ -45,6 +45,8 @@ import asyncio
 import bisect
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import phonenumbers
@@ -341,9 +343,7 @@ def phone_detector(regions: Sequence[str]) -> Detector:
                 blocked = _union([*blocked, span])
                 if not _named_otherwise(text, span):
                     yield span
-        cued = list(_cued(text, regions, blocked))
-        yield from cued
-        yield from _labelled(text, regions, _union([*blocked, *cued]))
+        yield from _lenient(text, regions, blocked, chain(_cued(text), _labelled(text)))
 
     return phones
 
@@ -398,41 +398,52 @@ def _not_a_phone(text: str, start: int, end: int) -> bool:
     return runs_on or _NOT_A_PHONE.fullmatch(text[start:end]) is not None
 
 
-def _cued(
-    text: str, regions: Sequence[str], blocked: list[tuple[int, int]]
+# a digit run that context marks as a phone number, and the test a number in it must pass
+_Candidate = tuple[tuple[int, int], Callable[[tuple[int, int]], bool]]
+
+
+def _lenient(
+    text: str,
+    regions: Sequence[str],
+    blocked: list[tuple[int, int]],
+    candidates: Iterable[_Candidate],
 ) -> Iterator[tuple[int, int]]:
-    """After each phone word, the first digit run within CUE_REACH characters, if no valid
-    number covers it: numbers of a possible length there (`_possible`) that PHONE_CUE anchors
-    right before their start. Work grows with the number of phone words, not with the text."""
+    """Numbers of a possible length (`_possible`) in each candidate run that pass its test and
+    overlap neither `blocked` nor a number found before them."""
+    for run, fits in candidates:
+        for span in _possible(text, run, regions, blocked):
+            if not _overlaps(blocked, span) and fits(span):
+                blocked = _union([*blocked, span])
+                yield span
+
+
+def _cued(text: str) -> Iterator[_Candidate]:
+    """After each phone word, the first digit run within CUE_REACH characters; a number there
+    counts when PHONE_CUE anchors right before its start. Work grows with the number of phone
+    words, not with the text."""
     for cue in PHONE_CUE_WORD.finditer(text):
         run = _PHONE_RUN.search(text[cue.end() : cue.end() + CUE_REACH + 64])
-        if run is None or run.start() >= CUE_REACH:
-            continue
-        run_span = (cue.end() + run.start(), cue.end() + run.end())
-        for span in _possible(text, run_span, regions, blocked):
-            if not _overlaps(blocked, span) and PHONE_CUE.search(
-                text[max(0, span[0] - CUE_REACH) : span[0]]
-            ):
-                blocked = _union([*blocked, span])
-                yield span
+        if run is not None and run.start() < CUE_REACH:
+            yield (cue.end() + run.start(), cue.end() + run.end()), partial(_after_cue, text)
 
 
-def _labelled(
-    text: str, regions: Sequence[str], blocked: list[tuple[int, int]]
-) -> Iterator[tuple[int, int]]:
-    """Numbers of a possible length (`_possible`) that a phone label follows at the end of a
-    line or before punctuation, as contact blocks and signatures write them ("020 7946 0958
-    office", "555 0100 (mobile)"), unless an identifier word comes before them."""
+def _after_cue(text: str, span: tuple[int, int]) -> bool:
+    """Whether PHONE_CUE ends right before the number at `span`."""
+    return PHONE_CUE.search(text[max(0, span[0] - CUE_REACH) : span[0]]) is not None
+
+
+def _labelled(text: str) -> Iterator[_Candidate]:
+    """Digit runs that a phone label follows at the end of a line or before punctuation, as
+    contact blocks and signatures write them ("020 7946 0958 office", "555 0100 (mobile)"); a
+    number there counts when it reaches the label and no identifier word comes before it."""
     for label in PHONE_LABEL.finditer(text):
-        run_span = label.span(1)
-        for span in _possible(text, run_span, regions, blocked):
-            if (
-                span[1] == run_span[1]
-                and not _overlaps(blocked, span)
-                and not _named_otherwise(text, span)
-            ):
-                blocked = _union([*blocked, span])
-                yield span
+        yield label.span(1), partial(_before_label, text, label.end(1))
+
+
+def _before_label(text: str, label_at: int, span: tuple[int, int]) -> bool:
+    """Whether the number at `span` ends where its label's digit run ends (`label_at`) and is
+    not named otherwise (`_named_otherwise`)."""
+    return span[1] == label_at and not _named_otherwise(text, span)
 
 
 def _possible(
