@@ -40,12 +40,13 @@ class Settings(BaseSettings):
     # Long texts: the windows of one text that go into one forward pass when not batching.
     # 1 = each window is its own job, so a long text's windows spread over the workers.
     inference_window_batch: int = Field(default=1, ge=1)
-    # At most this many windows are scored per text (first/last `inference_edge_windows`
-    # windows always, evenly spaced ones in between); the rest of a huge text is not scored.
+    # Every window of a text is scored. Only a guard whose policy says `long_text: sample`
+    # reads less: at most this many windows per text (first/last `inference_edge_windows`
+    # windows always, evenly spaced ones in between), and says so with a `partial_scan` finding.
     inference_max_windows: int = Field(default=16, ge=1)
     inference_edge_windows: int = Field(default=4, ge=0)
-    # Texts longer than this (characters) are not tokenised whole: only the character slices
-    # that become the scored windows are (bounds tokeniser work: ~1 s per MB otherwise).
+    # Sampled reads of texts longer than this (characters) tokenise only the character slices
+    # that become the scored windows (bounds tokeniser work: ~1 s per MB otherwise).
     inference_slice_above_chars: int = Field(default=50_000, ge=1)
 
     # Results kept per runtime for texts seen recently (0 = no cache). In-flight requests

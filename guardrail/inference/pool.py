@@ -23,6 +23,12 @@ Until the first `analyze` (or `expect_entities`, which guards that analyze call 
 built), `score` skips the character offsets and the decoding (about 5 % of a short text's call);
 from then on every text is decoded, so that a `score` and an `analyze` of the same text still
 share one pass.
+
+Every window of a text is scored unless a caller asks for a sampled read (`sample=True`, a
+guard's `long_text: sample`); `Analysis.unread` says how much of the text a result did not
+read. `score_until` answers by a deadline: texts not finished by then get the windows scored
+so far, with `unread` > 0 and `cut` set, so a guard can report a partial scan instead of
+timing out blind (the rest of the text keeps being scored, and its result is cached).
 """
 
 from __future__ import annotations
@@ -41,11 +47,13 @@ import numpy as np
 
 from guardrail.inference.entities import Entity, Tagged, TokenScheme
 from guardrail.inference.onnx import Output, Probs
-from guardrail.inference.windows import Row, Window
+from guardrail.inference.windows import Row, Sampled, Window
 from guardrail.settings import Settings
 
 Scores = dict[str, dict[str, float]]  # head -> label -> probability
 Encode = Callable[[str], Sequence[Row | Window]]  # text -> the windows to score
+Sample = Callable[[str, bool], Sampled]  # (text, with offsets) -> a sample of its windows
+_SAMPLED = b"sampled"  # appended to a text's key: a sampled result never serves a whole read
 # rows -> head -> [rows, labels], or an `Output` that also has token heads' per-token probs
 Forward = Callable[[Sequence[Row]], Mapping[str, Probs] | Output]
 
@@ -56,10 +64,12 @@ class Analysis:
 
     scores: Scores
     entities: dict[str, tuple[Entity, ...]]  # token head -> entities in text order
+    unread: float = 0.0  # share of the text no scored window covered (0.0 = read whole)
+    cut: bool = False  # True when a deadline, not sampling, left text unread
 
     def copy(self) -> Analysis:
         """A copy whose dicts a caller may change (entities are immutable)."""
-        return Analysis(_copy(self.scores), dict(self.entities))
+        return Analysis(_copy(self.scores), dict(self.entities), self.unread, self.cut)
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,10 @@ class _Job:
     key: bytes
     future: Future[Analysis]
     decodes: bool  # token heads' entities are decoded (else `Analysis.entities` stays empty)
+    sample: bool = False  # a sampled read (`Sampled`), not every window
     remaining: int = 0
+    total: int = 0  # windows to score (0 until the text is tokenised)
+    unread: float = 0.0  # share of the text the sample leaves out
     best: dict[str, Probs] = field(default_factory=dict)
     found: dict[str, list[Tagged]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -128,6 +141,13 @@ class _Job:
             self.remaining -= rows
             return self.remaining == 0
 
+    def progress(self, labels: Mapping[str, Sequence[str]]) -> Analysis:
+        """The windows scored so far, as a cut-short result (no entities)."""
+        with self.lock:
+            done = (self.total - self.remaining) / self.total if self.total else 0.0
+            scores = _scores(self.best, labels)
+        return Analysis(scores, {}, 1.0 - (1.0 - self.unread) * done, cut=True)
+
 
 class InferencePool:
     """Scores texts with `encode` + `forward` on a thread pool; shares in-flight work."""
@@ -141,12 +161,15 @@ class InferencePool:
         executor: Executor | None = None,
         schemes: Mapping[str, TokenScheme] | None = None,
         locate: Encode | None = None,
+        sample: Sample | None = None,
     ) -> None:
         """`encode` gives the rows to score; `locate` (default: `encode`) the same windows with
-        character offsets, used when token heads' entities are decoded (see `schemes`)."""
+        character offsets, used when token heads' entities are decoded (see `schemes`);
+        `sample` a sampled read's windows (without it, a sampled read reads every window)."""
         self.options = options or PoolOptions()
         self.stats = PoolStats()
         self._encode, self._locate, self._forward = encode, locate or encode, forward
+        self._sample = sample
         self._labels = {head: list(names) for head, names in labels.items()}
         self._schemes = dict(schemes or {})  # token heads whose entities are decoded
         # set by the first `analyze` or by `expect_entities`: from then on every text decodes
@@ -176,6 +199,23 @@ class InferencePool:
         results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
         return [_copy(result.scores) for result in results]
 
+    async def score_until(
+        self, texts: Sequence[str], deadline: float | None = None, sample: bool = False
+    ) -> list[Analysis]:
+        """Each text's scores by `deadline` (`time.monotonic()`; None: wait for all): a text
+        not finished by then gives the windows scored so far, with `unread` and `cut` set."""
+        futures = self.submit(texts, sample=sample)
+        waiting = [asyncio.wrap_future(f) for f in futures if not f.done()]
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if waiting:
+            _, pending = await asyncio.wait(waiting, timeout=timeout)
+            for late in pending:  # the shared job goes on (and is cached); we stop waiting
+                late.cancel()
+        return [
+            f.result().copy() if f.done() else self._progress(text, sample)
+            for text, f in zip(texts, futures, strict=True)
+        ]
+
     def score_sync(self, texts: Sequence[str]) -> list[Scores]:
         """Blocking `score` for code without an event loop (CLI, benchmarks)."""
         return [_copy(f.result().scores) for f in self.submit(texts)]
@@ -190,19 +230,23 @@ class InferencePool:
         """Blocking `analyze`."""
         return [f.result().copy() for f in self.submit(texts, entities=True)]
 
-    def submit(self, texts: Sequence[str], entities: bool = False) -> list[Future[Analysis]]:
+    def submit(
+        self, texts: Sequence[str], entities: bool = False, sample: bool = False
+    ) -> list[Future[Analysis]]:
         """One future per text; a text already cached or in flight reuses that result (with
-        `entities`, only a result whose token heads were decoded)."""
+        `entities`, only a result whose token heads were decoded). `sample`: a sampled read,
+        where the pool has a sampler."""
         futures: list[Future[Analysis]] = []
         new: list[tuple[_Job, str]] = []
+        sample = sample and self._sample is not None
         with self._lock:
             entities = entities and bool(self._schemes)  # nothing to decode without token heads
             self._decoding = decodes = self._decoding or entities
             self.stats.texts += len(texts)
             for text in texts:
-                key = text_key(text)
+                key = self._key(text, sample)
                 found = self._existing(key, needs_entities=entities)
-                futures.append(found or self._register(key, text, decodes, new))
+                futures.append(found or self._register(key, text, decodes, new, sample))
         for job, text in new:
             try:
                 if self._closed:
@@ -237,6 +281,18 @@ class InferencePool:
 
     # -- bookkeeping (callers hold self._lock) ----------------------------------------------
 
+    @staticmethod
+    def _key(text: str, sample: bool) -> bytes:
+        return text_key(text) + _SAMPLED if sample else text_key(text)
+
+    def _progress(self, text: str, sample: bool) -> Analysis:
+        """What the text's job in flight has scored so far (nothing, if it is not found)."""
+        with self._lock:
+            job = self._inflight.get(self._key(text, sample and self._sample is not None))
+        if job is None:  # finished (or failed) since: a new `submit` would see the cache
+            return Analysis({}, {}, unread=1.0, cut=True)
+        return job.progress(self._labels)
+
     def _existing(self, key: bytes, needs_entities: bool) -> Future[Analysis] | None:
         cached = self._cache.get(key)
         if cached is not None and (cached[1] or not needs_entities):
@@ -250,13 +306,18 @@ class InferencePool:
         return inflight.future
 
     def _register(
-        self, key: bytes, text: str, decodes: bool, new: list[tuple[_Job, str]]
+        self,
+        key: bytes,
+        text: str,
+        decodes: bool,
+        new: list[tuple[_Job, str]],
+        sample: bool = False,
     ) -> Future[Analysis]:
         future: Future[Analysis] = Future()
         # RUNNING futures cannot be cancelled: one caller giving up (a guard timeout cancels
         # its asyncio wrapper, which cancels the source) must not cancel the shared result.
         future.set_running_or_notify_cancel()
-        job = _Job(key, future, decodes)
+        job = _Job(key, future, decodes, sample)
         self._inflight[key] = job  # replaces a job without entities, which still finishes
         self._unsettled.add(future)
         new.append((job, text))
@@ -266,9 +327,9 @@ class InferencePool:
 
     def _start(self, job: _Job, text: str) -> None:
         try:
-            encode = self._locate if job.decodes else self._encode
-            windows = [w if isinstance(w, Window) else Window(w) for w in encode(text)]
-            job.remaining = len(windows)
+            windows = self._windows(job, text)
+            with job.lock:
+                job.remaining = job.total = len(windows)
             with self._lock:
                 self.stats.encoded += 1
                 self.stats.windows += len(windows)
@@ -282,6 +343,15 @@ class InferencePool:
             self._run_chunk(chunks[0], job)
         except BaseException as exc:
             self._fail(job.key, job.future, exc)
+
+    def _windows(self, job: _Job, text: str) -> list[Window]:
+        """The windows a job scores: every one, or the sampler's (then `job.unread` is set)."""
+        if job.sample and self._sample is not None:
+            sampled = self._sample(text, job.decodes)
+            job.unread = sampled.unread
+            return sampled.windows
+        encode = self._locate if job.decodes else self._encode
+        return [w if isinstance(w, Window) else Window(w) for w in encode(text)]
 
     def _run_chunk(self, windows: Sequence[Window], job: _Job) -> None:
         try:
@@ -328,16 +398,13 @@ class InferencePool:
     def _finish(self, job: _Job) -> None:
         if job.future.done():  # another window of this text failed first
             return
-        scores = {
-            head: {label: float(p) for label, p in zip(self._labels[head], values, strict=True)}
-            for head, values in job.best.items()
-        }
+        scores = _scores(job.best, self._labels)
         entities = {
             head: scheme.entities(job.found.get(head, ()))
             for head, scheme in self._schemes.items()
             if job.decodes
         }
-        result = Analysis(scores, entities)
+        result = Analysis(scores, entities, job.unread)
         with self._lock:
             if self._inflight.get(job.key) is job:
                 del self._inflight[job.key]
@@ -430,6 +497,14 @@ def _done(scores: Analysis) -> Future[Analysis]:
     future.set_running_or_notify_cancel()
     future.set_result(scores)
     return future
+
+
+def _scores(best: Mapping[str, Probs], labels: Mapping[str, Sequence[str]]) -> Scores:
+    """head -> label -> probability, from the per-head maximum over windows."""
+    return {
+        head: {label: float(p) for label, p in zip(labels[head], values, strict=True)}
+        for head, values in best.items()
+    }
 
 
 def _copy(scores: Scores) -> Scores:

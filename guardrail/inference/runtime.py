@@ -20,7 +20,7 @@ from guardrail.inference.bundle import Bundle, HeadSpec, load_bundle
 from guardrail.inference.entities import TokenScheme
 from guardrail.inference.onnx import OnnxModel, Probs
 from guardrail.inference.pool import Analysis, Encode, InferencePool, PoolOptions, Scores
-from guardrail.inference.windows import Row, Window, Windowing
+from guardrail.inference.windows import Row, Sampled, Window, Windowing
 from guardrail.settings import Settings, get_settings
 
 
@@ -59,9 +59,17 @@ class ClassifierRuntime:
         # offsets are only worth their cost where a token head's entities are decoded
         encode: Encode = partial(windowing.text_rows, encode=model.encode)
         locate: Encode = partial(windowing.text_windows, encode=model.encode_offsets)
+        sample = partial(_sample, windowing, model)
         options = PoolOptions.from_settings(settings)
         self.pool = InferencePool(
-            encode, model.infer, labels, options, executor, schemes, locate if schemes else None
+            encode,
+            model.infer,
+            labels,
+            options,
+            executor,
+            schemes,
+            locate if schemes else None,
+            sample,
         )
         weakref.finalize(self, self.pool.close)
 
@@ -95,6 +103,17 @@ class ClassifierRuntime:
     async def score(self, texts: Sequence[str]) -> list[Scores]:
         """head -> label -> probability for each text, in order."""
         return await self.pool.score(texts)
+
+    async def score_until(
+        self, texts: Sequence[str], deadline: float | None = None, sample: bool = False
+    ) -> list[Analysis]:
+        """Scores of each text by `deadline` (`time.monotonic()`), every window unless
+        `sample`; `Analysis.unread` > 0 says a result read only part of its text."""
+        return await self.pool.score_until(texts, deadline, sample)
+
+    def sampled(self, text: str) -> Sampled:
+        """The windows a sampled read of `text` scores, and the share it leaves unread."""
+        return self.windowing.sampled_rows(text, self.model.encode)
 
     def score_sync(self, texts: Sequence[str]) -> list[Scores]:
         """Blocking `score`, for code without an event loop."""
@@ -137,6 +156,13 @@ class ClassifierRuntime:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _sample(windowing: Windowing, model: OnnxModel, text: str, offsets: bool) -> Sampled:
+    """A sampled read's windows (with character offsets when entities are decoded)."""
+    if offsets:
+        return windowing.sampled_windows(text, model.encode_offsets)
+    return windowing.sampled_rows(text, model.encode)
 
 
 _RUNTIMES: weakref.WeakValueDictionary[tuple[object, ...], ClassifierRuntime] = (

@@ -4,17 +4,18 @@ A text of `n` content tokens (no [CLS]/[SEP]) is cut into windows of `content` t
 starting every `stride` tokens, the last one aligned to the end of the text so that every
 window is full. The caller scores each window and keeps, per label, the highest score.
 
-Bounded work: at most `max_windows` windows are scored per text. When a text has more, the
-first `edge` and the last `edge` windows are always kept (instructions tend to sit at the
-start or the end) and the remaining budget is spread evenly over the middle. Text between the
-chosen middle windows is NOT scored; the cap is the `GUARDRAIL_INFERENCE_MAX_WINDOWS` setting.
-With MiniLM (512 tokens, stride 384) and the default 16 windows, texts of up to ~6,000 tokens
-(~25,000 characters of English) are scored completely.
+Coverage: by default every token of a text is in at least one scored window, however long the
+text (the policy's size limit bounds the work, and the pipeline's time budget scales with it;
+see docs/robustness.md "Long texts"). A guard reads less only when its policy says
+`long_text: sample`: then (`sample=True` here) at most `max_windows` windows are scored per
+text -- the first `edge` and the last `edge` windows and an even spread of the middle. Text
+between the chosen middle windows is NOT scored, and `Sampled.unread` says how much of the
+text that was, so the decision can carry a `partial_scan` finding.
 
-Bounded tokenisation: a text longer than `slice_above_chars` characters
-(`GUARDRAIL_INFERENCE_SLICE_ABOVE_CHARS`) is not tokenised whole (1 MB of text costs about a
-second). The same choice (edges + evenly spaced) is made over character slices of about
-`content * CHARS_PER_TOKEN` characters, and each slice is tokenised alone and gives one window.
+Sampling also bounds tokenisation: a sampled text longer than `slice_above_chars` characters
+is not tokenised whole (1 MB costs about a second). The same choice (edges + evenly spaced) is
+made over character slices of about `content * CHARS_PER_TOKEN` characters, and each slice is
+tokenised alone and gives one window. A whole read tokenises the whole text once.
 
 For token (span) heads, `text_windows` also carries each position's character offsets in the
 text (slices shifted back by their start) and word ids, so entities map to the original text.
@@ -50,16 +51,24 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Sampled:
+    """The windows a sampled read scores, and the share of the text they leave unread."""
+
+    windows: list[Window]
+    unread: float  # 0.0 = every token scored; estimated from characters for sliced texts
+
+
+@dataclass(frozen=True)
 class Windowing:
-    """How one model's inputs are cut: window size, stride, special tokens and the cap."""
+    """How one model's inputs are cut: window size, stride, special tokens, sampling cap."""
 
     max_length: int  # tokens per window, special tokens included
     stride: int
     prefix: tuple[int, ...] = ()  # e.g. ([CLS],)
     suffix: tuple[int, ...] = ()  # e.g. ([SEP],)
-    max_windows: int = 16
+    max_windows: int = 16  # only for sampled reads
     edge: int = 4
-    slice_above_chars: int = 50_000
+    slice_above_chars: int = 50_000  # only for sampled reads
 
     def __post_init__(self) -> None:
         if self.content < 1:
@@ -72,19 +81,21 @@ class Windowing:
         """Content tokens per window (max_length minus the special tokens)."""
         return self.max_length - len(self.prefix) - len(self.suffix)
 
-    def starts(self, n: int) -> list[int]:
-        """Start offsets of the windows that are scored for a text of `n` content tokens."""
-        return select(window_starts(n, self.content, self.stride), self.max_windows, self.edge)
+    def starts(self, n: int, sample: bool = False) -> list[int]:
+        """Start offsets of the windows scored for `n` content tokens (all, unless sampled)."""
+        every = window_starts(n, self.content, self.stride)
+        return select(every, self.max_windows, self.edge) if sample else every
 
-    def rows(self, ids: Sequence[int]) -> list[Row]:
+    def rows(self, ids: Sequence[int], sample: bool = False) -> list[Row]:
         """The model inputs for a text's content token ids: one row per scored window."""
-        return [w.row for w in self.windows(Encoded(ids))]
+        return [w.row for w in self.windows(Encoded(ids), sample=sample)]
 
-    def windows(self, encoded: Encoded, shift: int = 0) -> list[Window]:
+    def windows(self, encoded: Encoded, shift: int = 0, sample: bool = False) -> list[Window]:
         """One window per scored start; offsets are moved by `shift` characters."""
         n = len(encoded.ids)
         return [
-            self._window(encoded, start, start + self.content, shift) for start in self.starts(n)
+            self._window(encoded, start, start + self.content, shift)
+            for start in self.starts(n, sample)
         ]
 
     def _window(self, encoded: Encoded, start: int, stop: int, shift: int) -> Window:
@@ -99,26 +110,37 @@ class Windowing:
         return Window(row, offsets, words, shift)
 
     def text_rows(self, text: str, encode: Callable[[str], Sequence[int]]) -> list[Row]:
-        """The rows for a text, tokenising at most `max_windows` slices of a huge one."""
-        return [w.row for w in self.text_windows(text, lambda part: Encoded(encode(part)))]
+        """The rows for every window of a text (the whole text is tokenised once)."""
+        return [w.row for w in self.windows(Encoded(encode(text)))]
 
     def text_windows(self, text: str, encode: Callable[[str], Encoded]) -> list[Window]:
-        """The windows for a text, tokenising at most `max_windows` slices of a huge one."""
+        """Every window of a text, with offsets when `encode` gives them."""
+        return self.windows(encode(text))
+
+    def sampled_rows(self, text: str, encode: Callable[[str], Sequence[int]]) -> Sampled:
+        """`sampled_windows` for an `encode` that gives token ids only."""
+        return self.sampled_windows(text, lambda part: Encoded(encode(part)))
+
+    def sampled_windows(self, text: str, encode: Callable[[str], Encoded]) -> Sampled:
+        """At most `max_windows` windows of a text, tokenising only slices of a huge one."""
         if len(text) <= self.slice_above_chars:
-            return self.windows(encode(text))
+            encoded = encode(text)
+            starts = self.starts(len(encoded.ids), sample=True)
+            windows = [self._window(encoded, s, s + self.content, 0) for s in starts]
+            return Sampled(windows, unread_share(starts, len(encoded.ids), self.content))
         span = self.content * CHARS_PER_TOKEN
-        starts = select(
-            window_starts(len(text), span, self.stride * CHARS_PER_TOKEN),
-            self.max_windows,
-            self.edge,
-        )
+        every = window_starts(len(text), span, self.stride * CHARS_PER_TOKEN)
+        starts = select(every, self.max_windows, self.edge)
         last = len(text) - span
-        windows = []
+        windows, read = [], []
         for start in starts:
             encoded = encode(text[start : start + span])
             first = max(0, len(encoded.ids) - self.content) if start == last else 0
             windows.append(self._window(encoded, first, first + self.content, start))
-        return windows
+            # characters this window reads, estimated by its share of the slice's tokens
+            share = min(1.0, self.content / max(1, len(encoded.ids)))
+            read.append((start, int(span * share)))
+        return Sampled(windows, unread_chars(read, len(text)))
 
 
 def window_starts(n: int, content: int, stride: int) -> list[int]:
@@ -141,3 +163,20 @@ def select(starts: list[int], max_windows: int, edge: int) -> list[int]:
     # `slots` < len(middle) here, so the picked indices are distinct and increasing.
     picked = [middle[int((i + 0.5) * len(middle) / slots)] for i in range(slots)]
     return [*starts[:edge], *picked, *starts[count - edge :]]
+
+
+def unread_share(starts: Sequence[int], n: int, content: int) -> float:
+    """Share of `n` tokens that no window of `content` tokens at `starts` covers."""
+    return unread_chars([(s, content) for s in starts], n)
+
+
+def unread_chars(read: Sequence[tuple[int, int]], n: int) -> float:
+    """Share of `[0, n)` outside every `(start, length)` range of `read`."""
+    if n <= 0:
+        return 0.0
+    covered, reach = 0, 0
+    for start, length in sorted(read):
+        end = min(n, start + length)
+        covered += max(0, end - max(start, reach))
+        reach = max(reach, end)
+    return 1.0 - covered / n

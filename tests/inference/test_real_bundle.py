@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,14 +56,16 @@ def test_real_bundle_scores_every_head_in_one_pass(shipped: ClassifierRuntime) -
         assert all(0.0 <= p <= 1.0 for p in scores[name].values())
 
 
-def test_real_bundle_windows_a_100k_character_text_boundedly(shipped: ClassifierRuntime) -> None:
-    """A 100k-character input is scored in at most inference_max_windows windows."""
+def test_real_bundle_samples_a_100k_character_text_boundedly(shipped: ClassifierRuntime) -> None:
+    """A sampled read of a 100k-character input scores inference_max_windows windows and
+    says how much it left unread (whole reads are pinned in tests/adversarial)."""
     text = "Here is a paragraph of an ordinary document about gardening and soil. " * 1500
     assert len(text) > 100_000
     before = shipped.forward_passes
-    (scores,) = shipped.score_sync([text])
+    (result,) = asyncio.run(shipped.score_until([text], sample=True))
     assert shipped.forward_passes - before == shipped.windowing.max_windows
-    assert 0.0 <= scores["injection"]["injection"] <= 1.0
+    assert 0.0 <= result.scores["injection"]["injection"] <= 1.0
+    assert 0.5 < result.unread < 1.0
 
 
 def test_real_bundle_separates_an_obvious_injection_from_a_question(
