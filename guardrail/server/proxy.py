@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -32,6 +30,7 @@ from guardrail.errors import ContentBlocked, GuardrailError, LimitExceeded, Requ
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline, RequestState
 from guardrail.policy.decide import GUARD_UNAVAILABLE
+from guardrail.server import client_values
 from guardrail.server.limits import Limits, cap_completion, reject_lone_surrogates
 from guardrail.server.metrics import Metrics
 from guardrail.server.sse import sse_response
@@ -48,7 +47,6 @@ T = TypeVar("T")
 
 INPUT_STAGES = (Stage.INPUT, Stage.RETRIEVED, Stage.TOOL)
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 _BODY = "max_body_bytes"
 
 
@@ -465,8 +463,8 @@ def _input_rewrites(pipeline: Pipeline) -> bool:
 
 
 def _request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id", "")
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    # client-chosen: kept only when id-shaped and not secret-like, else hashed (never logged)
+    return client_values.request_id(request.headers.get("x-request-id", ""))
 
 
 def _client_key(request: Request) -> str | None:
