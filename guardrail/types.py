@@ -7,6 +7,7 @@ Every value here is a frozen pydantic model or an enum. Guards produce `Finding`
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,6 +69,13 @@ class Span(_Frozen):
     replacement: str | None = None
 
 
+# The label of a finding that says a guard read only part of a text: its score is the share
+# it did not read, its `reason` why. Rules never match it as a label; `decide()` applies the
+# rule's fail mode to a `budget` one and records both kinds in `Decision.partial`.
+PARTIAL_SCAN = "partial_scan"
+PartialReason = Literal["budget", "sampled"]  # ran out of time / the guard's `long_text: sample`
+
+
 class Finding(_Frozen):
     """One thing a guard noticed in one text. Guards report; they never decide."""
 
@@ -76,6 +84,12 @@ class Finding(_Frozen):
     score: float = Field(ge=0.0, le=1.0)
     text_index: int = Field(default=0, ge=0)  # which of the scanned texts
     spans: tuple[Span, ...] = ()
+    reason: PartialReason | None = None  # only on PARTIAL_SCAN findings
+
+    @property
+    def partial(self) -> bool:
+        """True for a finding that says the text was only partly read."""
+        return self.label == PARTIAL_SCAN
 
 
 class GuardFailure(_Frozen):
@@ -119,6 +133,7 @@ class Decision(_Frozen):
     shadow_hits: tuple[RuleHit, ...] = ()  # would-have-fired, never enforced
     block: Block | None = None
     unchecked: tuple[GuardFailure, ...] = ()  # guards that did not run (fail open)
+    partial: tuple[Finding, ...] = ()  # PARTIAL_SCAN findings: texts a guard read in part
     guard_ms: float = 0.0
 
     @property
@@ -139,3 +154,6 @@ class CheckContext(_Frozen):
     request_id: str = ""
     tenant: str = ""
     policy: str = ""
+    # When the guard's time budget ends (`time.monotonic()`); a guard that reads in parts
+    # answers by then with what it read and a PARTIAL_SCAN finding. None: no deadline.
+    deadline: float | None = None

@@ -13,6 +13,15 @@ bundle share one runtime per policy load (through `BuildContext.shared`, and per
 every non-blank text; thresholds are the policy's job (`default_thresholds` come from the
 bundle: `threshold_profile: strict` picks `thresholds_strict` where the bundle has them).
 Token (span) heads are not for this guard: the `pii` guard reports their entities.
+
+Long texts are read whole: every character is in a scored window. The guard answers by the
+pipeline's deadline (`CheckContext.deadline`, the rule's time budget); a text not read whole
+by then is reported with what was read plus a `partial_scan` finding (reason `budget`), and
+the rule's fail mode applies. `long_text: sample` reads at most `GUARDRAIL_INFERENCE_MAX_WINDOWS`
+windows of a long text (its start, its end, an even spread of the middle): text between the
+chosen windows is NOT read, so an instruction hidden there is missed. Each such text carries a
+`partial_scan` finding (reason `sampled`, score = the share not read), which the decision
+records but which does not apply the fail mode: the policy asked for it.
 """
 
 from __future__ import annotations
@@ -32,8 +41,9 @@ from guardrail.inference.bundle import (
     read_manifest,
     resolve_bundle,
 )
+from guardrail.inference.pool import Analysis
 from guardrail.inference.runtime import ClassifierRuntime, get_runtime
-from guardrail.types import CheckContext, Finding
+from guardrail.types import PARTIAL_SCAN, CheckContext, Finding
 
 
 class ClassifierConfig(GuardConfig):
@@ -51,6 +61,12 @@ class ClassifierConfig(GuardConfig):
     threshold_profile: Literal["default", "strict"] = Field(
         default="default",
         description="default thresholds from the bundle's `thresholds` or `thresholds_strict`",
+    )
+    long_text: Literal["whole", "sample"] = Field(
+        default="whole",
+        description="whole: every window of a text is scored; sample: at most "
+        "GUARDRAIL_INFERENCE_MAX_WINDOWS windows (edges + an even spread), the rest is not "
+        "read and the decision carries a partial_scan finding",
     )
 
     @model_validator(mode="after")
@@ -103,9 +119,11 @@ class ClassifierGuard:
         head: str,
         labels: Sequence[str] | None = None,
         threshold_profile: Literal["default", "strict"] = "default",
+        sample: bool = False,
     ) -> None:
         spec = check_head(runtime.bundle.manifest, head, labels)
         self.name = name
+        self.sample = sample  # `long_text: sample`
         self.runtime = runtime
         self.head = head
         self.labels: tuple[str, ...] = tuple(labels or spec.positive)
@@ -120,21 +138,41 @@ class ClassifierGuard:
         return self._thresholds
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
-        """One finding per (non-blank text, reported label), scored by the head."""
+        """One finding per (non-blank text, reported label), scored by the head, and a
+        `partial_scan` finding for each text not read whole (by the deadline or sampled)."""
         indexed = [(i, text) for i, text in enumerate(texts) if text.strip()]
         if not indexed:
             return []
-        scores = await self.runtime.score([text for _, text in indexed])
-        return [
+        results = await self.runtime.score_until(
+            [text for _, text in indexed], ctx.deadline, self.sample
+        )
+        findings: list[Finding] = []
+        for (i, _), result in zip(indexed, results, strict=True):
+            findings += self._findings(i, result)
+        return findings
+
+    def _findings(self, index: int, result: Analysis) -> list[Finding]:
+        head = result.scores.get(self.head, {})  # empty when a deadline came before any window
+        findings = [
             Finding(
                 guard=self.name,
                 label=label,
-                score=min(1.0, max(0.0, result[self.head][label])),
-                text_index=i,
+                score=min(1.0, max(0.0, head.get(label, 0.0))),
+                text_index=index,
             )
-            for (i, _), result in zip(indexed, scores, strict=True)
             for label in self.labels
         ]
+        if result.unread > 0.0:
+            findings.append(
+                Finding(
+                    guard=self.name,
+                    label=PARTIAL_SCAN,
+                    score=min(1.0, result.unread),
+                    text_index=index,
+                    reason="budget" if result.cut else "sampled",
+                )
+            )
+        return findings
 
 
 def shared_runtime(ref: str, context: BuildContext) -> ClassifierRuntime:
@@ -153,7 +191,12 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
     """A guard over the policy's shared runtime for the bundle (loaded and verified once)."""
     runtime = shared_runtime(config.bundle, context)
     return ClassifierGuard(
-        context.name, runtime, config.head, config.labels, config.threshold_profile
+        context.name,
+        runtime,
+        config.head,
+        config.labels,
+        config.threshold_profile,
+        sample=config.long_text == "sample",
     )
 
 

@@ -30,6 +30,11 @@ class CompiledRule:
     thresholds: Mapping[str, float]
     threshold: float | None
     restore: bool
+    timeout_ms_per_1k_chars: float = 0.0  # added per 1,000 characters read (0: a flat timeout)
+
+    def budget_ms(self, chars: int) -> float:
+        """The guard's time budget under this rule for a stage of `chars` characters."""
+        return self.timeout_ms + self.timeout_ms_per_1k_chars * chars / 1000
 
     def threshold_for(self, label: str) -> float:
         """The score a finding with `label` must reach for this rule to fire."""
@@ -58,6 +63,11 @@ def compile_rule(rule: RuleConfig, defaults: Defaults, guard: Guard) -> Compiled
         mode=rule.mode or defaults.mode,
         fail=rule.fail or defaults.fail,
         timeout_ms=rule.timeout_ms or defaults.timeout_ms,
+        timeout_ms_per_1k_chars=(
+            defaults.timeout_ms_per_1k_chars
+            if rule.timeout_ms_per_1k_chars is None
+            else rule.timeout_ms_per_1k_chars
+        ),
         message=rule.message or f"Blocked by rule {rule.name!r}.",
         code=rule.code,
         labels=frozenset(rule.labels) if rule.labels is not None else None,

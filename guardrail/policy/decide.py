@@ -3,6 +3,9 @@
 Merging is deterministic: block beats redact/rewrite beats warn beats allow; the first
 blocking rule in policy order names the block. Shadow rules are recorded, never enforced.
 A guard that failed makes its rules fail open (recorded as unchecked) or closed (block).
+A guard that read a text only in part (a `partial_scan` finding) is never taken as having
+passed it: what it did read still fires rules, a `budget` one (out of time) applies the rule's
+fail mode as a failure does, and every one is recorded in `Decision.partial`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Sequence
 from guardrail.policy.compile import CompiledRule
 from guardrail.policy.redact import Edit, Vault, apply_edits
 from guardrail.types import (
+    PARTIAL_SCAN,
     SEVERITY,
     Action,
     Block,
@@ -28,7 +32,7 @@ from guardrail.types import (
 GUARD_UNAVAILABLE = "guard_unavailable"
 
 
-def _failure_hits(rule: CompiledRule, failure: GuardFailure) -> list[RuleHit]:
+def _failure_hits(rule: CompiledRule, reason: str) -> list[RuleHit]:
     if rule.fail is FailMode.OPEN:
         return []
     return [
@@ -37,7 +41,7 @@ def _failure_hits(rule: CompiledRule, failure: GuardFailure) -> list[RuleHit]:
             guard=rule.guard,
             action=Action.BLOCK,
             mode=rule.mode,
-            label=failure.reason,
+            label=reason,
             score=1.0,
             failed_closed=True,
         )
@@ -66,6 +70,12 @@ def _block(rules: Sequence[CompiledRule], hits: Sequence[RuleHit], stage: Stage)
         return None
     first = blocking[0]  # hits are collected in policy order
     rule = next(r for r in rules if r.name == first.rule)
+    if first.failed_closed and first.label == PARTIAL_SCAN:
+        message = (
+            f"Guard {rule.guard!r} could not read the whole text in its time budget "
+            f"(rule {rule.name!r})."
+        )
+        return Block(rule=rule.name, stage=stage, code=GUARD_UNAVAILABLE, message=message)
     if first.failed_closed:
         message = f"Guard {rule.guard!r} could not check the text (rule {rule.name!r})."
         return Block(rule=rule.name, stage=stage, code=GUARD_UNAVAILABLE, message=message)
@@ -103,16 +113,21 @@ def decide(
     """Turn one stage's findings into a Decision and the request's updated vault."""
     applicable = [r for r in rules if stage in r.stages]
     failed = {f.guard: f for f in failures}
+    partial = [f for f in findings if f.partial and any(r.guard == f.guard for r in applicable)]
+    findings = [f for f in findings if not f.partial]
+    over_budget = {f.guard for f in partial if f.reason == "budget"}
     all_hits: list[RuleHit] = []
     unchecked: list[GuardFailure] = []
     for rule in applicable:
         failure = failed.get(rule.guard)
         if failure is not None:
-            all_hits += _failure_hits(rule, failure)
+            all_hits += _failure_hits(rule, failure.reason)
             if rule.fail is FailMode.OPEN and failure not in unchecked:
                 unchecked.append(failure)
-        else:
-            all_hits += _finding_hits(rule, findings)
+            continue
+        all_hits += _finding_hits(rule, findings)
+        if rule.guard in over_budget:  # after its own hits: what it did find names the block
+            all_hits += _failure_hits(rule, PARTIAL_SCAN)
     hits = [h for h in all_hits if h.mode is Mode.ENFORCE]
     shadow = [h for h in all_hits if h.mode is Mode.SHADOW]
     action = max((h.action for h in hits), key=SEVERITY.__getitem__, default=Action.ALLOW)
@@ -130,5 +145,6 @@ def decide(
         shadow_hits=tuple(shadow),
         block=block,
         unchecked=tuple(unchecked),
+        partial=tuple(partial),
     )
     return decision, vault

@@ -20,11 +20,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A guard's time budget for one stage is `timeout_ms` (the floor) plus
+# `timeout_ms_per_1k_chars` for every 1,000 characters it must read, so a long text gets the
+# time its reading takes instead of a timeout (docs/robustness.md "Long texts").
+PER_1K_CHARS_MAX = 10_000
+
+
 class Defaults(_Strict):
     """Rule settings used when a rule does not set its own."""
 
     fail: FailMode = FailMode.CLOSED
-    timeout_ms: int = Field(default=250, gt=0, le=60_000)
+    timeout_ms: int = Field(
+        default=250, gt=0, le=60_000, description="time budget floor of a guard, per stage"
+    )
+    timeout_ms_per_1k_chars: float = Field(
+        default=100.0,
+        ge=0,
+        le=PER_1K_CHARS_MAX,
+        description="added to timeout_ms per 1,000 characters the guard reads (0: no scaling)",
+    )
     mode: Mode = Mode.ENFORCE
 
 
@@ -52,6 +66,7 @@ class RuleConfig(_Strict):
     mode: Mode | None = None
     fail: FailMode | None = None
     timeout_ms: int | None = Field(default=None, gt=0, le=60_000)
+    timeout_ms_per_1k_chars: float | None = Field(default=None, ge=0, le=PER_1K_CHARS_MAX)
     message: str | None = None
     # Fires when a finding's score >= threshold (per label, else the single one, else the
     # guard's default for that label, else 0.5).

@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from guardrail.types import Decision
+from guardrail.types import PARTIAL_SCAN, Decision
 
 if TYPE_CHECKING:  # onnxruntime is heavy; metrics only read the runtimes' counters
     from guardrail.inference.runtime import ClassifierRuntime
@@ -48,6 +48,15 @@ class Metrics:
             "Rule hits by rule, stage, action and mode (mode=shadow: would have fired, "
             "not enforced).",
             ["tenant", "policy", "rule", "stage", "action", "mode"],
+            registry=r,
+        )
+        # A text a guard did not read whole: `reason` budget (out of time), sampled (the
+        # guard's `long_text: sample`), or timeout / error (not read at all, rule failed open
+        # or closed). Never counted as a pass.
+        self.partial_scans = Counter(
+            "guardrail_partial_scans",
+            "Texts a guard read only in part or not at all, by guard, stage and reason.",
+            ["tenant", "policy", "guard", "stage", "reason"],
             registry=r,
         )
         self.guard_seconds = Histogram(
@@ -114,6 +123,8 @@ class Metrics:
         )
         for rule, action, mode in hits:  # once per rule and decision, however many texts hit
             self.rules.labels(tenant, policy, rule, stage, action.value, mode.value).inc()
+        for guard, reason in _not_read_whole(decision):
+            self.partial_scans.labels(tenant, policy, guard, stage, reason).inc()
 
     def watch_inference(self, runtimes: Callable[[], Iterable[ClassifierRuntime]]) -> None:
         """Expose the pool counters of the runtimes that `runtimes()` returns at scrape time."""
@@ -122,6 +133,16 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+
+def _not_read_whole(decision: Decision) -> list[tuple[str, str]]:
+    """(guard, reason) once per guard that read a text of the decision in part or not at all."""
+    hits = (*decision.hits, *decision.shadow_hits)
+    # a closed hit's label is its failure's reason; budget ones are also in `partial`
+    closed = [(h.guard, h.label) for h in hits if h.failed_closed and h.label != PARTIAL_SCAN]
+    failed = [(f.guard, f.reason) for f in decision.unchecked]
+    partial = [(f.guard, f.reason or "budget") for f in decision.partial]
+    return list(dict.fromkeys([*closed, *failed, *partial]))
 
 
 class InferenceCollector(Collector):
