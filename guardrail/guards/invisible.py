@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import cache
 from itertools import groupby
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -95,6 +95,8 @@ class InvisibleTextConfig(GuardConfig):
 
 class InvisibleTextGuard:
     """Reports runs of invisible characters of the chosen classes, as strippable spans."""
+
+    text_form: Final = "raw"  # it judges the very characters the canonical text removes
 
     def __init__(self, name: str, classes: frozenset[str]) -> None:
         self.name = name

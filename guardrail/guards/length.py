@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -51,6 +51,8 @@ class LengthConfig(GuardConfig):
 
 class LengthGuard:
     """Reports each text whose length exceeds a limit."""
+
+    text_form: Final = "raw"  # the limit is on what arrives, invisible characters included
 
     def __init__(self, name: str, max_chars: int | None, max_tokens: int | None) -> None:
         self.name = name

@@ -82,9 +82,10 @@ _EMAIL = compile_re2(
     r"[\p{L}\p{N}_%+-][\p{L}\p{N}._%+-]*@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?"
     r"(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*\.\p{L}{2,}"
 )
-_DIGIT_GROUPS = compile_re2(r"\d+(?:[ -]\d+)*")
+_DIGIT_GROUPS = compile_re2(r"\d+(?:[ ./-]\d+)*")
 _IBAN = compile_re2(
-    r"[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?)"
+    r"[A-Za-z]{2}\d{2}"
+    r"(?:[A-Za-z0-9]{11,30}|(?:[ .-]?[A-Za-z0-9]{4}){2,7}(?:[ .-]?[A-Za-z0-9]{1,3})?)"
 )
 _PHONE_RUN = compile_re2(r"\p{Nd}[\p{Nd} ()./\-]{4,}\p{Nd}")
 _ISO_DATE = compile_re2(r"\d{4}-\d{2}-\d{2}")
@@ -147,7 +148,15 @@ _NOT_A_PHONE = compile_re2(
     r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|"
     r"(?:19|20)\d{2} ?[-/] ?(?:19|20)?\d{2}|" + _IPV4_SHAPE + r"(?:/\d{1,2})?"
 )
-_SSN = compile_re2(r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}")
+_SSN = compile_re2(r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{3}\.\d{2}\.\d{4}")
+# After a word that names one ("SSN: 123456789", "social security number is 123 45-6789"),
+# nine digits are an SSN however they are grouped; group 1 is the number.
+_SSN_CUED = compile_re2(
+    r"\b(?:ssn|ss#|social[ -]security(?:[ -]?(?:number|num|no|nr|#))?)\b[^\p{L}\p{N}]{0,5}"
+    r"(?:(?:is|was|number|num|no|nr|reads)\b[^\p{L}\p{N}]{0,5}){0,2}"
+    r"(\d{3}[ ./-]?\d{2}[ ./-]?\d{4})\b",
+    ignore_case=True,
+)
 _IPV4 = compile_re2(_IPV4_SHAPE)
 # The embedded-IPv4 alternative comes first so that "::ffff:10.0.0.1" is taken whole.
 _IPV6 = compile_re2(
@@ -199,7 +208,9 @@ def credit_cards(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _cards_in_run(run: str, offset: int) -> Iterator[tuple[int, int]]:
-    groups = _split_groups(run, offset, "- ")
+    groups = _split_groups(run, offset, " ./-")
+    if len(groups) >= 12 and all(len(group) == 1 for group, _, _ in groups):
+        groups = [("".join(g for g, _, _ in groups), groups[0][1], groups[-1][2])]  # 4 1 1 1 …
     first = 0
     while first < len(groups):
         last = _longest_valid(groups, first)
@@ -240,7 +251,7 @@ def _longest_valid(groups: list[tuple[str, int, int]], first: int) -> int | None
 def ibans(text: str) -> Iterator[tuple[int, int]]:
     """IBANs, compact or in groups of four; trailing groups are dropped until one checks."""
     for match in _IBAN.finditer(text):
-        groups = _split_groups(match.group(), match.start(), " ")
+        groups = _split_groups(match.group(), match.start(), " .-")
         for last in range(len(groups) - 1, -1, -1):
             start, end = groups[0][1], groups[last][2]
             if _free(text, start, end, _alnum) and iban.is_valid(text[start:end]):
@@ -249,11 +260,19 @@ def ibans(text: str) -> Iterator[tuple[int, int]]:
 
 
 def us_ssns(text: str) -> Iterator[tuple[int, int]]:
-    """US social security numbers written with dashes or spaces."""
+    """US social security numbers written with dashes, dots or spaces, and nine digits grouped
+    any way after a word that names an SSN."""
     for match in _SSN.finditer(text):
         free = _free(text, match.start(), match.end(), lambda c: _alnum(c) or c in "-")
-        if free and ssn.is_valid(match.group().replace(" ", "")):
+        if free and _is_ssn(match.group()):
             yield match.start(), match.end()
+    for match in _SSN_CUED.finditer(text):
+        if _is_ssn(match.group(1)):
+            yield match.start(1), match.end(1)
+
+
+def _is_ssn(number: str) -> bool:
+    return ssn.is_valid("".join(c for c in number if c.isdigit()))
 
 
 def ip_addresses(text: str) -> Iterator[tuple[int, int]]:

@@ -71,10 +71,16 @@ PATTERNS: Mapping[str, str] = {
         r"/[A-Za-z0-9_]+)"
     ),
     "stripe_key": r"\b((?:sk|rk)_live_[A-Za-z0-9]{20,})",
-    "aws_access_key_id": r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b",
+    # Key ids are base32 after the prefix; in another letter case the model still reads one.
+    "aws_access_key_id": (
+        r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|(?i:AKIA|ASIA|ABIA|ACCA)[A-Za-z2-7]{16})\b"
+    ),
+    # Named, or right after its key id as the console's credentials CSV writes it
+    # ("AKIA…,<secret>"): a key id's secret is a secret wherever the id is found.
     "aws_secret_access_key": (
-        r"(?i:aws[_ ]?secret(?:[_ ]?access)?[_ ]?key|secret[_ ]?access[_ ]?key)[\"']?\s*"
-        r"(?:=|:|=>|\bis\b)?\s*[\"']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"
+        r"(?:(?i:aws[_ ]?secret(?:[_ ]?access)?[_ ]?key|secret[_ ]?access[_ ]?key)[\"']?\s*"
+        r"(?:=|:|=>|\bis\b)?\s*|\b(?i:AKIA|ASIA|ABIA|ACCA)[A-Za-z0-9]{16}[\"']?[ \t]*"
+        r"[,;|\t:][ \t]*)[\"']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"
     ),
     "huggingface_token": r"\b(hf_[A-Za-z0-9]{30,})",
     "npm_token": rf"\b(npm_[A-Za-z0-9]{{36}}){_END}",
