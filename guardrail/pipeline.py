@@ -84,9 +84,10 @@ class Pipeline:
     async def _scan(
         self, rules: Sequence[CompiledRule], texts: Sequence[str], ctx: CheckContext
     ) -> tuple[list[Finding], list[GuardFailure]]:
-        timeouts: dict[str, int] = {}
-        for rule in rules:  # a guard runs once per stage, under its most patient rule's timeout
-            timeouts[rule.guard] = max(timeouts.get(rule.guard, 0), rule.timeout_ms)
+        chars = sum(len(text) for text in texts)  # the work: every guard reads every text
+        timeouts: dict[str, float] = {}
+        for rule in rules:  # a guard runs once per stage, under its most patient rule's budget
+            timeouts[rule.guard] = max(timeouts.get(rule.guard, 0.0), rule.budget_ms(chars))
         names = list(timeouts)
         # Guards read the canonical text (what the model reads); their spans come back mapped
         # onto the original texts, which decide() edits. See guardrail/canonical.py.
@@ -118,6 +119,7 @@ class Pipeline:
             "shadow_rules": sorted({h.rule for h in decision.shadow_hits}),
             "scores": _max_scores(decision),
             "unchecked": _unchecked(decision),
+            "partial_scan": [_partial(f) for f in decision.partial],
             "block_code": decision.block.code if decision.block else None,
             "guard_ms": decision.guard_ms,
         }
@@ -132,6 +134,16 @@ def _unchecked(decision: Decision) -> list[str]:
     return sorted({*closed, *(f.guard for f in decision.unchecked)})
 
 
+def _partial(finding: Finding) -> dict[str, Any]:
+    """A partial_scan finding for the audit event: which guard and text, why, how much."""
+    return {
+        "guard": finding.guard,
+        "text_index": finding.text_index,
+        "reason": finding.reason,
+        "unread": round(finding.score, 4),
+    }
+
+
 def _max_scores(decision: Decision) -> dict[str, float]:
     scores: dict[str, float] = {}
     for hit in (*decision.hits, *decision.shadow_hits):
@@ -139,11 +151,20 @@ def _max_scores(decision: Decision) -> dict[str, float]:
     return scores
 
 
+def grace_s(timeout_s: float) -> float:
+    """How long past its deadline a guard is waited for: a guard that reads in parts answers
+    at the deadline with what it read, and needs a moment to hand that over."""
+    return max(0.05, 0.1 * timeout_s)
+
+
 async def _scan_one(
     guard: Guard, name: str, texts: Sequence[str], ctx: CheckContext, timeout_s: float
 ) -> list[Finding] | GuardFailure:
+    ctx = ctx.model_copy(update={"deadline": time.monotonic() + timeout_s})
     try:
-        return await asyncio.wait_for(guard.scan(texts, ctx), timeout=timeout_s)
+        return await asyncio.wait_for(
+            guard.scan(texts, ctx), timeout=timeout_s + grace_s(timeout_s)
+        )
     except TimeoutError:
         log.warning("guard.failed", guard=name, reason="timeout", timeout_s=timeout_s)
         return GuardFailure(guard=name, reason="timeout")
