@@ -1,17 +1,35 @@
 """Output guarding of a token stream with a bounded hold-back window.
 
-Only checked text is released. A `Holdback` keeps one text channel of a stream (a choice's
-content, or one tool call's arguments): it holds what came in, and once `window` characters
-wait it checks them -- with the last released characters in front as context -- and releases
-all but a look-ahead of `3/4 * window` characters. So:
+Only checked text is released, and only in whole units. A `Holdback` keeps one text channel
+of a stream (a choice's content, or one tool call's arguments): it holds what came in, and
+once `window` characters wait it checks them -- with the last released characters in front
+as context -- and releases a prefix of what it checked. The prefix ends:
 
-- at most `window` characters are held back (time-to-first-token grows by at most that);
-- a violating span of up to `3/4 * window` characters is seen whole before any of its
-  characters could be released, wherever the chunk boundaries fall; at the end of the stream
-  the rest is checked before it is released;
+- at a sentence end (`.`, `!`, `?` or `…` and then white space, or a line break) that is at
+  least a look-ahead of `3/4 * window` characters before the end of the checked text, so a
+  sentence is judged whole, together with what follows it, before any of it is released;
+- when no sentence has ended for `4 * window` characters, at a word boundary instead (the
+  look-ahead still applies), so run-on text is not held without bound;
+- never inside an open candidate: a cut falls only on white space, so a run of token-like
+  characters (a key, a JWT, an address, a URL) is held until white space or the end of the
+  stream closes it; nor inside a run of number groups joined by single spaces (a card,
+  phone or IBAN number) or a `-----BEGIN` block before its `-----END ...-----` line.
+
+When more than `max_held` characters wait and none of them can be released (one candidate
+that long), the stream fails closed with a `stream-hold-limit` block (code
+`limit_exceeded`) instead of releasing a piece of it. So:
+
+- a violating span of up to `3/4 * window` characters, or one whole token-like run, is seen
+  whole before any of its characters could be released, wherever the chunk boundaries fall;
+  at the end of the stream the rest is checked before it is released;
+- time-to-first-token grows by the first sentence plus the look-ahead (at least `window`);
+  text then arrives a sentence at a time;
 - a redaction that straddles the release point is held back whole and released as its
   placeholder the next time; a placeholder in the upstream's text (`<EMAIL_1>`, also when it
   arrives split over several chunks) is never cut, so it is restored whole.
+
+Without a check (only placeholders to restore) text is released as it comes, less a partial
+placeholder at the end.
 
 `guard_chunks` applies holdbacks to an OpenAI chunk stream (chat or legacy text): on a block
 it ends the stream with a final chunk whose `finish_reason` is `content_filter` (the SSE
@@ -21,12 +39,13 @@ layer then sends `[DONE]`) and closes the upstream. It knows nothing about HTTP.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
-from guardrail.types import Decision
+from guardrail.errors import LimitExceeded
+from guardrail.types import Action, Block, Decision, Stage
 
 CheckFn = Callable[[str], Awaitable[Decision]]
 RestoreFn = Callable[[str], str]
@@ -34,8 +53,17 @@ Chunk = dict[str, Any]
 Opcodes = Sequence[tuple[str, int, int, int, int]]
 
 CONTENT_FILTER = "content_filter"
+HOLD_LIMIT_RULE = "stream-hold-limit"  # the rule name of a fail-closed hold-back block
+DEFAULT_MAX_HELD = 4096
 _TOKEN = re.compile(r"<[A-Z0-9_]*>?")
 _PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
+# a sentence end: terminator, closing quotes/brackets/markup, then white space; or a line break
+_UNIT_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]*_]*\s|\n")
+# a PEM block, open (no END line yet: it runs to the end of the text) or closed
+_PEM = re.compile(r"-----BEGIN.*?(?:-----END[^\n]*?-----|\Z)", re.S)
+_WORD = re.compile(r"\S+")
+_DIGIT = re.compile(r"[0-9]")
+_CAPS = re.compile(r"[A-Z]{1,4}")  # an IBAN's letter group ("GB82 WEST 1234")
 
 
 def _no_restore(text: str) -> str:
@@ -68,12 +96,16 @@ class Holdback:
         *,
         window: int = 128,
         placeholder_len: Callable[[], int] = _no_placeholders,
+        max_held: int = DEFAULT_MAX_HELD,
     ) -> None:
         self._check = check
         self._restore = restore
         self._placeholder_len = placeholder_len
         self.window = max(1, window) if check is not None else 1
         self.lookahead = self.window * 3 // 4 if check is not None else 0
+        self.max_unit = 4 * self.window  # past this, a sentence is released at word boundaries
+        # never below what ordinary text may need: a long sentence, the look-ahead, one step
+        self.max_held = max(max_held, 8 * self.window)
         self._step = max(1, self.window // 4)
         self._pending = ""  # received, not yet released (upstream text)
         self._context = ""  # the last `window` released characters, as checked
@@ -89,8 +121,11 @@ class Holdback:
         self._pending += delta
         if len(self._pending) < self.window:
             return Release()
-        if self._checked_at and len(self._pending) - self._checked_at < self._step:
-            return Release()  # something is held whole; wait for more before checking again
+        # something is held whole: wait for more before checking again; the wait grows with
+        # what is held, so a long candidate costs a few checks, not one per `step`
+        step = max(self._step, self._checked_at // 4)
+        if self._checked_at and len(self._pending) - self._checked_at < step:
+            return Release()
         return await self._release(final=False)
 
     async def close(self) -> Release:
@@ -111,20 +146,95 @@ class Holdback:
         ops: Opcodes | None = None if new == segment else _opcodes(segment, new)
         start = _to_new(len(self._context), ops, inside="end")
         start = _around_placeholder(new, start, after=True)
-        target = len(segment) - (0 if final else self.lookahead)
-        cut = _to_new(target, ops, inside="start")
+        cut = _to_new(self._cut(segment, final=final), ops, inside="start")
         if not final:
             cut = _around_placeholder(new, cut, after=False)
             cut = _safe_cut(new, cut, start, self._placeholder_len())
         if cut <= start:
-            self._checked_at = len(self._pending)
-            return Release()
+            return self._hold()
         consumed = _to_old(cut, ops) - len(self._context)
         out = new[start:cut]
         self._pending = self._pending[max(0, consumed) :] if not final else ""
         self._context = (self._context + out)[-self.window :]
         self._checked_at = 0
         return Release(text=self._restore(out))
+
+    def _cut(self, segment: str, *, final: bool) -> int:
+        """Where the checked text may be cut (in its own positions); see the module docstring."""
+        if final or self._check is None:
+            return len(segment)
+        low, limit = len(self._context), len(segment) - self.lookahead
+        if limit <= low:
+            return low
+        cut = _last_unit_end(segment, low, limit)
+        if cut <= low and limit - low >= self.max_unit:
+            cut = _last_space(segment, low, limit)
+        return _outside_candidates(segment, cut)
+
+    def _hold(self) -> Release:
+        """Nothing can be released now; fail closed when too much waits."""
+        self._checked_at = len(self._pending)
+        if self._check is not None and len(self._pending) > self.max_held:
+            self._pending = ""
+            return Release(blocked=hold_limit_block(self.max_held))
+        return Release()
+
+
+def hold_limit_block(max_held: int) -> Decision:
+    """The block for a candidate that outgrew the hold-back: it is never released in part."""
+    message = f"A streamed span ran past {max_held} characters before it could be checked whole."
+    block = Block(
+        rule=HOLD_LIMIT_RULE, stage=Stage.OUTPUT, code=LimitExceeded.code, message=message
+    )
+    return Decision(stage=Stage.OUTPUT, action=Action.BLOCK, texts=(), block=block)
+
+
+def _last_unit_end(text: str, low: int, limit: int) -> int:
+    """The last sentence end in `text[low:limit]` (a position after it), else `low`."""
+    cut = low
+    for match in _UNIT_END.finditer(text, max(0, low - 8), limit):
+        if match.end() > low:
+            cut = match.end()
+    return cut
+
+
+def _last_space(text: str, low: int, limit: int) -> int:
+    """The position after the last white space in `text[low:limit]`, else `low`."""
+    for pos in range(limit, low, -1):
+        if text[pos - 1].isspace():
+            return pos
+    return low
+
+
+def _outside_candidates(text: str, cut: int) -> int:
+    """`cut`, moved back to the start of every candidate that it falls strictly inside."""
+    for start, end in sorted(_candidates(text), reverse=True):
+        if start < cut < end:
+            cut = start
+    return cut
+
+
+def _candidates(text: str) -> Iterator[tuple[int, int]]:
+    """Spans that hold white space but must be released whole: PEM blocks, number groups."""
+    for match in _PEM.finditer(text):
+        yield match.start(), match.end()
+    yield from _number_runs(text)
+
+
+def _number_runs(text: str) -> Iterator[tuple[int, int]]:
+    """Runs of two or more number-like words joined by single spaces or tabs."""
+    run_start, run_end, words = 0, 0, 0
+    for word in _WORD.finditer(text):
+        value = word.group()
+        numberish = _DIGIT.search(value) is not None or _CAPS.fullmatch(value) is not None
+        if numberish and words and text[run_end : word.start()] in (" ", "\t"):
+            run_end, words = word.end(), words + 1
+            continue
+        if words > 1:
+            yield run_start, run_end
+        run_start, run_end, words = word.start(), word.end(), int(numberish)
+    if words > 1:
+        yield run_start, run_end
 
 
 def _opcodes(old: str, new: str) -> Opcodes:

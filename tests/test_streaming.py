@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from guardrail.pipeline import Pipeline, RequestState
 from guardrail.policy import load_policy_text
-from guardrail.streaming import CONTENT_FILTER, Holdback, StreamGuard
+from guardrail.streaming import CONTENT_FILTER, HOLD_LIMIT_RULE, Holdback, StreamGuard
 from guardrail.types import Decision, Stage
 from guardrail.upstream import shapes
 
@@ -162,13 +162,57 @@ def test_output_redaction_across_chunks_matches_whole_text(
     assert _unnumbered(out) == _unnumbered(whole.texts[0])
 
 
-def test_hold_back_is_bounded_by_the_window(pipeline: Pipeline) -> None:
-    """With one-character chunks, never more than `window` characters wait."""
+def test_hold_back_is_bounded_by_a_sentence_and_the_window(pipeline: Pipeline) -> None:
+    """With one-character chunks, never more than a sentence, the look-ahead and a step wait."""
     state = pipeline.new_request("t")
     text = "a harmless sentence repeated. " * 20
     out, blocked, most_held = asyncio.run(stream_through(holdback(pipeline, state), list(text)))
     assert (out, blocked) == (text, False)
-    assert most_held <= WINDOW
+    assert most_held <= 2 * WINDOW  # a sentence (30) + look-ahead (24) + growing check steps
+
+
+def test_run_on_text_is_released_at_word_boundaries(pipeline: Pipeline) -> None:
+    """Text without a sentence end is still released, in whole words, once it is long."""
+    state = pipeline.new_request("t")
+    hb = holdback(pipeline, state)
+    text = "words without any stop " * 40
+    pieces: list[str] = []
+    most_held = 0
+    for char in text:
+        release = asyncio.run(hb.feed(char))
+        assert release.blocked is None
+        pieces.append(release.text)
+        most_held = max(most_held, hb.held)
+    released = [p for p in pieces if p]
+    assert released and all(p.endswith(" ") for p in released)  # cut between words only
+    assert most_held <= (hb.max_unit + hb.lookahead) * 5 // 4 + WINDOW
+
+
+def test_token_run_is_held_until_closed(pipeline: Pipeline) -> None:
+    """A run without white space is not released in part, however long it grows (to the cap)."""
+    state = pipeline.new_request("t")
+    hb = holdback(pipeline, state)
+    run = "x1" * 300
+    released = "".join(asyncio.run(hb.feed(c)).text for c in "Run: " + run)
+    assert released == "" or released == "Run: "
+    final = asyncio.run(hb.close())
+    assert final.blocked is None and released + final.text == "Run: " + run
+
+
+def test_token_run_past_the_cap_fails_closed(pipeline: Pipeline) -> None:
+    """A run longer than `max_held` stops the stream; none of it is released."""
+    state = pipeline.new_request("t")
+    hb = holdback(pipeline, state)
+    blocked, released = None, ""
+    for char in "Run: " + "y7" * hb.max_held:
+        release = asyncio.run(hb.feed(char))
+        released += release.text
+        if release.blocked is not None:
+            blocked = release.blocked
+            break
+    assert blocked is not None and blocked.block is not None
+    assert blocked.block.rule == HOLD_LIMIT_RULE and blocked.block.code == "limit_exceeded"
+    assert "y7" not in released
 
 
 async def _aiter(chunks: Sequence[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
