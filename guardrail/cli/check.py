@@ -64,7 +64,8 @@ def _outcome(test: PolicyTest, decision: Decision) -> str | None:
     return None
 
 
-async def _run_tests(pipeline: Pipeline) -> list[tuple[int, PolicyTest, str | None]]:
+async def run_policy_tests(pipeline: Pipeline) -> list[tuple[int, PolicyTest, str | None]]:
+    """Each `tests:` example of the pipeline's policy: (index, test, None or what went wrong)."""
     results = []
     for index, test in enumerate(pipeline.policy.tests):
         decision = await _check_one(pipeline, test.stage, test.text)
@@ -79,7 +80,7 @@ def _test_file(path: Path, quiet: bool) -> tuple[int, int]:
         print(f"{path} ERROR\n{exc}")
         return 0, 1
     passed = failed = 0
-    for index, test, problem in asyncio.run(_run_tests(pipeline)):
+    for index, test, problem in asyncio.run(run_policy_tests(pipeline)):
         label = f"{path}::tests[{index}]" + (f" ({test.name})" if test.name else "")
         if problem is None:
             passed += 1

@@ -17,12 +17,24 @@ from typing import TYPE_CHECKING, Any
 from guardrail.types import Action, Stage
 
 if TYPE_CHECKING:
-    from guardrail.evaluate.calibrate import LabelThreshold
+    from guardrail.evaluate.calibrate import RuleCalibration, Scores
     from guardrail.evaluate.data import Example, Examples
     from guardrail.pipeline import Pipeline
     from guardrail.policy.compile import CompiledRule, Policy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+CALIBRATE_DESCRIPTION = """\
+Set each classifier rule's thresholds so that the rule (any of its labels firing) flags at
+most --target-fpr of the benign rows. Nothing is proposed, and nothing written, when:
+  - the rows are too few: rows x target must be at least 10, and at least 5 per label the
+    rule covers (exit 2, before any scoring);
+  - thresholds fit on alternate rows do not hold on the other half within sampling noise,
+    or benign rows scoring 1.0 alone exceed the target (exit 1);
+  - the proposal fails the policy's own `tests:` (exit 1; --allow-failing-tests overrides,
+    and the failures are still listed).
+Exit 0 when done. See docs/evaluate.md.
+"""
 
 
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
@@ -61,12 +73,35 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--json", type=Path, metavar="OUT", help="also write the report as JSON")
     ev.add_argument("--plot", type=Path, metavar="OUT.png", help="write precision-recall curves")
     ev.set_defaults(func=run_eval)
-    cal = subparsers.add_parser("calibrate", help="pick classifier thresholds for a target FPR")
+    cal = subparsers.add_parser(
+        "calibrate",
+        help="pick classifier thresholds for a target FPR",
+        description=CALIBRATE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_data_args(cal)
-    cal.add_argument("--benign", required=True, type=Path, help="benign rows (.jsonl[.gz])")
-    cal.add_argument("--target-fpr", required=True, type=float, help="e.g. 0.01")
+    cal.add_argument(
+        "--benign",
+        required=True,
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="rows to calibrate on (.jsonl[.gz]); rows with a positive label are left out of "
+        "the FPR and used to report recall (--limit/--sample apply per file)",
+    )
+    cal.add_argument(
+        "--target-fpr",
+        required=True,
+        type=float,
+        help="most share of benign rows a rule may flag, e.g. 0.01 (needs 1,000+ rows)",
+    )
     cal.add_argument("--rule", nargs="+", default=[], metavar="NAME", help="only these rules")
     cal.add_argument("--write", action="store_true", help="update the policy file in place")
+    cal.add_argument(
+        "--allow-failing-tests",
+        action="store_true",
+        help="accept a proposal that fails the policy's own tests (they are still listed)",
+    )
     cal.set_defaults(func=run_calibrate)
 
 
@@ -155,9 +190,9 @@ def _emit_eval(report: dict[str, Any], args: argparse.Namespace) -> None:
 def run_calibrate(args: argparse.Namespace) -> int:
     """Print proposed thresholds; with --write, set them in the policy file.
 
-    Exit 0 when every label meets the target, 1 when some cannot (nothing is written then),
-    2 on a bad policy, data file or option, or when the written file does not load (the
-    original is restored).
+    Exit 0 when done, 1 when a rule cannot be calibrated on these rows or the proposal fails
+    the policy's own tests (nothing is written), 2 on a bad policy, data file or option, too
+    few rows for the target, or when the written file does not load (the original is restored).
     """
     from guardrail.errors import PolicyError
     from guardrail.evaluate.calibrate import CalibrationError, classifier_rules
@@ -169,43 +204,131 @@ def run_calibrate(args: argparse.Namespace) -> int:
     try:
         policy = Pipeline.from_file(args.policy).policy
         rules = classifier_rules(policy, args.rule)
-        examples = _read(args.benign, args)
+        rows = [e for path in args.benign for e in _read(path, args).rows]
     except (PolicyError, DataError, CalibrationError) as exc:
         return _fail("calibrate", exc)
-    texts = [e.text for e in examples.rows if not is_positive(e.label, _positive(args))]
-    if left_out := len(examples.rows) - len(texts):
-        print(f"left out {left_out} rows with a positive label")
+    texts = [e.text for e in rows if not is_positive(e.label, _positive(args))]
+    positives = [e for e in rows if is_positive(e.label, _positive(args))]
+    if positives:
+        print(f"left out {len(positives)} rows with a positive label (recall is measured on them)")
     if not rules or not texts:
-        what = "classifier rules in the policy" if not rules else f"benign rows in {args.benign}"
+        what = "classifier rules in the policy" if not rules else "benign rows in --benign"
         return _fail("calibrate", f"no {what}")
-    return _calibrate(policy, rules, texts, args)
+    if problem := _too_few_rows(policy, rules, len(texts), args.target_fpr):
+        return _fail("calibrate", f"{problem}; nothing calibrated")
+    return asyncio.run(_calibrate(policy, rules, texts, positives, args))
 
 
-def _calibrate(
-    policy: Policy, rules: list[CompiledRule], texts: list[str], args: argparse.Namespace
+def _too_few_rows(policy: Policy, rules: list[CompiledRule], rows: int, target: float) -> str:
+    """Why the rows cannot set some rule's threshold at this target ('' when they can)."""
+    from guardrail.evaluate.calibrate import data_problem, rule_labels
+
+    for rule in rules:
+        if problem := data_problem(rows, target, len(rule_labels(policy, rule))):
+            return f"rule {rule.name!r}: {problem}"
+    return ""
+
+
+async def _calibrate(
+    policy: Policy,
+    rules: list[CompiledRule],
+    texts: list[str],
+    positives: list[Example],
+    args: argparse.Namespace,
 ) -> int:
-    from guardrail.evaluate.calibrate import calibrate_rule, negative_scores, updates
+    from guardrail.evaluate.calibrate import calibrate_rule, score_rows, updates
 
-    scores = asyncio.run(negative_scores(policy, rules, texts))
-    results = [
-        r for rule in rules for r in calibrate_rule(rule, scores[rule.name], args.target_fpr)
-    ]
-    print(f"{len(texts)} benign rows, target FPR {args.target_fpr:g} per label")
+    scores = await score_rows(policy, rules, texts)
+    results = [calibrate_rule(rule, scores[rule.name], args.target_fpr) for rule in rules]
+    _print_calibration(results, scores, args.target_fpr)
+    if positives:
+        await _print_recall(policy, rules, results, positives)
+    if refused := [r.rule for r in results if r.problem]:
+        print(f"nothing written: no safe proposal for {', '.join(refused)}")
+        return EXIT_FAILED
+    changes = updates(results)
+    if not changes:
+        print("every threshold already is the proposal: nothing to change")
+        return EXIT_OK
+    if await _tests_fail(policy, changes) and not args.allow_failing_tests:
+        print("nothing written: the proposal fails the policy's own tests (listed above)")
+        return EXIT_FAILED
+    return _write_thresholds(args.policy, changes) if args.write else EXIT_OK
+
+
+def _print_calibration(results: list[RuleCalibration], scores: Scores, target: float) -> None:
+    rows = results[0].negatives
+    print(f"{rows} benign rows, target FPR {target:g} per rule (any of its labels firing)")
     for r in results:
         print(_calibration_line(r))
-    if any(r.proposed is None for r in results):
-        print("some labels cannot meet the target (benign rows score 1.0); nothing written")
-        return EXIT_FAILED
-    if args.write:
-        return _write_thresholds(args.policy, updates(results))
-    return EXIT_OK
+        for label, current in r.current.items():
+            proposed = "-" if r.proposed is None else f"{r.proposed[label]:.4f}"
+            print(f"  {label}: {current:.4f} -> {proposed}")
+        if r.problem:
+            print(f"  NOT CALIBRATED: {r.problem}")
+    if len(results) > 1 and all(r.proposed is not None for r in results):
+        _print_combined(results, scores)
 
 
-def _calibration_line(r: LabelThreshold) -> str:
-    now = f"{r.current:.4f} (FPR {r.current_fpr:.4f})"
-    if r.proposed is None:
-        return f"{r.rule} [{r.label}]: now {now} -> unreachable"
-    return f"{r.rule} [{r.label}]: now {now} -> {r.proposed:.4f} (FPR {r.proposed_fpr:.4f})"
+def _print_combined(results: list[RuleCalibration], scores: Scores) -> None:
+    """Rules calibrated together add up: say how much, though only each rule is held."""
+    from guardrail.evaluate.calibrate import combined_rate
+
+    now = combined_rate(scores, {r.rule: r.current for r in results})
+    new = combined_rate(scores, {r.rule: r.proposed or {} for r in results})
+    together = f"the {len(results)} rules together (not held to the target)"
+    print(f"{together}: FPR {now:.4f} -> {new:.4f}")
+
+
+def _calibration_line(r: RuleCalibration) -> str:
+    now = f"{r.rule}: FPR now {r.current_fpr:.4f}"
+    if r.proposed_fpr is None:
+        return f"{now} -> no proposal"
+    held = ""
+    if r.held_out is not None:
+        first, second = r.held_out
+        held = f" (held-out halves {first:.4f}, {second:.4f}; limit {r.held_out_limit:.4f})"
+    return f"{now} -> {r.proposed_fpr:.4f}{held}"
+
+
+async def _print_recall(
+    policy: Policy, rules: list[CompiledRule], results: list[RuleCalibration], rows: list[Example]
+) -> None:
+    """Recall of each rule, now and as proposed, on the positive rows of each label."""
+    from guardrail.evaluate.calibrate import score_rows
+    from guardrail.evaluate.metrics import union_rate
+
+    by_label: dict[str, list[str]] = {}
+    for row in rows:
+        by_label.setdefault(row.label or "", []).append(row.text)
+    print("recall on the positive rows, now -> proposed:")
+    for label, texts in sorted(by_label.items()):
+        scores = await score_rows(policy, rules, texts)
+        for r in results:
+            now = union_rate(scores[r.rule], r.current)
+            new = "-" if r.proposed is None else f"{union_rate(scores[r.rule], r.proposed):.4f}"
+            print(f"  {r.rule} on {label!r} ({len(texts)} rows): {now:.4f} -> {new}")
+
+
+async def _tests_fail(policy: Policy, changes: dict[str, dict[str, float]]) -> bool:
+    """Run the policy's `tests:` with the proposed thresholds; print failures; True if any."""
+    from guardrail.cli.check import run_policy_tests
+    from guardrail.evaluate.calibrate import with_thresholds
+    from guardrail.pipeline import Pipeline
+
+    if not policy.tests:
+        print("the policy has no tests: nothing to check the proposal against")
+        return False
+    results = await run_policy_tests(Pipeline(with_thresholds(policy, changes)))
+    failed = [(i, test, problem) for i, test, problem in results if problem is not None]
+    print(
+        f"policy tests with the proposed thresholds: {len(results) - len(failed)} passed, "
+        f"{len(failed)} failed"
+    )
+    for index, test, problem in failed:
+        name = f" ({test.name})" if test.name else ""
+        print(f"  tests[{index}]{name} FAILED: {test.stage.value}: {problem}")
+    return bool(failed)
 
 
 def _write_thresholds(path: Path, thresholds: dict[str, dict[str, float]]) -> int:

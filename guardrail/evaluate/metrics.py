@@ -12,7 +12,7 @@ A rule fires when `score >= threshold`, so every "at threshold" here counts ties
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
@@ -130,13 +130,43 @@ def threshold_for_fpr(
         raise ValueError(f"target FPR must be between 0 and 1, got {target_fpr}")
     if not negative_scores:
         raise ValueError("need at least one negative score")
-    allowed = math.floor(target_fpr * len(negative_scores) + _COUNT_EPSILON)
-    if allowed >= len(negative_scores):
+    allowed = allowed_count(target_fpr, len(negative_scores))
+    return threshold_for_count(sorted(negative_scores, reverse=True), allowed, decimals)
+
+
+def allowed_count(target_fpr: float, negatives: int) -> int:
+    """How many of `negatives` rows may fire at `target_fpr` (rounded down)."""
+    return math.floor(target_fpr * negatives + _COUNT_EPSILON)
+
+
+def threshold_for_count(
+    descending: Sequence[float], allowed: int, decimals: int = 4
+) -> float | None:
+    """The lowest grid threshold that at most `allowed` of these scores (highest first) reach.
+
+    None when even 1.0 lets more through (more than `allowed` scores are 1.0).
+    """
+    if allowed >= len(descending):
         return 0.0
-    # The (allowed+1)-th highest negative must stay below the threshold.
-    boundary = sorted(negative_scores, reverse=True)[allowed]
-    threshold = _grid_above(boundary, decimals)
+    # The (allowed+1)-th highest score must stay below the threshold.
+    threshold = _grid_above(descending[allowed], decimals)
     return threshold if threshold <= 1.0 else None
+
+
+def union_count(scores: Mapping[str, Sequence[float]], thresholds: Mapping[str, float]) -> int:
+    """How many rows have any label reach its threshold (the rows a rule fires on).
+
+    `scores` is label -> one score per row, every label the same rows in the same order.
+    """
+    columns = [(scores[label], limit) for label, limit in thresholds.items()]
+    rows = len(columns[0][0]) if columns else 0
+    return sum(any(col[i] >= limit for col, limit in columns) for i in range(rows))
+
+
+def union_rate(scores: Mapping[str, Sequence[float]], thresholds: Mapping[str, float]) -> float:
+    """Share of rows on which any label reaches its threshold (a rule's firing rate)."""
+    rows = len(next(iter(scores.values()), []))
+    return _ratio(union_count(scores, thresholds), rows)
 
 
 def _grid_above(value: float, decimals: int) -> float:

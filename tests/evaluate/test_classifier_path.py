@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from guardrail.cli import main
-from guardrail.evaluate.calibrate import classifier_rules, negative_scores
-from guardrail.evaluate.metrics import rate_at
+from guardrail.evaluate.calibrate import classifier_rules, score_rows
+from guardrail.evaluate.metrics import union_rate
 from guardrail.policy.load import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests/fixtures"
 POLICY = FIXTURES / "eval_classifier.yaml"
-BENIGN = FIXTURES / "eval_benign.jsonl"
+BENIGN = FIXTURES / "calibrate_benign.jsonl"  # 240 rows: enough for a 0.1 target
 TARGET = 0.1
 
 pytestmark = pytest.mark.skipif(
@@ -67,10 +67,11 @@ def test_calibrate_write_keeps_comments_and_meets_the_target(tmp_path: Path) -> 
     policy = load_policy(path)
     rules = classifier_rules(policy)
     texts = [json.loads(line)["text"] for line in BENIGN.read_text().splitlines()]
-    scores = asyncio.run(negative_scores(policy, rules, texts))
-    for rule in rules:
-        for label, values in scores[rule.name].items():
-            assert rate_at(values, rule.threshold_for(label)) <= TARGET, (rule.name, label)
+    scores = asyncio.run(score_rows(policy, rules, texts))
+    for rule in rules:  # the rule (any label firing) meets the target, not each label alone
+        labels = scores[rule.name]
+        thresholds = {label: rule.threshold_for(label) for label in labels}
+        assert union_rate(labels, thresholds) <= TARGET, rule.name
     assert "threshold" in written.split("name: block-injection")[1].split("name:")[0]
 
 
@@ -82,7 +83,7 @@ def test_calibrate_without_write_leaves_the_file_alone(
     assert _calibrate(path, "--rule", "block-harm") == 0
     assert path.read_bytes() == POLICY.read_bytes()
     out = capsys.readouterr().out
-    assert "block-harm [unsafe]: now " in out and "block-injection" not in out
+    assert "block-harm: FPR now " in out and "  unsafe: " in out and "block-injection" not in out
 
 
 def test_calibrate_will_not_edit_a_rule_inherited_through_extends(
