@@ -19,19 +19,30 @@ Which text belongs to which stage (the same for every wire format):
   blocks. OpenAI chat has no document type, so a message or a content part may carry our
   extension key `"guardrail_stage": "retrieved"` (or `"tool"` / `"input"`); the proxy
   removes the key before the request goes upstream (`strip_stage_marks`).
+
+  **The server decides stages; a mark only adds one.** A marked text is checked at the
+  marked stage *and* at the stage its role or block type gives it (`Segment.also`), so a
+  mark can never lower what a text is checked for (SECURITY.md, threat model).
 - `output`: assistant text and tool-call arguments in a response.
 
 Not scanned: images, audio, files, Anthropic `thinking` blocks (they are signed; changing
-them breaks the signature) and token-id prompts (rejected, as they cannot be checked).
+them breaks the signature, and the translation drops them) and token-id prompts (rejected,
+as they cannot be checked).
+
+Every string in a message must be scanned or listed as not text in `guardrail.fields`: a
+text field of the wrong type (a list where a string belongs), a part or block type we do not
+know, or a string at a path the table does not list is a RequestError (400), never forwarded
+unscanned and never turned into a string.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Container, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from guardrail import fields
 from guardrail.errors import RequestError
 from guardrail.types import Stage
 
@@ -54,6 +65,13 @@ class Segment:
     path: WirePath
     # For texts stored as JSON (tool-call arguments as a dict): write back with json.loads.
     json_value: bool = False
+    # The stage the server gave this text when a client mark named another one: the text is
+    # checked at both, so that a mark adds checks and never removes one.
+    also: Stage | None = None
+
+    def checked_at(self, stage: Stage) -> bool:
+        """Whether this text belongs to `stage`'s checks."""
+        return stage is self.stage or stage is self.also
 
 
 @dataclass
@@ -65,16 +83,22 @@ class Conversation:
 
     def texts(self, stage: Stage) -> list[str]:
         """The texts of one stage, in body order."""
-        return [s.text for s in self.segments if s.stage is stage]
+        return [s.text for s in self.segments if s.checked_at(stage)]
 
     @property
     def stages(self) -> frozenset[Stage]:
         """Stages that have at least one text."""
-        return frozenset(s.stage for s in self.segments)
+        marked = frozenset(s.stage for s in self.segments)
+        return marked | frozenset(s.also for s in self.segments if s.also is not None)
+
+    @property
+    def paths(self) -> set[WirePath]:
+        """Where the segments live."""
+        return {s.path for s in self.segments}
 
     def replace(self, stage: Stage, texts: Sequence[str]) -> bool:
         """Write new texts for `stage` back into the body; True if anything changed."""
-        indices = [i for i, s in enumerate(self.segments) if s.stage is stage]
+        indices = [i for i, s in enumerate(self.segments) if s.checked_at(stage)]
         if len(indices) != len(texts):
             raise ValueError(f"{len(texts)} texts for {len(indices)} {stage} segments")
         changed = False
@@ -83,7 +107,7 @@ class Conversation:
             if text == segment.text:
                 continue
             _write(self.body, segment, text)
-            self.segments[i] = Segment(segment.stage, text, segment.path, segment.json_value)
+            self.segments[i] = replace(segment, text=text)
             changed = True
         return changed
 
@@ -120,13 +144,54 @@ def _require_dict(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def _marked_stage(node: dict[str, Any], default: Stage) -> Stage:
-    mark = node.get(STAGE_MARK)
-    if mark is None:
-        return default
-    if not isinstance(mark, str) or mark not in _MARKABLE:
-        raise RequestError(f"{STAGE_MARK} must be one of {sorted(_MARKABLE)}, got {mark!r}")
-    return Stage(mark)
+@dataclass(frozen=True)
+class At:
+    """Where a text is checked: its stage, and the server's stage if a mark named another."""
+
+    stage: Stage
+    also: Stage | None = None
+
+    def marked(self, node: dict[str, Any]) -> At:
+        """This placement after `node`'s `guardrail_stage` mark: the server's stage stays."""
+        mark = node.get(STAGE_MARK)
+        if mark is None:
+            return self
+        if not isinstance(mark, str) or mark not in _MARKABLE:
+            raise RequestError(f"{STAGE_MARK} must be one of {sorted(_MARKABLE)}, got {mark!r}")
+        server = self.also or self.stage
+        stage = Stage(mark)
+        return At(stage, None if stage is server else server)
+
+    def segment(self, text: str, path: WirePath, *, json_value: bool = False) -> Segment:
+        """A segment placed here."""
+        return Segment(self.stage, text, path, json_value, self.also)
+
+
+def _text(node: dict[str, Any], key: str, path: WirePath, *, strict: bool = True) -> str | None:
+    """`node[key]` if it is a string, None if absent; any other type is refused (`strict`;
+    else None, and `clean_chat_response` removes the field)."""
+    value = node.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if not strict:
+        return None
+    where = fields.dotted((*path, key))
+    raise RequestError(f"{where} must be a string, got {type(value).__name__}")
+
+
+def _known(kind: Any, known: Container[str]) -> bool:
+    return isinstance(kind, str) and kind in known
+
+
+def _refuse_unchecked(
+    message: dict[str, Any], path: WirePath, conv: Conversation, wire: str
+) -> None:
+    """Refuse a message holding a string that is neither scanned nor listed as not text."""
+    passed = fields.passed_patterns(wire, "request", ("passed", "dropped"))
+    for where in fields.unchecked_paths(message, path, conv.paths, passed):
+        raise RequestError(
+            f"{fields.dotted(where)} is not a field guardrail can check (docs/fields.md)"
+        )
 
 
 # ---------------------------------------------------------------- OpenAI chat (request)
@@ -140,11 +205,11 @@ def parse_openai_chat(body: Body, *, scan_system: bool = False) -> Conversation:
         message = _require_dict(message, f"messages[{i}]")
         stage = _openai_role_stage(message.get("role"), i, scan_system)
         if stage is None:
-            continue
-        stage = _marked_stage(message, stage)
+            continue  # the app's own system prompt (SECURITY.md, threat model)
+        at = At(stage).marked(message)
         path: WirePath = ("messages", i)
-        conv.segments.extend(_openai_content(message.get("content"), (*path, "content"), stage))
-        conv.segments.extend(_openai_tool_calls(message, path, stage))
+        conv.segments.extend(_openai_message(message, path, at))
+        _refuse_unchecked(message, path, conv, fields.CHAT)
     return conv
 
 
@@ -158,33 +223,84 @@ def _openai_role_stage(role: Any, index: int, scan_system: bool) -> Stage | None
     raise RequestError(f"messages[{index}].role {role!r} is not a known role")
 
 
-def _openai_content(content: Any, path: WirePath, stage: Stage) -> Iterator[Segment]:
+def _openai_message(message: dict[str, Any], path: WirePath, at: At) -> Iterator[Segment]:
+    yield from _openai_content(message.get("content"), (*path, "content"), at)
+    for key in ("name", "refusal"):
+        text = _text(message, key, path)
+        if text is not None:
+            yield at.segment(text, (*path, key))
+    yield from _openai_tool_calls(message, path, at)
+
+
+# Content part types and the keys of theirs that hold text; the rest of a part is not text.
+_PART_TEXT = {
+    "text": "text",
+    "refusal": "refusal",
+    "output_text": "text",
+    "image_url": None,
+    "input_audio": None,
+    "file": None,
+}
+
+
+def _openai_content(content: Any, path: WirePath, at: At) -> Iterator[Segment]:
     if content is None:
         return
     if isinstance(content, str):
-        yield Segment(stage, content, path)
+        yield at.segment(content, path)
         return
-    for j, part in enumerate(_require_list(content, ".".join(map(str, path)))):
-        part = _require_dict(part, f"content part {j}")
+    answer = at.stage is Stage.OUTPUT  # an answer's odd parts are removed later, not refused
+    if answer and not isinstance(content, list):
+        return
+    for j, part in enumerate(_require_list(content, fields.dotted(path))):
+        if answer and not isinstance(part, dict):
+            continue
+        part = _require_dict(part, f"{fields.dotted(path)}[{j}]")
         kind = part.get("type")
-        if kind == "text" and isinstance(part.get("text"), str):
-            # marks are the client's; an answer's parts are always output
-            marked = stage if stage is Stage.OUTPUT else _marked_stage(part, stage)
-            yield Segment(marked, part["text"], (*path, j, "text"))
-        elif kind == "refusal" and isinstance(part.get("refusal"), str):
-            yield Segment(stage, part["refusal"], (*path, j, "refusal"))
+        if not isinstance(kind, str) or kind not in _PART_TEXT:
+            if answer:
+                continue
+            raise RequestError(f"{fields.dotted(path)}[{j}].type {kind!r} is not a known type")
+        # marks are the client's; an answer's parts are always output
+        yield from _openai_part(part, kind, (*path, j), at if answer else at.marked(part))
 
 
-def _openai_tool_calls(message: dict[str, Any], path: WirePath, stage: Stage) -> Iterator[Segment]:
+def _openai_part(part: dict[str, Any], kind: str, path: WirePath, at: At) -> Iterator[Segment]:
+    key = _PART_TEXT[kind]
+    strict = at.stage is not Stage.OUTPUT
+    text = _text(part, key, path, strict=strict) if key is not None else None
+    if key is not None and text is not None:
+        yield at.segment(text, (*path, key))
+    file = part.get("file")
+    if kind == "file" and isinstance(file, dict):
+        name = _text(file, "filename", (*path, "file"), strict=strict)
+        if name is not None:
+            yield at.segment(name, (*path, "file", "filename"))
+
+
+# A tool call's body (`function`, or `custom` for custom tools) and its text-bearing keys.
+_CALL_TEXTS = {"function": ("name", "arguments"), "custom": ("name", "input")}
+
+
+def _openai_tool_calls(message: dict[str, Any], path: WirePath, at: At) -> Iterator[Segment]:
     calls = message.get("tool_calls")
     for k, call in enumerate(calls if isinstance(calls, list) else []):
-        function = call.get("function") if isinstance(call, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-            where = (*path, "tool_calls", k, "function", "arguments")
-            yield Segment(stage, function["arguments"], where)
+        for kind, keys in _CALL_TEXTS.items():
+            body = call.get(kind) if isinstance(call, dict) else None
+            if isinstance(body, dict):
+                yield from _openai_function(body, (*path, "tool_calls", k, kind), at, keys)
     legacy = message.get("function_call")
-    if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
-        yield Segment(stage, legacy["arguments"], (*path, "function_call", "arguments"))
+    if isinstance(legacy, dict):
+        yield from _openai_function(legacy, (*path, "function_call"), at, _CALL_TEXTS["function"])
+
+
+def _openai_function(
+    function: dict[str, Any], path: WirePath, at: At, keys: Sequence[str]
+) -> Iterator[Segment]:
+    for key in keys:
+        text = _text(function, key, path, strict=at.stage is not Stage.OUTPUT)
+        if text is not None:
+            yield at.segment(text, (*path, key))
 
 
 def strip_stage_marks(body: Body) -> Body:
@@ -239,7 +355,7 @@ def parse_anthropic(body: Body, *, scan_system: bool = False) -> Conversation:
         if isinstance(system, str):
             conv.segments.append(Segment(Stage.INPUT, system, ("system",)))
         elif isinstance(system, list):
-            conv.segments.extend(_anthropic_blocks(system, ("system",), Stage.INPUT))
+            conv.segments.extend(_anthropic_blocks(system, ("system",), At(Stage.INPUT)))
     messages = _require_list(conv.body.get("messages"), "messages")
     for i, message in enumerate(messages):
         message = _require_dict(message, f"messages[{i}]")
@@ -251,81 +367,191 @@ def parse_anthropic(body: Body, *, scan_system: bool = False) -> Conversation:
             conv.segments.append(Segment(Stage.INPUT, content, path))
         else:
             blocks = _require_list(content, f"messages[{i}].content")
-            conv.segments.extend(_anthropic_blocks(blocks, path, Stage.INPUT))
+            conv.segments.extend(_anthropic_blocks(blocks, path, At(Stage.INPUT)))
+        _refuse_unchecked(message, ("messages", i), conv, fields.ANTHROPIC)
     return conv
 
 
-def _anthropic_blocks(blocks: list[Any], path: WirePath, stage: Stage) -> Iterator[Segment]:
+ANTHROPIC_BLOCKS = frozenset(
+    {
+        "text",
+        "image",
+        "document",
+        "tool_use",
+        "tool_result",
+        "search_result",
+        "thinking",
+        "redacted_thinking",
+    }
+)
+"""Block types a request may hold; any other type is refused (it could carry unseen text)."""
+
+
+def _anthropic_blocks(blocks: list[Any], path: WirePath, at: At) -> Iterator[Segment]:
     for j, block in enumerate(blocks):
+        where = (*path, j)
         if not isinstance(block, dict):
-            raise RequestError(f"content block {j} must be an object")
-        yield from _anthropic_block(block, (*path, j), _marked_stage(block, stage))
+            raise RequestError(f"{fields.dotted(where)} must be an object")
+        if not _known(block.get("type"), ANTHROPIC_BLOCKS):
+            raise RequestError(f"{fields.dotted(where)}.type {block.get('type')!r} is not known")
+        yield from _anthropic_block(block, where, at)
 
 
-def _anthropic_block(block: dict[str, Any], path: WirePath, stage: Stage) -> Iterator[Segment]:
+def _anthropic_block(block: dict[str, Any], path: WirePath, outer: At) -> Iterator[Segment]:
     kind = block.get("type")
-    if kind == "text" and isinstance(block.get("text"), str):
-        yield Segment(stage, block["text"], (*path, "text"))
+    # a block's type decides the stage of what it holds; a client mark only adds one
+    at = outer.marked(block)
+    if kind == "text":
+        text = _text(block, "text", path)
+        if text is not None:
+            yield at.segment(text, (*path, "text"))
     elif kind == "tool_use":
-        yield from _json_leaves(block.get("input"), (*path, "input"), stage)
+        name = _text(block, "name", path)
+        if name is not None:
+            yield at.segment(name, (*path, "name"))
+        yield from _json_leaves(block.get("input"), (*path, "input"), at)
     elif kind == "tool_result":
-        content = block.get("content")
-        if isinstance(content, str):
-            yield Segment(Stage.TOOL, content, (*path, "content"))
-        elif isinstance(content, list):
-            yield from _anthropic_blocks(content, (*path, "content"), Stage.TOOL)
+        tool = At(Stage.TOOL).marked(block)
+        yield from _anthropic_nested(block.get("content"), (*path, "content"), tool)
     elif kind == "document":
-        yield from _anthropic_document(block, path)
+        yield from _anthropic_document(block, path, At(Stage.RETRIEVED).marked(block))
     elif kind == "search_result":
-        content = block.get("content")
-        if isinstance(content, list):
-            yield from _anthropic_blocks(content, (*path, "content"), Stage.RETRIEVED)
+        content = _require_list(block.get("content"), fields.dotted((*path, "content")))
+        retrieved = At(Stage.RETRIEVED).marked(block)
+        yield from _anthropic_blocks(content, (*path, "content"), retrieved)
 
 
-def _anthropic_document(block: dict[str, Any], path: WirePath) -> Iterator[Segment]:
-    source = block.get("source")
-    if not isinstance(source, dict):
-        return
+def _anthropic_nested(content: Any, path: WirePath, at: At) -> Iterator[Segment]:
+    """A string or a list of blocks (tool results, content documents); nothing else."""
+    if isinstance(content, str):
+        yield at.segment(content, path)
+    elif content is not None:
+        yield from _anthropic_blocks(_require_list(content, fields.dotted(path)), path, at)
+
+
+_DOCUMENT_SOURCES = frozenset({"text", "content", "base64", "url", "file"})
+
+
+def _anthropic_document(block: dict[str, Any], path: WirePath, at: At) -> Iterator[Segment]:
     where: WirePath = (*path, "source")
-    if source.get("type") == "text" and isinstance(source.get("data"), str):
-        yield Segment(Stage.RETRIEVED, source["data"], (*where, "data"))
-    elif source.get("type") == "content":
-        content = source.get("content")
-        if isinstance(content, str):
-            yield Segment(Stage.RETRIEVED, content, (*where, "content"))
-        elif isinstance(content, list):
-            yield from _anthropic_blocks(content, (*where, "content"), Stage.RETRIEVED)
+    source = _require_dict(block.get("source"), fields.dotted(where))
+    kind = source.get("type")
+    if not _known(kind, _DOCUMENT_SOURCES):
+        raise RequestError(f"{fields.dotted(where)}.type {kind!r} is not a known source")
+    if kind == "text":
+        data = _text(source, "data", where)
+        if data is not None:
+            yield at.segment(data, (*where, "data"))
+    elif kind == "content":
+        yield from _anthropic_nested(source.get("content"), (*where, "content"), at)
 
 
-def _json_leaves(value: Any, path: WirePath, stage: Stage) -> Iterator[Segment]:
+def _json_leaves(value: Any, path: WirePath, at: At) -> Iterator[Segment]:
     """Every string inside a JSON value (tool-call input), each its own segment."""
     if isinstance(value, str):
-        yield Segment(stage, value, path)
+        yield at.segment(value, path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _json_leaves(item, (*path, key), stage)
+            yield from _json_leaves(item, (*path, key), at)
     elif isinstance(value, list):
         for k, item in enumerate(value):
-            yield from _json_leaves(item, (*path, k), stage)
+            yield from _json_leaves(item, (*path, k), at)
 
 
 # ------------------------------------------------------------ OpenAI responses (output)
 
 
 def parse_openai_chat_response(response: Body) -> Conversation:
-    """`output` segments of a chat completion: each choice's text and tool-call arguments."""
+    """`output` segments of a chat completion: every text-bearing field of each choice's
+    message (`guardrail.fields`: content and its parts, refusal, reasoning, the audio
+    transcript, tool-call names and arguments, citation titles and URLs)."""
     conv = Conversation(response)  # the response is ours already: no copy
+    at = At(Stage.OUTPUT)
+    for i, message in _chat_messages(response):
+        path: WirePath = ("choices", i, "message")
+        conv.segments.extend(_openai_content(message.get("content"), (*path, "content"), at))
+        for where in _OUTPUT_TEXTS:
+            text = _at_path(message, where)
+            if isinstance(text, str):
+                conv.segments.append(at.segment(text, (*path, *where)))
+        conv.segments.extend(_openai_tool_calls(message, path, at))
+        annotations = message.get("annotations")
+        for k, note in enumerate(annotations if isinstance(annotations, list) else ()):
+            for key in ("title", "url"):
+                text = _at_path(note, ("url_citation", key))
+                if isinstance(text, str):
+                    where = (*path, "annotations", k, "url_citation", key)
+                    conv.segments.append(at.segment(text, where))
+    return conv
+
+
+_OUTPUT_TEXTS: tuple[WirePath, ...] = (
+    ("refusal",),
+    ("reasoning_content",),
+    ("audio", "transcript"),
+)
+
+
+def _chat_messages(response: Body) -> Iterator[tuple[int, dict[str, Any]]]:
     for i, choice in enumerate(response.get("choices") or ()):
         message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(message, dict):
-            continue
-        path: WirePath = ("choices", i, "message")
-        # content may also come as a list of parts from some providers: scan those too
-        conv.segments.extend(
-            _openai_content(message.get("content"), (*path, "content"), Stage.OUTPUT)
-        )
-        conv.segments.extend(_openai_tool_calls(message, path, Stage.OUTPUT))
-    return conv
+        if isinstance(message, dict):
+            yield i, message
+
+
+def _at_path(node: Any, path: WirePath) -> Any:
+    """The value at `path`, or None where the path does not lead anywhere."""
+    for key in path:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def clean_chat_response(response: Body) -> None:
+    """Before an answer's output check: drop what the check would not see (in place).
+
+    Each choice's `logprobs` become null (their tokens repeat the text outside the
+    scanned fields), and a field holding a string that `guardrail.fields` does not list --
+    an unknown field, a content part of an unknown type, a list where a string belongs --
+    is removed (the message's, the choice's or the answer's own key), never passed unscanned.
+    """
+    _drop_unlisted(response, parse_openai_chat_response(response), fields.CHAT)
+
+
+def _drop_unlisted(response: Body, conv: Conversation, wire: str) -> None:
+    for choice in response.get("choices") or ():
+        if isinstance(choice, dict) and choice.get("logprobs") is not None:
+            choice["logprobs"] = None
+    passed = fields.passed_patterns(wire, "response")
+    bad = list(fields.unchecked_paths(response, (), conv.paths, passed))
+    for where in bad:
+        # the key right under the answer, its choice, or the choice's message
+        depth = 4 if where[:1] == ("choices",) and where[2:3] == ("message",) else 3
+        depth = depth if where[:1] == ("choices",) else 1
+        node = _at_path(response, where[: depth - 1])
+        if isinstance(node, dict):
+            node.pop(where[depth - 1], None)
+
+
+def forget_mirrors(response: Body, before: Sequence[Segment], after: Conversation) -> None:
+    """Audio whose transcript the output check changed no longer says what the text says:
+    drop the audio data (in place)."""
+    old = {s.path: s.text for s in before}
+    for segment in after.segments:
+        if segment.path[-2:] == ("audio", "transcript") and old.get(segment.path) != segment.text:
+            audio = _at_path(response, segment.path[:-1])
+            if isinstance(audio, dict):
+                audio.pop("data", None)
+
+
+def clean_completion_response(response: Body) -> None:
+    """Before a legacy answer's output check: `logprobs` become null, and fields holding a
+    string `guardrail.fields` does not list are removed (in place)."""
+    _drop_unlisted(response, parse_openai_completion_response(response), fields.TEXT)
 
 
 def parse_openai_completion_response(response: Body) -> Conversation:

@@ -76,6 +76,11 @@ class Reply:
 
     `raw_unicode` sends non-ASCII characters unescaped in the JSON, as many servers do.
     `raw` answers with exactly these bytes (status 200; streamed: as the event stream).
+
+    Extra wire fields, for tests of what reaches the client: `message` is merged into a whole
+    chat answer's message (`{"refusal": ...}`, `{"content": [parts]}`), `choice` into each
+    choice of a whole answer and of every stream chunk (`{"logprobs": ...}`), and each of
+    `deltas` is sent as one more stream chunk's delta after the text pieces.
     """
 
     text: str | None = None
@@ -91,6 +96,9 @@ class Reply:
     stall_s: float = 30.0
     raw_unicode: bool = False
     raw: bytes | None = None
+    message: Mapping[str, Any] = field(default_factory=dict)
+    choice: Mapping[str, Any] = field(default_factory=dict)
+    deltas: Sequence[Json] = ()
 
     def pieces(self) -> list[str]:
         """The stream pieces of the answer."""
@@ -274,25 +282,49 @@ class _Unfinished(Response):
 def _whole(reply: Reply, kind: str, model: str) -> Json:
     finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
     if kind == "text":
-        return shapes.text_response(
+        answer = shapes.text_response(
             reply.whole(), model=model, id="cmpl-fake", finish_reason=finish
         )
-    return shapes.chat_response(
-        reply.whole() if reply.text is not None or reply.chunks else None,
-        model=model,
-        id="chatcmpl-fake",
-        finish_reason=finish,
-        tool_calls=reply.tool_calls,
-    )
+    else:
+        answer = shapes.chat_response(
+            reply.whole() if reply.text is not None or reply.chunks else None,
+            model=model,
+            id="chatcmpl-fake",
+            finish_reason=finish,
+            tool_calls=reply.tool_calls,
+        )
+        answer["choices"][0]["message"].update(reply.message)
+    answer["choices"][0].update(reply.choice)
+    return answer
+
+
+def _with_extras(reply: Reply, chunks: Iterator[Json], model: str) -> Iterator[Json]:
+    """`chunks` with `reply.choice` merged into each choice and `reply.deltas` sent before
+    the finish chunk."""
+    pending = list(reply.deltas)
+    for chunk in chunks:
+        choices = chunk.get("choices") or []
+        if pending and choices and choices[0].get("finish_reason") is not None:
+            for delta in pending:
+                extra = shapes.chat_chunk(dict(delta), model=model, id="chatcmpl-fake")
+                extra["choices"][0].update(reply.choice)
+                yield extra
+            pending = []
+        for choice in choices:
+            choice.update(reply.choice)
+        yield chunk
 
 
 def _chunks(reply: Reply, body: Json, kind: str, model: str) -> Iterator[Json]:
     finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
     if kind == "text":
-        return shapes.text_chunks(reply.pieces(), model=model, id="cmpl-fake", finish_reason=finish)
+        pieces = shapes.text_chunks(
+            reply.pieces(), model=model, id="cmpl-fake", finish_reason=finish
+        )
+        return _with_extras(reply, pieces, model)
     options = body.get("stream_options")
     usage = isinstance(options, dict) and options.get("include_usage") is True
-    return shapes.chat_chunks(
+    chunks = shapes.chat_chunks(
         reply.pieces(),
         model=model,
         id="chatcmpl-fake",
@@ -300,6 +332,7 @@ def _chunks(reply: Reply, body: Json, kind: str, model: str) -> Iterator[Json]:
         tool_calls=reply.tool_calls,
         include_usage=usage,
     )
+    return _with_extras(reply, chunks, model)
 
 
 async def _wait_or_disconnect(request: Request, seconds: float) -> bool:

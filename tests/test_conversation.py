@@ -84,16 +84,20 @@ def stages_and_texts(segments: Any) -> list[tuple[str, str]]:
 
 
 def test_openai_chat_segments() -> None:
-    """User and assistant-history text is input, tool messages are tool, marked parts are
-    retrieved; the system prompt and images are skipped."""
+    """User and assistant-history text (tool-call names too) is input, tool messages are
+    tool, a marked part is retrieved and still input; the system prompt and images are
+    skipped."""
     conv = parse_openai_chat(CHAT)
     assert stages_and_texts(conv.segments) == [
         ("input", "Hello"),
+        ("input", "f"),
         ("input", '{"q": 1}'),
         ("tool", "tool says hi"),
         ("input", "part one"),
         ("retrieved", "a document"),
     ]
+    assert conv.segments[-1].also is Stage.INPUT
+    assert conv.texts(Stage.INPUT)[-1] == "a document"
 
 
 def test_openai_system_scanned_when_asked() -> None:
@@ -112,8 +116,10 @@ def test_replace_writes_back_and_leaves_the_rest() -> None:
             Stage.INPUT,
             [
                 "HELLO",
+                "f",
                 '{"q": 2}',
                 "PART",
+                "a document",
             ],
         )
         is True
@@ -180,6 +186,7 @@ def test_anthropic_segments() -> None:
         ("retrieved", "doc text"),
         ("input", "question"),
         ("input", "calling"),
+        ("input", "f"),
         ("input", "x"),
         ("input", "y"),
         ("tool", "result"),
@@ -189,7 +196,7 @@ def test_anthropic_segments() -> None:
 def test_anthropic_write_back_into_tool_input() -> None:
     """A rewritten tool_use input string goes back into the nested input object."""
     conv = parse_anthropic(ANTHROPIC)
-    conv.replace(Stage.INPUT, ["question", "calling", "X", "Y"])
+    conv.replace(Stage.INPUT, ["question", "calling", "f", "X", "Y"])
     assert conv.body["messages"][1]["content"][1]["input"] == {"q": "X", "n": [1, "Y"]}
 
 
@@ -206,7 +213,7 @@ def test_anthropic_bad_role() -> None:
 
 
 def test_response_segments() -> None:
-    """Answer text and tool-call arguments of every choice are output segments."""
+    """Answer text and tool-call names and arguments of every choice are output segments."""
     response = {
         "choices": [
             {
@@ -227,6 +234,6 @@ def test_response_segments() -> None:
         ]
     }
     conv = parse_openai_chat_response(response)
-    assert conv.texts(Stage.OUTPUT) == ["answer", "{}", "second"]
+    assert conv.texts(Stage.OUTPUT) == ["answer", "f", "{}", "second"]
     text = parse_openai_completion_response({"choices": [{"text": "legacy"}]})
     assert text.texts(Stage.OUTPUT) == ["legacy"]

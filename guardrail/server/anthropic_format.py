@@ -108,17 +108,27 @@ def _block_texts(block: Any) -> list[str]:
         return []
     kind = block.get("type")
     if kind == "text":
-        return [str(block.get("text", ""))]
+        return [_string(block.get("text"))]
     if kind == "document":
         source = block.get("source")
         source = source if isinstance(source, dict) else {}
         if source.get("type") == "text":
-            return [str(source.get("data", ""))]
+            return [_string(source.get("data"))]
         if source.get("type") == "content":
             return [_text_of(source.get("content"))]
     if kind in ("search_result", "tool_result"):
         return [_text_of(block.get("content"))]
     return []
+
+
+def _string(value: Any) -> str:
+    """A text field's value: a string (None: empty). Anything else is refused, never turned
+    into a string with `str()` -- that text would reach the model unchecked."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RequestError(f"a text field must be a string, got {type(value).__name__}")
+    return value
 
 
 def _message(message: Json) -> list[Json]:
@@ -164,7 +174,7 @@ def _assistant(content: Any) -> Json:
         if not isinstance(block, dict):
             continue
         if block.get("type") == "text":
-            texts.append(str(block.get("text", "")))
+            texts.append(_string(block.get("text")))
         elif block.get("type") == "tool_use":
             arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
             function = {"name": block.get("name"), "arguments": arguments}
@@ -190,14 +200,30 @@ def _arguments(raw: Any) -> Any:
         return {"_raw_arguments": raw}  # the model produced invalid JSON: keep it visible
 
 
+def _answer_text(message: Json) -> str:
+    """An answer's text: `content` as a string or as a list of parts (some providers send
+    parts), and a `refusal` (the model declining is its answer). Never a list or an object."""
+    content = message.get("content")
+    texts = [content] if isinstance(content, str) else []
+    for part in content if isinstance(content, list) else ():
+        if isinstance(part, dict) and part.get("type") in ("text", "output_text", "refusal"):
+            value = part.get("refusal" if part.get("type") == "refusal" else "text")
+            texts.append(value if isinstance(value, str) else "")
+    refusal = message.get("refusal")
+    if isinstance(refusal, str):
+        texts.append(refusal)
+    return "".join(texts)
+
+
 def to_anthropic_response(response: Json, model: str) -> Json:
     """An OpenAI chat completion (first choice) as an Anthropic `message`."""
     choices = response.get("choices") or [{}]
     choice = choices[0]
     message = choice.get("message") or {}
     content: list[Json] = []
-    if message.get("content"):
-        content.append({"type": "text", "text": message["content"]})
+    text = _answer_text(message)
+    if text:
+        content.append({"type": "text", "text": text})
     for call in message.get("tool_calls") or ():
         function = call.get("function") or {}
         content.append(

@@ -23,6 +23,9 @@ from starlette.responses import JSONResponse, Response
 
 from guardrail.conversation import (
     Conversation,
+    clean_chat_response,
+    clean_completion_response,
+    forget_mirrors,
     parse_openai_chat_response,
     parse_openai_completion_response,
 )
@@ -34,6 +37,7 @@ from guardrail.server import client_values
 from guardrail.server.limits import Limits, cap_completion, reject_lone_surrogates
 from guardrail.server.metrics import Metrics
 from guardrail.server.sse import sse_response
+from guardrail.stream_fields import FieldGuard
 from guardrail.streaming import Holdback, StreamGuard
 from guardrail.types import SEVERITY, Action, Block, Decision, Mode, Stage
 from guardrail.upstream import shapes
@@ -302,14 +306,19 @@ class Proxy:
     async def _answer(
         self, wire: Wire, answer: Json, state: RequestState, outcome: Outcome, body: Json
     ) -> Response:
+        checks_output = Stage.OUTPUT in self.pipeline.stages
+        if checks_output:  # what the check cannot see does not reach the client
+            (clean_completion_response if wire.kind == "text" else clean_chat_response)(answer)
         out = _output(wire.kind, answer)
-        if Stage.OUTPUT in self.pipeline.stages and out.texts(Stage.OUTPUT):
+        if checks_output and out.texts(Stage.OUTPUT):
+            before = list(out.segments)
             decision = await self.pipeline.check(Stage.OUTPUT, out.texts(Stage.OUTPUT), state)
             self.metrics.record(decision, self.tenant, self.pipeline.policy.name)
             outcome.decisions.append(decision)
             if decision.blocked:
                 return self._blocked(wire, outcome, body, stream=False)
             out.replace(Stage.OUTPUT, decision.texts)
+            forget_mirrors(answer, before, out)
         restored = [self.pipeline.restore(t, state) for t in out.texts(Stage.OUTPUT)]
         out.replace(Stage.OUTPUT, restored)
         return JSONResponse(wire.client_body(out.body, body), headers=outcome.headers())
@@ -341,6 +350,9 @@ class Proxy:
         guard = self.stream_guard(state, wire.kind)
         max_chars = self.limits.max_completion_chars
         chunks = cap_completion(chunks, max_chars, kind=wire.kind, request_id=state.request_id)
+        if guard is not None and wire.kind == "chat" and Stage.OUTPUT in self.pipeline.stages:
+            # refusal, reasoning, transcripts, tool names: checked too; unknown keys dropped
+            chunks = FieldGuard(guard.make_holdback, refusal=guard.refusal).guard(chunks)
         guarded = guard.guard(chunks) if guard is not None else chunks
         events = self._events(wire, guarded, body, guard, state.request_id)
         return sse_response(events, outcome.headers())

@@ -170,8 +170,9 @@ def test_tool_result_is_checked_as_tool_stage(proxy_url: ProxyFactory, fake: Fak
 
 
 def test_retrieved_mark_checked_and_stripped(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
-    """A content part marked `guardrail_stage: retrieved` is checked as retrieved, and the
-    mark never reaches the upstream."""
+    """A content part marked `guardrail_stage: retrieved` is checked, the mark never reaches
+    the upstream, and in a user message the mark adds the retrieved checks without removing
+    the input ones (the input stage runs first and blocks)."""
     client = openai_client(proxy_url())
     content: Any = [
         {"type": "text", "text": "Summarise this document:"},
@@ -189,7 +190,7 @@ def test_retrieved_mark_checked_and_stripped(proxy_url: ProxyFactory, fake: Fake
             messages=[{"role": "user", "content": content}],
         )
     assert isinstance(caught.value.body, dict)
-    assert caught.value.body["stage"] == "retrieved"
+    assert caught.value.body["stage"] == "input"
 
 
 def test_tool_call_arguments_checked_in_answer(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:

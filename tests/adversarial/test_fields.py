@@ -1,0 +1,266 @@
+"""Issue #16 class 2: no field that the model reads or the client receives goes unchecked.
+
+Requests put a secret where a string is not expected (a list or an object in a text field),
+in a part or field the proxy does not scan, or in a name; the upstream must never receive it.
+Answers put a secret in every side field a provider can send (refusal, reasoning, logprobs,
+tool-call names, content parts, audio transcripts, unknown fields); the client must never
+receive it. Everything runs through the real proxy with policies/default.yaml, OpenAI and
+Anthropic shapes, streamed and not. The last tests pin docs/fields.md to the code and the
+table to the SDKs' own response models.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pydantic
+import pytest
+from openai.types import Completion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from guardrail import fields
+from guardrail.testing import FakeUpstream, Reply
+
+ProxyFactory = Callable[..., str]
+Json = dict[str, Any]
+
+IN_SECRET = "AKIA2E4JQWZ7RXKD5N3P"  # redacted by redact-secrets on every input stage
+OUT_SECRET = "sk-proj-4f9sKx81LmQz0PpW2vRtY7uIoAsDfGhJkL3mN5b"  # redacted in answers
+ROOT = Path(__file__).parents[2]
+
+
+def _chat(*messages: Json) -> tuple[str, Json]:
+    return "/v1/chat/completions", {"model": "m", "messages": list(messages)}
+
+
+def _anthropic(*messages: Json) -> tuple[str, Json]:
+    return "/v1/messages", {"model": "m", "max_tokens": 50, "messages": list(messages)}
+
+
+def _user(content: Any, **extra: Any) -> Json:
+    return {"role": "user", "content": content, **extra}
+
+
+def _call(name: str, arguments: str = "{}") -> Json:
+    return {"id": "c1", "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+S = IN_SECRET
+REQUESTS = {
+    # OpenAI chat
+    "chat-text-list": _chat(_user([{"type": "text", "text": [S]}])),
+    "chat-text-object": _chat(_user([{"type": "text", "text": {"t": S}}])),
+    "chat-unknown-part": _chat(_user([{"type": "input_text", "text": S}])),
+    "chat-unknown-key": _chat(_user("Hello.", note=S)),
+    "chat-part-extra-key": _chat(
+        _user([{"type": "image_url", "image_url": {"url": "data:,"}, "alt": S}])
+    ),
+    "chat-name": _chat(_user("Hello.", name=S)),
+    "chat-tool-call-name": _chat(
+        _user("Hello."),
+        {"role": "assistant", "content": None, "tool_calls": [_call(S)]},
+        {"role": "tool", "tool_call_id": "c1", "content": "done"},
+    ),
+    "chat-assistant-refusal": _chat(
+        _user("Hello."), {"role": "assistant", "content": "No.", "refusal": S}, _user("Why?")
+    ),
+    "chat-file-name": _chat(
+        _user([{"type": "file", "file": {"file_data": "data:,", "filename": S + ".pdf"}}])
+    ),
+    # Anthropic messages
+    "anthropic-text-list": _anthropic(_user([{"type": "text", "text": [S]}])),
+    "anthropic-text-object": _anthropic(_user([{"type": "text", "text": {"t": S}}])),
+    "anthropic-document-data-list": _anthropic(
+        _user([{"type": "document", "source": {"type": "text", "data": [S]}}])
+    ),
+    "anthropic-tool-result-text-list": _anthropic(
+        _user(
+            [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t1",
+                    "content": [{"type": "text", "text": [S]}],
+                }
+            ]
+        )
+    ),
+    "anthropic-search-result-text-object": _anthropic(
+        _user(
+            [
+                {
+                    "type": "search_result",
+                    "source": "https://example.com",
+                    "title": "t",
+                    "content": [{"type": "text", "text": {"t": S}}],
+                }
+            ]
+        )
+    ),
+    "anthropic-tool-use-name": _anthropic(
+        _user("Hello."),
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": S, "input": {}}],
+        },
+        _user([{"type": "tool_result", "tool_use_id": "t1", "content": "done"}]),
+    ),
+}
+
+
+def _post(base: str, path: str, body: Json, stream: bool) -> httpx.Response:
+    with httpx.Client(base_url=base, timeout=60) as client:
+        return client.post(path, json={**body, "stream": stream})
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("case", list(REQUESTS))
+def test_request_fields_never_reach_the_upstream_unchecked(
+    attack_proxy: ProxyFactory, fake: FakeUpstream, case: str, stream: bool
+) -> None:
+    """A secret anywhere in a message is redacted or the request refused (400), never sent."""
+    path, body = REQUESTS[case]
+    response = _post(attack_proxy(), path, body, stream)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["error"]["code"] == "invalid_request"
+    assert IN_SECRET not in json.dumps([r.body for r in fake.requests])
+
+
+# ------------------------------------------------------------------------- answers
+
+LEAK = f"the key is {OUT_SECRET} ok"
+WHOLE_REPLIES = {
+    "refusal": Reply(text="Sorry.", message={"refusal": LEAK}),
+    "reasoning-content": Reply(text="Fine.", message={"reasoning_content": LEAK}),
+    "logprobs": Reply(
+        text="Fine.",
+        choice={
+            "logprobs": {
+                "content": [{"token": OUT_SECRET, "logprob": -0.1, "bytes": None}],
+                "refusal": None,
+            }
+        },
+    ),
+    "tool-call-name": Reply(tool_calls=[_call(OUT_SECRET)]),
+    "output-text-part": Reply(
+        text="Fine.", message={"content": [{"type": "output_text", "text": LEAK}]}
+    ),
+    "audio-transcript": Reply(
+        text=None,
+        message={"audio": {"id": "a1", "data": "AAAA", "expires_at": 1, "transcript": LEAK}},
+    ),
+    "unknown-field": Reply(text="Fine.", message={"x_note": LEAK}),
+}
+STREAM_REPLIES = {
+    "refusal": Reply(text="Sorry.", deltas=[{"refusal": LEAK}]),
+    "reasoning-content": Reply(text="Fine.", deltas=[{"reasoning_content": LEAK}]),
+    "tool-call-name": Reply(tool_calls=[_call(OUT_SECRET)]),
+    "audio-transcript": Reply(text="Fine.", deltas=[{"audio": {"id": "a1", "transcript": LEAK}}]),
+    "unknown-field": Reply(text="Fine.", deltas=[{"x_note": LEAK}]),
+}
+ANSWER_CASES = [
+    *(pytest.param("openai", False, k, id=f"openai-whole-{k}") for k in WHOLE_REPLIES),
+    *(pytest.param("openai", True, k, id=f"openai-stream-{k}") for k in STREAM_REPLIES),
+    pytest.param("anthropic", False, "tool-call-name", id="anthropic-whole-tool-call-name"),
+    pytest.param("anthropic", True, "tool-call-name", id="anthropic-stream-tool-call-name"),
+    pytest.param("anthropic", False, "output-text-part", id="anthropic-whole-output-text-part"),
+]
+
+
+@pytest.mark.parametrize(("shape", "stream", "case"), ANSWER_CASES)
+def test_answer_fields_never_reach_the_client_unchecked(
+    attack_proxy: ProxyFactory, fake: FakeUpstream, shape: str, stream: bool, case: str
+) -> None:
+    """A secret in any field of an answer is redacted or removed before the client sees it."""
+    fake.script((STREAM_REPLIES if stream else WHOLE_REPLIES)[case])
+    user = _user("Hello.")
+    path, body = _chat(user) if shape == "openai" else _anthropic(user)
+    response = _post(attack_proxy(), path, body, stream)
+    assert response.status_code == 200, response.text
+    assert len(fake.requests) == 1
+    assert OUT_SECRET not in response.text
+
+
+def test_legacy_completion_logprobs_never_reach_the_client(
+    attack_proxy: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """Legacy completions: logprobs tokens do not carry a secret past the output check."""
+    logprobs = {"tokens": [OUT_SECRET], "token_logprobs": [-0.1], "top_logprobs": None}
+    fake.script(Reply(text="Fine.", choice={"logprobs": {**logprobs, "text_offset": [0]}}))
+    body = {"model": "m", "prompt": "Hello."}
+    response = _post(attack_proxy(), "/v1/completions", body, False)
+    assert response.status_code == 200, response.text
+    assert OUT_SECRET not in response.text
+
+
+def test_redacted_transcript_drops_the_audio(
+    attack_proxy: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """Audio whose transcript was redacted no longer matches it: its data is removed."""
+    audio = {"id": "a1", "data": "AAAA", "expires_at": 1, "transcript": LEAK}
+    fake.script(Reply(text=None, message={"audio": audio}))
+    path, body = _chat(_user("Hello."))
+    response = _post(attack_proxy(), path, body, False)
+    sent = response.json()["choices"][0]["message"]["audio"]
+    assert OUT_SECRET not in sent["transcript"]
+    assert "data" not in sent
+
+
+# --------------------------------------------------------------------- the table
+
+
+def test_fields_doc_is_generated_from_the_table() -> None:
+    """docs/fields.md is exactly what `python -m guardrail.fields` writes."""
+    assert (ROOT / "docs" / "fields.md").read_text() == fields.render()
+
+
+def _str_paths(model: Any, prefix: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    """Every path in a pydantic response model that can hold free text (not a Literal)."""
+    for name, info in model.model_fields.items():
+        yield from _annotation_paths(info.annotation, (*prefix, name))
+
+
+def _annotation_paths(tp: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        yield from _annotation_paths(typing.get_args(tp)[0], path)
+    elif tp is str:
+        yield path
+    elif origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            yield from _annotation_paths(arg, path)
+    elif origin is list:
+        yield from _annotation_paths(typing.get_args(tp)[0], (*path, 0))
+    elif isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
+        yield from _str_paths(tp, path)
+
+
+@pytest.mark.parametrize(
+    ("model", "wire", "side"),
+    [
+        (ChatCompletion, fields.CHAT, "response"),
+        (ChatCompletionChunk, fields.CHAT, "stream"),
+        (Completion, fields.TEXT, "response"),
+    ],
+    ids=["chat-response", "chat-stream", "completions-response"],
+)
+def test_table_covers_every_text_field_of_the_sdk_models(
+    model: Any, wire: str, side: fields.Side
+) -> None:
+    """Each free-text field of the OpenAI SDK's answer models has its own row in the table
+    (a catch-all row does not count), so a field the SDK adds cannot go unnoticed."""
+    exact = [
+        f.tokens() for f in fields.TABLE if f.wire == wire and f.side == side and not f.catch_all
+    ]
+    missing = [
+        fields.dotted(path)
+        for path in _str_paths(model, ())
+        if not any(fields.matches(row, path) for row in exact)
+    ]
+    assert missing == []
