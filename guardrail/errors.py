@@ -6,7 +6,9 @@
     ├── GuardError                      guard_failed        (a guard raised while scanning)
     │   └── GuardTimeout                guard_timeout
     ├── RequestError                    invalid_request     (malformed body / wire format)
-    │   └── LimitExceeded               limit_exceeded      (size, count, length limits)
+    │   ├── LimitExceeded               limit_exceeded      (size, count, length limits)
+    │   └── AmbiguousFraming            ambiguous_framing   (Content-Length and
+    │                                                        Transfer-Encoding both set)
     ├── AuthError                       unauthorized
     ├── UpstreamError                   upstream_error      (provider failed)
     │   ├── UpstreamTimeout             upstream_timeout
@@ -121,6 +123,13 @@ class LimitExceeded(RequestError):
         return {"param": self.param, "limit": self.name or self.limit, "maximum": self.maximum}
 
 
+class AmbiguousFraming(RequestError):
+    """A request declares its body length twice (`Content-Length` and `Transfer-Encoding`):
+    servers and proxies in front of us may read it differently (request smuggling)."""
+
+    code = "ambiguous_framing"
+
+
 class AuthError(GuardrailError):
     """Missing or unknown proxy key."""
 
@@ -182,6 +191,7 @@ ERROR_CODES: dict[str, type[GuardrailError]] = {
         GuardTimeout,
         RequestError,
         LimitExceeded,
+        AmbiguousFraming,
         AuthError,
         UpstreamError,
         UpstreamTimeout,

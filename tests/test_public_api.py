@@ -40,6 +40,7 @@ def test_all_is_pinned() -> None:
 def test_error_codes_are_stable() -> None:
     """Every documented error code maps to its class; codes never change silently."""
     assert sorted(ERROR_CODES) == [
+        "ambiguous_framing",
         "bundle_invalid",
         "content_blocked",
         "guard_failed",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,6 +28,7 @@ from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline
 from guardrail.server import openapi, routes_anthropic, routes_openai
 from guardrail.server.auth import Tenancy, key_matches, unauthorized
+from guardrail.server.framing import FramingGuard
 from guardrail.server.limits import Limits
 from guardrail.server.metrics import CONTENT_TYPE, Metrics
 from guardrail.server.proxy import Proxy, Wire
@@ -215,6 +217,7 @@ def create_app(
             *routes_anthropic.ROUTES,
             *openapi.ROUTES,
         ],
+        middleware=[Middleware(FramingGuard)],  # request smuggling: before any route
         lifespan=lifespan,
     )
     app.state.guardrail = holder
