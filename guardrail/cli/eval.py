@@ -250,9 +250,11 @@ async def _calibrate(
     if not changes:
         print("every threshold already is the proposal: nothing to change")
         return EXIT_OK
-    if await _tests_fail(policy, changes) and not args.allow_failing_tests:
-        print("nothing written: the proposal fails the policy's own tests (listed above)")
-        return EXIT_FAILED
+    if await _tests_fail(policy, changes):
+        if not args.allow_failing_tests:
+            print("nothing written: the proposal fails the policy's own tests (listed above)")
+            return EXIT_FAILED
+        print("WARNING accepting a proposal that fails the policy's tests (--allow-failing-tests)")
     return _write_thresholds(args.policy, changes) if args.write else EXIT_OK
 
 
@@ -325,9 +327,12 @@ async def _tests_fail(policy: Policy, changes: dict[str, dict[str, float]]) -> b
         f"policy tests with the proposed thresholds: {len(results) - len(failed)} passed, "
         f"{len(failed)} failed"
     )
-    for index, test, problem in failed:
-        name = f" ({test.name})" if test.name else ""
-        print(f"  tests[{index}]{name} FAILED: {test.stage.value}: {problem}")
+    if failed:  # say which ones the proposal broke and which were failing already
+        before = {i for i, _, problem in await run_policy_tests(Pipeline(policy)) if problem}
+        for index, test, problem in failed:
+            name = f" ({test.name})" if test.name else ""
+            also = " (fails with the current thresholds too)" if index in before else ""
+            print(f"  tests[{index}]{name} FAILED: {test.stage.value}: {problem}{also}")
     return bool(failed)
 
 

@@ -136,7 +136,8 @@ def test_allow_failing_tests_writes_and_still_lists_the_failures(
     path = _harm_policy(tmp_path, [_top_text(harm_scores)])
     assert _calibrate(path, "--write", "--allow-failing-tests") == 0
     out = capsys.readouterr().out
-    assert "tests[0] FAILED" in out and "wrote thresholds" in out
+    assert "tests[0] FAILED" in out and "WARNING accepting a proposal" in out
+    assert "wrote thresholds" in out
     assert load_policy(path).rules[0].threshold_for("unsafe") < 1.0
 
 
@@ -153,6 +154,19 @@ def test_a_good_proposal_passes_the_tests_and_is_written(
     written = load_policy(path).rules[0].threshold_for("unsafe")
     assert f"unsafe: 1.0000 -> {written:.4f}" in out and "wrote thresholds" in out
     assert union_rate({"unsafe": scores}, {"unsafe": written}) <= TARGET
+
+
+def test_positive_rows_are_left_out_of_the_fpr_and_give_recall(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows labelled positive in --benign files are not negatives; recall is shown per label."""
+    labelled = tmp_path / "labelled.jsonl"
+    extra = [json.dumps({"text": t, "label": "unsafe"}) + "\n" for t in _texts()[:5]]
+    labelled.write_text(BENIGN.read_text() + "".join(extra))
+    assert _calibrate(_harm_policy(tmp_path, []), benign=labelled) == 0
+    out = capsys.readouterr().out
+    assert "left out 5 rows with a positive label" in out and "240 benign rows" in out
+    assert re.search(r"block-harm on 'unsafe' \(5 rows\): 0\.0000 -> [01]\.\d{4}", out)
 
 
 def test_help_states_the_minimums_the_code_uses() -> None:
