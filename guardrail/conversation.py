@@ -511,21 +511,24 @@ def _at_path(node: Any, path: WirePath) -> Any:
     return node
 
 
-def clean_chat_response(response: Body) -> None:
+def clean_chat_response(response: Body) -> list[WirePath]:
     """Before an answer's output check: drop what the check would not see (in place).
 
     Each choice's `logprobs` become null (their tokens repeat the text outside the
     scanned fields), and a field holding a string that `guardrail.fields` does not list --
     an unknown field, a content part of an unknown type, a list where a string belongs --
     is removed (the message's, the choice's or the answer's own key), never passed unscanned.
+    Returns the paths it set to null or removed.
     """
-    _drop_unlisted(response, parse_openai_chat_response(response), fields.CHAT)
+    return _drop_unlisted(response, parse_openai_chat_response(response), fields.CHAT)
 
 
-def _drop_unlisted(response: Body, conv: Conversation, wire: str) -> None:
-    for choice in response.get("choices") or ():
+def _drop_unlisted(response: Body, conv: Conversation, wire: str) -> list[WirePath]:
+    dropped: list[WirePath] = []
+    for i, choice in enumerate(response.get("choices") or ()):
         if isinstance(choice, dict) and choice.get("logprobs") is not None:
             choice["logprobs"] = None
+            dropped.append(("choices", i, "logprobs"))
     passed = fields.passed_patterns(wire, "response")
     bad = list(fields.unchecked_paths(response, (), conv.paths, passed))
     for where in bad:
@@ -533,8 +536,10 @@ def _drop_unlisted(response: Body, conv: Conversation, wire: str) -> None:
         depth = 4 if where[:1] == ("choices",) and where[2:3] == ("message",) else 3
         depth = depth if where[:1] == ("choices",) else 1
         node = _at_path(response, where[: depth - 1])
-        if isinstance(node, dict):
-            node.pop(where[depth - 1], None)
+        if isinstance(node, dict) and where[depth - 1] in node:
+            del node[where[depth - 1]]
+            dropped.append(where[:depth])
+    return dropped
 
 
 def forget_mirrors(response: Body, before: Sequence[Segment], after: Conversation) -> None:
@@ -548,10 +553,10 @@ def forget_mirrors(response: Body, before: Sequence[Segment], after: Conversatio
                 audio.pop("data", None)
 
 
-def clean_completion_response(response: Body) -> None:
+def clean_completion_response(response: Body) -> list[WirePath]:
     """Before a legacy answer's output check: `logprobs` become null, and fields holding a
-    string `guardrail.fields` does not list are removed (in place)."""
-    _drop_unlisted(response, parse_openai_completion_response(response), fields.TEXT)
+    string `guardrail.fields` does not list are removed (in place; returns their paths)."""
+    return _drop_unlisted(response, parse_openai_completion_response(response), fields.TEXT)
 
 
 def parse_openai_completion_response(response: Body) -> Conversation:

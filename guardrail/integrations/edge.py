@@ -29,6 +29,8 @@ from pydantic import BaseModel
 from guardrail.conversation import (
     Conversation,
     WirePath,
+    clean_chat_response,
+    clean_completion_response,
     parse_openai_chat,
     parse_openai_chat_response,
     parse_openai_completion,
@@ -46,7 +48,7 @@ from guardrail.upstream import shapes
 from guardrail.upstream.base import Kind, UpstreamRequest
 
 Json = dict[str, Any]
-Edit = tuple[WirePath, str]
+Edit = tuple[WirePath, str | None]  # None: a field the output check cannot see, cleared
 """A changed output text: where it lives in the answer and its new value."""
 PolicyLike = Pipeline | str | os.PathLike[str]
 T = TypeVar("T")
@@ -164,6 +166,10 @@ class Edge:
 
         Returns the texts that changed, for callers that hold the answer as an object.
         """
+        cleared: list[Edit] = []
+        if Stage.OUTPUT in self.pipeline.stages:  # as the proxy does (docs/fields.md)
+            clean = clean_completion_response if call.kind == "text" else clean_chat_response
+            cleared = [(path, None) for path in clean(answer)]
         out = _output(call.kind, answer)
         before = [segment.text for segment in out.segments]
         texts = out.texts(Stage.OUTPUT)
@@ -177,7 +183,8 @@ class Edge:
         restored = [self.pipeline.restore(t, call.state) for t in out.texts(Stage.OUTPUT)]
         out.replace(Stage.OUTPUT, restored)
         after = out.segments
-        return [(s.path, s.text) for s, old in zip(after, before, strict=True) if s.text != old]
+        changed = [(s.path, s.text) for s, old in zip(after, before, strict=True) if s.text != old]
+        return [*cleared, *changed]
 
     def guard_stream(self, call: Call, chunks: AsyncIterator[Json]) -> AsyncIterator[Json]:
         """The stream as the proxy sends it on: capped, then through the hold-back window.
@@ -192,7 +199,7 @@ class Edge:
         if guard is None:
             return capped
         call.stream_guard = guard
-        return guard.guard(capped)
+        return self._proxy.guard_chunks(guard, capped, call.kind)
 
     def blocked_error(self, call: Call) -> ContentBlocked:
         """The exception for a blocked call."""

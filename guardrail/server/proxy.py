@@ -344,16 +344,22 @@ class Proxy:
 
         return StreamGuard(make, kind=kind, refusal=self._refusal())
 
+    def guard_chunks(self, guard: StreamGuard | None, chunks: Chunks, kind: Kind) -> Chunks:
+        """`chunks` through the side-field checks and the hold-back window."""
+        if guard is None:
+            return chunks
+        if kind == "chat" and Stage.OUTPUT in self.pipeline.stages:
+            # refusal, reasoning, transcripts, tool names: checked too; unknown keys dropped
+            chunks = FieldGuard(guard.make_holdback, refusal=guard.refusal).guard(chunks)
+        return guard.guard(chunks)
+
     def _stream(
         self, wire: Wire, chunks: Chunks, state: RequestState, outcome: Outcome, body: Json
     ) -> Response:
         guard = self.stream_guard(state, wire.kind)
         max_chars = self.limits.max_completion_chars
         chunks = cap_completion(chunks, max_chars, kind=wire.kind, request_id=state.request_id)
-        if guard is not None and wire.kind == "chat" and Stage.OUTPUT in self.pipeline.stages:
-            # refusal, reasoning, transcripts, tool names: checked too; unknown keys dropped
-            chunks = FieldGuard(guard.make_holdback, refusal=guard.refusal).guard(chunks)
-        guarded = guard.guard(chunks) if guard is not None else chunks
+        guarded = self.guard_chunks(guard, chunks, wire.kind)
         events = self._events(wire, guarded, body, guard, state.request_id)
         return sse_response(events, outcome.headers())
 

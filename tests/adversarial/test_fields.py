@@ -19,13 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pydantic
 import pytest
 from openai.types import Completion
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from guardrail import fields
+from guardrail.client import wrap
 from guardrail.testing import FakeUpstream, Reply
+from tests.helpers.servers import FakeServer
 
 ProxyFactory = Callable[..., str]
 Json = dict[str, Any]
@@ -264,3 +267,33 @@ def test_table_covers_every_text_field_of_the_sdk_models(
         if not any(fields.matches(row, path) for row in exact)
     ]
     assert missing == []
+
+
+# --------------------------------------------------------- the in-process wrapper
+
+WRAPPER_CASES = [
+    *(pytest.param(False, k, id=f"whole-{k}") for k in WHOLE_REPLIES),
+    *(pytest.param(True, k, id=f"stream-{k}") for k in STREAM_REPLIES),
+]
+
+
+@pytest.mark.parametrize(("stream", "case"), WRAPPER_CASES)
+def test_wrapper_answers_hold_no_unchecked_field(
+    fake_server: FakeServer, fake: FakeUpstream, stream: bool, case: str
+) -> None:
+    """`guardrail.wrap()` treats answer fields as the proxy does: checked or cleared."""
+    fake.script((STREAM_REPLIES if stream else WHOLE_REPLIES)[case])
+    raw = openai.OpenAI(base_url=fake_server.url + "/v1", api_key="test", max_retries=0)
+    client = wrap(raw, policy=ROOT / "policies" / "default.yaml")
+    try:
+        messages: Any = [{"role": "user", "content": "Hello."}]
+        if stream:
+            chunks = client.chat.completions.create(model="m", messages=messages, stream=True)
+            seen = json.dumps([chunk.model_dump(mode="json") for chunk in chunks])
+        else:
+            answer = client.chat.completions.create(model="m", messages=messages)
+            seen = json.dumps(answer.model_dump(mode="json"))
+    finally:
+        raw.close()
+    assert len(fake.requests) == 1
+    assert OUT_SECRET not in seen
