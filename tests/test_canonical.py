@@ -1,0 +1,128 @@
+"""The canonical text guards read, and how their spans come back onto the original text."""
+
+from __future__ import annotations
+
+import pytest
+
+from guardrail.canonical import StageTexts, canonical, fold, text_form_of
+from guardrail.guards.invisible import InvisibleTextGuard
+from guardrail.pipeline import Pipeline
+from guardrail.policy.compile import CompiledRule, Policy
+from guardrail.policy.model import Options
+from guardrail.testing import StaticGuard
+from guardrail.types import Action, FailMode, Finding, Mode, Span, Stage
+
+ZW, SHY, TAG_A, VS16, KEYCAP = "\u200b", "\u00ad", "\U000e0041", "\ufe0f", "\u20e3"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain ASCII, 4111 1111", "plain ASCII, 4111 1111"),
+        (f"4111{ZW}1111{SHY}1111{TAG_A}1111", "4111111111111111"),
+        ("a\u202eb\u2066c\u200ed\ufeffe\u2060f", "abcdef"),
+        (f"x{VS16}y\u034fz\u180bw\u3164v", "xyzwv"),
+        ("tab\tand\nnew\rline\x00\x1b\x7f", "tab\tand\nnew\rline"),
+        ("４１１１ ٤١١١ ४१११ 𝟒𝟏𝟏𝟏", "4111 4111 4111 4111"),
+        ("jane＠example．com 。﹫", "jane@example.com .@"),
+        ("a\u00a0b\u2009c\u3000d\u202fe", "a b c d e"),
+        ("1–2—3−4‑5", "1-2-3-4-5"),
+        ("½ ⁄ ∕ ﬁ", "1/2 / / fi"),
+        (f"4{VS16}{KEYCAP}1{KEYCAP}x{KEYCAP}", f"41x{KEYCAP}"),
+        ("caf\u00e9 e\u0301 1\u0301\u0302", "caf\u00e9 e\u0301 1"),
+        ("中文，测试。", "中文,测试."),
+    ],
+)
+def test_canonical_text_is_what_a_reader_reads(text: str, expected: str) -> None:
+    """Hidden characters go, characters fold to one spelling, marks on digits go."""
+    assert canonical(text).text == expected
+
+
+def test_long_expansions_are_kept_whole() -> None:
+    """A character whose NFKC form is long stays as it is, bounding the canonical length."""
+    assert fold("\ufdfa") == "\ufdfa"
+    assert len(canonical("\ufdfa" * 100).text) == 100
+
+
+def test_text_needing_no_change_maps_spans_to_themselves() -> None:
+    """ASCII and unchanged non-ASCII text are their own canonical form."""
+    for text in ("hello world", "Grüße aus Köln"):
+        form = canonical(text)
+        assert form.text == text and form.origins is None
+        assert form.raw_span(2, 5) == (2, 5)
+
+
+def test_span_covers_the_hidden_characters_inside_and_after_a_value() -> None:
+    """The original run of a canonical span takes the removed characters in and after it."""
+    text = f"card {ZW}4111{ZW}1111{SHY}{SHY}1111{TAG_A}1111{ZW} ok"
+    form = canonical(text)
+    start = form.text.index("4111111111111111")
+    raw_start, raw_end = form.raw_span(start, start + 16)
+    assert text[raw_start:raw_end] == f"4111{ZW}1111{SHY}{SHY}1111{TAG_A}1111{ZW}"
+    assert text[: raw_start - 1] == "card "  # the hidden character before stays outside
+
+
+def test_span_inside_an_expansion_covers_the_whole_character() -> None:
+    """A span over part of an expanded character maps to that whole character."""
+    text = "x ½ y"
+    form = canonical(text)
+    assert form.text == "x 1/2 y"
+    assert form.raw_span(4, 5) == (2, 3)
+    assert form.raw_span(2, 7) == (2, 5)
+    assert form.raw_span(7, 7) == (5, 5)
+
+
+def test_lone_surrogates_do_not_break_the_canonical_form() -> None:
+    """Text the wrapper may pass with lone surrogates still folds around them."""
+    form = canonical(f"\ud800{ZW}４")
+    assert form.text == "\ud8004"
+
+
+def test_guards_choose_raw_or_canonical() -> None:
+    """The invisible-text guard reads the raw text; every other guard the canonical one."""
+    assert text_form_of(InvisibleTextGuard("invisible", frozenset({"zero_width"}))) == "raw"
+    assert text_form_of(StaticGuard("g", "x")) == "canonical"
+    stage = StageTexts([f"a{ZW}b", "plain"])
+    assert stage.read_by(StaticGuard("g", "x")) == ["ab", "plain"]
+    span = Span(start=0, end=2, entity="hit")
+    moved = stage.to_raw(
+        StaticGuard("g", "x"), [Finding(guard="g", label="hit", score=1.0, spans=(span,))]
+    )
+    assert moved[0].spans[0] == Span(start=0, end=3, entity="hit")
+
+
+def _redacting(guard: StaticGuard) -> Pipeline:
+    rule = CompiledRule(
+        name="redact",
+        guard=guard.name,
+        stages=frozenset({Stage.INPUT}),
+        action=Action.REDACT,
+        mode=Mode.ENFORCE,
+        fail=FailMode.CLOSED,
+        timeout_ms=1000,
+        message="no",
+        code="content_blocked",
+        labels=None,
+        thresholds={},
+        threshold=None,
+        restore=True,
+    )
+    policy = Policy(
+        name="t",
+        path=None,
+        content_hash="0",
+        options=Options(),
+        rules=(rule,),
+        guards={guard.name: guard},
+    )
+    return Pipeline(policy)
+
+
+async def test_pipeline_redacts_the_original_run_of_a_canonical_finding() -> None:
+    """A guard's finding on the canonical text redacts the obfuscated original, and restores it."""
+    pipeline = _redacting(StaticGuard("codes", "4111", label="code"))
+    state = pipeline.new_request()
+    text = f"use ４{ZW}１１１ now"
+    decision = await pipeline.check(Stage.INPUT, [text], state)
+    assert decision.texts == ("use <CODE_1> now",)
+    assert pipeline.restore("<CODE_1>", state) == f"４{ZW}１１１"
