@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from guardrail.types import CheckContext, Finding
+from guardrail.types import CheckContext, Finding, Stage
 
 
 @runtime_checkable
@@ -25,4 +25,13 @@ class Guard(Protocol):
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """Scan the texts of one stage."""
+        ...
+
+
+@runtime_checkable
+class StagedThresholds(Protocol):
+    """A guard whose default thresholds differ per stage (classifiers calibrated per channel)."""
+
+    def thresholds_for_stages(self, stages: Iterable[Stage]) -> Mapping[str, float]:
+        """Per-label defaults for a rule that runs on `stages`."""
         ...

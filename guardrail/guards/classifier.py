@@ -26,7 +26,7 @@ records but which does not apply the fail mode: the policy asked for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -43,7 +43,7 @@ from guardrail.inference.bundle import (
 )
 from guardrail.inference.pool import Analysis
 from guardrail.inference.runtime import ClassifierRuntime, get_runtime
-from guardrail.types import PARTIAL_SCAN, CheckContext, Finding
+from guardrail.types import PARTIAL_SCAN, CheckContext, Finding, Stage
 
 
 class ClassifierConfig(GuardConfig):
@@ -131,11 +131,22 @@ class ClassifierGuard:
         if threshold_profile == "strict":
             thresholds.update(spec.thresholds_strict or {})
         self._thresholds = {k: v for k, v in thresholds.items() if k in self.labels}
+        # the strict profile is one stricter set for every stage: it ignores the per-stage ones
+        self._by_stage = {} if threshold_profile == "strict" else spec.thresholds_by_stage
 
     @property
     def default_thresholds(self) -> Mapping[str, float]:
         """The bundle's thresholds for the reported labels."""
         return self._thresholds
+
+    def thresholds_for_stages(self, stages: Iterable[Stage]) -> Mapping[str, float]:
+        """Per label, the bundle's threshold for a rule on `stages`: each stage's calibrated
+        threshold where the bundle has one (else the default), and over several stages the
+        lowest, so a rule is never less protective on a stage than that stage's default."""
+        out: dict[str, float] = {}
+        for label, default in self._thresholds.items():
+            out[label] = min(self._by_stage.get(s.value, {}).get(label, default) for s in stages)
+        return out
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """One finding per (non-blank text, reported label), scored by the head, and a

@@ -19,6 +19,7 @@ from ruamel.yaml.error import YAMLError
 
 from guardrail.errors import BundleError
 from guardrail.settings import Settings, get_settings
+from guardrail.types import Stage
 
 MANIFEST = "bundle.yaml"
 MODEL_FILE = "model.onnx"
@@ -29,6 +30,7 @@ REPO_BUNDLES_DIR = Path(__file__).resolve().parents[2] / "classifiers"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _WORD = re.compile(r"\S+")
+STAGES = tuple(stage.value for stage in Stage)
 _CHUNK = 1 << 20
 # Token heads: words dropped from the edges of an entity (BUNDLE.md, "Token heads", step 6).
 # Not `)`, `.` or `'`: in the training data they end addresses, companies ("Co.") and names.
@@ -48,6 +50,10 @@ class HeadSpec(_Strict):
     negative: list[str] = Field(default_factory=list)
     thresholds: dict[str, float] = Field(default_factory=dict)
     thresholds_strict: dict[str, float] | None = None
+    # Calibrated per channel: stage -> label -> threshold, on that stage's own negatives
+    # (prompts for input, documents for retrieved/tool, answers for output). A rule on a
+    # classifier guard that sets no thresholds of its own uses these for its stages.
+    thresholds_by_stage: dict[str, dict[str, float]] = Field(default_factory=dict)
     # token heads (others ignore it): a word that is one of these tokens is trimmed from the
     # edges of an entity
     separators: list[str] = Field(default_factory=lambda: list(EDGE_SEPARATORS))
@@ -69,14 +75,24 @@ class HeadSpec(_Strict):
             raise ValueError(f"negative names unknown labels {unknown}; labels: {self.labels}")
         # Token heads set thresholds per entity type (`PERSON`), other heads per label.
         known = self.entity_types if self.type == "token" else self.labels
+        staged = [
+            (f"thresholds_by_stage.{stage}", th) for stage, th in self.thresholds_by_stage.items()
+        ]
         for field, names in (
             ("thresholds", list(self.thresholds)),
             ("thresholds_strict", list(self.thresholds_strict or {})),
+            *((name, list(th)) for name, th in staged),
         ):
             unknown = [n for n in names if n not in known]
             if unknown:
                 raise ValueError(f"{field} names unknown labels {unknown}; labels: {known}")
-        for value in [*self.thresholds.values(), *(self.thresholds_strict or {}).values()]:
+        bad_stages = [s for s in self.thresholds_by_stage if s not in STAGES]
+        if bad_stages:
+            raise ValueError(
+                f"thresholds_by_stage names unknown stages {bad_stages}; stages: {STAGES}"
+            )
+        values = [*self.thresholds.values(), *(self.thresholds_strict or {}).values()]
+        for value in [*values, *(v for _, th in staged for v in th.values())]:
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"threshold {value} is outside [0, 1]")
         return self

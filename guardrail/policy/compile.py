@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guardrail.guards.base import Guard
+from guardrail.guards.base import Guard, StagedThresholds
 from guardrail.policy.model import Defaults, Options, PolicyTest, RuleConfig
 from guardrail.types import Action, FailMode, Mode, Stage
 
@@ -52,6 +52,8 @@ class CompiledRule:
 def compile_rule(rule: RuleConfig, defaults: Defaults, guard: Guard) -> CompiledRule:
     """Resolve a rule's settings against the policy defaults and its guard's thresholds."""
     thresholds = dict(guard.default_thresholds)
+    if isinstance(guard, StagedThresholds):
+        thresholds = dict(guard.thresholds_for_stages(rule.stages))
     if rule.threshold is not None:  # one explicit threshold overrides the guard defaults
         thresholds = {}
     thresholds.update(rule.thresholds or {})

@@ -164,3 +164,79 @@ rules:
     inj, harm = policy.guards["injection"], policy.guards["harm"]
     assert isinstance(inj, ClassifierGuard) and isinstance(harm, ClassifierGuard)
     assert inj.runtime is harm.runtime
+
+
+@pytest.fixture(scope="module")
+def staged_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny bundle with per-stage injection thresholds in its manifest."""
+    from ruamel.yaml import YAML
+
+    from tests.helpers.tiny_bundle import write_manifest
+
+    folder = build_tiny_bundle(tmp_path_factory.mktemp("staged") / "tiny")
+    data = YAML(typ="safe", pure=True).load((folder / "bundle.yaml").read_text())
+    data["heads"]["injection"]["thresholds_by_stage"] = {
+        "input": {"injection": 0.3, "jailbreak": 0.7},
+        "retrieved": {"injection": 0.8},
+        "tool": {"injection": 0.8},
+    }
+    write_manifest(folder, data)
+    return folder
+
+
+def _compiled(guard: Guard, stages: list[str], **rule: object) -> dict[str, float]:
+    from guardrail.policy.compile import compile_rule
+    from guardrail.policy.model import Defaults, RuleConfig
+
+    config = RuleConfig.model_validate(
+        {"name": "r", "guard": "inj", "stages": stages, "action": "block", **rule}
+    )
+    return dict(compile_rule(config, Defaults(), guard).thresholds)
+
+
+@pytest.mark.parametrize(
+    ("stages", "expected"),
+    [
+        (["input"], {"injection": 0.3, "jailbreak": 0.7}),
+        (["retrieved", "tool"], {"injection": 0.8, "jailbreak": 0.5}),
+        (["output"], {"injection": 0.5, "jailbreak": 0.5}),
+        (["input", "retrieved"], {"injection": 0.3, "jailbreak": 0.5}),
+    ],
+)
+def test_a_rule_without_thresholds_uses_the_bundles_thresholds_for_its_stages(
+    staged_bundle: Path, stages: list[str], expected: dict[str, float]
+) -> None:
+    """Per stage the bundle's calibrated thresholds apply; over several stages the lowest."""
+    assert _compiled(_guard(staged_bundle), stages) == expected
+
+
+def test_rule_thresholds_and_the_strict_profile_override_the_per_stage_ones(
+    staged_bundle: Path,
+) -> None:
+    """A rule's own thresholds win; `strict` ignores the per-stage defaults."""
+    assert _compiled(_guard(staged_bundle), ["input"], thresholds={"injection": 0.95}) == {
+        "injection": 0.95,
+        "jailbreak": 0.7,
+    }
+    strict = _guard(staged_bundle, threshold_profile="strict")
+    assert _compiled(strict, ["input"]) == {"injection": 0.9, "jailbreak": 0.5}
+
+
+def test_a_per_stage_threshold_for_an_unknown_stage_or_label_is_a_bundle_error(
+    tmp_path: Path,
+) -> None:
+    """thresholds_by_stage keys are checked: stage names and the head's labels."""
+    from guardrail.errors import BundleError
+    from guardrail.inference.bundle import load_bundle
+    from tests.helpers.tiny_bundle import manifest, write_manifest
+
+    folder = build_tiny_bundle(tmp_path / "tiny")
+    for staged, message in (
+        ({"inptu": {"injection": 0.3}}, "unknown stages"),
+        ({"input": {"injecton": 0.3}}, "unknown labels"),
+    ):
+        data = manifest()
+        data["heads"]["injection"]["thresholds_by_stage"] = staged
+        write_manifest(folder, data)
+        with pytest.raises(BundleError, match=message):
+            load_bundle(folder)
