@@ -4,7 +4,8 @@
 - `data`: labelled JSON Lines rows and which labels are positive
 - `runner`: rows through `Pipeline.check`, keeping every guard score (below threshold too)
 - `report`: outcomes -> the report dict and its text table (pure); `plot`: PR curves as PNG
-- `calibrate`: per-label thresholds for a target FPR on benign rows
+- `calibrate`: a rule's thresholds for a target FPR (any label firing) on benign rows, with
+  minimum-data and held-out checks
 - `policy_edit`: write thresholds into a policy file, keeping comments and layout
 
 The CLI commands are `guardrail eval` and `guardrail calibrate` (`guardrail/cli/eval.py`).
