@@ -244,10 +244,22 @@ def _marks_on_digits(
     return marks & (bases >= 0) & tables.digits[codes[np.maximum(bases, 0)]]
 
 
+MAX_WRAPPING = 8  # wrappers followed to the guard they wrap
+
+
 def text_form_of(guard: object) -> TextForm:
     """Which text a guard reads: `canonical` unless it declares `text_form = "raw"` (guards
-    whose subject is the characters themselves, such as `invisible_text` and `length`)."""
-    return "raw" if getattr(guard, "text_form", "canonical") == "raw" else "canonical"
+    whose subject is the characters themselves, such as `invisible_text` and `length`).
+
+    A wrapper (timing, recording, delaying a guard) names the guard it wraps `inner` and reads
+    what that one reads, so that wrapping never changes which text a guard judges."""
+    for _ in range(MAX_WRAPPING):
+        form = getattr(guard, "text_form", None)
+        inner = getattr(guard, "inner", None)
+        if form is not None or inner is None:
+            break
+        guard = inner
+    return "raw" if form == "raw" else "canonical"
 
 
 class StageTexts:

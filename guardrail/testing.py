@@ -360,18 +360,18 @@ class DelayedGuard:
 
     def __init__(self, guard: Guard, delay_s: float) -> None:
         self.name = guard.name
-        self._guard = guard
+        self.inner = guard  # a wrapper names its guard `inner`: it reads the text that one reads
         self.delay_s = delay_s
 
     @property
     def default_thresholds(self) -> Mapping[str, float]:
         """The wrapped guard's thresholds."""
-        return self._guard.default_thresholds
+        return self.inner.default_thresholds
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """Wait, then scan with the wrapped guard."""
         await asyncio.sleep(self.delay_s)
-        return await self._guard.scan(texts, ctx)
+        return await self.inner.scan(texts, ctx)
 
 
 class StaticGuard:

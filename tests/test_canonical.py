@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from guardrail.canonical import StageTexts, canonical, fold, text_form_of
+from guardrail.evaluate.runner import RecordingGuard
 from guardrail.guards.invisible import InvisibleTextGuard
 from guardrail.pipeline import Pipeline
 from guardrail.policy.compile import CompiledRule, Policy
 from guardrail.policy.model import Options
-from guardrail.testing import StaticGuard
+from guardrail.server.metrics import Metrics
+from guardrail.telemetry import TimedGuard
+from guardrail.testing import DelayedGuard, StaticGuard
 from guardrail.types import Action, FailMode, Finding, Mode, Span, Stage
 
 ZW, SHY, TAG_A, VS16, KEYCAP = "\u200b", "\u00ad", "\U000e0041", "\ufe0f", "\u20e3"
@@ -89,6 +92,19 @@ def test_guards_choose_raw_or_canonical() -> None:
         StaticGuard("g", "x"), [Finding(guard="g", label="hit", score=1.0, spans=(span,))]
     )
     assert moved[0].spans[0] == Span(start=0, end=3, entity="hit")
+
+
+def test_wrapped_guards_read_what_the_guard_inside_reads() -> None:
+    """Timing, recording or delaying a guard never changes which text it judges."""
+    invisible = InvisibleTextGuard("invisible", frozenset({"tags"}))
+    histogram = Metrics().guard_seconds.labels("t", "invisible")
+    recording = RecordingGuard(invisible)
+    twice = DelayedGuard(TimedGuard(recording, histogram, None), 0.0)
+    wrapped: list[object] = [TimedGuard(invisible, histogram, None), recording, twice]
+    for guard in wrapped:
+        assert text_form_of(guard) == "raw"
+        assert StageTexts([f"a{TAG_A}"]).read_by(guard) == (f"a{TAG_A}",)
+    assert text_form_of(DelayedGuard(StaticGuard("g", "x"), 0.0)) == "canonical"
 
 
 def _redacting(guard: StaticGuard) -> Pipeline:
