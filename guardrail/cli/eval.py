@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -204,11 +205,12 @@ def run_calibrate(args: argparse.Namespace) -> int:
     try:
         policy = Pipeline.from_file(args.policy).policy
         rules = classifier_rules(policy, args.rule)
-        rows = [e for path in args.benign for e in _read(path, args).rows]
+        rows = [(str(path), e) for path in args.benign for e in _read(path, args).rows]
     except (PolicyError, DataError, CalibrationError) as exc:
         return _fail("calibrate", exc)
-    texts = [e.text for e in rows if not is_positive(e.label, _positive(args))]
-    positives = [e for e in rows if is_positive(e.label, _positive(args))]
+    negatives = [(path, e.text) for path, e in rows if not is_positive(e.label, _positive(args))]
+    texts, sources = [text for _, text in negatives], [path for path, _ in negatives]
+    positives = [e for _, e in rows if is_positive(e.label, _positive(args))]
     if positives:
         print(f"left out {len(positives)} rows with a positive label (recall is measured on them)")
     if not rules or not texts:
@@ -216,7 +218,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         return _fail("calibrate", f"no {what}")
     if problem := _too_few_rows(policy, rules, len(texts), args.target_fpr):
         return _fail("calibrate", f"{problem}; nothing calibrated")
-    return asyncio.run(_calibrate(policy, rules, texts, positives, args))
+    return asyncio.run(_calibrate(policy, rules, (texts, sources), positives, args))
 
 
 def _too_few_rows(policy: Policy, rules: list[CompiledRule], rows: int, target: float) -> str:
@@ -232,15 +234,17 @@ def _too_few_rows(policy: Policy, rules: list[CompiledRule], rows: int, target: 
 async def _calibrate(
     policy: Policy,
     rules: list[CompiledRule],
-    texts: list[str],
+    negatives: tuple[list[str], list[str]],
     positives: list[Example],
     args: argparse.Namespace,
 ) -> int:
+    """Score the negatives (texts, the file of each), propose, check, maybe write."""
     from guardrail.evaluate.calibrate import calibrate_rule, score_rows, updates
 
+    texts, sources = negatives
     scores = await score_rows(policy, rules, texts)
     results = [calibrate_rule(rule, scores[rule.name], args.target_fpr) for rule in rules]
-    _print_calibration(results, scores, args.target_fpr)
+    _print_calibration(results, scores, args.target_fpr, sources)
     if positives:
         await _print_recall(policy, rules, results, positives)
     if refused := [r.rule for r in results if r.problem]:
@@ -258,7 +262,9 @@ async def _calibrate(
     return _write_thresholds(args.policy, changes) if args.write else EXIT_OK
 
 
-def _print_calibration(results: list[RuleCalibration], scores: Scores, target: float) -> None:
+def _print_calibration(
+    results: list[RuleCalibration], scores: Scores, target: float, sources: list[str]
+) -> None:
     rows = results[0].negatives
     print(f"{rows} benign rows, target FPR {target:g} per rule (any of its labels firing)")
     for r in results:
@@ -266,10 +272,25 @@ def _print_calibration(results: list[RuleCalibration], scores: Scores, target: f
         for label, current in r.current.items():
             proposed = "-" if r.proposed is None else f"{r.proposed[label]:.4f}"
             print(f"  {label}: {current:.4f} -> {proposed}")
+        if len(set(sources)) > 1:
+            _print_sources(r, scores[r.rule], sources)
         if r.problem:
             print(f"  NOT CALIBRATED: {r.problem}")
     if len(results) > 1 and all(r.proposed is not None for r in results):
         _print_combined(results, scores)
+
+
+def _print_sources(
+    r: RuleCalibration, scores: Mapping[str, list[float]], sources: list[str]
+) -> None:
+    """Each --benign file's FPR: a target held on the mix can be far off on one kind of row."""
+    from guardrail.evaluate.metrics import union_rate
+
+    for source in dict.fromkeys(sources):
+        keep = [i for i, s in enumerate(sources) if s == source]
+        part = {label: [values[i] for i in keep] for label, values in scores.items()}
+        new = "-" if r.proposed is None else f"{union_rate(part, r.proposed):.4f}"
+        print(f"  on {source} ({len(keep)} rows): FPR {union_rate(part, r.current):.4f} -> {new}")
 
 
 def _print_combined(results: list[RuleCalibration], scores: Scores) -> None:

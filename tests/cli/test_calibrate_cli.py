@@ -169,6 +169,24 @@ def test_positive_rows_are_left_out_of_the_fpr_and_give_recall(
     assert re.search(r"block-harm on 'unsafe' \(5 rows\): 0\.0000 -> [01]\.\d{4}", out)
 
 
+def test_several_benign_files_each_get_their_fpr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two --benign files: one calibration over both, and each file's FPR now and proposed."""
+    lines = BENIGN.read_text().splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("".join(lines[:100]))
+    second.write_text("".join(lines[100:]))
+    args = ["calibrate", "--policy", str(_harm_policy(tmp_path, []))]
+    assert main([*args, "--benign", str(first), str(second), "--target-fpr", str(TARGET)]) == 0
+    out = capsys.readouterr().out
+    assert "240 benign rows" in out
+    for path, rows in ((first, 100), (second, 140)):
+        assert re.search(
+            rf"  on {re.escape(str(path))} \({rows} rows\): FPR 0\.0000 -> 0\.\d{{4}}", out
+        )
+
+
 def test_help_states_the_minimums_the_code_uses() -> None:
     """--help names the same minimum counts as the refusal checks."""
     assert f"at least {MIN_EXPECTED_FP}" in CALIBRATE_DESCRIPTION
