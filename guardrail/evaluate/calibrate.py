@@ -110,13 +110,14 @@ def data_problem(negatives: int, target_fpr: float, labels: int) -> str | None:
 
 
 def _thresholds_at(ranked: Mapping[str, Sequence[float]], count: int) -> dict[str, float] | None:
-    """Each label's lowest threshold that at most `count` of its scores reach."""
-    out = {label: threshold_for_count(scores, count) for label, scores in ranked.items()}
-    return (
-        None
-        if any(v is None for v in out.values())
-        else {k: v for k, v in out.items() if v is not None}
-    )
+    """Each label's lowest threshold that at most `count` of its scores (highest first) reach."""
+    out: dict[str, float] = {}
+    for label, values in ranked.items():
+        threshold = threshold_for_count(values, count)
+        if threshold is None:  # more than `count` rows score 1.0
+            return None
+        out[label] = threshold
+    return out
 
 
 def union_thresholds(
@@ -200,7 +201,7 @@ def _fit_problem(
     proposed: Mapping[str, float] | None, held: tuple[float, float] | None, limit: float
 ) -> str | None:
     if proposed is None or held is None:
-        return "more benign rows score 1.0 than the target allows: no threshold meets it"
+        return "more benign rows (of all, or of one half) score 1.0 than the target allows"
     if max(held) > limit:
         return (
             f"thresholds fit on one half of the rows flag {max(held):.4f} of the other half, "
