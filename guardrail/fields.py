@@ -69,6 +69,8 @@ TABLE: tuple[Field, ...] = (
     Field(CHAT, "request", "messages[].refusal", "scanned", _IN),
     Field(CHAT, "request", "messages[].tool_calls[].function.arguments", "scanned", _IN),
     Field(CHAT, "request", "messages[].tool_calls[].function.name", "scanned", _IN),
+    Field(CHAT, "request", "messages[].tool_calls[].custom.input", "scanned", _IN),
+    Field(CHAT, "request", "messages[].tool_calls[].custom.name", "scanned", _IN),
     Field(CHAT, "request", "messages[].function_call.arguments", "scanned", _IN),
     Field(CHAT, "request", "messages[].function_call.name", "scanned", _IN),
     Field(CHAT, "request", "messages[].role", "passed", _ID),

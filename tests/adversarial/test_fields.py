@@ -11,6 +11,7 @@ table to the SDKs' own response models.
 
 from __future__ import annotations
 
+import collections.abc
 import json
 import types
 import typing
@@ -22,8 +23,9 @@ import httpx
 import openai
 import pydantic
 import pytest
+import typing_extensions
 from openai.types import Completion
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 from guardrail import fields
 from guardrail.client import wrap
@@ -221,6 +223,39 @@ def test_redacted_transcript_drops_the_audio(
 def test_fields_doc_is_generated_from_the_table() -> None:
     """docs/fields.md is exactly what `python -m guardrail.fields` writes."""
     assert (ROOT / "docs" / "fields.md").read_text() == fields.render()
+
+
+def _param_paths(tp: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    """Every path in an SDK request TypedDict that can hold free text (not a Literal)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing_extensions.Required, typing_extensions.NotRequired, typing.Annotated):
+        yield from _param_paths(typing.get_args(tp)[0], path)
+    elif tp is str:
+        yield path
+    elif origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            yield from _param_paths(arg, path)
+    elif origin in (list, collections.abc.Iterable, collections.abc.Sequence):
+        yield from _param_paths(typing.get_args(tp)[0], (*path, 0))
+    elif typing_extensions.is_typeddict(tp):
+        for key, value in typing_extensions.get_type_hints(tp, include_extras=True).items():
+            yield from _param_paths(value, (*path, key))
+
+
+def test_table_covers_every_text_field_of_the_sdk_chat_request() -> None:
+    """Each free-text field of the OpenAI SDK's chat message params has its own row in the
+    request table, so a message field the SDK adds cannot go unnoticed."""
+    exact = [
+        f.tokens()
+        for f in fields.TABLE
+        if f.wire == fields.CHAT and f.side == "request" and not f.catch_all
+    ]
+    paths = list(_param_paths(ChatCompletionMessageParam, ("messages", 0)))
+    assert len(paths) > 10  # the walk found the SDK's fields
+    missing = [
+        fields.dotted(path) for path in paths if not any(fields.matches(r, path) for r in exact)
+    ]
+    assert missing == []
 
 
 def _str_paths(model: Any, prefix: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
