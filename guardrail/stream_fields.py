@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from guardrail.errors import UpstreamBadResponse
 from guardrail.streaming import CONTENT_FILTER, Holdback, MakeHoldback, Release
@@ -42,6 +42,7 @@ class FieldGuard:
 
     make_holdback: MakeHoldback
     refusal: str | None = None  # on a block, say this in the final chunk (on_block: refusal)
+    kind: Literal["chat", "text"] = "chat"  # text: only a chunk's own keys are filtered
     blocked: Decision | None = None
     _channels: dict[tuple[int, str], Holdback] = field(default_factory=dict)
     _named: set[tuple[int, int]] = field(default_factory=set)
@@ -65,8 +66,8 @@ class FieldGuard:
     async def _chunk(self, chunk: Chunk) -> Chunk:
         chunk = {key: value for key, value in chunk.items() if key in CHUNK_KEYS}
         choices = chunk.get("choices")
-        if not isinstance(choices, list) or not choices:
-            return chunk
+        if self.kind == "text" or not isinstance(choices, list) or not choices:
+            return chunk  # legacy choices: StreamGuard keeps only their text
         out = []
         for choice in choices:
             if not isinstance(choice, dict):

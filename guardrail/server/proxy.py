@@ -348,9 +348,10 @@ class Proxy:
         """`chunks` through the side-field checks and the hold-back window."""
         if guard is None:
             return chunks
-        if kind == "chat" and Stage.OUTPUT in self.pipeline.stages:
+        if Stage.OUTPUT in self.pipeline.stages:
             # refusal, reasoning, transcripts, tool names: checked too; unknown keys dropped
-            chunks = FieldGuard(guard.make_holdback, refusal=guard.refusal).guard(chunks)
+            fields = FieldGuard(guard.make_holdback, refusal=guard.refusal, kind=kind)
+            chunks = fields.guard(chunks)
         return guard.guard(chunks)
 
     def _stream(
