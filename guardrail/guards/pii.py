@@ -11,14 +11,19 @@
   allocated or not. Never a phone number, valid or not: a date, an IPv4 address, a number a
   time or "/24" goes on from, or one right after an identifier word ("ID:", "account number",
   `ID_CUE`). Cost grows with the number of regions (see `phone_windows`);
-- `CREDIT_CARD`: 12–19 digits, contiguous or in groups of 4–6 (the last may be shorter)
-  separated by spaces or dashes, that pass Luhn (`stdnum.luhn`) and whose first digit and
-  length fit a card network (`CARD_LENGTHS`);
-- `IBAN`: compact or in groups of four, any letter case, checked with `stdnum.iban` (country
-  length and mod-97);
-- `US_SSN`: `AAA-GG-SSSS` or `AAA GG SSSS` checked with `stdnum.us.ssn` (no area 000/666/9xx,
-  group 00, serial 0000, nor known advertising numbers); bare 9-digit runs are not reported,
-  since too many other numbers have that shape;
+- `CREDIT_CARD`: 12–19 digits, contiguous, in groups of at least 4 (the last may be shorter)
+  or one digit per group, separated by spaces, dashes, dots or slashes, that pass Luhn
+  (`stdnum.luhn`) and whose first digit and length fit a card network (`CARD_LENGTHS`);
+- `IBAN`: compact or in groups of four separated by spaces, dashes or dots, any letter case,
+  checked with `stdnum.iban` (country length and mod-97);
+- `US_SSN`: `AAA-GG-SSSS`, `AAA GG SSSS` or `AAA.GG.SSSS` checked with `stdnum.us.ssn` (no
+  area 000/666/9xx, group 00, serial 0000, nor known advertising numbers); bare or otherwise
+  grouped 9-digit runs only right after a word naming an SSN ("SSN: 123456789"), since too
+  many other numbers have that shape;
+
+The guard runs on the pipeline's canonical text (guardrail/canonical.py): hidden characters
+are gone and every digit, dash, dot, slash and space is ASCII by then, so these patterns need
+not spell out other scripts' digits or separators.
 - `IP_ADDRESS`: IPv4 and IPv6 candidates validated with the stdlib `ipaddress`.
 
 Overlaps across entities are resolved: the longest span wins (ties: the order above, phone
@@ -234,12 +239,13 @@ def _split_groups(run: str, offset: int, separators: str) -> list[tuple[str, int
 def _longest_valid(groups: list[tuple[str, int, int]], first: int) -> int | None:
     """Index of the last group of the longest card starting at group `first`, if any.
 
-    Cards are printed in groups of 4 to 6 digits (only the last may be shorter), so
-    "536-22-1945 ..." or "12-3456" runs are never read as one.
+    Cards are printed in groups of at least 4 digits (only the last may be shorter), so
+    "536-22-1945 ..." or "12-3456" runs are never read as one. Longer groups count too: a
+    hidden character between two groups of four shows them as one of eight.
     """
     digits, candidates = "", []
     for last in range(first, len(groups)):
-        if last > first and not 4 <= len(groups[last - 1][0]) <= 6:
+        if last > first and len(groups[last - 1][0]) < 4:
             break
         digits += groups[last][0]
         if len(digits) > 19:  # no card is longer

@@ -42,14 +42,15 @@ IBAN, PHONE = "DE89370400440532013000", "14155550132"
 AWS_ID, GITHUB = "AKIA2E4JQWZ7RXKD5N3P", "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
 
 
-def pii(case: str, message: str, value: str, tag: str) -> Any:
-    """A PII case: restored in the answer, so the client gets its message back whole."""
-    return pytest.param(message, (value,), tag, None, id=case)
+def pii(case: str, message: str, value: str, tag: str, echoed: str | None = None) -> Any:
+    """A PII case: restored in the answer, so the client gets its message back (`echoed`: as
+    it goes upstream, where hidden characters outside the value are stripped)."""
+    return pytest.param(message, (value,), tag, None, echoed, id=case)
 
 
 def secret(case: str, message: str, values: tuple[str, ...], tag: str) -> Any:
     """A secret case: never restored, so the client must not get the values either."""
-    return pytest.param(message, values, tag, values, id=case)
+    return pytest.param(message, values, tag, values, None, id=case)
 
 
 CASES = [
@@ -59,12 +60,20 @@ CASES = [
         (EMAIL, CARD, AWS_ID),
         "EMAIL",
         (AWS_ID,),
+        None,
         id="issue-example",
     ),
     pii("email-zero-width", f"Email me at jane.doe{ZW}@example.com please", EMAIL, "EMAIL"),
     pii("email-soft-hyphen", f"Write to jane{SHY}.doe@exam{SHY}ple.com today", EMAIL, "EMAIL"),
     pii("email-fullwidth-at", "Write to jane.doe＠example．com today", EMAIL, "EMAIL"),
     pii("email-bidi", f"Write to jane.doe{LRM}@{LRM}example.com today", EMAIL, "EMAIL"),
+    pii(
+        "card-hidden-around",
+        f"{ZW}My card is {LRM}4111{ZW}1111 1111 1111{SHY} ok{ZW}",
+        CARD,
+        "CREDIT_CARD",
+        f"My card is 4111{ZW}1111 1111 1111{SHY} ok",  # the value keeps what it hid
+    ),
     pii("card-dots", "My card is 4111.1111.1111.1111 ok", CARD, "CREDIT_CARD"),
     pii("card-nbsp", "My card is 4111\u00a01111\u00a01111\u00a01111 ok", CARD, "CREDIT_CARD"),
     pii("card-slashes", "My card is 4111/1111/1111/1111 ok", CARD, "CREDIT_CARD"),
@@ -149,7 +158,7 @@ ASK = {"openai-chat": _ask_openai, "anthropic-messages": _ask_anthropic}
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize("shape", list(ASK))
-@pytest.mark.parametrize(("message", "values", "tag", "hidden"), CASES)
+@pytest.mark.parametrize(("message", "values", "tag", "hidden", "echoed"), CASES)
 def test_obfuscated_value_never_reaches_upstream(
     attack_proxy: ProxyFactory,
     fake: FakeUpstream,
@@ -159,15 +168,17 @@ def test_obfuscated_value_never_reaches_upstream(
     values: tuple[str, ...],
     tag: str,
     hidden: tuple[str, ...] | None,
+    echoed: str | None,
 ) -> None:
     """However a value is spelled, the upstream gets its placeholder and never the value."""
     answer = ASK[shape](attack_proxy(), message, stream)
     upstream = _user_text(fake.last.body)
     assert f"<{tag}_1>" in upstream
+    assert not [c for c in upstream if unicodedata.category(c) == "Cf"]  # all stripped or redacted
     for value in values:
         assert reads_as(value) not in reads_as(upstream)
     if hidden is None:  # PII is restored in the answer: the client gets its own text back
-        assert answer == "echo: " + message
+        assert answer == "echo: " + (echoed or message)
     else:  # secrets are not, in any spelling
         assert hidden
         for value in hidden:
