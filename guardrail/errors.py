@@ -7,6 +7,7 @@
     │   └── GuardTimeout                guard_timeout
     ├── RequestError                    invalid_request     (malformed body / wire format)
     │   ├── LimitExceeded               limit_exceeded      (size, count, length limits)
+    │   │   └── TooManyParts            too_many_parts      (content parts in one request)
     │   └── AmbiguousFraming            ambiguous_framing   (Content-Length and
     │                                                        Transfer-Encoding both set)
     ├── AuthError                       unauthorized
@@ -121,6 +122,13 @@ class LimitExceeded(RequestError):
     def details(self) -> dict[str, Any]:
         """Extra fields for the client's error body: `param`, `limit` and `maximum`."""
         return {"param": self.param, "limit": self.name or self.limit, "maximum": self.maximum}
+
+
+class TooManyParts(LimitExceeded):
+    """More content parts (parts, blocks, tool calls, prompts) than `max_parts` in one
+    request: each part costs guard work, so their number is bounded like the characters."""
+
+    code = "too_many_parts"
 
 
 class AmbiguousFraming(RequestError):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrail.canonical import StageTexts
+from guardrail.coalesce import SLICE, coalesce, per_text
 from guardrail.guards.base import Guard
 from guardrail.logging import get_logger
 from guardrail.policy.compile import CompiledRule, Policy
@@ -163,7 +164,7 @@ async def _scan_one(
     ctx = ctx.model_copy(update={"deadline": time.monotonic() + timeout_s})
     try:
         return await asyncio.wait_for(
-            guard.scan(texts, ctx), timeout=timeout_s + grace_s(timeout_s)
+            _scan_joined(guard, texts, ctx), timeout=timeout_s + grace_s(timeout_s)
         )
     except TimeoutError:
         log.warning("guard.failed", guard=name, reason="timeout", timeout_s=timeout_s)
@@ -171,3 +172,19 @@ async def _scan_one(
     except Exception as exc:  # a broken guard must not break the request; its rule decides
         log.warning("guard.failed", guard=name, reason="error", error_type=type(exc).__name__)
         return GuardFailure(guard=name, reason="error", error_type=type(exc).__name__)
+
+
+async def _scan_joined(guard: Guard, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
+    """`guard.scan`, over joined chunks when a stage has many small texts (coalesce.py).
+
+    The chunks go to the guard a few at a time: the inference pool serves jobs in order, so a
+    request that queued all its chunks at once would make every later request wait for them.
+    """
+    joined = None if per_text(guard) else coalesce(texts)
+    if joined is None:
+        return await guard.scan(texts, ctx)
+    found: list[Finding] = []
+    for first in range(0, len(joined.texts), SLICE):
+        part = await guard.scan(joined.texts[first : first + SLICE], ctx)
+        found += [f.model_copy(update={"text_index": f.text_index + first}) for f in part]
+    return joined.findings(found)

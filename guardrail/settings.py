@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # is refused whole (413 limit_exceeded); a streamed answer ends with finish_reason length.
     limits_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
     limits_max_messages: int = Field(default=2048, ge=1)
+    # text parts (content parts, blocks, tool calls, prompts) per request: 413 too_many_parts
+    limits_max_parts: int = Field(default=4096, ge=1)
     limits_max_message_chars: int = Field(default=1_000_000, ge=1)  # checked text per message
     limits_max_request_chars: int = Field(default=4_000_000, ge=1)  # checked text per request
     limits_max_completion_chars: int = Field(default=1_000_000, ge=1)  # per streamed answer

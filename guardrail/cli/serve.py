@@ -69,6 +69,7 @@ def register(subparsers: Any) -> None:
 _LIMITS = {
     "max_body_bytes": "request body size in bytes",
     "max_messages": "messages (or legacy prompts) in one request",
+    "max_parts": "text parts (content parts, blocks, tool calls) in one request",
     "max_message_chars": "characters of checked text in one message",
     "max_request_chars": "characters of checked text in one request",
     "max_completion_chars": "characters of a streamed answer (then finish_reason 'length')",

@@ -53,6 +53,7 @@ class LengthGuard:
     """Reports each text whose length exceeds a limit."""
 
     text_form: Final = "raw"  # the limit is on what arrives, invisible characters included
+    per_text: Final = True  # its limit is per text: never scan texts joined (coalesce.py)
 
     def __init__(self, name: str, max_chars: int | None, max_tokens: int | None) -> None:
         self.name = name

@@ -40,12 +40,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, Future, InvalidStateError, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, InvalidStateError
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from guardrail.inference.entities import Entity, Tagged, TokenScheme
+from guardrail.inference.fair import FairExecutor
 from guardrail.inference.onnx import Output, Probs
 from guardrail.inference.windows import Row, Sampled, Window
 from guardrail.settings import Settings
@@ -175,9 +177,8 @@ class InferencePool:
         # set by the first `analyze` or by `expect_entities`: from then on every text decodes
         self._decoding = False
         self._own_executor = executor is None
-        self.executor: Executor = executor or ThreadPoolExecutor(
-            max_workers=self.options.workers, thread_name_prefix="guardrail-infer"
-        )
+        # takes turns between texts: one long text's windows cannot hold every worker
+        self.executor: Executor = executor or FairExecutor(self.options.workers, "guardrail-infer")
         self._lock = threading.Lock()
         self._closed = False
         self._inflight: dict[bytes, _Job] = {}
@@ -251,7 +252,7 @@ class InferencePool:
             try:
                 if self._closed:
                     raise RuntimeError("the inference pool is closed")
-                self.executor.submit(self._start, job, text)
+                self._submit(job.key, self._start, job, text)
             except RuntimeError as exc:  # closed, or the executor was shut down
                 self._fail(job.key, job.future, exc)
         return futures
@@ -325,6 +326,13 @@ class InferencePool:
 
     # -- work (runs on the pool's threads) --------------------------------------------------
 
+    def _submit(self, owner: bytes, fn: Callable[..., None], *args: Any) -> None:
+        """Queue work for the text `owner` (in its turn, on a `FairExecutor`)."""
+        if isinstance(self.executor, FairExecutor):
+            self.executor.submit_as(owner, fn, *args)
+        else:
+            self.executor.submit(fn, *args)
+
     def _start(self, job: _Job, text: str) -> None:
         try:
             windows = self._windows(job, text)
@@ -339,7 +347,7 @@ class InferencePool:
             size = self.options.window_batch
             chunks = [windows[i : i + size] for i in range(0, len(windows), size)]
             for chunk in chunks[1:]:  # the rest go to other workers; the first runs here
-                self.executor.submit(self._run_chunk, chunk, job)
+                self._submit(job.key, self._run_chunk, chunk, job)
             self._run_chunk(chunks[0], job)
         except BaseException as exc:
             self._fail(job.key, job.future, exc)

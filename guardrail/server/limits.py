@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from guardrail.conversation import Conversation, WirePath
-from guardrail.errors import LimitExceeded, RequestError
+from guardrail.errors import LimitExceeded, RequestError, TooManyParts
 from guardrail.logging import get_logger
 from guardrail.settings import Settings, get_settings
 
@@ -39,6 +39,7 @@ class Limits:
 
     max_body_bytes: int
     max_messages: int
+    max_parts: int
     max_message_chars: int
     max_request_chars: int
     max_completion_chars: int
@@ -51,7 +52,9 @@ class Limits:
         return replace(cls(**values), **overrides)
 
     def check_counts(self, body: Json) -> None:
-        """Refuse a body with too many messages (or legacy prompts), before it is parsed."""
+        """Refuse a body with too many messages (or legacy prompts) or text parts, before it
+        is parsed (counting is cheap; parsing and guarding each part is not)."""
+        self._check_parts(count_parts(body))
         for key in ("messages", "prompt"):
             items = body.get(key)
             if isinstance(items, list) and len(items) > self.max_messages:
@@ -63,8 +66,16 @@ class Limits:
                     param=key,
                 )
 
+    def _check_parts(self, parts: int) -> None:
+        if parts > self.max_parts:
+            raise TooManyParts(
+                "number of content parts", parts, self.max_parts, name="max_parts", param="messages"
+            )
+
     def check_text(self, conv: Conversation) -> None:
-        """Refuse a conversation with too much text in one message or in all of them."""
+        """Refuse a conversation with too many texts, too much text in one message or in all
+        of them."""
+        self._check_parts(len(conv.segments))
         per_message: dict[WirePath, int] = {}
         for segment in conv.segments:
             key = _message_key(segment.path)
@@ -88,6 +99,32 @@ class Limits:
                 name="max_request_chars",
                 param="messages" if "messages" in conv.body else None,
             )
+
+
+def count_parts(body: Json) -> int:
+    """Text parts a body asks guards to scan, counted without parsing it: each content part
+    or block (and the blocks inside a tool result), tool call, string content and prompt."""
+    messages = body.get("messages")
+    count = (
+        sum(_parts(m) for m in messages if isinstance(m, dict)) if isinstance(messages, list) else 0
+    )
+    prompt = body.get("prompt")
+    return count + _items(body.get("system")) + (len(prompt) if isinstance(prompt, list) else 0)
+
+
+def _parts(message: Json) -> int:
+    calls = message.get("tool_calls")
+    return _items(message.get("content")) + (len(calls) if isinstance(calls, list) else 0)
+
+
+def _items(content: Any) -> int:
+    """1 for a string, the blocks of a list (and the blocks nested in them, one level)."""
+    if isinstance(content, str):
+        return 1
+    if not isinstance(content, list):
+        return 0
+    nested = (b.get("content") for b in content if isinstance(b, dict))
+    return len(content) + sum(len(n) for n in nested if isinstance(n, list))
 
 
 def _message_key(path: WirePath) -> WirePath:
