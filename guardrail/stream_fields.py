@@ -46,6 +46,7 @@ class FieldGuard:
     blocked: Decision | None = None
     _channels: dict[tuple[int, str], Holdback] = field(default_factory=dict)
     _named: set[tuple[int, int]] = field(default_factory=set)
+    _last: Chunk = field(default_factory=dict)  # the last chunk's own keys (id, model, ...)
 
     async def guard(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
         """The filtered stream; ends with a `content_filter` chunk on a block."""
@@ -65,6 +66,7 @@ class FieldGuard:
 
     async def _chunk(self, chunk: Chunk) -> Chunk:
         chunk = {key: value for key, value in chunk.items() if key in CHUNK_KEYS}
+        self._last = {k: v for k, v in chunk.items() if k not in ("choices", "usage")}
         choices = chunk.get("choices")
         if self.kind == "text" or not isinstance(choices, list) or not choices:
             return chunk  # legacy choices: StreamGuard keeps only their text
@@ -148,14 +150,14 @@ class FieldGuard:
         for (index, key), holdback in sorted(self._channels.items()):
             text = self._take(await holdback.close())
             if self.blocked is not None:
-                return self._block_chunk({}, index)
+                return self._block_chunk(self._last, index)
             if text:
                 deltas.setdefault(index, {})[key] = {"transcript": text} if key == _AUDIO else text
         self._channels.clear()
         if not deltas:
             return None
         choices = [{"index": i, "delta": d, "finish_reason": None} for i, d in deltas.items()]
-        return {"object": "chat.completion.chunk", "choices": choices}
+        return {**self._last, "choices": choices}
 
     def _block_chunk(self, chunk: Chunk, index: int) -> Chunk:
         delta: Chunk = {"content": self.refusal} if self.refusal else {}

@@ -192,6 +192,24 @@ def test_answer_fields_never_reach_the_client_unchecked(
     assert OUT_SECRET not in response.text
 
 
+def test_tool_name_in_pieces_ends_the_stream(
+    attack_proxy: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """A tool-call name sent in pieces (each piece harmless alone) ends the stream with an
+    error event; the second piece never reaches the client."""
+    head, tail = OUT_SECRET[:12], OUT_SECRET[12:]
+    first = {"index": 0, "id": "c1", "type": "function", "function": {"name": head}}
+    second = {"index": 0, "function": {"name": tail, "arguments": "{}"}}
+    fake.script(Reply(text="", deltas=[{"tool_calls": [first]}, {"tool_calls": [second]}]))
+    path, body = _chat(_user("Hello."))
+    response = _post(attack_proxy(), path, body, True)
+    assert response.status_code == 200
+    events = [line for line in response.text.splitlines() if line.startswith("data: {")]
+    assert json.loads(events[-1][6:])["error"]["code"] == "upstream_bad_response"
+    assert tail not in response.text
+    assert "[DONE]" not in response.text
+
+
 def test_legacy_completion_logprobs_never_reach_the_client(
     attack_proxy: ProxyFactory, fake: FakeUpstream
 ) -> None:
