@@ -13,7 +13,9 @@ see `text_form_of`) one canonical text per input text, built once per stage:
 - *folded*: every character to its NFKC form (fullwidth `＠`, `．` and letters, mathematical
   and circled digits, NBSP and other spaces, ligatures), each Unicode decimal digit to its
   ASCII digit (Arabic-Indic, Devanagari, ...), dashes and the minus sign to `-`, ideographic
-  full stops to `.`, fraction and division slashes to `/`, and every space separator to " ".
+  full stops to `.`, fraction and division slashes to `/`, and every space separator to " ";
+  Cyrillic, Greek and Armenian look-alikes of Latin letters become those letters inside words
+  that also have ASCII letters or digits (`_unconfused`).
   A character whose NFKC form is longer than `MAX_EXPANSION` is kept as it is, so the
   canonical text is at most that many times longer than the original.
 
@@ -67,6 +69,16 @@ _SPECIAL: Mapping[str, str] = {
     **dict.fromkeys("\u2028\u2029", "\n"),  # line and paragraph separators
 }
 _ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Cyrillic, Greek and Armenian letters drawn like Latin ones (Unicode confusables.txt). They are
+# folded only inside a word that also has ASCII letters or digits ("АKIA…" with a Cyrillic А,
+# "ignоre" with a Cyrillic о): a word written wholly in another script is left as it is.
+_HOMOGLYPHS: Mapping[str, str] = dict(
+    zip(
+        "АВЕЅІЈКМНОРСТХУаеѕіјорсухԁԛԝһӏүΑΒΕΖΗΙΚΜΝΟΡΤΥΧοινρυϲϳօսոհ",
+        "ABESIJKMHOPCTXYaesijopcyxdqwhlyABEZHIKMNOPTYXoivpucjounh",
+        strict=True,
+    )
+)
 
 
 def is_ignorable(char: str) -> bool:
@@ -121,30 +133,35 @@ class _Tables:
     tails: npt.NDArray[np.uint32]  # their folds' other characters, a row each
     marks: npt.NDArray[np.bool_]  # a combining mark (Mn, Me)
     digits: npt.NDArray[np.bool_]  # the fold ends with an ASCII digit
+    words: npt.NDArray[np.bool_]  # a letter, digit or mark: part of a word
+    homoglyphs: npt.NDArray[np.uint32]  # the Latin letter a homoglyph stands for, else 0
 
 
-def _folds() -> tuple[dict[str, str], list[str]]:
-    """Every character that `fold` changes, and the combining marks."""
+def _folds() -> tuple[dict[str, str], list[str], list[str]]:
+    """Every character that `fold` changes, the combining marks, and the word characters."""
     folds: dict[str, str] = {}
     marks: list[str] = []
+    words: list[str] = []
     for code in range(sys.maxunicode + 1):
         char = chr(code)
         category = unicodedata.category(char)
         if category in ("Cn", "Cs", "Co"):
             continue
+        if category[0] in "LNM":
+            words.append(char)
         if category in ("Mn", "Me"):
             marks.append(char)
         if _may_fold(char, category) and fold(char) != char:
             folds[char] = fold(char)
     for low, high in _IGNORABLE_RANGES:
         folds.update(dict.fromkeys(map(chr, range(low, high + 1)), ""))
-    return folds, marks
+    return folds, marks, words
 
 
 @cache
 def _tables() -> _Tables:
     """The tables, built on the first text that is not plain ASCII."""
-    folds, marks = _folds()
+    folds, marks, words = _folds()
     size = sys.maxunicode + 1
     lengths = np.ones(size, dtype=np.uint8)
     first = np.arange(size, dtype=np.uint32)
@@ -160,6 +177,10 @@ def _tables() -> _Tables:
         tails[row, : len(out) - 1] = [ord(c) for c in out[1:]]
     is_mark = np.zeros(size, dtype=np.bool_)
     is_mark[[ord(char) for char in marks]] = True
+    is_word = np.zeros(size, dtype=np.bool_)
+    is_word[[ord(char) for char in words]] = True
+    homoglyphs = np.zeros(size, dtype=np.uint32)
+    homoglyphs[[ord(char) for char in _HOMOGLYPHS]] = [ord(c) for c in _HOMOGLYPHS.values()]
     return _Tables(
         lengths=lengths,
         first=first,
@@ -167,6 +188,8 @@ def _tables() -> _Tables:
         tails=tails,
         marks=is_mark,
         digits=digits,
+        words=is_word,
+        homoglyphs=homoglyphs,
     )
 
 
@@ -212,7 +235,7 @@ def canonical(text: str) -> CanonicalText:
     lengths = tables.lengths[codes].astype(np.intp)
     lengths[_marks_on_digits(codes, lengths, tables)] = 0
     if bool(np.all(lengths == 1)):  # same length: each character maps to itself
-        first = tables.first[codes]
+        first = _unconfused(tables.first[codes], tables)
         same = bool(np.array_equal(first, codes))
         return CanonicalText(text if same else _decode(first), len(codes))
     origins = np.repeat(np.arange(len(codes)), lengths)
@@ -224,7 +247,21 @@ def canonical(text: str) -> CanonicalText:
         for offset in range(1, MAX_EXPANSION):
             has = lengths[expanded] > offset
             folded[starts[has] + offset] = tails[has, offset - 1]
-    return CanonicalText(_decode(folded), len(codes), origins)
+    return CanonicalText(_decode(_unconfused(folded, tables)), len(codes), origins)
+
+
+def _unconfused(codes: npt.NDArray[np.uint32], tables: _Tables) -> npt.NDArray[np.uint32]:
+    """`codes` with the homoglyphs in words that also have ASCII letters or digits as the
+    Latin letters they look like."""
+    targets = tables.homoglyphs[codes]
+    if not targets.any():
+        return codes
+    words = tables.words[codes]
+    word_of = np.cumsum(words & ~np.concatenate(([False], words[:-1])))  # a number per word
+    ascii_alnum = words & (codes < 128)
+    latin_words = np.bincount(word_of[ascii_alnum], minlength=int(word_of[-1]) + 1) > 0
+    swap = (targets > 0) & words & latin_words[word_of]
+    return np.where(swap, targets, codes).astype(np.uint32)
 
 
 def _decode(codes: npt.NDArray[np.uint32]) -> str:

@@ -34,10 +34,13 @@ ZW, SHY, TAG_A, VS16, KEYCAP = "\u200b", "\u00ad", "\U000e0041", "\ufe0f", "\u20
         (f"4{VS16}{KEYCAP}1{KEYCAP}x{KEYCAP}", f"41x{KEYCAP}"),
         ("caf\u00e9 e\u0301 1\u0301\u0302", "caf\u00e9 e\u0301 1"),
         ("中文，测试。", "中文,测试."),
+        ("АKIА2E4 ignоre jаne@exаmple.com", "AKIA2E4 ignore jane@example.com"),
+        ("Привет мир, Ελληνικά", "Привет мир, Ελληνικά"),
     ],
 )
 def test_canonical_text_is_what_a_reader_reads(text: str, expected: str) -> None:
-    """Hidden characters go, characters fold to one spelling, marks on digits go."""
+    """Hidden characters go, characters fold to one spelling, marks on digits go, homoglyphs
+    become Latin only in words that have Latin letters or digits."""
     assert canonical(text).text == expected
 
 

@@ -5,7 +5,8 @@ Values are generated valid (cards pass Luhn, SSNs and IBANs their checks, AWS ke
 base32) and then obfuscated as a model would still read them: invisible characters anywhere
 (zero-width, soft hyphen, tags, bidi controls, variation selectors), other separators (NBSP,
 thin space, en dash, minus, dots, slashes, none), other decimal digits (fullwidth, Arabic-Indic,
-Devanagari, mathematical...), confusable `@` and dots, fullwidth letters and letter case.
+Devanagari, mathematical...), confusable `@` and dots, fullwidth letters, Cyrillic and Greek
+look-alike letters, and letter case.
 Each text goes through the rule guards of the shipped default policy (`pipeline.check`, input
 stage); the classifier guards are left out to keep a few hundred examples to seconds.
 """
@@ -37,6 +38,11 @@ DIGIT_ZEROS = [0x30, 0xFF10, 0x660, 0x6F0, 0x966, 0x9E6, 0xE50, 0x1D7CE, 0x1D7F6
 NUMBER_SEPARATORS = [" ", "-", ".", "\u00a0", "\u2009", "\u202f", "\u2013", "\u2212", "\u3000"]
 AT_SIGNS = ["@", "\uff20", "\ufe6b"]
 DOTS = [".", "\uff0e", "\u3002", "\uff61", "\u2024"]
+# Latin letters and Cyrillic or Greek letters drawn the same
+HOMOGLYPHS = {
+    "A": "АΑ", "B": "ВΒ", "E": "ЕΕ", "K": "КΚ", "M": "МΜ", "H": "НΗ", "O": "ОΟ", "P": "РΡ",
+    "C": "С", "T": "ТΤ", "X": "ХΧ", "a": "а", "e": "е", "o": "оο", "p": "р", "c": "с", "x": "х",
+}  # fmt: skip
 DIGITS, LETTERS = "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 BASE32 = LETTERS + "234567"
 
@@ -149,13 +155,16 @@ def _sprinkle(draw: st.DrawFn, text: str) -> str:
 
 
 def _letter_case(draw: st.DrawFn, text: str) -> str:
-    """Letters in random case, some of them fullwidth."""
+    """Letters in random case, some of them fullwidth or a Cyrillic or Greek look-alike."""
     out = []
     for char in text:
         if char.isascii() and char.isalpha():
             char = draw(st.sampled_from([char.lower(), char.upper()]))
-            if draw(st.integers(0, 5)) == 0:
+            look = draw(st.sampled_from(["keep", "keep", "fullwidth", "homoglyph"]))
+            if look == "fullwidth":
                 char = chr(ord(char) - 0x21 + 0xFF01)
+            elif look == "homoglyph" and char in HOMOGLYPHS:
+                char = draw(st.sampled_from(HOMOGLYPHS[char]))
         out.append(char)
     return "".join(out)
 

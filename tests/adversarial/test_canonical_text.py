@@ -2,10 +2,11 @@
 
 PII and secrets hidden behind invisible characters (zero-width, soft hyphen, tags, bidi marks,
 variation selectors), other digits (fullwidth, Arabic-Indic, keycaps), other separators (dots,
-slashes, NBSP, en dashes, none) or other spellings (fullwidth `＠`, lower case) are still what a
-model reads. Each case goes through the real proxy (policies/default.yaml) in the OpenAI chat and
-Anthropic messages shapes, streamed and not, and asserts on what the fake upstream received (the
-value is gone, however it is spelled, and its placeholder is there) and on what the client got.
+slashes, NBSP, en dashes, none) or other spellings (fullwidth `＠`, lower case, Cyrillic
+look-alike letters) are still what a model reads. Each case goes through the real proxy
+(policies/default.yaml) in the OpenAI chat and Anthropic messages shapes, streamed and not, and
+asserts on what the fake upstream received (the value is gone, however it is spelled, its
+placeholder is there, and no format character is left) and on what the client got.
 
 What a reader makes of a text is computed here independently of guardrail's own canonical form:
 drop format, control and combining characters and variation selectors, NFKC, decimal digits to
@@ -95,6 +96,9 @@ CASES = [
         "Why does ＡＫＩＡ２Ｅ４ＪＱＷＺ７ＲＸＫＤ５Ｎ３Ｐ fail?",
         (AWS_ID,),
         "AWS_ACCESS_KEY_ID",
+    ),
+    secret(
+        "aws-key-homoglyphs", "Why does АКІА2Е4ЈQWZ7RXKD5N3P fail?", (AWS_ID,), "AWS_ACCESS_KEY_ID"
     ),
     secret(
         "aws-console-csv",
