@@ -23,7 +23,8 @@ Which text belongs to which stage (the same for every wire format):
   **The server decides stages; a mark only adds one.** A marked text is checked at the
   marked stage *and* at the stage its role or block type gives it (`Segment.also`), so a
   mark can never lower what a text is checked for (SECURITY.md, threat model).
-- `output`: assistant text and tool-call arguments in a response.
+- `output`: every text field of an answer: its text and content parts, refusal, reasoning,
+  audio transcript, tool-call names and arguments, citation titles (docs/fields.md).
 
 Not scanned: images, audio, files, Anthropic `thinking` blocks (they are signed; changing
 them breaks the signature, and the translation drops them) and token-id prompts (rejected,
@@ -183,15 +184,18 @@ def _known(kind: Any, known: Container[str]) -> bool:
     return isinstance(kind, str) and kind in known
 
 
-def _refuse_unchecked(
-    message: dict[str, Any], path: WirePath, conv: Conversation, wire: str
-) -> None:
-    """Refuse a message holding a string that is neither scanned nor listed as not text."""
+def _checked(
+    message: dict[str, Any], path: WirePath, segments: Iterable[Segment], wire: str
+) -> list[Segment]:
+    """The message's segments; a RequestError if it holds a string that is neither scanned
+    nor listed as not text."""
+    found = list(segments)
     passed = fields.passed_patterns(wire, "request", ("passed", "dropped"))
-    for where in fields.unchecked_paths(message, path, conv.paths, passed):
+    for where in fields.unchecked_paths(message, path, {s.path for s in found}, passed):
         raise RequestError(
             f"{fields.dotted(where)} is not a field guardrail can check (docs/fields.md)"
         )
+    return found
 
 
 # ---------------------------------------------------------------- OpenAI chat (request)
@@ -208,8 +212,7 @@ def parse_openai_chat(body: Body, *, scan_system: bool = False) -> Conversation:
             continue  # the app's own system prompt (SECURITY.md, threat model)
         at = At(stage).marked(message)
         path: WirePath = ("messages", i)
-        conv.segments.extend(_openai_message(message, path, at))
-        _refuse_unchecked(message, path, conv, fields.CHAT)
+        conv.segments += _checked(message, path, _openai_message(message, path, at), fields.CHAT)
     return conv
 
 
@@ -361,15 +364,18 @@ def parse_anthropic(body: Body, *, scan_system: bool = False) -> Conversation:
         message = _require_dict(message, f"messages[{i}]")
         if message.get("role") not in ("user", "assistant"):
             raise RequestError(f"messages[{i}].role must be 'user' or 'assistant'")
-        content = message.get("content")
-        path: WirePath = ("messages", i, "content")
-        if isinstance(content, str):
-            conv.segments.append(Segment(Stage.INPUT, content, path))
-        else:
-            blocks = _require_list(content, f"messages[{i}].content")
-            conv.segments.extend(_anthropic_blocks(blocks, path, At(Stage.INPUT)))
-        _refuse_unchecked(message, ("messages", i), conv, fields.ANTHROPIC)
+        found = _anthropic_content(message.get("content"), ("messages", i, "content"))
+        conv.segments += _checked(message, ("messages", i), found, fields.ANTHROPIC)
     return conv
+
+
+def _anthropic_content(content: Any, path: WirePath) -> Iterator[Segment]:
+    if isinstance(content, str):
+        yield Segment(Stage.INPUT, content, path)
+    else:
+        yield from _anthropic_blocks(
+            _require_list(content, fields.dotted(path)), path, At(Stage.INPUT)
+        )
 
 
 ANTHROPIC_BLOCKS = frozenset(

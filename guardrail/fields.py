@@ -12,6 +12,8 @@ index, `**` everything below.
 
 from __future__ import annotations
 
+import functools
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -220,31 +222,46 @@ TABLE: tuple[Field, ...] = (
 )
 
 
+@functools.cache
 def passed_patterns(
-    wire: str, side: Side, treatments: Sequence[Treatment] = ("passed",)
-) -> list[tuple[str, ...]]:
-    """Match tokens of the paths where a string may stay unscanned."""
-    return [
-        f.tokens() for f in TABLE if f.wire == wire and f.side == side and f.treatment in treatments
+    wire: str, side: Side, treatments: tuple[Treatment, ...] = ("passed",)
+) -> re.Pattern[str]:
+    """One pattern for the paths where a string may stay unscanned (see `path_key`)."""
+    return _compile(
+        [
+            f.tokens()
+            for f in TABLE
+            if f.wire == wire and f.side == side and f.treatment in treatments
+        ]
+    )
+
+
+_SEP = "\x1f"
+
+
+def path_key(path: WirePath) -> str:
+    """A path as one string a compiled pattern can match: `k<key>` or `#` (an index), each
+    followed by a separator; a separator inside a key is replaced, so no key can forge one."""
+    return "".join(
+        ("#" if isinstance(key, int) else "k" + key.replace(_SEP, "?")) + _SEP for key in path
+    )
+
+
+def _compile(patterns: Sequence[Sequence[str]]) -> re.Pattern[str]:
+    token = {"#": "#" + _SEP, "*": f"[^{_SEP}]*{_SEP}", "**": f"(?:[^{_SEP}]*{_SEP})*"}
+    alternatives = [
+        "".join(token.get(t) or "k" + re.escape(t) + _SEP for t in pattern) for pattern in patterns
     ]
+    return re.compile("|".join(f"(?:{a})" for a in alternatives) or "(?!)")
 
 
 def matches(pattern: Sequence[str], path: WirePath) -> bool:
     """Whether a concrete path matches a row's tokens."""
-    if not pattern:
-        return not path
-    head = pattern[0]
-    if head == "**":  # zero or more keys
-        return matches(pattern[1:], path) or (bool(path) and matches(pattern, path[1:]))
-    if not path:
-        return False
-    key = path[0]
-    ok = isinstance(key, int) if head == "#" else head in ("*", key)
-    return ok and matches(pattern[1:], path[1:])
+    return _compile([pattern]).fullmatch(path_key(path)) is not None
 
 
 def unchecked_paths(
-    node: Any, path: WirePath, scanned: set[WirePath], passed: Sequence[Sequence[str]]
+    node: Any, path: WirePath, scanned: set[WirePath], passed: re.Pattern[str]
 ) -> Iterator[WirePath]:
     """Paths below `node` (at `path`) of strings neither scanned nor matching `passed`.
 
@@ -252,7 +269,7 @@ def unchecked_paths(
     the parsers scan those (or refuse them) before this walk.
     """
     if isinstance(node, str):
-        if path not in scanned and not any(matches(p, path) for p in passed):
+        if path not in scanned and passed.fullmatch(path_key(path)) is None:
             yield path
     elif isinstance(node, dict):
         for key, value in node.items():

@@ -350,3 +350,11 @@ def test_wrapper_answers_hold_no_unchecked_field(
         raw.close()
     assert len(fake.requests) == 1
     assert OUT_SECRET not in seen
+
+
+def test_a_key_cannot_forge_a_listed_path() -> None:
+    """A JSON key holding the matcher's separator does not pass for a listed path."""
+    listed = ("messages", "#", "**", "source", "data")
+    assert fields.matches(listed, ("messages", 0, "content", 1, "source", "data"))
+    forged = ("messages", 0, "content", 1, "x\x1fsource\x1fdata")
+    assert not fields.matches(listed, forged)
