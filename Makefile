@@ -3,21 +3,48 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Training and the torch comparisons only: torch + transformers (~2 GB) stay out of .venv,
+# which serves, demos, lints and tests without them.
+TVENV  := .venv-train
+TBIN   := $(TVENV)/bin
+TSTAMP := $(TVENV)/.installed-stamp
+# Wheels of the runtime dependencies, for tests/install (a fresh venv installed with --no-index).
+WHEELHOUSE := .wheelhouse
+# Tests that need torch/transformers/faker (they importorskip them in .venv); run in .venv-train.
+TRAIN_TESTS := tests/train tests/cli/test_models_export.py
 # litellm's own proxy lives in a venv of its own (its [proxy] extra pins conflict with ours;
 # 1.108.7 is the newest whose extra installs from the index). Tests and bench use it.
 LPVENV := .venv-litellm-proxy
 LPSTAMP := $(LPVENV)/.installed-stamp
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: venv litellm-proxy-venv demo test pytest lint format bench train clean
+.PHONY: venv train-venv wheelhouse litellm-proxy-venv demo test pytest lint format bench train clean
 
-venv: $(STAMP)  ## create .venv with everything needed to serve, test and train (idempotent)
+venv: $(STAMP)  ## .venv: serve, demo, lint and test (no torch; idempotent)
 
-$(STAMP): pyproject.toml
+# `guardrail` was the distribution's old name (taken on the package index): remove it first.
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install -q -e '.[dev,train,plot,otel]'
+	! $(BIN)/python -m pip show -q guardrail >/dev/null 2>&1 || $(BIN)/python -m pip uninstall -q -y guardrail
+	$(BIN)/python -m pip install -q -e '.[dev,plot,otel]'
 	touch $(STAMP)
+
+train-venv: $(TSTAMP)  ## .venv-train: .venv's packages plus torch/transformers, for training
+
+$(TSTAMP): pyproject.toml setup.py
+	test -x $(TBIN)/python || $(PYTHON) -m venv $(TVENV)
+	$(TBIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(TBIN)/python -m pip install -q -e '.[dev,train]'
+	touch $(TSTAMP)
+
+wheelhouse: $(WHEELHOUSE)/.stamp  ## .wheelhouse: wheels of the runtime dependencies
+
+$(WHEELHOUSE)/.stamp: pyproject.toml | $(STAMP)
+	mkdir -p $(WHEELHOUSE)
+	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > $(WHEELHOUSE)/requirements.txt
+	$(BIN)/python -m pip wheel -q -w $(WHEELHOUSE) -r $(WHEELHOUSE)/requirements.txt
+	touch $@
 
 $(LPSTAMP): pyproject.toml
 	test -x $(LPVENV)/bin/python || $(PYTHON) -m venv $(LPVENV)
@@ -27,13 +54,16 @@ $(LPSTAMP): pyproject.toml
 
 litellm-proxy-venv: $(LPSTAMP)  ## litellm's proxy, for the plug-in tests and bench/bench_proxy.py
 
-demo: venv  ## proxy on 127.0.0.1 + local upstream + sample traffic, prints what happened
+demo: venv  ## builds .venv only; proxy on 127.0.0.1 + local upstream + sample traffic, prints what happened
 	$(BIN)/guardrail demo --policy policies/default.yaml
 
 test: venv lint pytest  ## lint, types and the test suite
 
-pytest: venv litellm-proxy-venv
-	GUARDRAIL_LITELLM_PROXY=$(CURDIR)/$(LPVENV)/bin/litellm $(BIN)/python -m pytest
+# The suite in .venv (the torch tests skip there, saying so), then those tests in .venv-train.
+pytest: venv litellm-proxy-venv train-venv wheelhouse
+	GUARDRAIL_LITELLM_PROXY=$(CURDIR)/$(LPVENV)/bin/litellm \
+	  GUARDRAIL_WHEELHOUSE=$(CURDIR)/$(WHEELHOUSE) $(BIN)/python -m pytest
+	$(TBIN)/python -m pytest $(TRAIN_TESTS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -44,13 +74,13 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv litellm-proxy-venv  ## benchmarks; results go into docs/benchmarks.md by hand
+bench: venv litellm-proxy-venv train-venv  ## benchmarks; results go into docs/benchmarks.md by hand
 	$(BIN)/python bench/bench_rules.py
-	$(BIN)/python bench/bench_classifier.py
+	$(TBIN)/python bench/bench_classifier.py  # compares ONNX with torch
 	$(BIN)/python bench/bench_proxy.py
 
-train: venv  ## rebuild classifiers/guard-minilm from ../shared/data (CPU, see classifiers/train/README.md)
-	$(BIN)/python -m classifiers.train.all
+train: train-venv  ## rebuild classifiers/guard-minilm from ../shared/data (CPU, see classifiers/train/README.md)
+	$(TBIN)/python -m classifiers.train.all
 
 clean:
-	rm -rf $(VENV) $(LPVENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TVENV) $(LPVENV) $(WHEELHOUSE) build .pytest_cache .mypy_cache .ruff_cache

@@ -60,7 +60,7 @@ def tracer_from_settings(settings: Settings | None = None) -> Tracer | None:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
-        log.warning("telemetry.unavailable", hint="pip install 'guardrail[otel]'")
+        log.warning("telemetry.unavailable", hint="pip install 'guardrail-proxy[otel]'")
         return None
     exporter = OTLPSpanExporter(endpoint=_traces_url(settings.otlp_endpoint))
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "guardrail")})

@@ -16,7 +16,9 @@ def register(subparsers: Any) -> None:
     commands = parser.add_subparsers(dest="models_command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser(
-        "list", help="bundles found (GUARDRAIL_BUNDLES_DIR, classifiers/)"
+        "list",
+        help="bundles found (GUARDRAIL_BUNDLES_DIR, a checkout's classifiers/, the installed "
+        "package's); exit 1 when there is none",
     )
     listing.set_defaults(func=run_list)
 
@@ -41,10 +43,15 @@ def register(subparsers: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print one line per bundle: name, heads, path."""
-    from guardrail.inference.bundle import list_bundles, read_manifest
+    """Print one line per bundle: name, heads, path; 1 (and where it looked) if none."""
+    from guardrail.inference.bundle import list_bundles, read_manifest, search_dirs
 
-    for path in list_bundles():
+    found = list_bundles()
+    if not found:
+        looked = ", ".join(str(d) for d in search_dirs())
+        print(f"no classifier bundles found (looked in {looked})", file=sys.stderr)
+        return 1
+    for path in found:
         try:
             manifest = read_manifest(path)
         except BundleError as exc:

@@ -20,7 +20,7 @@ def require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise PlotUnavailable("--plot needs matplotlib: pip install 'guardrail[plot]'") from None
+        raise PlotUnavailable("--plot needs matplotlib: pip install 'guardrail-proxy[plot]'") from None
 
 
 def _figure() -> Any:

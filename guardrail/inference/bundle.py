@@ -25,7 +25,11 @@ MANIFEST = "bundle.yaml"
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-REPO_BUNDLES_DIR = Path(__file__).resolve().parents[2] / "classifiers"
+# A checkout keeps bundles in classifiers/ at the top (training writes there); a wheel
+# carries the shipped ones as package data in guardrail/bundles/ (setup.py copies them).
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+REPO_BUNDLES_DIR = _SOURCE_ROOT / "classifiers"
+PACKAGED_BUNDLES_DIR = Path(__file__).resolve().parents[1] / "bundles"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -176,10 +180,14 @@ def is_path_ref(ref: str) -> bool:
 
 
 def search_dirs(settings: Settings | None = None) -> list[Path]:
-    """Folders searched for bundles by name, in order."""
+    """Folders searched for bundles by name, in order: `GUARDRAIL_BUNDLES_DIR`, the
+    checkout's `classifiers/` (only in a source tree), the bundles installed with the package."""
     settings = settings or get_settings()
     dirs = [settings.bundles_dir] if settings.bundles_dir else []
-    return [*dirs, REPO_BUNDLES_DIR]
+    # Only a source tree: in site-packages, parents[2]/classifiers could be anything.
+    if (_SOURCE_ROOT / "pyproject.toml").is_file():
+        dirs.append(REPO_BUNDLES_DIR)
+    return [*dirs, PACKAGED_BUNDLES_DIR]
 
 
 def resolve_bundle(
@@ -188,7 +196,7 @@ def resolve_bundle(
     """The folder for `ref`: a path (relative to `base_dir`) or a bundle name.
 
     A string is a path when it contains a slash or starts with `.` or `~`; otherwise it is a
-    name, looked up in `GUARDRAIL_BUNDLES_DIR` and then in the repository's `classifiers/`.
+    name, looked up in the folders of `search_dirs` (`GUARDRAIL_BUNDLES_DIR` first).
     """
     if isinstance(ref, Path) or is_path_ref(ref):
         path = Path(ref).expanduser()
