@@ -18,6 +18,11 @@ machine slows every engine alike):
    without the head (1 thread, batch 1), the pass without requesting the head's output, and
    the per-window entity decoding. `--token-head` runs only this section (no PyTorch needed).
 
+`--long-text` runs only the cost of reading long texts whole (no PyTorch needed): 10k, 50k and
+100k characters of benign prose (rows of ../shared/data/benign joined, else synthetic), every
+window scored, windows one per job vs 4 per pass, against a sampled read (`long_text: sample`,
+16 windows); reports ms per 10,000 characters (docs/robustness.md "Long texts").
+
 The PyTorch model is the trainer's fp32 checkpoint that was exported to the bundle
 (classifiers/train/runs/<run>/model_inj.pt, else model_pii.pt when the bundle has a token head,
 else model.pt; the run named in bundle.yaml's training command, else the newest), so both sides
@@ -387,6 +392,65 @@ def long_text(engines: Engines, reps: int) -> str:
     return note + "\n\n" + table(["workers", "windows per pass", "median ms"], rows)
 
 
+def long_prose(chars: int, seed: int) -> str:
+    """At least `chars` characters of benign prose: benign rows joined, else synthetic."""
+    path = DATA / "benign" / "prompts.jsonl"
+    if not path.is_file():
+        return " ".join(mix_texts(4000, seed=seed)[0])[:chars]
+    with path.open(encoding="utf-8") as stream:
+        rows = [json.loads(line)["text"] for line in stream]
+    random.Random(seed).shuffle(rows)
+    text, k = "", 0
+    while len(text) < chars:
+        text += rows[k % len(rows)] + "\n\n"
+        k += 1
+    return text[:chars]
+
+
+def long_text_cost(bundle: Bundle, reps: int) -> str:
+    """Whole reads of long texts: ms per 10k characters, window batching, vs a sample."""
+    configs = {
+        ("whole", batch): ClassifierRuntime(
+            bundle, Settings(inference_window_batch=batch, inference_cache_size=0)
+        )
+        for batch in (1, 4)
+    }
+    rows = []
+    for chars in (10_000, 50_000, 100_000):
+        for (read, batch), runtime in configs.items():
+            texts = [long_prose(chars, seed) for seed in range(reps)]
+            times = [_read_once(runtime, text, sample=False) for text in texts]
+            rows.append(_cost_row(chars, read, batch, len(runtime.rows(texts[0])), times))
+        runtime = configs[("whole", 1)]
+        texts = [long_prose(chars, seed + 100) for seed in range(reps)]
+        times = [_read_once(runtime, text, sample=True) for text in texts]
+        sampled = runtime.sampled(texts[0])
+        rows.append(
+            _cost_row(
+                chars, f"sample ({sampled.unread:.0%} unread)", 1, len(sampled.windows), times
+            )
+        )
+    for runtime in configs.values():
+        runtime.close()
+    workers = Settings().worker_count()
+    note = f"{bundle.name} int8, {workers} workers x 1-thread session, no cache"
+    header = ["chars", "read", "windows per pass", "windows", "median ms", "ms per 10k chars"]
+    return note + "\n\n" + table(header, rows)
+
+
+def _read_once(runtime: ClassifierRuntime, text: str, sample: bool) -> float:
+    start = time.perf_counter()
+    (result,) = asyncio.run(runtime.score_until([text], sample=sample))
+    assert result.unread == 0.0 or sample
+    return time.perf_counter() - start
+
+
+def _cost_row(chars: int, read: str, batch: int, windows: int, times: list[float]) -> list[str]:
+    median_ms = statistics.median(times) * 1000
+    per_10k = median_ms * 10_000 / chars
+    return [f"{chars:,}", read, str(batch), str(windows), f"{median_ms:.0f}", f"{per_10k:.0f}"]
+
+
 async def _drive(runtime: ClassifierRuntime, texts: list[str], callers: int) -> float:
     queue = list(reversed(texts))
 
@@ -591,9 +655,18 @@ def main() -> int:
         "--also", action="append", default=[], help="another bundle for section 2 (repeatable)"
     )
     parser.add_argument("--token-head", action="store_true", help="only section 6 (no torch)")
+    parser.add_argument(
+        "--long-text", action="store_true", help="only the cost of whole reads (no torch)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     bundle = load_bundle(args.bundle)
+    if args.long_text:
+        load1, load5, _ = os.getloadavg()
+        print(f"# long texts read whole: {bundle.name}\n")
+        print(f"- machine: {os.cpu_count()} CPUs, load average {load1:.1f} / {load5:.1f}\n")
+        print(long_text_cost(bundle, 2 if args.quick else 3))
+        return 0
     if args.token_head:
         print(f"# token head cost: {bundle.name}\n")
         print(token_head_cost(bundle, 4 if args.quick else 10, find_run(bundle, args.run)))

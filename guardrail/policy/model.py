@@ -34,7 +34,7 @@ class Defaults(_Strict):
         default=250, gt=0, le=60_000, description="time budget floor of a guard, per stage"
     )
     timeout_ms_per_1k_chars: float = Field(
-        default=100.0,
+        default=200.0,
         ge=0,
         le=PER_1K_CHARS_MAX,
         description="added to timeout_ms per 1,000 characters the guard reads (0: no scaling)",

@@ -121,10 +121,10 @@ def test_budget_is_floor_plus_per_1k_chars_and_rules_override_the_default(
 
 
 def test_budget_scales_by_default(tmp_path: Path) -> None:
-    """Without the key a policy still scales its budget (100 ms per 1,000 characters)."""
+    """Without the key a policy still scales its budget (200 ms per 1,000 characters)."""
     path = tmp_path / "p.yaml"
     path.write_text(POLICY.format(per_1k=""))
-    assert load_policy(path).rules[0].budget_ms(10_000) == 200 + 1000
+    assert load_policy(path).rules[0].budget_ms(10_000) == 200 + 2000
 
 
 @pytest.mark.parametrize("value", ["-1", "10001", "soon"])
