@@ -209,6 +209,8 @@ TABLE: tuple[Field, ...] = (
     Field(ANTHROPIC, "request", "messages[].**.title", "dropped", _DROP_TR),
     Field(ANTHROPIC, "request", "messages[].**.context", "dropped", _DROP_TR),
     Field(ANTHROPIC, "request", "messages[].**.citations.**", "dropped", _DROP_TR),
+    Field(ANTHROPIC, "request", "messages[].**.caller.*", "dropped", _DROP_TR + " (tool_use)"),
+    Field(ANTHROPIC, "request", "messages[].**.toolset_name", "dropped", _DROP_TR),
     Field(ANTHROPIC, "request", "messages[].**.thinking", "dropped", _DROP_TR),
     Field(ANTHROPIC, "request", "messages[].**.signature", "dropped", _DROP_TR),
     Field(ANTHROPIC, "request", "messages[].**.data", "dropped", _DROP_TR + " (redacted_thinking)"),

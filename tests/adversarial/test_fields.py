@@ -24,11 +24,13 @@ import openai
 import pydantic
 import pytest
 import typing_extensions
+from anthropic.types import ContentBlockParam, MessageParam
 from openai.types import Completion
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 from guardrail import fields
 from guardrail.client import wrap
+from guardrail.conversation import ANTHROPIC_BLOCKS
 from guardrail.testing import FakeUpstream, Reply
 from tests.helpers.servers import FakeServer
 
@@ -274,6 +276,73 @@ def test_table_covers_every_text_field_of_the_sdk_chat_request() -> None:
         fields.dotted(path) for path in paths if not any(fields.matches(r, path) for r in exact)
     ]
     assert missing == []
+
+
+def _block_type(td: Any) -> str | None:
+    """The `type` literal of an Anthropic block param (None if it has none)."""
+    hint = typing_extensions.get_type_hints(td, include_extras=True).get("type")
+    while typing.get_origin(hint) in (typing_extensions.Required, typing_extensions.NotRequired):
+        hint = typing.get_args(hint)[0]
+    args = typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else ()
+    return str(args[0]) if args else None
+
+
+def _block_paths(
+    tp: Any, path: tuple[str | int, ...], in_list: bool = False
+) -> Iterator[tuple[str | int, ...]]:
+    """`_param_paths` for Anthropic messages, leaving out blocks of a type the parser
+    refuses (`test_unknown_anthropic_blocks_are_refused` pins that)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing_extensions.Required, typing_extensions.NotRequired, typing.Annotated):
+        yield from _block_paths(typing.get_args(tp)[0], path, in_list)
+    elif tp is str:
+        yield path
+    elif origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            yield from _block_paths(arg, path, in_list)
+    elif origin in (list, collections.abc.Iterable, collections.abc.Sequence):
+        yield from _block_paths(typing.get_args(tp)[0], (*path, 0), in_list=True)
+    elif typing_extensions.is_typeddict(tp):
+        if in_list and _block_type(tp) not in ANTHROPIC_BLOCKS:
+            return
+        for key, value in typing_extensions.get_type_hints(tp, include_extras=True).items():
+            yield from _block_paths(value, (*path, key))
+
+
+def test_table_covers_every_text_field_of_the_sdk_anthropic_request() -> None:
+    """Each free-text field of the Anthropic SDK's message params, in the block types the
+    proxy accepts, has its own row in the request table."""
+    exact = [
+        f.tokens()
+        for f in fields.TABLE
+        if f.wire == fields.ANTHROPIC and f.side == "request" and not f.catch_all
+    ]
+    paths = list(_block_paths(MessageParam, ("messages", 0)))
+    assert len(paths) > 20  # the walk found the SDK's fields
+    missing = [
+        fields.dotted(path) for path in paths if not any(fields.matches(r, path) for r in exact)
+    ]
+    assert missing == []
+
+
+UNKNOWN_BLOCKS = sorted(
+    t
+    for t in map(_block_type, typing.get_args(ContentBlockParam))
+    if t is not None and t not in ANTHROPIC_BLOCKS
+)
+
+
+@pytest.mark.parametrize("kind", UNKNOWN_BLOCKS)
+def test_unknown_anthropic_blocks_are_refused(
+    attack_proxy: ProxyFactory, fake: FakeUpstream, kind: str
+) -> None:
+    """A block type the proxy does not know (server tools' blocks among them) is a 400."""
+    block = {"type": kind, "id": "x1", "name": "web_search", "input": {"q": IN_SECRET}}
+    path, body = _anthropic(_user([block]))
+    response = _post(attack_proxy(), path, body, False)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert fake.requests == []
 
 
 def _str_paths(model: Any, prefix: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
