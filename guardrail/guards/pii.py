@@ -12,19 +12,20 @@
   time or "/24" goes on from, or one right after an identifier word ("ID:", "account number",
   `ID_CUE`). Cost grows with the number of regions (see `phone_windows`);
 - `CREDIT_CARD`: 12–19 digits, contiguous, in groups of at least 4 (the last may be shorter)
-  or one digit per group, separated by spaces, dashes, dots or slashes, that pass Luhn
-  (`stdnum.luhn`) and whose first digit and length fit a card network (`CARD_LENGTHS`);
-- `IBAN`: compact or in groups of four separated by spaces, dashes or dots, any letter case,
+  or one digit per group, separated by spaces, tabs, dashes, dots, slashes or underscores (a
+  mark may have spaces around it), that pass Luhn (`stdnum.luhn`) and whose first digit and
+  length fit a card network (`CARD_LENGTHS`);
+- `IBAN`: compact or in groups of four separated as card groups are, any letter case,
   checked with `stdnum.iban` (country length and mod-97);
-- `US_SSN`: `AAA-GG-SSSS`, `AAA GG SSSS` or `AAA.GG.SSSS` checked with `stdnum.us.ssn` (no
+- `US_SSN`: `AAA-GG-SSSS`, `AAA GG SSSS`, `AAA.GG.SSSS` ... checked with `stdnum.us.ssn` (no
   area 000/666/9xx, group 00, serial 0000, nor known advertising numbers); bare or otherwise
   grouped 9-digit runs only right after a word naming an SSN ("SSN: 123456789"), since too
   many other numbers have that shape;
+- `IP_ADDRESS`: IPv4 and IPv6 candidates validated with the stdlib `ipaddress`.
 
 The guard runs on the pipeline's canonical text (guardrail/canonical.py): hidden characters
 are gone and every digit, dash, dot, slash and space is ASCII by then, so these patterns need
 not spell out other scripts' digits or separators.
-- `IP_ADDRESS`: IPv4 and IPv6 candidates validated with the stdlib `ipaddress`.
 
 Overlaps across entities are resolved: the longest span wins (ties: the order above, phone
 last). Labels and span entities are the entity names as written in the config.
@@ -49,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from itertools import chain
@@ -87,10 +89,18 @@ _EMAIL = compile_re2(
     r"[\p{L}\p{N}_%+-][\p{L}\p{N}._%+-]*@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?"
     r"(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*\.\p{L}{2,}"
 )
-_DIGIT_GROUPS = compile_re2(r"\d+(?:[ ./-]\d+)*")
+# Between groups of digits (or of an IBAN's characters) as people write them: one space, tab
+# or punctuation mark, a few spaces or tabs, or a mark with spaces around it ("4111 - 1111").
+_GROUP_GAP = r"(?:[ \t]{0,2}[./_-][ \t]{0,2}|[ \t]{1,3})"
+_DIGIT_GROUPS = compile_re2(rf"\d+(?:{_GROUP_GAP}\d+)*")
+# within a short matched run, the stdlib `re` costs less per call than RE2
+_DIGITS = re.compile(r"[0-9]+")
+_ALNUMS = re.compile(r"[A-Za-z0-9]+")
+MIN_CARD_DIGITS = 12
 _IBAN = compile_re2(
     r"[A-Za-z]{2}\d{2}"
-    r"(?:[A-Za-z0-9]{11,30}|(?:[ .-]?[A-Za-z0-9]{4}){2,7}(?:[ .-]?[A-Za-z0-9]{1,3})?)"
+    rf"(?:[A-Za-z0-9]{{11,30}}|(?:{_GROUP_GAP}?[A-Za-z0-9]{{4}}){{2,7}}"
+    rf"(?:{_GROUP_GAP}?[A-Za-z0-9]{{1,3}})?)"
 )
 _PHONE_RUN = compile_re2(r"\p{Nd}[\p{Nd} ()./\-]{4,}\p{Nd}")
 _ISO_DATE = compile_re2(r"\d{4}-\d{2}-\d{2}")
@@ -153,7 +163,7 @@ _NOT_A_PHONE = compile_re2(
     r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|"
     r"(?:19|20)\d{2} ?[-/] ?(?:19|20)?\d{2}|" + _IPV4_SHAPE + r"(?:/\d{1,2})?"
 )
-_SSN = compile_re2(r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{3}\.\d{2}\.\d{4}")
+_SSN = compile_re2(rf"\d{{3}}{_GROUP_GAP}\d{{2}}{_GROUP_GAP}\d{{4}}")
 # After a word that names one ("SSN: 123456789", "social security number is 123 45-6789"),
 # nine digits are an SSN however they are grouped; group 1 is the number.
 _SSN_CUED = compile_re2(
@@ -208,12 +218,14 @@ def _is_card(digits: str) -> bool:
 def credit_cards(text: str) -> Iterator[tuple[int, int]]:
     """Card numbers: within each run of digit groups, the longest Luhn-valid stretches."""
     for run in _DIGIT_GROUPS.finditer(text):
+        if run.end() - run.start() < MIN_CARD_DIGITS:  # dates, times, amounts: no card
+            continue
         if _free(text, run.start(), run.end(), _alnum):
             yield from _cards_in_run(run.group(), run.start())
 
 
 def _cards_in_run(run: str, offset: int) -> Iterator[tuple[int, int]]:
-    groups = _split_groups(run, offset, " ./-")
+    groups = _groups(run, offset, _DIGITS)
     if len(groups) >= 12 and all(len(group) == 1 for group, _, _ in groups):
         groups = [("".join(g for g, _, _ in groups), groups[0][1], groups[-1][2])]  # 4 1 1 1 …
     first = 0
@@ -226,14 +238,9 @@ def _cards_in_run(run: str, offset: int) -> Iterator[tuple[int, int]]:
         first = last + 1
 
 
-def _split_groups(run: str, offset: int, separators: str) -> list[tuple[str, int, int]]:
-    """(group, start, end) for each separator-delimited group of `run` placed at `offset`."""
-    groups, start = [], 0
-    for index, char in enumerate([*run, separators[0]]):
-        if char in separators:
-            groups.append((run[start:index], offset + start, offset + index))
-            start = index + 1
-    return groups
+def _groups(run: str, offset: int, group: re.Pattern[str]) -> list[tuple[str, int, int]]:
+    """(group, start, end) for each match of `group` in `run`, which starts at `offset`."""
+    return [(m.group(), offset + m.start(), offset + m.end()) for m in group.finditer(run)]
 
 
 def _longest_valid(groups: list[tuple[str, int, int]], first: int) -> int | None:
@@ -257,10 +264,11 @@ def _longest_valid(groups: list[tuple[str, int, int]], first: int) -> int | None
 def ibans(text: str) -> Iterator[tuple[int, int]]:
     """IBANs, compact or in groups of four; trailing groups are dropped until one checks."""
     for match in _IBAN.finditer(text):
-        groups = _split_groups(match.group(), match.start(), " .-")
+        groups = _groups(match.group(), match.start(), _ALNUMS)
         for last in range(len(groups) - 1, -1, -1):
             start, end = groups[0][1], groups[last][2]
-            if _free(text, start, end, _alnum) and iban.is_valid(text[start:end]):
+            value = "".join(group for group, _, _ in groups[: last + 1])
+            if _free(text, start, end, _alnum) and iban.is_valid(value):
                 yield start, end
                 break
 
@@ -659,6 +667,12 @@ class PiiGuard:
         self.name = name
         self._detectors = dict(detectors)
         self.model = model
+
+    @property
+    def reported_labels(self) -> frozenset[str]:
+        """The configured entities and, with a model, the entity types it reports."""
+        model_types = self.model.thresholds if self.model is not None else {}
+        return frozenset(self._detectors) | frozenset(model_types)
 
     @property
     def default_thresholds(self) -> Mapping[str, float]:

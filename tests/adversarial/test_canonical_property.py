@@ -35,7 +35,10 @@ INVISIBLE = [
     *(chr(c) for c in (0xE0001, 0xE0020, 0xE0041, 0xE007A, 0xE007F, 0xE0100)),
 ]  # fmt: skip
 DIGIT_ZEROS = [0x30, 0xFF10, 0x660, 0x6F0, 0x966, 0x9E6, 0xE50, 0x1D7CE, 0x1D7F6, 0x1040]
-NUMBER_SEPARATORS = [" ", "-", ".", "\u00a0", "\u2009", "\u202f", "\u2013", "\u2212", "\u3000"]
+NUMBER_SEPARATORS = [
+    *(" ", "-", ".", "/", "_", "\t", "  ", " - ", " / "),
+    *("\u00a0", "\u2009", "\u202f", "\u2013", "\u2014", "\u2212", "\u3000", "\uff0f"),
+]
 AT_SIGNS = ["@", "\uff20", "\ufe6b"]
 DOTS = [".", "\uff0e", "\u3002", "\uff61", "\u2024"]
 # Latin letters and Cyrillic or Greek letters drawn the same
