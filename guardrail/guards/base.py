@@ -29,6 +29,17 @@ class Guard(Protocol):
 
 
 @runtime_checkable
+class ReportsLabels(Protocol):
+    """A guard that knows every label it can report: policy loading checks a rule's `labels`
+    and `thresholds` keys against them, since a misspelt one would never match a finding."""
+
+    @property
+    def reported_labels(self) -> frozenset[str]:
+        """Every label a finding of this guard can carry."""
+        ...
+
+
+@runtime_checkable
 class StagedThresholds(Protocol):
     """A guard whose default thresholds differ per stage (classifiers calibrated per channel)."""
 

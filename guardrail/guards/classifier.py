@@ -135,6 +135,11 @@ class ClassifierGuard:
         self._by_stage = {} if threshold_profile == "strict" else spec.thresholds_by_stage
 
     @property
+    def reported_labels(self) -> frozenset[str]:
+        """The head labels this guard reports (`labels`, else every non-negative one)."""
+        return frozenset(self.labels)
+
+    @property
     def default_thresholds(self) -> Mapping[str, float]:
         """The bundle's thresholds for the reported labels."""
         return self._thresholds

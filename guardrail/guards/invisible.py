@@ -104,6 +104,11 @@ class InvisibleTextGuard:
         self._runs = invisible_runs()
 
     @property
+    def reported_labels(self) -> frozenset[str]:
+        """The configured character classes."""
+        return frozenset(self._classes)
+
+    @property
     def default_thresholds(self) -> Mapping[str, float]:
         """Rule hits score 1.0, so no thresholds are needed."""
         return {}

@@ -56,11 +56,25 @@ class KeywordsConfig(GuardConfig):
 class KeywordsGuard:
     """Reports each keyword occurrence as a span labelled with its group."""
 
-    def __init__(self, name: str, automaton: Any, *, case_sensitive: bool, whole_words: bool):
+    def __init__(
+        self,
+        name: str,
+        automaton: Any,
+        *,
+        case_sensitive: bool,
+        whole_words: bool,
+        labels: frozenset[str] = frozenset(),
+    ):
         self.name = name
+        self._labels = labels
         self._automaton = automaton
         self._case_sensitive = case_sensitive
         self._whole_words = whole_words
+
+    @property
+    def reported_labels(self) -> frozenset[str]:
+        """The keyword groups (the guard's name for a plain list)."""
+        return self._labels
 
     @property
     def default_thresholds(self) -> Mapping[str, float]:
@@ -92,7 +106,8 @@ def _groups(config: KeywordsConfig, name: str) -> dict[str, list[str]]:
 def build(config: KeywordsConfig, context: BuildContext) -> KeywordsGuard:
     """Build one automaton; each key maps to every (label, length) that uses that word."""
     entries: dict[str, set[tuple[str, int]]] = {}
-    for label, words in _groups(config, context.name).items():
+    groups = _groups(config, context.name)
+    for label, words in groups.items():
         for word in words:
             key = word.strip() if config.case_sensitive else fold(word.strip())
             entries.setdefault(key, set()).add((label, len(key)))
@@ -105,6 +120,7 @@ def build(config: KeywordsConfig, context: BuildContext) -> KeywordsGuard:
         automaton,
         case_sensitive=config.case_sensitive,
         whole_words=config.whole_words,
+        labels=frozenset(groups),
     )
 
 

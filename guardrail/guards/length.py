@@ -61,6 +61,11 @@ class LengthGuard:
         self._max_tokens = max_tokens
 
     @property
+    def reported_labels(self) -> frozenset[str]:
+        """Only `too_long`."""
+        return frozenset({LABEL})
+
+    @property
     def default_thresholds(self) -> Mapping[str, float]:
         """Rule hits score 1.0, so no thresholds are needed."""
         return {}

@@ -47,7 +47,12 @@ class RegexConfig(GuardConfig):
         if not isinstance(value, list):
             return value
         if not all(isinstance(item, dict) and set(item) == {"name", "pattern"} for item in value):
-            raise ValueError("each list entry needs exactly the keys `name` and `pattern`")
+            # A bare string has no name, and the name is the finding's label: show both forms.
+            raise ValueError(
+                "each list entry needs exactly the keys `name` and `pattern` (the name is the "
+                "finding's label), e.g. `- {name: order_id, pattern: 'ORD-[0-9]{6}'}`; or write "
+                "a mapping: `patterns: {order_id: 'ORD-[0-9]{6}'}`"
+            )
         names = [item["name"] for item in value]
         duplicates = sorted({str(n) for n in names if names.count(n) > 1})
         if duplicates:
@@ -61,6 +66,11 @@ class RegexGuard:
     def __init__(self, name: str, patterns: Mapping[str, Any]) -> None:
         self.name = name
         self._patterns = dict(patterns)
+
+    @property
+    def reported_labels(self) -> frozenset[str]:
+        """The pattern names."""
+        return frozenset(self._patterns)
 
     @property
     def default_thresholds(self) -> Mapping[str, float]:

@@ -319,6 +319,11 @@ class SecretsGuard:
         self._plugins = tuple(plugins)
 
     @property
+    def reported_labels(self) -> frozenset[str]:
+        """The chosen pattern types and detect-secrets plugin labels."""
+        return frozenset(self._patterns) | {plugin.label for plugin in self._plugins}
+
+    @property
     def default_thresholds(self) -> Mapping[str, float]:
         """Rule hits score 1.0, so no thresholds are needed."""
         return {}

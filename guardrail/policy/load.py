@@ -1,16 +1,20 @@
 """YAML policy file(s) -> a compiled `Policy`, or a `PolicyError` listing every problem.
 
 Steps: parse (line-aware) -> validate the file schema -> resolve `extends` -> validate each
-guard's parameters against its kind -> check references -> build guards -> compile rules.
+guard's parameters against its kind -> check references -> build guards -> check each rule's
+`labels` and `thresholds` against what its guard reports -> compile rules.
+Every step runs on what the earlier ones could read, so one run reports every problem of a
+file: a rule or guard that fails the schema is left out of the later steps, not the whole file.
 Whatever goes wrong, the only exception that leaves `load_policy` is `PolicyError`.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +22,11 @@ from pydantic import ValidationError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from guardrail.errors import PolicyError, PolicyProblem
-from guardrail.guards.base import Guard
+from guardrail.guards.base import Guard, ReportsLabels
 from guardrail.guards.registry import BuildContext, GuardConfig, get_kind, kind_names
 from guardrail.policy.compile import Policy, compile_rule
 from guardrail.policy.locations import Locations, locate, parse_yaml
-from guardrail.policy.model import NAME_PATTERN, PolicyFile
+from guardrail.policy.model import NAME_PATTERN, PolicyFile, RuleConfig
 
 MAX_EXTENDS_DEPTH = 8
 
@@ -35,6 +39,18 @@ class _Source:
     model: PolicyFile
     locations: Locations
     digest: str
+    # Schema problems; `model` then holds only the parts that validated.
+    problems: list[PolicyProblem] = field(default_factory=list)
+    # Position in the file of each of `model.rules` (rules that failed validation are skipped).
+    rule_at: tuple[int, ...] | None = None
+    # Rules that failed validation, by position: their `name` and `guard` as written, still
+    # checked for duplicates and undefined guards.
+    loose_rules: tuple[tuple[int, Any, Any], ...] = ()
+
+    def rule_path(self, index: int, *rest: str | int) -> tuple[str | int, ...]:
+        """The field path of `model.rules[index]` (and `rest` inside it) in the file."""
+        at = self.rule_at[index] if self.rule_at is not None else index
+        return ("rules", at, *rest)
 
     def problem(self, path: tuple[str | int, ...], message: str) -> PolicyProblem:
         line, col = locate(self.locations, path) or (None, None)
@@ -88,16 +104,39 @@ def _parse(file: str, text: str) -> _Source:
     try:
         model = PolicyFile.model_validate(data)
     except ValidationError as exc:
-        problems = _validation_problems(file, locations, exc)
-        # Also check the guards, so that one run shows every mistake in the file.
-        partial = _Source(file, PolicyFile(), locations, digest)
-        guards = data.get("guards")
-        if isinstance(guards, dict):
-            for name, raw in guards.items():
-                if isinstance(raw, dict):
-                    problems += _guard_config(partial, str(name), raw)[1]
-        raise PolicyError(problems) from None
+        return _lenient(file, data, locations, digest, exc)
     return _Source(file, model, locations, digest)
+
+
+def _lenient(
+    file: str, data: dict[str, Any], locations: Locations, digest: str, error: ValidationError
+) -> _Source:
+    """The parts of an invalid file that validate on their own, and the schema problems, so
+    that the later steps still check the rest of the file in the same run."""
+    parts: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("rules", "guards"):
+            continue
+        try:
+            PolicyFile.model_validate({key: value})
+            parts[key] = value
+        except ValidationError:
+            pass
+    guards = data.get("guards")
+    if isinstance(guards, dict):
+        parts["guards"] = {str(k): v for k, v in guards.items() if isinstance(v, dict)}
+    raw_rules = data.get("rules")
+    rules, rule_at, loose = [], [], []
+    for index, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        try:
+            rules.append(RuleConfig.model_validate(raw))
+            rule_at.append(index)
+        except ValidationError:
+            if isinstance(raw, dict):
+                loose.append((index, raw.get("name"), raw.get("guard")))
+    model = PolicyFile.model_validate(parts).model_copy(update={"rules": rules})
+    problems = _validation_problems(file, locations, error)
+    return _Source(file, model, locations, digest, problems, tuple(rule_at), tuple(loose))
 
 
 def _read(path: Path) -> str:
@@ -181,20 +220,70 @@ def _build_guards(
     return guards, problems
 
 
-def _merged_rules(sources: list[_Source]) -> list[tuple[_Source, int]]:
-    """Rules of every file, a later file's rule replacing an earlier one of the same name."""
+def _merged_rules(
+    sources: list[_Source],
+) -> tuple[list[tuple[_Source, int]], list[PolicyProblem]]:
+    """Rules of every file, a later file's rule replacing an earlier one of the same name;
+    and a problem for each name used twice in one file."""
     by_name: dict[str, tuple[_Source, int]] = {}
+    problems: list[PolicyProblem] = []
     for source in sources:
-        seen: set[str] = set()
+        named = [(source.rule_path(i), rule.name) for i, rule in enumerate(source.model.rules)]
+        named += [(("rules", at), name) for at, name, _ in source.loose_rules]
+        seen: set[Any] = set()
+        for path, name in sorted(named, key=lambda item: item[0][1]):
+            if isinstance(name, str) and name in seen:
+                problems.append(source.problem((*path, "name"), f"duplicate rule {name!r}"))
+            seen.add(name)
         for index, rule in enumerate(source.model.rules):
-            if rule.name in seen:
-                raise PolicyError(
-                    [source.problem(("rules", index, "name"), f"duplicate rule {rule.name!r}")]
-                )
-            seen.add(rule.name)
             by_name.pop(rule.name, None)
             by_name[rule.name] = (source, index)
-    return list(by_name.values())
+    return list(by_name.values()), problems
+
+
+def _undefined_guards(
+    sources: list[_Source], rules: list[tuple[_Source, int]], defined: Iterable[str]
+) -> list[PolicyProblem]:
+    """A problem for each rule (valid or not) whose `guard` no file defines."""
+    known = set(defined) | {name for s in sources for name in s.model.guards}
+    listed = ", ".join(sorted(known)) or "none defined"
+    refs = [(s, s.rule_path(i, "guard"), s.model.rules[i].guard) for s, i in rules]
+    refs += [(s, ("rules", at, "guard"), g) for s in sources for at, _, g in s.loose_rules]
+    return [
+        source.problem(path, f"rule uses undefined guard {guard!r} (guards: {listed})")
+        for source, path, guard in refs
+        if isinstance(guard, str) and guard not in known
+    ]
+
+
+def _label_problems(
+    rules: list[tuple[_Source, int]], guards: dict[str, Guard]
+) -> list[PolicyProblem]:
+    """A rule's `labels` and `thresholds` keys must be labels its guard reports: a misspelt
+    one would never match a finding (the rule would never fire, or keep its default)."""
+    problems: list[PolicyProblem] = []
+    for source, index in rules:
+        rule = source.model.rules[index]
+        guard = guards.get(rule.guard)
+        if not isinstance(guard, ReportsLabels) or not guard.reported_labels:
+            continue
+        known = guard.reported_labels
+        wrong = [(("labels", i), label) for i, label in enumerate(rule.labels or ())]
+        wrong += [(("thresholds", key), key) for key in rule.thresholds or {}]
+        for rest, label in wrong:
+            if label not in known:
+                message = f"guard {rule.guard!r} never reports label {label!r}"
+                message += _did_you_mean(label, known)
+                problems.append(source.problem(source.rule_path(index, *rest), message))
+    return problems
+
+
+def _did_you_mean(label: str, known: frozenset[str]) -> str:
+    """'; did you mean X?' for the closest known label (any letter case), and the list."""
+    folded = {name.casefold(): name for name in known}
+    close = difflib.get_close_matches(label.casefold(), list(folded), n=1, cutoff=0.6)
+    hint = f"; did you mean {folded[close[0]]!r}?" if close else ""
+    return f"{hint} (it reports: {', '.join(sorted(known))})"
 
 
 def _merged_options(sources: list[_Source]) -> tuple[Any, Any]:
@@ -205,20 +294,28 @@ def _merged_options(sources: list[_Source]) -> tuple[Any, Any]:
     return defaults, options
 
 
+def _check(
+    sources: list[_Source], shared: dict[str, Any]
+) -> tuple[list[tuple[_Source, int]], dict[str, Guard]]:
+    """The merged rules and built guards; a `PolicyError` with every problem found."""
+    problems = [p for source in sources for p in source.problems]
+    configs, found = _guard_configs(sources)
+    problems += found
+    rules, found = _merged_rules(sources)
+    problems += found + _undefined_guards(sources, rules, configs)
+    guards, found = _build_guards(configs, shared)
+    problems += found + _label_problems(rules, guards)
+    if problems:
+        raise PolicyError(sorted(problems, key=_position))
+    return rules, guards
+
+
+def _position(problem: PolicyProblem) -> tuple[str, int, int]:
+    return (problem.file, problem.line or 0, problem.column or 0)
+
+
 def _compile(sources: list[_Source], shared: dict[str, Any]) -> Policy:
-    configs, problems = _guard_configs(sources)
-    rules = _merged_rules(sources)
-    for source, index in rules:
-        rule = source.model.rules[index]
-        if rule.guard not in configs and not any(rule.guard in s.model.guards for s in sources):
-            known = ", ".join(sorted(configs)) or "none defined"
-            msg = f"rule uses undefined guard {rule.guard!r} (guards: {known})"
-            problems.append(source.problem(("rules", index, "guard"), msg))
-    if problems:
-        raise PolicyError(problems)
-    guards, problems = _build_guards(configs, shared)
-    if problems:
-        raise PolicyError(problems)
+    rules, guards = _check(sources, shared)
     defaults, options = _merged_options(sources)
     compiled = tuple(
         compile_rule(s.model.rules[i], defaults, guards[s.model.rules[i].guard]) for s, i in rules
