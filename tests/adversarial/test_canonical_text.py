@@ -67,6 +67,8 @@ CASES = [
     pii("email-zero-width", f"Email me at jane.doe{ZW}@example.com please", EMAIL, "EMAIL"),
     pii("email-soft-hyphen", f"Write to jane{SHY}.doe@exam{SHY}ple.com today", EMAIL, "EMAIL"),
     pii("email-fullwidth-at", "Write to jane.doe＠example．com today", EMAIL, "EMAIL"),
+    pii("email-defanged", "Write to jane.doe[at]example[.]com today", EMAIL, "EMAIL"),
+    pii("email-spelled", "Write to jane DOT doe AT example DOT com today", EMAIL, "EMAIL"),
     pii("email-bidi", f"Write to jane.doe{LRM}@{LRM}example.com today", EMAIL, "EMAIL"),
     pii(
         "card-hidden-around",
