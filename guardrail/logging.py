@@ -1,5 +1,11 @@
 """structlog set-up, in one place. Events have stable dotted names (`policy.decided`).
 
+As a library guardrail stays quiet: unless the app has configured structlog itself, events go
+through the stdlib `logging` loggers `guardrail.*` (one JSON object per message), and those
+have a `NullHandler`, so nothing is printed until the app configures logging (e.g.
+`logging.basicConfig(level=logging.INFO)`). The `guardrail` command, and so `guardrail serve`'s
+audit log, calls `configure()`, which writes JSON lines to stderr directly.
+
 By default no prompt or completion text, no API key and no Authorization header reaches a
 log line: `drop_sensitive` removes such keys unless the event is marked `text_allowed=True`
 (set by the pipeline only when a policy has `options.log_text: true`).
@@ -13,6 +19,7 @@ from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
+from structlog.processors import JSONRenderer
 
 SENSITIVE_KEYS = frozenset(
     {
@@ -57,15 +64,9 @@ class _CurrentStderr:
 
 def configure(level: str = "INFO", stream: TextIO | None = None, json: bool = True) -> None:
     """Configure structlog to write one JSON object per event (idempotent)."""
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    renderer: Any = JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            drop_sensitive,
-            renderer,
-        ],
+        processors=_processors(renderer),
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
@@ -74,6 +75,34 @@ def configure(level: str = "INFO", stream: TextIO | None = None, json: bool = Tr
     )
 
 
+def _processors(renderer: Any) -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        drop_sensitive,
+        renderer,
+    ]
+
+
+def route_to_stdlib() -> None:
+    """Send events to stdlib `logging` (the library default; see the module docstring)."""
+    structlog.configure(
+        # Dropped before rendering when the stdlib logger would discard the record anyway.
+        processors=[structlog.stdlib.filter_by_level, *_processors(JSONRenderer())],
+        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
+
+
 def get_logger(name: str = "guardrail") -> Any:
     """A bound structlog logger (every module logs through this)."""
     return structlog.get_logger(name)
+
+
+# Library default: quiet until the app configures logging. An app that configured structlog
+# before importing guardrail keeps its own set-up.
+logging.getLogger("guardrail").addHandler(logging.NullHandler())
+if not structlog.is_configured():
+    route_to_stdlib()
