@@ -35,7 +35,7 @@ from tests.adversarial.conftest import DEFAULT_POLICY, ProxyFactory
 from tests.e2e.clients import anthropic_client, openai_client
 
 HOLDBACK_POLICY = Path(__file__).parent / "policies" / "stream_holdback.yaml"
-MAX_SHARED = 6  # the client may see no piece of a secret or PII value this long
+MAX_SHARED = 4  # the client may see no piece of a secret or PII value this long
 _RANDOM = random.Random(16)  # fixed seed: the same made-up values on every run
 _ALNUM = string.ascii_letters + string.digits
 
