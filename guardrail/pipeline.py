@@ -121,6 +121,7 @@ class Pipeline:
             "scores": _max_scores(decision),
             "unchecked": _unchecked(decision),
             "partial_scan": [_partial(f) for f in decision.partial],
+            "escalations": [_escalation(f) for f in decision.escalations],
             "block_code": decision.block.code if decision.block else None,
             "guard_ms": decision.guard_ms,
         }
@@ -142,6 +143,21 @@ def _partial(finding: Finding) -> dict[str, Any]:
         "text_index": finding.text_index,
         "reason": finding.reason,
         "unread": round(finding.score, 4),
+    }
+
+
+def _escalation(finding: Finding) -> dict[str, Any]:
+    """A judged (or judge-declined) classifier label for the audit event: who decided, which
+    judge model and prompt template, never the text or the verdict's reason."""
+    record = finding.escalation
+    assert record is not None  # Decision.escalations holds only escalated findings
+    return {
+        "guard": finding.guard,
+        "label": finding.label,
+        "text_index": finding.text_index,
+        "decided_by": record.decided_by,
+        **record.model_dump(include={"judge", "model", "prompt_hash", "reason", "band"}),
+        **record.model_dump(include={"local_score", "result", "judge_label", "cached"}),
     }
 
 

@@ -76,6 +76,32 @@ PARTIAL_SCAN = "partial_scan"
 PartialReason = Literal["budget", "sampled"]  # ran out of time / the guard's `long_text: sample`
 
 
+EscalationReason = Literal["band", "not_english", "classifier_timeout"]
+EscalationResult = Literal["positive", "negative", "over_budget", "too_long"]
+
+
+class Escalation(_Frozen):
+    """A classifier label a judge model was asked about (guards/escalation.py), and the
+    outcome: `positive`/`negative` when the judge decided, else why the classifier did."""
+
+    judge: str  # the judge guard's name
+    model: str  # the judge's model
+    prompt_hash: str  # sha256 prefix of the judge's prompt template
+    reason: EscalationReason
+    band: tuple[float, float] | None = None  # the label's band, for reason `band`
+    local_score: float  # what the classifier alone said
+    result: EscalationResult
+    judge_label: str = ""  # the verdict's label ("" when the judge was not asked)
+    agrees: bool | None = None  # judge vs the classifier at its default threshold
+    cached: bool = False
+    judge_ms: float = 0.0  # time of the judge call (0 when cached or not asked)
+
+    @property
+    def decided_by(self) -> Literal["judge", "classifier"]:
+        """Whose answer the finding's score now carries."""
+        return "judge" if self.result in ("positive", "negative") else "classifier"
+
+
 class Finding(_Frozen):
     """One thing a guard noticed in one text. Guards report; they never decide."""
 
@@ -85,6 +111,7 @@ class Finding(_Frozen):
     text_index: int = Field(default=0, ge=0)  # which of the scanned texts
     spans: tuple[Span, ...] = ()
     reason: PartialReason | None = None  # only on PARTIAL_SCAN findings
+    escalation: Escalation | None = None  # set when a judge was asked about this score
 
     @property
     def partial(self) -> bool:
@@ -112,6 +139,12 @@ class RuleHit(_Frozen):
     text_index: int = 0
     # True when the hit comes from a guard failure under `fail: closed`.
     failed_closed: bool = False
+    escalation: Escalation | None = None  # the finding's: a judge decided (or was asked)
+
+    @property
+    def decided_by(self) -> str:
+        """`judge` when a judge's verdict made this hit, else `guard`."""
+        return "judge" if self.escalation and self.escalation.decided_by == "judge" else "guard"
 
 
 class Block(_Frozen):
@@ -134,6 +167,7 @@ class Decision(_Frozen):
     block: Block | None = None
     unchecked: tuple[GuardFailure, ...] = ()  # guards that did not run (fail open)
     partial: tuple[Finding, ...] = ()  # PARTIAL_SCAN findings: texts a guard read in part
+    escalations: tuple[Finding, ...] = ()  # findings a judge was asked about (any outcome)
     guard_ms: float = 0.0
 
     @property

@@ -26,6 +26,7 @@ records but which does not apply the fail mode: the policy asked for it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,8 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from guardrail.errors import BundleError
+from guardrail.guards.base import Guard
+from guardrail.guards.escalation import EscalateConfig, Escalator
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.inference.bundle import (
     HeadSpec,
@@ -67,6 +70,11 @@ class ClassifierConfig(GuardConfig):
         description="whole: every window of a text is scored; sample: at most "
         "GUARDRAIL_INFERENCE_MAX_WINDOWS windows (edges + an even spread), the rest is not "
         "read and the decision carries a partial_scan finding",
+    )
+
+    escalate: EscalateConfig | None = Field(
+        default=None,
+        description="ask a judge guard about uncertain scores (see guards/escalation.py)",
     )
 
     @model_validator(mode="after")
@@ -133,6 +141,12 @@ class ClassifierGuard:
         self._thresholds = {k: v for k, v in thresholds.items() if k in self.labels}
         # the strict profile is one stricter set for every stage: it ignores the per-stage ones
         self._by_stage = {} if threshold_profile == "strict" else spec.thresholds_by_stage
+        self.escalator: Escalator | None = None  # set by `build` for `escalate:`
+
+    def bind(self, guards: Mapping[str, Guard]) -> None:
+        """Resolve the `escalate.to` judge among the policy's guards."""
+        if self.escalator is not None:
+            self.escalator.bind(guards)
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -159,12 +173,19 @@ class ClassifierGuard:
         indexed = [(i, text) for i, text in enumerate(texts) if text.strip()]
         if not indexed:
             return []
+        deadline = ctx.deadline
+        if self.escalator is not None and deadline is not None:  # leave the judge its time
+            deadline = max(time.monotonic() + (deadline - time.monotonic()) / 2,
+                           deadline - self.escalator.reserve_s())  # fmt: skip
         results = await self.runtime.score_until(
-            [text for _, text in indexed], ctx.deadline, self.sample
+            [text for _, text in indexed], deadline, self.sample
         )
         findings: list[Finding] = []
         for (i, _), result in zip(indexed, results, strict=True):
             findings += self._findings(i, result)
+        if self.escalator is not None:
+            thresholds = self.thresholds_for_stages([ctx.stage])
+            findings = await self.escalator.review(texts, findings, ctx, thresholds)
         return findings
 
     def _findings(self, index: int, result: Analysis) -> list[Finding]:
@@ -206,7 +227,7 @@ def shared_runtime(ref: str, context: BuildContext) -> ClassifierRuntime:
 def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
     """A guard over the policy's shared runtime for the bundle (loaded and verified once)."""
     runtime = shared_runtime(config.bundle, context)
-    return ClassifierGuard(
+    guard = ClassifierGuard(
         context.name,
         runtime,
         config.head,
@@ -214,6 +235,9 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
         config.threshold_profile,
         sample=config.long_text == "sample",
     )
+    if config.escalate is not None:
+        guard.escalator = Escalator(config.escalate, context.name, guard.labels)
+    return guard
 
 
 KIND = GuardKind(config=ClassifierConfig, build=build)

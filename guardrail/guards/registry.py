@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -47,6 +47,16 @@ class GuardKind:
     build: Callable[[Any, BuildContext], Guard]
 
 
+@runtime_checkable
+class BindsGuards(Protocol):
+    """A guard that uses other guards of its policy (a classifier's judge, a judge's PII
+    guards): `bind` is called once every guard is built; ValueError says what is wrong."""
+
+    def bind(self, guards: Mapping[str, Guard]) -> None:
+        """Resolve references to the policy's other guards."""
+        ...
+
+
 BUILTIN: Mapping[str, str] = {
     "regex": "guardrail.guards.regex:KIND",
     "keywords": "guardrail.guards.keywords:KIND",
@@ -55,6 +65,7 @@ BUILTIN: Mapping[str, str] = {
     "pii": "guardrail.guards.pii:KIND",
     "length": "guardrail.guards.length:KIND",
     "classifier": "guardrail.guards.classifier:KIND",
+    "judge": "guardrail.guards.judge:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"

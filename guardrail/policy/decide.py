@@ -58,6 +58,7 @@ def _finding_hits(rule: CompiledRule, findings: Sequence[Finding]) -> list[RuleH
             label=f.label,
             score=f.score,
             text_index=f.text_index,
+            escalation=f.escalation,
         )
         for f in findings
         if f.guard == rule.guard and rule.matches(f.label, f.score)
@@ -115,6 +116,8 @@ def decide(
     failed = {f.guard: f for f in failures}
     partial = [f for f in findings if f.partial and any(r.guard == f.guard for r in applicable)]
     findings = [f for f in findings if not f.partial]
+    guarded = {r.guard for r in applicable}
+    escalated = [f for f in findings if f.escalation is not None and f.guard in guarded]
     over_budget = {f.guard for f in partial if f.reason == "budget"}
     all_hits: list[RuleHit] = []
     unchecked: list[GuardFailure] = []
@@ -146,5 +149,6 @@ def decide(
         block=block,
         unchecked=tuple(unchecked),
         partial=tuple(partial),
+        escalations=tuple(escalated),
     )
     return decision, vault

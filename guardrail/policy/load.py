@@ -23,7 +23,13 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from guardrail.errors import PolicyError, PolicyProblem
 from guardrail.guards.base import Guard, ReportsLabels
-from guardrail.guards.registry import BuildContext, GuardConfig, get_kind, kind_names
+from guardrail.guards.registry import (
+    BindsGuards,
+    BuildContext,
+    GuardConfig,
+    get_kind,
+    kind_names,
+)
 from guardrail.policy.compile import Policy, compile_rule
 from guardrail.policy.locations import Locations, locate, parse_yaml
 from guardrail.policy.model import NAME_PATTERN, PolicyFile, RuleConfig
@@ -217,6 +223,12 @@ def _build_guards(
             guards[name] = get_kind(config.kind).build(config, context)
         except Exception as exc:  # e.g. a missing classifier bundle
             problems.append(source.problem(("guards", name), f"cannot build guard: {exc}"))
+    for name, guard in guards.items():  # references between guards (escalate.to, redact_with)
+        try:
+            if isinstance(guard, BindsGuards):
+                guard.bind(guards)
+        except ValueError as exc:
+            problems.append(configs[name][0].problem(("guards", name), str(exc)))
     return guards, problems
 
 

@@ -104,6 +104,27 @@ class Metrics:
             ["code"],
             registry=r,
         )
+        # A classifier score sent to a judge (guards/escalation.py): result positive /
+        # negative (the judge decided), over_budget / too_long (the classifier did).
+        self.escalations = Counter(
+            "guardrail_escalations",
+            "Classifier labels a judge was asked about, by guard, label and result.",
+            ["guard", "label", "result"],
+            registry=r,
+        )
+        self.judge_seconds = Histogram(
+            "guardrail_judge_seconds",
+            "Time of one judge call (cached verdicts not counted), by judge.",
+            ["judge"],
+            buckets=_S_BUCKETS,
+            registry=r,
+        )
+        self.judge_disagreements = Counter(
+            "guardrail_judge_disagreements",
+            "Judge verdicts that differ from the classifier at its default threshold.",
+            ["guard", "label"],
+            registry=r,
+        )
         self.in_flight = Gauge(
             "guardrail_requests_in_flight", "Requests being handled now.", registry=r
         )
@@ -125,6 +146,21 @@ class Metrics:
             self.rules.labels(tenant, policy, rule, stage, action.value, mode.value).inc()
         for guard, reason in _not_read_whole(decision):
             self.partial_scans.labels(tenant, policy, guard, stage, reason).inc()
+        self._record_escalations(decision)
+
+    def _record_escalations(self, decision: Decision) -> None:
+        calls: set[tuple[str, int]] = set()  # one judge call serves every label of a text
+        for finding in decision.escalations:
+            record = finding.escalation
+            if record is None:
+                continue
+            self.escalations.labels(finding.guard, finding.label, record.result).inc()
+            if record.agrees is False:
+                self.judge_disagreements.labels(finding.guard, finding.label).inc()
+            call = (record.judge, finding.text_index)
+            if record.judge_ms > 0 and call not in calls:
+                calls.add(call)
+                self.judge_seconds.labels(record.judge).observe(record.judge_ms / 1000)
 
     def watch_inference(self, runtimes: Callable[[], Iterable[ClassifierRuntime]]) -> None:
         """Expose the pool counters of the runtimes that `runtimes()` returns at scrape time."""
