@@ -30,7 +30,12 @@ COMMANDS: tuple[str, ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (every registered command)."""
-    parser = argparse.ArgumentParser(prog="guardrail", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="guardrail",
+        description=__doc__.splitlines()[0],
+        epilog="exit status: 0 ok; 1 blocked (check) or a failed check (test, models, "
+        "policy tests); 2 usage or validation error. `guardrail COMMAND --help` says more.",
+    )
     parser.add_argument(
         "--log-level",
         default=os.environ.get("GUARDRAIL_LOG_LEVEL", "WARNING"),

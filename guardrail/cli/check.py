@@ -17,12 +17,22 @@ from guardrail.types import Action, Decision, Stage
 
 def register(subparsers: Any) -> None:
     """Add `check` and `test`."""
-    check = subparsers.add_parser("check", help="run one text through a policy stage")
+    check = subparsers.add_parser(
+        "check",
+        help="run one text through a policy stage (exit 0 allowed/redacted, 1 blocked)",
+        description="Run one text through one stage of a policy and print the decision as JSON.",
+        epilog="exit status: 0 allowed, redacted or rewritten; 1 blocked; 2 invalid policy. "
+        "A block is exit 1 so that scripts can gate on it: `guardrail check ... || handle`.",
+    )
     check.add_argument("--policy", required=True, type=Path)
     check.add_argument("--stage", default="input", choices=[s.value for s in Stage])
     check.add_argument("text", nargs="?", default="-", help="the text, or - for stdin")
     check.set_defaults(func=run_check)
-    test = subparsers.add_parser("test", help="run the `tests:` examples of policy files")
+    test = subparsers.add_parser(
+        "test",
+        help="run the `tests:` examples of policy files",
+        epilog="exit status: 0 every example passed; 1 an example failed or a file is invalid.",
+    )
     test.add_argument("files", nargs="+", type=Path)
     test.add_argument("-q", "--quiet", action="store_true", help="only print failures")
     test.set_defaults(func=run_test)

@@ -10,6 +10,7 @@ loop-bound state (the classifier pool uses threads), so one loop serves every ca
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import sys
 import threading
@@ -31,6 +32,7 @@ class BackgroundLoop:
             target=self._loop.run_forever, name="guardrail-loop", daemon=True
         )
         self._thread.start()
+        atexit.register(self._stop_litellm_worker)
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
         """Start `coro` on the loop; the caller waits on the returned future when it likes."""
@@ -55,6 +57,14 @@ class BackgroundLoop:
             close = getattr(chunks, "aclose", None)
             if close is not None:
                 self.cleanup(close())
+
+    def _stop_litellm_worker(self) -> None:
+        """At exit: litellm's logging worker, started on this loop by a sync `completion`,
+        would otherwise be dropped pending ("Task was destroyed but it is pending!")."""
+        from guardrail.upstream.litellm import stop_logging_worker
+
+        if os.getpid() in _LOOPS and _LOOPS[os.getpid()] is self:
+            self.cleanup(stop_logging_worker())
 
     def cleanup(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run clean-up work, and wait for it unless waiting could hang.

@@ -8,6 +8,7 @@ is set first). litellm's exceptions are translated to `guardrail.errors.Upstream
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from functools import cache
@@ -128,7 +129,23 @@ class LitellmUpstream:
         return self.routes.names
 
     async def aclose(self) -> None:
-        """litellm keeps its own client cache; nothing to close per upstream."""
+        """litellm keeps its own client cache; its logging worker is stopped (see below)."""
+        await stop_logging_worker()
+
+
+async def stop_logging_worker() -> None:
+    """Stop litellm's logging worker when it runs on this loop.
+
+    litellm starts it as a task on the loop of its first call and never ends it, so a loop
+    closed under it prints "Task was destroyed but it is pending!" at exit.
+    """
+    try:
+        from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+    except ImportError:  # another litellm version: nothing we know how to stop
+        return
+    task = getattr(GLOBAL_LOGGING_WORKER, "_worker_task", None)
+    if isinstance(task, asyncio.Task) and task.get_loop() is asyncio.get_running_loop():
+        await GLOBAL_LOGGING_WORKER.stop()
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
