@@ -15,6 +15,7 @@ from typing import Any, Literal
 import ahocorasick
 from pydantic import ConfigDict, Field, field_validator
 
+from guardrail.canonical import canonical
 from guardrail.guards._spans import Hit, at_word_boundaries, longest_per_label, scan_hits
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
@@ -48,8 +49,8 @@ class KeywordsConfig(GuardConfig):
             where = f"group {group!r}" if group else "keywords"
             if not words:
                 raise ValueError(f"{where} is empty")
-            if any(not word.strip() for word in words):
-                raise ValueError(f"{where} contains a blank keyword")
+            if any(not canonical(word).text.strip() for word in words):
+                raise ValueError(f"{where} contains a blank keyword (or only invisible characters)")
         return value
 
 
@@ -109,7 +110,9 @@ def build(config: KeywordsConfig, context: BuildContext) -> KeywordsGuard:
     groups = _groups(config, context.name)
     for label, words in groups.items():
         for word in words:
-            key = word.strip() if config.case_sensitive else fold(word.strip())
+            # the guard reads canonical text, so a keyword is written the same way ("ﬁnance")
+            word = canonical(word.strip()).text
+            key = word if config.case_sensitive else fold(word)
             entries.setdefault(key, set()).add((label, len(key)))
     automaton = ahocorasick.Automaton()
     for key, value in entries.items():

@@ -31,6 +31,11 @@ WORDS = ["class", "c++", "new york", "york"]
         ({"keywords": ["東京"]}, "東京タワー 東京", [("kw", "東京")]),
         ({"keywords": ["istanbul"]}, "İstanbul İSTANBUL", [("kw", "İstanbul"), ("kw", "İSTANBUL")]),
         ({"keywords": [" padded "]}, "a padded word", [("kw", "padded")]),
+        (
+            {"keywords": ["ﬁnance", "ｋａｂｏｏｍ"]},
+            "finance, kaboom",
+            [("kw", "finance"), ("kw", "kaboom")],
+        ),
     ],
 )
 def test_keywords_are_found_as_whole_words(
@@ -78,6 +83,7 @@ def test_fold_keeps_offsets(text: str) -> None:
         ({"keywords": []}, "at least 1"),
         ({"keywords": {}}, "at least 1"),
         ({"keywords": ["ok", "  "]}, "keywords contains a blank keyword"),
+        ({"keywords": ["ok", "\u200b\u00ad"]}, "keywords contains a blank keyword"),
         ({"keywords": {"g": []}}, "group 'g' is empty"),
         ({"keywords": "word"}, "Input should be a valid"),
         ({"keywords": ["a"], "whole_word": True}, "Extra inputs are not permitted"),
