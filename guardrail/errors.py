@@ -8,6 +8,7 @@
     ├── RequestError                    invalid_request     (malformed body / wire format)
     │   ├── LimitExceeded               limit_exceeded      (size, count, length limits)
     │   │   └── TooManyParts            too_many_parts      (content parts in one request)
+    │   ├── BodyTimeout                 body_timeout        (the body did not arrive in time)
     │   └── AmbiguousFraming            ambiguous_framing   (Content-Length and
     │                                                        Transfer-Encoding both set)
     ├── AuthError                       unauthorized
@@ -129,6 +130,14 @@ class TooManyParts(LimitExceeded):
     request: each part costs guard work, so their number is bounded like the characters."""
 
     code = "too_many_parts"
+
+
+class BodyTimeout(RequestError):
+    """The request body did not arrive within `max_body_seconds` (a slow or stalled client:
+    it must not hold a connection and a request slot for as long as it likes)."""
+
+    code = "body_timeout"
+    http_status = 408
 
 
 class AmbiguousFraming(RequestError):

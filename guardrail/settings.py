@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     limits_max_message_chars: int = Field(default=1_000_000, ge=1)  # checked text per message
     limits_max_request_chars: int = Field(default=4_000_000, ge=1)  # checked text per request
     limits_max_completion_chars: int = Field(default=1_000_000, ge=1)  # per streamed answer
+    # seconds a request body may take to arrive once its head is in (408 body_timeout)
+    limits_max_body_seconds: int = Field(default=60, ge=1)
+
+    # Connections of `guardrail serve` (guardrail/server/connections.py): open connections
+    # at most (also kept under the file-descriptor limit), and the seconds a connection has
+    # to send a whole request head before it is closed (slow or idle clients).
+    server_max_connections: int = Field(default=1000, ge=1)
+    server_header_timeout_s: float = Field(default=10.0, gt=0)
 
     # Upstream calls over HTTP (`--upstream URL`; litellm routes have their own timeout_s).
     upstream_timeout_s: float = Field(default=600.0, gt=0)  # also the longest pause mid-stream

@@ -63,6 +63,7 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument("--log-level", default="info")
     _limit_flags(serve)
+    _connection_flags(serve)
     serve.set_defaults(func=run_serve)
 
 
@@ -73,6 +74,7 @@ _LIMITS = {
     "max_message_chars": "characters of checked text in one message",
     "max_request_chars": "characters of checked text in one request",
     "max_completion_chars": "characters of a streamed answer (then finish_reason 'length')",
+    "max_body_seconds": "seconds a request body may take to arrive (then 408 body_timeout)",
 }
 
 
@@ -82,6 +84,23 @@ def _limit_flags(serve: argparse.ArgumentParser) -> None:
     for name, help_text in _LIMITS.items():
         flag = "--" + name.replace("_", "-")
         group.add_argument(flag, dest=f"limits_{name}", type=_positive, metavar="N", help=help_text)
+
+
+def _connection_flags(serve: argparse.ArgumentParser) -> None:
+    """`--max-connections`, `--header-timeout` (guardrail/server/connections.py)."""
+    group = serve.add_argument_group("connections (default: env GUARDRAIL_SERVER_<NAME>)")
+    group.add_argument(
+        "--max-connections",
+        type=_positive,
+        metavar="N",
+        help="open connections at most; one more closes the one idle longest (default 1000)",
+    )
+    group.add_argument(
+        "--header-timeout",
+        type=float,
+        metavar="S",
+        help="seconds a connection has to send a whole request head (default 10)",
+    )
 
 
 def _positive(raw: str) -> int:
@@ -123,6 +142,38 @@ def run_serve(args: argparse.Namespace) -> int:
         limits=from_arguments(args),
     )
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=False
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        access_log=False,
+        http=_protocol(args),
     )
     return 0
+
+
+def _protocol(args: argparse.Namespace) -> Any:
+    """h11 with a header deadline and a connection cap (kept under the descriptor limit)."""
+    from dataclasses import replace
+
+    from guardrail.logging import get_logger
+    from guardrail.server.connections import (
+        ConnectionLimits,
+        fd_budget,
+        guarded_protocol,
+        quiet_accept_errors,
+    )
+
+    limits = ConnectionLimits.from_settings()
+    if args.max_connections is not None:
+        limits = replace(limits, max_connections=args.max_connections)
+    if args.header_timeout is not None and args.header_timeout > 0:
+        limits = replace(limits, header_timeout_s=args.header_timeout)
+    limits = replace(limits, max_connections=fd_budget(limits.max_connections))
+    quiet_accept_errors()
+    get_logger("guardrail.server").info(
+        "server.connection_limits",
+        max_connections=limits.max_connections,
+        header_timeout_s=limits.header_timeout_s,
+    )
+    return guarded_protocol(limits)

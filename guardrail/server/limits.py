@@ -43,6 +43,7 @@ class Limits:
     max_message_chars: int
     max_request_chars: int
     max_completion_chars: int
+    max_body_seconds: int
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: int) -> Limits:

@@ -29,7 +29,13 @@ from guardrail.conversation import (
     parse_openai_chat_response,
     parse_openai_completion_response,
 )
-from guardrail.errors import ContentBlocked, GuardrailError, LimitExceeded, RequestError
+from guardrail.errors import (
+    BodyTimeout,
+    ContentBlocked,
+    GuardrailError,
+    LimitExceeded,
+    RequestError,
+)
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline, RequestState
 from guardrail.policy.decide import GUARD_UNAVAILABLE
@@ -191,7 +197,7 @@ class Proxy:
         self.metrics.in_flight.inc()
         outcome = Outcome()
         try:
-            body = await read_json(request, self.max_body_bytes)
+            body = await read_json(request, self.max_body_bytes, self.limits.max_body_seconds)
             response = await self._handle(request, wire, body, request_id, outcome)
         except GuardrailError as exc:
             response = self._error(wire, exc)
@@ -427,19 +433,17 @@ class Proxy:
 # ------------------------------------------------------------------------- helpers
 
 
-async def read_json(request: Request, max_bytes: int) -> Json:
-    """The request body as a JSON object; RequestError (400) / LimitExceeded (413) if not."""
+async def read_json(request: Request, max_bytes: int, max_seconds: float | None = None) -> Json:
+    """The request body as a JSON object; RequestError (400) / LimitExceeded (413) if not,
+    BodyTimeout (408) if it takes longer than `max_seconds` to arrive."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise LimitExceeded("request body bytes", int(declared), max_bytes, name=_BODY)
-    parts: list[bytes] = []
-    size = 0
-    async for part in request.stream():  # stop reading as soon as the limit is passed
-        size += len(part)
-        if size > max_bytes:
-            raise LimitExceeded("request body bytes", size, max_bytes, name=_BODY)
-        parts.append(part)
-    raw = b"".join(parts)
+    try:
+        async with asyncio.timeout(max_seconds):
+            raw = await _read_body(request, max_bytes)
+    except TimeoutError as exc:
+        raise BodyTimeout(f"the request body did not arrive within {max_seconds:g} s") from exc
     try:
         body = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except RecursionError as exc:
@@ -450,6 +454,17 @@ async def read_json(request: Request, max_bytes: int) -> Json:
         raise RequestError("request body must be a JSON object")
     reject_lone_surrogates(body)
     return body
+
+
+async def _read_body(request: Request, max_bytes: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.stream():  # stop reading as soon as the limit is passed
+        size += len(part)
+        if size > max_bytes:
+            raise LimitExceeded("request body bytes", size, max_bytes, name=_BODY)
+        parts.append(part)
+    return b"".join(parts)
 
 
 def _not_json(constant: str) -> Any:
