@@ -46,3 +46,15 @@ class StagedThresholds(Protocol):
     def thresholds_for_stages(self, stages: Iterable[Stage]) -> Mapping[str, float]:
         """Per-label defaults for a rule that runs on `stages`."""
         ...
+
+
+@runtime_checkable
+class ReservesTime(Protocol):
+    """A guard that calls out after its own work (a classifier asking its judge model): each
+    of its rules' time budget grows by `reserve_ms`, which the guard keeps for that call, so
+    the rule's `timeout_ms` stays the guard's own budget."""
+
+    @property
+    def reserve_ms(self) -> float:
+        """Milliseconds to add to the guard's time budget (0: none)."""
+        ...

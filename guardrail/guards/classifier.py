@@ -26,7 +26,6 @@ records but which does not apply the fail mode: the policy asked for it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -143,6 +142,11 @@ class ClassifierGuard:
         self._by_stage = {} if threshold_profile == "strict" else spec.thresholds_by_stage
         self.escalator: Escalator | None = None  # set by `build` for `escalate:`
 
+    @property
+    def reserve_ms(self) -> float:
+        """The judge's time (its timeout per try), added to this guard's budget."""
+        return 0.0 if self.escalator is None else self.escalator.reserve_s() * 1000
+
     def bind(self, guards: Mapping[str, Guard]) -> None:
         """Resolve the `escalate.to` judge among the policy's guards."""
         if self.escalator is not None:
@@ -174,9 +178,8 @@ class ClassifierGuard:
         if not indexed:
             return []
         deadline = ctx.deadline
-        if self.escalator is not None and deadline is not None:  # leave the judge its time
-            deadline = max(time.monotonic() + (deadline - time.monotonic()) / 2,
-                           deadline - self.escalator.reserve_s())  # fmt: skip
+        if deadline is not None:  # the judge's time was added to the budget (`reserve_ms`)
+            deadline -= self.reserve_ms / 1000
         results = await self.runtime.score_until(
             [text for _, text in indexed], deadline, self.sample
         )

@@ -214,6 +214,11 @@ class JudgeGuard:
         return {}
 
     @property
+    def reserve_ms(self) -> float:
+        """Its calls' time (timeout per try), added to a rule's budget for this guard."""
+        return float(self.config.timeout_ms * (self.config.retries + 1))
+
+    @property
     def reported_labels(self) -> frozenset[str]:
         """The taxonomy's labels (the safe label is never reported)."""
         return frozenset(self.config.labels)

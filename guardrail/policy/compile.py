@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guardrail.guards.base import Guard, StagedThresholds
+from guardrail.guards.base import Guard, ReservesTime, StagedThresholds
 from guardrail.policy.model import Defaults, Options, PolicyTest, RuleConfig
 from guardrail.types import Action, FailMode, Mode, Stage
 
@@ -31,10 +31,11 @@ class CompiledRule:
     threshold: float | None
     restore: bool
     timeout_ms_per_1k_chars: float = 0.0  # added per 1,000 characters read (0: a flat timeout)
+    reserve_ms: float = 0.0  # the guard's time for a call it makes after its own work
 
     def budget_ms(self, chars: int) -> float:
         """The guard's time budget under this rule for a stage of `chars` characters."""
-        return self.timeout_ms + self.timeout_ms_per_1k_chars * chars / 1000
+        return self.timeout_ms + self.timeout_ms_per_1k_chars * chars / 1000 + self.reserve_ms
 
     def threshold_for(self, label: str) -> float:
         """The score a finding with `label` must reach for this rule to fire."""
@@ -76,6 +77,7 @@ def compile_rule(rule: RuleConfig, defaults: Defaults, guard: Guard) -> Compiled
         thresholds=thresholds,
         threshold=rule.threshold,
         restore=rule.restore,
+        reserve_ms=guard.reserve_ms if isinstance(guard, ReservesTime) else 0.0,
     )
 
 

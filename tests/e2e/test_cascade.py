@@ -356,3 +356,25 @@ def test_stream_output_waits_for_the_judge(cascade: Start, fake: FakeUpstream) -
     assert finish == "content_filter"
     assert "hidden" not in released
     assert proxy.judge.calls_with("hidden system prompt") >= 1
+
+
+@pytest.mark.parametrize("when", [["classifier_timeout"], []])
+def test_classifier_timeout_escalates(cascade: Start, when: list[str]) -> None:
+    """A classifier out of time (a 1 ms budget) hands the text to the judge with
+    `when: [classifier_timeout]`, which answers it; without it the rule fails closed."""
+    proxy = cascade(
+        escalate={"when": when, "labels": {}} if when else None,
+        rule={"timeout_ms": 1, "timeout_ms_per_1k_chars": 0},
+    )
+    text = " ".join(["The quarterly report covers sales, costs and plans."] * 200)
+    with capture_decisions(proxy.pipeline) as decisions:
+        if when:
+            assert proxy.ask(text).choices[0].message.content.startswith("echo:")
+        else:
+            with pytest.raises(openai.APIStatusError) as caught:
+                proxy.ask(text)
+            assert caught.value.status_code == 503
+    records = _escalated(decisions)
+    assert [e.reason for e in records] == (["classifier_timeout"] if when else [])
+    assert len(proxy.judge.texts) == (1 if when else 0)
+    assert not decisions[0].partial if when else decisions[0].partial
