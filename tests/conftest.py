@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from guardrail.logging import configure
+from guardrail.logging import configure, route_to_stdlib
 from guardrail.testing import FakeUpstream, serve_app
 from tests.helpers.servers import FakeServer
 
@@ -19,6 +19,12 @@ def _log_at_info() -> None:
     silence the info events (`policy.decided`, `upstream.retry`) that later tests capture.
     """
     configure(level="INFO")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After the last test, events go back to quiet stdlib logging: a thread or exit hook that
+    logs once pytest stopped capturing would print stray JSON lines under the summary."""
+    route_to_stdlib()
 
 
 @pytest.fixture(scope="session")
