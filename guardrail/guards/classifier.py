@@ -4,10 +4,11 @@
       injection: {kind: classifier, bundle: guard-minilm, head: injection}
       harm:      {kind: classifier, bundle: guard-minilm, head: harm, labels: [violence, hate]}
 
-`bundle` is a bundle name (looked up in `GUARDRAIL_BUNDLES_DIR`, then the repository's
-`classifiers/`) or a path (with a slash; relative to the policy file). Guards over the same
-bundle share one runtime per policy load (through `BuildContext.shared`, and per process), so
-`injection` and `harm` above cost one encoder pass per text.
+`bundle` is a bundle name (looked up in `GUARDRAIL_BUNDLES_DIR`, then a checkout's
+`classifiers/`, then the bundles installed with the package) or a path (with a slash;
+relative to the policy file). Guards over the same bundle share one runtime per policy load
+(through `BuildContext.shared`, and per process), so `injection` and `harm` above cost one
+encoder pass per text.
 
 `scan` reports the probability of every non-negative label of the head (or of `labels`) for
 every non-blank text; thresholds are the policy's job (`default_thresholds` come from the
