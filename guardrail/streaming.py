@@ -6,8 +6,10 @@ once `window` characters wait it checks them -- with the last released character
 as context -- and releases a prefix of what it checked. The prefix ends:
 
 - at a sentence end (`.`, `!`, `?` or `…` and then white space, or a line break) that is at
-  least a look-ahead of `3/4 * window` characters before the end of the checked text, so a
-  sentence is judged whole, together with what follows it, before any of it is released;
+  least a look-ahead of `3/4 * window` characters (and at least `MIN_LOOKAHEAD`, 96) before
+  the end of the checked text, so a sentence is judged whole, together with what follows it,
+  before any of it is released, and so is anything with white space inside up to 96
+  characters long (a spaced-out card number or e-mail address);
 - when no sentence has ended for `4 * window` characters, at a word boundary instead (the
   look-ahead still applies), so run-on text is not held without bound;
 - never inside an open candidate: a cut falls only on white space, so a run of token-like
@@ -19,11 +21,11 @@ When more than `max_held` characters wait and none of them can be released (one 
 that long), the stream fails closed with a `stream-hold-limit` block (code
 `limit_exceeded`) instead of releasing a piece of it. So:
 
-- a violating span of up to `3/4 * window` characters, or one whole token-like run, is seen
-  whole before any of its characters could be released, wherever the chunk boundaries fall;
-  at the end of the stream the rest is checked before it is released;
-- time-to-first-token grows by the first sentence plus the look-ahead (at least `window`);
-  text then arrives a sentence at a time;
+- a violating span of up to the look-ahead, or one whole token-like run, is seen whole
+  before any of its characters could be released, wherever the chunk boundaries fall; at the
+  end of the stream the rest is checked before it is released;
+- time-to-first-token grows by the first sentence plus the look-ahead (at least `window` and
+  96 characters); text then arrives a sentence at a time;
 - a redaction that straddles the release point is held back whole and released as its
   placeholder the next time; a placeholder in the upstream's text (`<EMAIL_1>`, also when it
   arrives split over several chunks) is never cut, so it is restored whole.
@@ -55,6 +57,10 @@ Opcodes = Sequence[tuple[str, int, int, int, int]]
 CONTENT_FILTER = "content_filter"
 HOLD_LIMIT_RULE = "stream-hold-limit"  # the rule name of a fail-closed hold-back block
 DEFAULT_MAX_HELD = 4096
+# Longer than any value the guards find that contains white space and has no end marker of
+# its own: card, phone and IBAN numbers with spaced separators ("DE89 / 3704 / ..." is ~75
+# characters), addresses with the "@" and dots spelled out ("jane DOT doe AT example DOT com").
+MIN_LOOKAHEAD = 96
 _TOKEN = re.compile(r"<[A-Z0-9_]*>?")
 _PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
 # a sentence end: terminator, closing quotes/brackets/markup, then white space; or a line break
@@ -102,7 +108,10 @@ class Holdback:
         self._restore = restore
         self._placeholder_len = placeholder_len
         self.window = max(1, window) if check is not None else 1
-        self.lookahead = self.window * 3 // 4 if check is not None else 0
+        # never shorter than MIN_LOOKAHEAD, whatever the window: what contains white space is
+        # seen whole only through the look-ahead (cuts fall on white space)
+        lookahead = max(self.window * 3 // 4, MIN_LOOKAHEAD)
+        self.lookahead = lookahead if check is not None else 0
         self.max_unit = 4 * self.window  # past this, a sentence is released at word boundaries
         # never below what ordinary text may need: a long sentence, the look-ahead, one step
         self.max_held = max(max_held, 8 * self.window)

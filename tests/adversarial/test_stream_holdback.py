@@ -120,6 +120,16 @@ PII = [
     ("US_SSN", "My SSN is ", "123-45-6789", ", fill it in."),
     ("IP_ADDRESS", "The server is at ", "81.2.69.160", " today."),
 ]
+# PII written with white space inside (spaced separators, a spelled-out "@" and dots), after
+# run-on text: with no sentence end the hold-back cuts at word boundaries, so only the
+# look-ahead keeps these whole (without MIN_LOOKAHEAD they were cut at this length)
+RUN_ON = "and then without any stop at all we keep on talking about many things while "[:55]
+SPACED_PII = [
+    ("EMAIL", RUN_ON + "Write to ", "janet DOT doe AT example DOT com", " soon."),
+    ("EMAIL", RUN_ON + "Write to ", "janet.doe [at] example [dot] com", " soon."),
+    ("CREDIT_CARD", RUN_ON + "The card is ", "4111 - 1111 - 1111 - 1111", ", ok."),
+    ("IBAN", RUN_ON + "Transfer to ", "DE89 / 3704 / 0044 / 0532 / 0130 / 00", " please."),
+]
 # Types the old hold-back already kept whole under the small window: a prefix of them already
 # matches the guard (held as an open redaction), or they are no longer than the look-ahead.
 # They stay as coverage of the class (`test_value_held_before_stays_whole`): on the old code
@@ -267,6 +277,14 @@ def test_pii_is_never_released_in_part(
     _assert_held_whole(attack_proxy, fake, HOLDBACK_POLICY, row, api)
 
 
+@pytest.mark.parametrize("row", SPACED_PII, ids=lambda row: row[2])
+def test_spaced_pii_in_run_on_text_is_never_cut(
+    attack_proxy: ProxyFactory, fake: FakeUpstream, row: Row
+) -> None:
+    """PII with white space inside, after text without a sentence end, is never released cut."""
+    _assert_held_whole(attack_proxy, fake, HOLDBACK_POLICY, row, "chat")
+
+
 @pytest.mark.parametrize(
     "row", [r for r in SECRETS + PII if r[0] in HELD_BEFORE], ids=lambda row: row[0]
 )
@@ -355,7 +373,7 @@ def _cut_at(text: str, cuts: list[int]) -> list[str]:
     return [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
-VALUES = SECRETS + PII
+VALUES = SECRETS + PII + SPACED_PII
 
 
 @settings(
