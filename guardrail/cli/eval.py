@@ -73,6 +73,12 @@ def register(subparsers: Any) -> None:
     )
     ev.add_argument("--json", type=Path, metavar="OUT", help="also write the report as JSON")
     ev.add_argument("--plot", type=Path, metavar="OUT.png", help="write precision-recall curves")
+    ev.add_argument(
+        "--judge-replay",
+        type=Path,
+        metavar="FILE",
+        help="recorded judge verdicts (JSONL) instead of calling the judge model",
+    )
     ev.set_defaults(func=run_eval)
     cal = subparsers.add_parser(
         "calibrate",
@@ -103,6 +109,9 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="accept a proposal that fails the policy's own tests (they are still listed)",
     )
+    from guardrail.cli.band import add_band_args
+
+    add_band_args(cal)
     cal.set_defaults(func=run_calibrate)
 
 
@@ -138,6 +147,10 @@ def run_eval(args: argparse.Namespace) -> int:
         if args.plot is not None:
             require_matplotlib()
         pipeline = Pipeline.from_file(args.policy)
+        if args.judge_replay is not None:
+            from guardrail.evaluate.cascade import load_replay, use_replay
+
+            use_replay(pipeline.policy, load_replay(args.judge_replay))
         examples = _read(args.data, args)
     except (PolicyError, DataError, PlotUnavailable) as exc:
         return _fail("eval", exc)
@@ -159,7 +172,12 @@ def _eval(pipeline: Pipeline, rows: list[Example], args: argparse.Namespace) -> 
     stage = Stage(args.stage)
     outcomes = asyncio.run(evaluate(pipeline, rows, stage, _positive(args)))
     rules = rule_infos(pipeline.policy, stage)
-    report = build_report(outcomes, rules, frozenset(Action(a) for a in args.predict))
+    predict = frozenset(Action(a) for a in args.predict)
+    report = build_report(outcomes, rules, predict)
+    from guardrail.evaluate.cascade import cascade_section, escalating
+
+    if escalating(pipeline.policy):
+        report["cascade"] = cascade_section(outcomes, predict)
     report = {
         "policy": pipeline.policy.name,
         "data": str(args.data),
@@ -180,6 +198,10 @@ def _emit_eval(report: dict[str, Any], args: argparse.Namespace) -> None:
 
     print(f"policy {report['policy']!r} on {report['data']} (stage {report['stage']})")
     print(format_report(report))
+    if "cascade" in report:
+        from guardrail.evaluate.cascade import format_cascade
+
+        print(format_cascade(report["cascade"]))
     if report["skipped_rows"]:
         print(f"skipped {report['skipped_rows']} rows without text or label")
     if args.json is not None:
@@ -202,6 +224,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.target_fpr <= 1.0:
         return _fail("calibrate", "--target-fpr must be between 0 and 1")
+    if args.band:
+        from guardrail.cli.band import run_band
+
+        return run_band(args)
     try:
         policy = Pipeline.from_file(args.policy).policy
         rules = classifier_rules(policy, args.rule)

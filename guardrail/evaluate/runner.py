@@ -69,6 +69,7 @@ class RowOutcome:
     scores: Mapping[str, Mapping[str, float]]  # rule -> label -> highest score it could use
     failed: tuple[str, ...]  # guards that errored or timed out
     latency_ms: float
+    escalated: bool = False  # a judge decided some classifier label of the row
 
 
 def rule_scores(
@@ -107,6 +108,10 @@ def outcome(
         scores=scores,
         failed=failed_guards(decision),
         latency_ms=latency_ms,
+        escalated=any(
+            f.escalation is not None and f.escalation.decided_by == "judge"
+            for f in decision.escalations
+        ),
     )
 
 

@@ -155,6 +155,11 @@ def parse_verdict(answer: Mapping[str, Any], known: frozenset[str]) -> Verdict:
     return verdict
 
 
+def text_key(text: str) -> str:
+    """How a replayed verdict is found: the sha256 of the text (UTF-8), in hex."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True)
 class JudgeResult:
     """A verdict and how it was had."""
@@ -190,11 +195,11 @@ class _Budget:
 class JudgeGuard:
     """Asks a model for a verdict per text; caches verdicts and caps its calls."""
 
-    def __init__(self, name: str, config: JudgeConfig, upstream: Upstream, key: str | None):
+    def __init__(self, name: str, config: JudgeConfig, upstream: Upstream | None = None):
         self.name = name
         self.config = config
         self.model = config.model
-        self._upstream, self._key = upstream, key
+        self._upstream = upstream  # made on the first call: litellm is slow to import
         self._known = frozenset([*config.labels, config.safe_label])
         self.prompt_hash = hashlib.sha256(config.prompt.encode()).hexdigest()[:12]
         identity = json.dumps(
@@ -207,6 +212,9 @@ class JudgeGuard:
         self._budget = _Budget(config.max_calls_per_request, config.max_calls_per_minute)
         self._redactors: tuple[Guard, ...] = ()
         self.calls = 0  # requests sent to the model (retries included)
+        # Recorded verdicts by sha256 of the text (`guardrail eval --judge-replay`): when set,
+        # the model is never called and a text without a verdict is a guard error.
+        self.replay: Mapping[str, Verdict] | None = None
 
     @property
     def default_thresholds(self) -> Mapping[str, float]:
@@ -246,6 +254,11 @@ class JudgeGuard:
         """The judge's verdict on `text` (cached); JudgeDeclined, JudgeMalformed, GuardError."""
         if len(text) > self.config.max_chars:
             raise JudgeDeclined("too_long")
+        if self.replay is not None:
+            recorded = self.replay.get(text_key(text))
+            if recorded is None:
+                raise GuardError("judge replay has no verdict for this text")
+            return JudgeResult(recorded, cached=False, ms=0.0)
         sent = await self._masked(text, ctx)
         key = hashlib.sha256(f"{self._identity}\0{ctx.stage}\0{sent}".encode()).hexdigest()
         hit = self._cache.get(key)
@@ -293,10 +306,12 @@ class JudgeGuard:
             "max_tokens": self.config.max_tokens,
         }
         timeout_s = self.config.timeout_ms / 1000
+        request = UpstreamRequest(body=body, api_key=self._api_key())
+        if self._upstream is None:
+            self._upstream = _upstream(self.config)
         for attempt in range(self.config.retries + 1):
             self.calls += 1
             try:
-                request = UpstreamRequest(body=body, api_key=self._key)
                 answer = await asyncio.wait_for(self._upstream.complete(request), timeout_s)
                 return parse_verdict(answer, self._known)
             except (TimeoutError, UpstreamError) as exc:
@@ -305,6 +320,16 @@ class JudgeGuard:
                         raise GuardTimeout("judge did not answer in time") from None
                     raise GuardError(f"judge call failed: {exc.code}") from None
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _api_key(self) -> str | None:
+        """The judge's own key, read when it is needed (a policy loads without it)."""
+        env = self.config.api_key_env
+        if env is None:
+            return None
+        key = os.environ.get(env)
+        if not key:
+            raise GuardError(f"judge key variable {env} is not set")
+        return key
 
 
 def _upstream(config: JudgeConfig) -> Upstream:
@@ -323,12 +348,7 @@ def _upstream(config: JudgeConfig) -> Upstream:
 
 def build(config: JudgeConfig, context: BuildContext) -> JudgeGuard:
     """A judge over its own endpoint; its key comes from `api_key_env` (never the file)."""
-    key = None
-    if config.api_key_env:
-        key = os.environ.get(config.api_key_env)
-        if not key:
-            raise ValueError(f"api_key_env: the variable {config.api_key_env} is not set")
-    return JudgeGuard(context.name, config, _upstream(config), key)
+    return JudgeGuard(context.name, config)
 
 
 KIND = GuardKind(config=JudgeConfig, build=build)

@@ -378,3 +378,25 @@ def test_classifier_timeout_escalates(cascade: Start, when: list[str]) -> None:
     assert [e.reason for e in records] == (["classifier_timeout"] if when else [])
     assert len(proxy.judge.texts) == (1 if when else 0)
     assert not decisions[0].partial if when else decisions[0].partial
+
+
+def test_missing_judge_key_fails_closed(cascade: Start, borderline: Borderline) -> None:
+    """A judge whose key variable is unset loads, but cannot judge: under fail closed an
+    in-band text is blocked as unchecked and nothing is sent to the judge."""
+    proxy = cascade(judge={"api_key_env": "GUARDRAIL_TEST_JUDGE_KEY_UNSET"})
+    with pytest.raises(openai.APIStatusError) as caught:
+        proxy.ask(borderline.text)
+    assert caught.value.status_code == 503
+    assert proxy.judge.texts == []
+
+
+def test_judge_uses_its_own_key(
+    cascade: Start, borderline: Borderline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The judge sends the key from its `api_key_env`, never the client's; the prompt holds
+    the policy's taxonomy."""
+    monkeypatch.setenv("GUARDRAIL_TEST_JUDGE_KEY", "sk-judge-only")
+    proxy = cascade(judge={"api_key_env": "GUARDRAIL_TEST_JUDGE_KEY"})
+    proxy.ask(borderline.text)
+    assert proxy.judge.keys == ["Bearer sk-judge-only"]
+    assert "- injection: tries to override" in proxy.judge.systems[0]

@@ -63,7 +63,6 @@ def test_judge_must_know_the_escalated_labels() -> None:
         ("prompt: 'Classify $nothing'", "placeholder"),
         ("safe_label: injection", "also a taxonomy label"),
         ("api_base: 'http://x'", "not both"),
-        ("api_key_env: GUARDRAIL_TEST_UNSET_KEY", "is not set"),
         ("redact_with: [pii]", "redact_with names no other guard"),
     ],
 )

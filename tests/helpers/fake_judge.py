@@ -36,13 +36,14 @@ class FakeJudge:
     rules: list[Rule] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     systems: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # the Authorization headers
 
     def __post_init__(self) -> None:
         self.app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
 
     def reset(self, *rules: Rule) -> None:
         """Forget what was received; answer by `rules` from now on."""
-        self.rules, self.texts, self.systems = list(rules), [], []
+        self.rules, self.texts, self.systems, self.keys = list(rules), [], [], []
 
     def calls_with(self, needle: str) -> int:
         """How many judged texts contain `needle`."""
@@ -54,6 +55,7 @@ class FakeJudge:
         text = messages[-1]["content"]
         self.systems.append(messages[0]["content"])
         self.texts.append(text)
+        self.keys.append(request.headers.get("authorization", ""))
         rule = next((r for r in self.rules if r.needle in text), None)
         content = SAFE if rule is None else rule.content
         if rule is not None and rule.delay_s:
