@@ -241,7 +241,8 @@ class Proxy:
         self, request: Request, wire: Wire, body: Json, request_id: str, outcome: Outcome
     ) -> Response:
         stream = body.get("stream") is True
-        self.limits.check_counts(body)
+        self.limits.check_counts(body)  # cheap, so first: an over-limit body is walked no more
+        reject_lone_surrogates(body)
         conv = wire.parse(body, scan_system=self.scan_system)
         self.limits.check_text(conv)
         state = self.pipeline.new_request(request_id=request_id, tenant=self.tenant)
@@ -452,8 +453,7 @@ async def read_json(request: Request, max_bytes: int, max_seconds: float | None 
         raise RequestError(f"request body is not valid JSON ({exc})") from exc
     if not isinstance(body, dict):
         raise RequestError("request body must be a JSON object")
-    reject_lone_surrogates(body)
-    return body
+    return body  # lone surrogates are refused after the counts (`Proxy._handle`)
 
 
 async def _read_body(request: Request, max_bytes: int) -> bytes:
