@@ -16,7 +16,9 @@ about; `when: not_english` asks about every label of a text that `guardrail.lang
 not read as English, and `when: classifier_timeout` about every label of a text the classifier
 could not read whole in its time budget. One judge call per text serves all of its labels: a
 label asked about gets score 1.0 when the verdict names it and 0.0 otherwise, so the judge's
-answer decides under any threshold. Scores outside every band are the classifier's.
+answer decides under any threshold. Scores outside every band are the classifier's, except
+that a verdict naming another label of the head sets that label to 1.0 too (the judge read
+the text; a jailbreak it recognises is not allowed because only `injection` was in band).
 
 A judge failure (timeout, bad answer, call error) fails the classifier's scan: the rule's fail
 mode applies. A judge that declines (over its call budget, text too long) leaves the
@@ -149,6 +151,9 @@ class Escalator:
             declined = ""
         except JudgeDeclined as exc:
             result, declined = None, exc.reason
+        named = "" if result is None else result.verdict.label
+        if named in self.labels and named not in reasons:  # the judge named another label of
+            reasons = {**reasons, named: next(iter(reasons.values()))}  # the head: it counts
         out: list[Finding] = []
         for f in group:
             if f.label == PARTIAL_SCAN and result is not None and reasons:

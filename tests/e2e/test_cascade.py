@@ -400,3 +400,26 @@ def test_judge_uses_its_own_key(
     proxy.ask(borderline.text)
     assert proxy.judge.keys == ["Bearer sk-judge-only"]
     assert "- injection: tries to override" in proxy.judge.systems[0]
+
+
+def test_verdict_naming_another_label_of_the_head_counts(
+    cascade: Start, borderline: Borderline
+) -> None:
+    """Only `injection` is in band, but the judge answers `jailbreak`: that label of the same
+    head fires too, decided by the judge, instead of being left to its local score."""
+    proxy = cascade(
+        guards={
+            "injection": {
+                "kind": "classifier",
+                "bundle": "guard-minilm",
+                "head": "injection",
+                "escalate": {"to": "judge", "labels": {"injection": list(borderline.band)}},
+            }
+        },
+        rule={"thresholds": {"jailbreak": 0.9}},
+    )
+    verdict = {"label": "jailbreak", "confidence": 0.8, "reason": "role-play"}
+    proxy.judge.reset(Rule(borderline.text, verdict))
+    with capture_decisions(proxy.pipeline) as decisions, pytest.raises(openai.BadRequestError):
+        proxy.ask(borderline.text)
+    assert [(h.label, h.decided_by) for h in decisions[0].hits] == [("jailbreak", "judge")]
