@@ -7,8 +7,9 @@ sentences that the output guards have judged. Checked for the OpenAI chat, legac
 and Anthropic messages streams.
 
 Secrets and PII go through `policies/stream_holdback.yaml` (the default policy with the
-smallest window, so that every secret type is longer than the look-ahead, and PII masked in
-answers); the long secrets and the harmful answer also through `policies/default.yaml`.
+smallest window, whose look-ahead was shorter than every secret type before the 96-character
+floor, and PII masked in answers); the long secrets and the harmful answer also through
+`policies/default.yaml`.
 """
 
 from __future__ import annotations
