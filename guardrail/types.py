@@ -77,7 +77,7 @@ PartialReason = Literal["budget", "sampled"]  # ran out of time / the guard's `l
 
 
 EscalationReason = Literal["band", "not_english", "classifier_timeout"]
-EscalationResult = Literal["positive", "negative", "over_budget", "too_long"]
+EscalationResult = Literal["positive", "negative", "over_budget", "too_long", "judge_error"]
 
 
 class Escalation(_Frozen):

@@ -21,8 +21,10 @@ that a verdict naming another label of the head sets that label to 1.0 too (the 
 the text; a jailbreak it recognises is not allowed because only `injection` was in band).
 
 A judge failure (timeout, bad answer, call error) fails the classifier's scan: the rule's fail
-mode applies. A judge that declines (over its call budget, text too long) leaves the
-classifier's own scores. Every asked label's finding carries an `Escalation` record.
+mode applies (`on_judge_error: local` keeps the classifier's own scores for that text instead,
+recorded as result `judge_error`). A judge that declines (over its call budget, text too
+long) leaves the classifier's own scores. Every asked label's finding carries an
+`Escalation` record.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from guardrail.errors import GuardError
 from guardrail.guards.base import Guard
 from guardrail.guards.judge import JudgeDeclined, JudgeGuard, JudgeResult
 from guardrail.language import is_english
@@ -46,6 +50,7 @@ from guardrail.types import (
 )
 
 Band = tuple[float, float]
+_DECLINED: dict[str, EscalationResult] = {"too_long": "too_long", "judge_error": "judge_error"}
 WHEN = ("not_english", "classifier_timeout")
 
 
@@ -58,6 +63,11 @@ class EscalateConfig(BaseModel):
     between: Band | None = Field(default=None, description="[low, high] for every label")
     labels: dict[str, Band] = Field(default_factory=dict, description="a label's own band")
     when: list[str] = Field(default_factory=list, description="not_english, classifier_timeout")
+    on_judge_error: Literal["fail", "local"] = Field(
+        default="fail",
+        description="fail: a judge error fails the guard (the rule's fail mode applies); "
+        "local: the classifier's own scores stand for that text",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EscalateConfig:
@@ -151,6 +161,10 @@ class Escalator:
             declined = ""
         except JudgeDeclined as exc:
             result, declined = None, exc.reason
+        except GuardError:
+            if self.config.on_judge_error == "fail":
+                raise
+            result, declined = None, "judge_error"
         named = "" if result is None else result.verdict.label
         if named in self.labels and named not in reasons:  # the judge named another label of
             reasons = {**reasons, named: next(iter(reasons.values()))}  # the head: it counts
@@ -178,7 +192,7 @@ class Escalator:
     ) -> Escalation:
         judge = self.judge
         assert judge is not None
-        declined_result: EscalationResult = "too_long" if declined == "too_long" else "over_budget"
+        declined_result: EscalationResult = _DECLINED.get(declined, "over_budget")
         record = Escalation(
             judge=judge.name,
             model=judge.model,

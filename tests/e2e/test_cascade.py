@@ -3,6 +3,7 @@ is sure of, a scripted judge model (tests/helpers/fake_judge.py) on 127.0.0.1 th
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -423,3 +424,22 @@ def test_verdict_naming_another_label_of_the_head_counts(
     with capture_decisions(proxy.pipeline) as decisions, pytest.raises(openai.BadRequestError):
         proxy.ask(borderline.text)
     assert [(h.label, h.decided_by) for h in decisions[0].hits] == [("jailbreak", "judge")]
+
+
+def test_on_judge_error_local_keeps_the_classifier_decision(
+    cascade: Start, borderline: Borderline
+) -> None:
+    """`on_judge_error: local`: a judge answering nonsense leaves the text to the classifier's
+    own score (result judge_error), not to the rule's fail mode."""
+    proxy = cascade(escalate={"on_judge_error": "local"})
+    proxy.judge.reset(Rule(borderline.text, "not a verdict"))
+    # the classifier's own score may block it or not: either way it is its decision
+    with (
+        capture_decisions(proxy.pipeline) as decisions,
+        contextlib.suppress(openai.BadRequestError),
+    ):
+        proxy.ask(borderline.text)
+    assert not decisions[0].unchecked
+    assert [(e.result, e.decided_by) for e in _escalated(decisions)] == [
+        ("judge_error", "classifier")
+    ]
