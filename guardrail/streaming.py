@@ -128,7 +128,8 @@ class Holdback:
     async def feed(self, delta: str) -> Release:
         """Take the next piece of upstream text; release what is proven clean."""
         self._pending += delta
-        if len(self._pending) < self.window:
+        # nothing can be released before more than the look-ahead waits: no check until then
+        if len(self._pending) < max(self.window, self.lookahead + self._step):
             return Release()
         # something is held whole: wait for more before checking again; the wait grows with
         # what is held, so a long candidate costs a few checks, not one per `step`
