@@ -20,7 +20,8 @@ def require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise PlotUnavailable("--plot needs matplotlib: pip install 'guardrail-proxy[plot]'") from None
+        hint = "--plot needs matplotlib: pip install 'guardrail-proxy[plot]'"
+        raise PlotUnavailable(hint) from None
 
 
 def _figure() -> Any:
