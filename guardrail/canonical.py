@@ -12,10 +12,12 @@ see `text_form_of`) one canonical text per input text, built once per stage:
   combining marks written on a digit (`4` + U+20E3 is a keycap four);
 - *folded*: every character to its NFKC form (fullwidth `＠`, `．` and letters, mathematical
   and circled digits, NBSP and other spaces, ligatures), each Unicode decimal digit to its
-  ASCII digit (Arabic-Indic, Devanagari, ...), dashes and the minus sign to `-`, ideographic
-  full stops to `.`, fraction and division slashes to `/`, and every space separator to " ";
-  Cyrillic, Greek and Armenian look-alikes of Latin letters become those letters inside words
-  that also have ASCII letters or digits (`_unconfused`).
+  ASCII digit (Arabic-Indic, Devanagari, ...), and every space separator to " "; Cyrillic,
+  Greek and Armenian look-alikes of Latin letters become those letters inside words that also
+  have ASCII letters or digits (`_unconfused`).
+
+The rule guards (`pii`, `secrets`) also read dashes, ideographic full stops and fraction
+slashes as ASCII (`fold_punctuation`, same length, so no span moves); the classifiers do not.
   A character whose NFKC form is longer than `MAX_EXPANSION` is kept as it is, so the
   canonical text is at most that many times longer than the original.
 
@@ -61,13 +63,18 @@ _IGNORABLE_RANGES = (
     (0xE0000, 0xE0FFF),  # tags and variation selectors supplement
 )
 _KEEP_CONTROLS = frozenset("\t\n\r")
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63\uff0d"
-_SPECIAL: Mapping[str, str] = {
-    **dict.fromkeys(_DASHES, "-"),
-    **dict.fromkeys("\u3002\uff61\ufe52", "."),  # ideographic and small full stops
-    **dict.fromkeys("\u2044\u2215", "/"),  # fraction slash, division slash
-    **dict.fromkeys("\u2028\u2029", "\n"),  # line and paragraph separators
-}
+_SPECIAL: Mapping[str, str] = dict.fromkeys("\u2028\u2029", "\n")  # line, paragraph separators
+# Punctuation the rule guards read as ASCII (`fold_punctuation`): dashes and the minus sign,
+# ideographic full stops, fraction and division slashes. Not in the canonical text itself:
+# classifiers were trained on prose whose dashes are dashes (folding them moved the injection
+# head's verdict on 7 of 400 benign prompts with dashes; NFKC alone on 2).
+_PUNCTUATION = str.maketrans(
+    {
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58", "-"),
+        **dict.fromkeys("\u3002", "."),
+        **dict.fromkeys("\u2044\u2215", "/"),
+    }
+)
 _ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Cyrillic, Greek and Armenian letters drawn like Latin ones (Unicode confusables.txt). They are
 # folded only inside a word that also has ASCII letters or digits ("АKIA…" with a Cyrillic А,
@@ -94,7 +101,7 @@ def _in_ignorable_ranges(code: int) -> bool:
 
 
 def _fold_one(char: str) -> str:
-    """The ASCII digit, `-`, `.`, `/` or space a character stands for, else itself."""
+    """The ASCII digit, space or line break a character stands for, else itself."""
     special = _SPECIAL.get(char)
     if special is not None:
         return special
@@ -112,6 +119,12 @@ def fold(char: str) -> str:
     if len(nfkc) > MAX_EXPANSION:
         return char
     return "".join(_fold_one(c) for c in nfkc)
+
+
+def fold_punctuation(text: str) -> str:
+    """`text` with dashes, ideographic full stops and fraction slashes as `-`, `.` and `/`, one
+    character for one, so spans stay where they are. For the rule guards, on canonical text."""
+    return text if text.isascii() else text.translate(_PUNCTUATION)
 
 
 def _may_fold(char: str, category: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guardrail.canonical import StageTexts, canonical, fold, text_form_of
+from guardrail.canonical import StageTexts, canonical, fold, fold_punctuation, text_form_of
 from guardrail.evaluate.runner import RecordingGuard
 from guardrail.guards.invisible import InvisibleTextGuard
 from guardrail.pipeline import Pipeline
@@ -27,13 +27,13 @@ ZW, SHY, TAG_A, VS16, KEYCAP = "\u200b", "\u00ad", "\U000e0041", "\ufe0f", "\u20
         (f"x{VS16}y\u034fz\u180bw\u3164v", "xyzwv"),
         ("tab\tand\nnew\rline\x00\x1b\x7f", "tab\tand\nnew\rline"),
         ("４１１１ ٤١١١ ४१११ 𝟒𝟏𝟏𝟏", "4111 4111 4111 4111"),
-        ("jane＠example．com 。﹫", "jane@example.com .@"),
+        ("jane＠example．com 。﹫｡", "jane@example.com 。@。"),
         ("a\u00a0b\u2009c\u3000d\u202fe", "a b c d e"),
-        ("1–2—3−4‑5", "1-2-3-4-5"),
-        ("½ ⁄ ∕ ﬁ", "1/2 / / fi"),
+        ("1–2—3−4‑5", "1–2—3−4‐5"),
+        ("½ ⁄ ∕ ﬁ", "1⁄2 ⁄ ∕ fi"),
         (f"4{VS16}{KEYCAP}1{KEYCAP}x{KEYCAP}", f"41x{KEYCAP}"),
         ("caf\u00e9 e\u0301 1\u0301\u0302", "caf\u00e9 e\u0301 1"),
-        ("中文，测试。", "中文,测试."),
+        ("中文，测试。", "中文,测试。"),
         ("АKIА2E4 ignоre jаne@exаmple.com", "AKIA2E4 ignore jane@example.com"),
         ("Привет мир, Ελληνικά", "Привет мир, Ελληνικά"),
     ],
@@ -42,6 +42,13 @@ def test_canonical_text_is_what_a_reader_reads(text: str, expected: str) -> None
     """Hidden characters go, characters fold to one spelling, marks on digits go, homoglyphs
     become Latin only in words that have Latin letters or digits."""
     assert canonical(text).text == expected
+
+
+def test_rule_guards_read_punctuation_as_ascii() -> None:
+    """Dashes, ideographic full stops and fraction slashes fold one for one, for rule guards."""
+    text = canonical("123–45—6789 a。b ½ x∕y −1 ‑").text
+    assert fold_punctuation(text) == "123-45-6789 a.b 1/2 x/y -1 -"
+    assert len(fold_punctuation(text)) == len(text)
 
 
 def test_long_expansions_are_kept_whole() -> None:
@@ -72,7 +79,7 @@ def test_span_inside_an_expansion_covers_the_whole_character() -> None:
     """A span over part of an expanded character maps to that whole character."""
     text = "x ½ y"
     form = canonical(text)
-    assert form.text == "x 1/2 y"
+    assert form.text == "x 1⁄2 y"
     assert form.raw_span(4, 5) == (2, 3)
     assert form.raw_span(2, 7) == (2, 5)
     assert form.raw_span(7, 7) == (5, 5)

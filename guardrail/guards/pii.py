@@ -25,7 +25,8 @@
   many other numbers have that shape;
 - `IP_ADDRESS`: IPv4 and IPv6 candidates validated with the stdlib `ipaddress`.
 
-The guard runs on the pipeline's canonical text (guardrail/canonical.py): hidden characters
+The guard runs on the pipeline's canonical text (guardrail/canonical.py) and reads its dashes,
+ideographic full stops and fraction slashes as ASCII (`fold_punctuation`): hidden characters
 are gone and every digit, dash, dot, slash and space is ASCII by then, so these patterns need
 not spell out other scripts' digits or separators.
 
@@ -70,6 +71,7 @@ from pydantic import (
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
+from guardrail.canonical import fold_punctuation
 from guardrail.guards._spans import INLINE_CHARS, Hit, compile_re2, longest_first, to_findings
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding, Span
@@ -718,6 +720,7 @@ class PiiGuard:
         return await asyncio.to_thread(run)
 
     def _hits(self, text: str) -> list[Hit]:
+        text = fold_punctuation(text)  # "123–45–6789" is grouped like "123-45-6789"
         hits = [
             Hit(start, end, entity, PRIORITY.index(entity))
             for entity, detect in self._detectors.items()

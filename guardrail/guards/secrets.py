@@ -45,6 +45,7 @@ from detect_secrets.plugins.base import RegexBasedDetector
 from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
 from pydantic import ConfigDict, field_validator
 
+from guardrail.canonical import fold_punctuation
 from guardrail.guards._spans import Hit, compile_re2, longest_first, scan_hits
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
@@ -333,6 +334,7 @@ class SecretsGuard:
         return await scan_hits(self.name, texts, self._hits)
 
     def _hits(self, text: str) -> list[Hit]:
+        text = fold_punctuation(text)  # a dash is a dash in "sk–proj–…" too
         return longest_first([*self._pattern_hits(text), *self._plugin_hits(text)])
 
     def _pattern_hits(self, text: str) -> Iterator[Hit]:
