@@ -22,7 +22,15 @@ from guardrail.policy.compile import CompiledRule, Policy
 from guardrail.policy.decide import decide
 from guardrail.policy.load import load_policy
 from guardrail.policy.redact import Vault
-from guardrail.types import Action, CheckContext, Decision, Finding, GuardFailure, Stage
+from guardrail.types import (
+    PARTIAL_SCAN,
+    Action,
+    CheckContext,
+    Decision,
+    Finding,
+    GuardFailure,
+    Stage,
+)
 
 log = get_logger("guardrail.pipeline")
 
@@ -201,6 +209,18 @@ async def _scan_joined(guard: Guard, texts: Sequence[str], ctx: CheckContext) ->
         return await guard.scan(texts, ctx)
     found: list[Finding] = []
     for first in range(0, len(joined.texts), SLICE):
+        if first and ctx.deadline is not None and time.monotonic() >= ctx.deadline:
+            # out of time: the rest is unread (never a silent pass; the rule's fail mode
+            # decides), and none of it is queued for work nobody waits for any more
+            found += [_unread(guard, i) for i in range(first, len(joined.texts))]
+            break
         part = await guard.scan(joined.texts[first : first + SLICE], ctx)
         found += [f.model_copy(update={"text_index": f.text_index + first}) for f in part]
     return joined.findings(found)
+
+
+def _unread(guard: Guard, index: int) -> Finding:
+    """A `partial_scan` finding for a chunk the guard had no time left to read."""
+    return Finding(
+        guard=guard.name, label=PARTIAL_SCAN, score=1.0, text_index=index, reason="budget"
+    )

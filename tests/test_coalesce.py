@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Sequence
 
 from guardrail.coalesce import CHUNK_CHARS, COALESCE_ABOVE, JOIN, coalesce, per_text
 from guardrail.guards.length import LengthGuard
 from guardrail.guards.regex import RegexGuard
 from guardrail.pipeline import _scan_joined
-from guardrail.types import CheckContext, Finding, Span, Stage
+from guardrail.types import PARTIAL_SCAN, CheckContext, Finding, Span, Stage
 
 CTX = CheckContext(stage=Stage.INPUT, request_id="r", tenant="", policy="p")
 
@@ -87,3 +88,18 @@ def test_the_length_guard_always_sees_each_text() -> None:
     assert per_text(LengthGuard("size", 10, None))
     found = asyncio.run(_scan_joined(LengthGuard("size", 10, None), ["tiny"] * 100, CTX))
     assert found == []
+
+
+def test_chunks_left_when_time_is_up_are_unread_not_clean() -> None:
+    """Past the deadline no more chunks are handed to the guard (none is queued for nobody);
+    each text left gets a `partial_scan` finding, so its rule's fail mode decides."""
+    guard = Recording(RegexGuard("ids", {"ID": re.compile(r"ID-\d+")}))
+    texts = [f"part {i} " * 30 for i in range(400)]  # ~100 chunks
+    late = CTX.model_copy(update={"deadline": time.monotonic() - 1})
+    found = asyncio.run(_scan_joined(guard, texts, late))
+    assert guard.calls == [2]  # the first slice only
+    unread = {f.text_index for f in found if f.label == PARTIAL_SCAN and f.reason == "budget"}
+    joined = coalesce(texts)
+    assert joined is not None
+    first_slice = {p.index for pieces in joined.pieces[:2] for p in pieces}
+    assert unread == set(range(len(texts))) - first_slice and len(unread) > 350
