@@ -52,6 +52,8 @@ class _Source:
     # Rules that failed validation, by position: their `name` and `guard` as written, still
     # checked for duplicates and undefined guards.
     loose_rules: tuple[tuple[int, Any, Any], ...] = ()
+    # Names of guards that failed the schema as a whole (not a mapping): still defined.
+    loose_guards: frozenset[str] = frozenset()
 
     def rule_path(self, index: int, *rest: str | int) -> tuple[str | int, ...]:
         """The field path of `model.rules[index]` (and `rest` inside it) in the file."""
@@ -129,8 +131,9 @@ def _lenient(
         except ValidationError:
             pass
     guards = data.get("guards")
-    if isinstance(guards, dict):
-        parts["guards"] = {str(k): v for k, v in guards.items() if isinstance(v, dict)}
+    guards = guards if isinstance(guards, dict) else {}
+    parts["guards"] = {str(k): v for k, v in guards.items() if isinstance(v, dict)}
+    loose_guards = frozenset(str(k) for k, v in guards.items() if not isinstance(v, dict))
     raw_rules = data.get("rules")
     rules, rule_at, loose = [], [], []
     for index, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
@@ -142,7 +145,9 @@ def _lenient(
                 loose.append((index, raw.get("name"), raw.get("guard")))
     model = PolicyFile.model_validate(parts).model_copy(update={"rules": rules})
     problems = _validation_problems(file, locations, error)
-    return _Source(file, model, locations, digest, problems, tuple(rule_at), tuple(loose))
+    return _Source(
+        file, model, locations, digest, problems, tuple(rule_at), tuple(loose), loose_guards
+    )
 
 
 def _read(path: Path) -> str:
@@ -257,7 +262,7 @@ def _undefined_guards(
     sources: list[_Source], rules: list[tuple[_Source, int]], defined: Iterable[str]
 ) -> list[PolicyProblem]:
     """A problem for each rule (valid or not) whose `guard` no file defines."""
-    known = set(defined) | {name for s in sources for name in s.model.guards}
+    known = set(defined) | {name for s in sources for name in (*s.model.guards, *s.loose_guards)}
     listed = ", ".join(sorted(known)) or "none defined"
     refs = [(s, s.rule_path(i, "guard"), s.model.rules[i].guard) for s, i in rules]
     refs += [(s, ("rules", at, "guard"), g) for s in sources for at, _, g in s.loose_rules]

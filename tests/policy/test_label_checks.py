@@ -123,3 +123,10 @@ def test_regex_list_of_strings_shows_the_expected_form() -> None:
     ((_, _, field, message),) = problems(text)
     assert field == "guards.ids.patterns"
     assert "{name: order_id, pattern:" in message and "patterns: {order_id:" in message
+
+
+def test_a_guard_that_fails_the_schema_is_still_defined() -> None:
+    """A rule naming a guard that is not a mapping gets no extra 'undefined guard' error."""
+    text = "version: 1\nguards:\n  x: 5\nrules:\n"
+    text += "  - {name: a, guard: x, stages: [input], action: block}\n"
+    assert [field for _, _, field, _ in problems(text)] == ["guards.x"]
