@@ -209,6 +209,7 @@ class JudgeGuard:
         )  # fmt: skip
         self._identity = hashlib.sha256(identity.encode()).hexdigest()
         self._cache: OrderedDict[str, Verdict] = OrderedDict()
+        self._pending: dict[str, asyncio.Future[Verdict]] = {}
         self._budget = _Budget(config.max_calls_per_request, config.max_calls_per_minute)
         self._redactors: tuple[Guard, ...] = ()
         self.calls = 0  # requests sent to the model (retries included)
@@ -265,12 +266,28 @@ class JudgeGuard:
         if hit is not None:
             self._cache.move_to_end(key)
             return JudgeResult(hit, cached=True, ms=0.0)
+        pending = self._pending.get(key)
+        if pending is not None:  # the same text is being judged for another request
+            return JudgeResult(await asyncio.shield(pending), cached=True, ms=0.0)
         if not self._budget.take(ctx.request_id):
             raise JudgeDeclined("over_budget")
         started = time.perf_counter()
-        verdict = await self._ask(sent, ctx.stage)
-        self._remember(key, verdict)
+        verdict = await asyncio.shield(self._start(key, sent, ctx.stage))
         return JudgeResult(verdict, cached=False, ms=(time.perf_counter() - started) * 1000)
+
+    def _start(self, key: str, text: str, stage: Stage) -> asyncio.Future[Verdict]:
+        """One shared call per text: shielded, so a waiter that gives up (its own deadline)
+        does not cancel it for the others; it ends by the judge's own timeouts."""
+        task = asyncio.ensure_future(self._ask(text, stage))
+        self._pending[key] = task
+
+        def done(finished: asyncio.Future[Verdict]) -> None:
+            self._pending.pop(key, None)
+            if not finished.cancelled() and finished.exception() is None:
+                self._remember(key, finished.result())
+
+        task.add_done_callback(done)
+        return task
 
     def _remember(self, key: str, verdict: Verdict) -> None:
         if self.config.cache_size == 0:

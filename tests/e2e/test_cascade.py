@@ -443,3 +443,39 @@ def test_on_judge_error_local_keeps_the_classifier_decision(
     assert [(e.result, e.decided_by) for e in _escalated(decisions)] == [
         ("judge_error", "classifier")
     ]
+
+
+def test_concurrent_requests_share_one_judge_call(cascade: Start, borderline: Borderline) -> None:
+    """Two requests with the same uncertain text at once cost one judge call: the second
+    waits for the first one's verdict (recorded as cached), and both are blocked by it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    proxy = cascade()
+    proxy.judge.reset(Rule(borderline.text, INJECTION, delay_s=0.5))
+
+    def ask(_: int) -> int:
+        try:
+            proxy.ask(borderline.text)
+        except openai.BadRequestError as exc:
+            return exc.status_code
+        return 200
+
+    with capture_decisions(proxy.pipeline) as decisions, ThreadPoolExecutor(2) as pool:
+        statuses = list(pool.map(ask, range(2)))
+    assert statuses == [400, 400]
+    assert proxy.judge.texts == [borderline.text]
+    assert sorted(e.cached for e in _escalated(decisions)) == [False, True]
+
+
+def test_judge_guards_a_rule_alone(cascade: Start, borderline: Borderline) -> None:
+    """A rule on the judge guard itself: the verdict's label and confidence are a finding
+    (blocked), and a safe verdict reports nothing (answered)."""
+    proxy = cascade(rule={"name": "judge-only", "guard": "judge", "timeout_ms": 250})
+    proxy.judge.reset(Rule("system prompt", INJECTION))
+    with capture_decisions(proxy.pipeline) as decisions:
+        with pytest.raises(openai.BadRequestError):
+            proxy.ask(ATTACK)
+        assert proxy.ask(BENIGN).choices[0].message.content == f"echo: {BENIGN}"
+    hit = decisions[0].hits[0]
+    assert (hit.rule, hit.label, hit.score) == ("judge-only", "injection", 0.93)
+    assert proxy.judge.texts == [ATTACK, BENIGN]
