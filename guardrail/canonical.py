@@ -14,12 +14,12 @@ see `text_form_of`) one canonical text per input text, built once per stage:
   and circled digits, NBSP and other spaces, ligatures), each Unicode decimal digit to its
   ASCII digit (Arabic-Indic, Devanagari, ...), and every space separator to " "; Cyrillic,
   Greek and Armenian look-alikes of Latin letters become those letters inside words that also
-  have ASCII letters or digits (`_unconfused`).
+  have ASCII letters or digits (`_unconfused`). A character whose NFKC form is longer than
+  `MAX_EXPANSION` is kept as it is, so the canonical text is at most that many times longer
+  than the original.
 
 The rule guards (`pii`, `secrets`) also read dashes, ideographic full stops and fraction
 slashes as ASCII (`fold_punctuation`, same length, so no span moves); the classifiers do not.
-  A character whose NFKC form is longer than `MAX_EXPANSION` is kept as it is, so the
-  canonical text is at most that many times longer than the original.
 
 Folding is per character (no composition across characters), so every canonical character
 comes from exactly one original character, and a guard's span `[start, end)` in the canonical
