@@ -200,6 +200,8 @@ class JudgeGuard:
         self.config = config
         self.model = config.model
         self._upstream = upstream  # made on the first call: litellm is slow to import
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._made = False  # whether `_upstream` is ours (remade per event loop)
         self._known = frozenset([*config.labels, config.safe_label])
         self.prompt_hash = hashlib.sha256(config.prompt.encode()).hexdigest()[:12]
         identity = json.dumps(
@@ -324,12 +326,11 @@ class JudgeGuard:
         }
         timeout_s = self.config.timeout_ms / 1000
         request = UpstreamRequest(body=body, api_key=self._api_key())
-        if self._upstream is None:
-            self._upstream = _upstream(self.config)
+        upstream = self._endpoint()
         for attempt in range(self.config.retries + 1):
             self.calls += 1
             try:
-                answer = await asyncio.wait_for(self._upstream.complete(request), timeout_s)
+                answer = await asyncio.wait_for(upstream.complete(request), timeout_s)
                 return parse_verdict(answer, self._known)
             except (TimeoutError, UpstreamError) as exc:
                 if attempt == self.config.retries:
@@ -337,6 +338,14 @@ class JudgeGuard:
                         raise GuardTimeout("judge did not answer in time") from None
                     raise GuardError(f"judge call failed: {exc.code}") from None
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _endpoint(self) -> Upstream:
+        """The judge's upstream for the running event loop: an httpx pool belongs to the loop
+        it was opened on, and the CLI or a wrapper may run one loop after another."""
+        loop = asyncio.get_running_loop()
+        if self._upstream is None or (self._made and self._loop is not loop):
+            self._upstream, self._loop, self._made = _upstream(self.config), loop, True
+        return self._upstream
 
     def _api_key(self) -> str | None:
         """The judge's own key, read when it is needed (a policy loads without it)."""

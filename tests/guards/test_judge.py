@@ -113,3 +113,24 @@ def test_verdict_parsing_is_strict(answer: dict[str, object]) -> None:
 def test_language_signal(text: str, english: bool) -> None:
     """Script and stop words tell English prose from other languages; short texts pass."""
     assert is_english(text) is english
+
+
+def test_judge_works_across_event_loops() -> None:
+    """A judge asked from one event loop and then another (the CLI, a sync wrapper) opens a
+    fresh connection pool for the second instead of reusing the closed loop's."""
+    import asyncio
+
+    from guardrail.guards.judge import JudgeConfig, JudgeGuard
+    from guardrail.testing import serve_app
+    from guardrail.types import CheckContext, Stage
+    from tests.helpers.fake_judge import FakeJudge
+
+    fake = FakeJudge()
+    with serve_app(fake.app) as server:
+        config = JudgeConfig(model="m", url=server.url + "/v1", labels={"injection": "x"})
+        judge = JudgeGuard("judge", config)
+        ctx = CheckContext(stage=Stage.INPUT)
+        for text in ("first text", "second text"):
+            result = asyncio.run(judge.verdict(text, ctx))
+            assert result.verdict.label == "safe"
+    assert fake.texts == ["first text", "second text"]
