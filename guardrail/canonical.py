@@ -33,6 +33,7 @@ per character, vectorised with numpy, and spans are mapped only for texts that c
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 import unicodedata
@@ -44,6 +45,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from guardrail.guards._spans import INLINE_CHARS
 from guardrail.types import Finding, Span
 
 TextForm = Literal["raw", "canonical"]
@@ -235,13 +237,18 @@ class CanonicalText:
         return int(self.origins[index]) if index < len(self.text) else self.raw_length
 
 
+def _plain(text: str) -> bool:
+    """All ASCII without control characters: its own canonical form."""
+    return text.isascii() and _ASCII_CONTROLS.search(text) is None
+
+
 def canonical(text: str) -> CanonicalText:
     """`text` in canonical form (see the module docstring).
 
     Vectorised over code points, so the cost stays linear and small however many characters
     change (a Python loop per hidden character would let 200,000 of them stall the event loop).
     """
-    if text.isascii() and _ASCII_CONTROLS.search(text) is None:
+    if _plain(text):
         return CanonicalText(text, len(text))
     tables = _tables()
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
@@ -326,6 +333,18 @@ class StageTexts:
         if self._canonical is None:
             self._canonical = tuple(canonical(text) for text in self.raw)
         return self._canonical
+
+    async def prepare(self) -> None:
+        """Build the canonical forms on a worker thread when that takes a while (the tables
+        on the first text that is not plain ASCII, ~0.5 s; or more than `INLINE_CHARS` of
+        such text), so the event loop keeps serving other requests meanwhile."""
+        if self._canonical is not None or all(_plain(text) for text in self.raw):
+            return
+        built = _tables.cache_info().currsize > 0
+        if built and sum(len(text) for text in self.raw) <= INLINE_CHARS:
+            return  # cheap: built on first use
+        forms = await asyncio.to_thread(lambda: tuple(canonical(text) for text in self.raw))
+        self._canonical = self._canonical or forms
 
     def read_by(self, guard: object) -> Sequence[str]:
         """The texts `guard` scans (see `text_form_of`)."""

@@ -101,6 +101,7 @@ class Pipeline:
         # Guards read the canonical text (what the model reads); their spans come back mapped
         # onto the original texts, which decide() edits. See guardrail/canonical.py.
         stage_texts, guards = StageTexts(texts), self.policy.guards
+        await stage_texts.prepare()
         results = await asyncio.gather(
             *(
                 _scan_one(guards[n], n, stage_texts.read_by(guards[n]), ctx, timeouts[n] / 1000)

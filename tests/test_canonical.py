@@ -152,3 +152,15 @@ async def test_pipeline_redacts_the_original_run_of_a_canonical_finding() -> Non
     decision = await pipeline.check(Stage.INPUT, [text], state)
     assert decision.texts == ("use <CODE_1> now",)
     assert pipeline.restore("<CODE_1>", state) == f"４{ZW}１１１"
+
+
+async def test_prepare_builds_the_forms_first_reads_would_build() -> None:
+    """Long or first non-ASCII texts are prepared on a thread, to the same canonical forms."""
+    texts = [f"card ４１１１{ZW}" * 1000, "plain", "x\u00a0y"]
+    stage = StageTexts(texts)
+    await stage.prepare()
+    assert [c.text for c in stage.canonical] == [canonical(t).text for t in texts]
+    assert stage.read_by(StaticGuard("g", "x"))[0].startswith("card 4111card 4111")
+    plain = StageTexts(["only ASCII"])
+    await plain.prepare()
+    assert plain.read_by(StaticGuard("g", "x")) == ["only ASCII"]
