@@ -479,3 +479,32 @@ def test_judge_guards_a_rule_alone(cascade: Start, borderline: Borderline) -> No
     hit = decisions[0].hits[0]
     assert (hit.rule, hit.label, hit.score) == ("judge-only", "injection", 0.93)
     assert proxy.judge.texts == [ATTACK, BENIGN]
+
+
+def test_judge_retries_a_call_that_timed_out(cascade: Start, borderline: Borderline) -> None:
+    """`retries: 1`: the first call runs past `timeout_ms`, the second answers and decides."""
+    proxy = cascade(judge={"timeout_ms": 300, "retries": 1})
+    proxy.judge.reset(Rule(borderline.text, INJECTION, delay_s=2.0, slow_calls=1))
+    with pytest.raises(openai.BadRequestError) as caught:
+        proxy.ask(borderline.text)
+    assert isinstance(caught.value.body, dict)
+    assert caught.value.body["rule"] == "no-injection"
+    assert proxy.judge.texts == [borderline.text, borderline.text]
+
+
+def test_audit_event_names_the_judge_not_the_text(cascade: Start, borderline: Borderline) -> None:
+    """policy.decided lists the escalation: who decided, judge model and prompt hash, the
+    band and result; never the text or the judge's reason."""
+    import structlog
+
+    proxy = cascade()
+    proxy.judge.reset(Rule(borderline.text, INJECTION))
+    with structlog.testing.capture_logs() as logs, pytest.raises(openai.BadRequestError):
+        proxy.ask(borderline.text)
+    (event,) = [e for e in logs if e["event"] == "policy.decided"]
+    (record,) = event["escalations"]
+    judge = proxy.pipeline.policy.guards["judge"]
+    assert record["decided_by"] == "judge" and record["result"] == "positive"
+    assert (record["model"], record["prompt_hash"]) == ("guard-judge", judge.prompt_hash)
+    assert borderline.text not in json.dumps(event)
+    assert INJECTION["reason"] not in json.dumps(event)

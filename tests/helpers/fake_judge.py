@@ -22,11 +22,13 @@ SAFE = {"label": "safe", "confidence": 0.9, "reason": "nothing in the taxonomy"}
 
 @dataclass(frozen=True)
 class Rule:
-    """Texts containing `needle` get `content` (a verdict dict, or raw text) after `delay_s`."""
+    """Texts containing `needle` get `content` (a verdict dict, or raw text) after `delay_s`
+    (for the first `slow_calls` of them, or all)."""
 
     needle: str
     content: dict[str, Any] | str
     delay_s: float = 0.0
+    slow_calls: int | None = None  # only the first N matching calls wait `delay_s` (None: all)
 
 
 @dataclass
@@ -59,7 +61,9 @@ class FakeJudge:
         rule = next((r for r in self.rules if r.needle in text), None)
         content = SAFE if rule is None else rule.content
         if rule is not None and rule.delay_s:
-            await asyncio.sleep(rule.delay_s)
+            seen = self.calls_with(rule.needle)  # this call included
+            if rule.slow_calls is None or seen <= rule.slow_calls:
+                await asyncio.sleep(rule.delay_s)
         answer = content if isinstance(content, str) else json.dumps(content)
         return JSONResponse(
             {
