@@ -8,6 +8,7 @@ complete (never on times). Over-limit part counts are refused with `too_many_par
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -36,12 +37,14 @@ def long_text() -> dict[str, object]:
     return {"model": "m", "messages": [{"role": "user", "content": text}]}
 
 
+_asked = itertools.count()
+
+
 def ordinary() -> dict[str, object]:
-    """What any other client sends meanwhile."""
-    return {
-        "model": "m",
-        "messages": [{"role": "user", "content": "What is the capital of France?"}],
-    }
+    """What any other client sends meanwhile: a new question each time, so that no cached
+    classifier result can answer it without waiting for the inference pool."""
+    question = f"What is the capital of France? (question {next(_asked)})"
+    return {"model": "m", "messages": [{"role": "user", "content": question}]}
 
 
 class Race:
