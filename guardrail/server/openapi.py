@@ -132,7 +132,8 @@ _SCHEMAS: Json = {
 _ERROR_STATUSES = {
     "400": "invalid request or blocked by a rule",
     "401": "missing or unknown proxy key",
-    "413": "over a limit (limit_exceeded)",
+    "408": "the request body did not arrive in time (body_timeout)",
+    "413": "over a limit (limit_exceeded, too_many_parts)",
     "502": "the upstream failed",
     "503": "not ready, or a guard could not run (fail: closed)",
     "504": "the upstream timed out",
