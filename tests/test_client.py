@@ -268,7 +268,9 @@ async def test_async_stream_violation_is_cut(
     aclient: openai.AsyncOpenAI, fake: FakeUpstream
 ) -> None:
     """The async stream is cut the same way, and restores PII before the cut."""
-    reply = "Mail <EMAIL_1> soon. " * 3 + "Now detonate now please, and then more text."
+    # more clean text than the hold-back's look-ahead (at least 96 characters) and a check
+    # step: a sentence is released (and restored) before the violation arrives
+    reply = "Mail <EMAIL_1> soon. " * 8 + "Now detonate now please, and then more text."
     fake.script(Reply(text=reply, chunk_chars=4))
     stream = await aclient.chat.completions.create(
         model="gpt-test", stream=True, messages=user(f"mail {EMAIL}")

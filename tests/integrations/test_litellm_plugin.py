@@ -140,7 +140,9 @@ async def test_streaming_hook_restores_and_cuts() -> None:
     guard = plugin()
     data = request(f"mail {EMAIL}")
     await guard.async_pre_call_hook(AUTH, DualCache(), data, "acompletion")
-    reply = "Writing to <EMAIL_1> now. " * 3 + "Then detonate now, and more text after."
+    # more clean text than the hold-back's look-ahead (at least 96 characters) and a check
+    # step: a sentence is released (and restored) before the violation arrives
+    reply = "Writing to <EMAIL_1> now. " * 8 + "Then detonate now, and more text after."
     out = await streamed(guard, data, shapes.split(reply, 3))
     assert all(isinstance(c, ModelResponseStream) for c in out)
     text = text_of(out)
