@@ -7,8 +7,10 @@ time, so this is a two-step heuristic:
 1. script: if under half of the letters are Latin (a-z with accents), the text is not English;
 2. stop words: a Latin-script text of at least `MIN_WORDS` words is English when at least
    `STOP_SHARE` of its words are common English function words. Running English prose sits
-   around 35-50 %; French, Spanish, German, Italian or Portuguese prose stays under ~10 % with
-   this list (it leaves out words those languages share with English, such as "a" or "me").
+   around 35-50 %; the list leaves out words French, Spanish, German, Italian or Portuguese
+   share with English ("a", "me", "do", "no"), so their prose stays far lower. Measured
+   (docs/cascades.md): 97 %+ of 300 rows of the shared benign multilingual prompts read as not
+   English, and 3.8 % of 1,000 English benign prompts do too (mostly code and keyword lists).
 
 Texts shorter than `MIN_WORDS` Latin words are taken as English: there is too little to tell,
 and escalating every short greeting would spend the judge's budget for nothing. It is a signal
