@@ -101,7 +101,9 @@ def test_blocked_answer_is_400(client: openai.OpenAI, fake: FakeUpstream) -> Non
 
 def test_stream_restored_and_cut(client: openai.OpenAI, fake: FakeUpstream) -> None:
     """A stream is restored across chunks and cut with content_filter on a violation."""
-    reply = "Mail <EMAIL_1> now. " * 3 + "Then detonate now, and more after that."
+    # more clean text than the hold-back's look-ahead (at least 96 characters) and a check
+    # step: a sentence is released (and restored) before the violation arrives
+    reply = "Mail <EMAIL_1> now. " * 8 + "Then detonate now, and more after that."
     fake.script(Reply(text=reply, chunk_chars=3))
     stream = client.chat.completions.create(
         model="fake-model", stream=True, messages=user(f"mail {EMAIL}")
