@@ -149,7 +149,9 @@ class Metrics:
         self._record_escalations(decision)
 
     def _record_escalations(self, decision: Decision) -> None:
-        calls: set[tuple[str, int]] = set()  # one judge call serves every label of a text
+        # one judge call serves every label of a text, and (joined small texts, coalesce.py)
+        # may be copied onto several texts: the copies carry the same judge_ms
+        calls: set[tuple[str, float]] = set()
         for finding in decision.escalations:
             record = finding.escalation
             if record is None:
@@ -157,7 +159,7 @@ class Metrics:
             self.escalations.labels(finding.guard, finding.label, record.result).inc()
             if record.agrees is False:
                 self.judge_disagreements.labels(finding.guard, finding.label).inc()
-            call = (record.judge, finding.text_index)
+            call = (record.judge, record.judge_ms)
             if record.judge_ms > 0 and call not in calls:
                 calls.add(call)
                 self.judge_seconds.labels(record.judge).observe(record.judge_ms / 1000)

@@ -202,7 +202,7 @@ def test_borderline_text_is_decided_by_the_judge(
     assert 'guardrail_escalations_total{guard="injection",label="injection",result="positive"}' in (
         metrics
     )
-    assert "guardrail_judge_seconds_count" in metrics
+    assert 'guardrail_judge_seconds_count{judge="judge"} 1.0' in metrics
 
 
 def test_judge_can_clear_a_borderline_text(cascade: Start, borderline: Borderline) -> None:
