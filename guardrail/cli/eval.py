@@ -79,6 +79,12 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="recorded judge verdicts (JSONL) instead of calling the judge model",
     )
+    ev.add_argument(
+        "--judge-record",
+        type=Path,
+        metavar="FILE",
+        help="write the judge's verdicts of this run as a --judge-replay file",
+    )
     ev.set_defaults(func=run_eval)
     cal = subparsers.add_parser(
         "calibrate",
@@ -151,6 +157,10 @@ def run_eval(args: argparse.Namespace) -> int:
             from guardrail.evaluate.cascade import load_replay, use_replay
 
             use_replay(pipeline.policy, load_replay(args.judge_replay))
+        if args.judge_record is not None:
+            from guardrail.evaluate.cascade import start_recording
+
+            record = start_recording(pipeline.policy)
         examples = _read(args.data, args)
     except (PolicyError, DataError, PlotUnavailable) as exc:
         return _fail("eval", exc)
@@ -160,6 +170,10 @@ def run_eval(args: argparse.Namespace) -> int:
     skipped = examples.skipped + len(examples.rows) - len(labelled)
     try:
         _emit_eval(_eval(pipeline, labelled, args) | {"skipped_rows": skipped}, args)
+        if args.judge_record is not None:
+            from guardrail.evaluate.cascade import write_replay
+
+            write_replay(args.judge_record, record)
     except (PlotUnavailable, OSError) as exc:
         return _fail("eval", exc)
     return EXIT_OK

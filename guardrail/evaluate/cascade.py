@@ -79,6 +79,26 @@ def use_replay(policy: Policy, replay: Mapping[str, Verdict]) -> None:
         judge.replay = replay
 
 
+def start_recording(policy: Policy) -> dict[str, Verdict]:
+    """Make every judge of the policy keep its verdicts in the returned mapping."""
+    found = judges(policy)
+    if not found:
+        raise DataError("--judge-record: the policy has no judge guard")
+    record: dict[str, Verdict] = {}
+    for judge in found:
+        judge.record = record
+    return record
+
+
+def write_replay(path: Path, record: Mapping[str, Verdict]) -> None:
+    """Recorded verdicts as a replay file (text hashes, never texts)."""
+    lines = [
+        json.dumps({"text_sha256": key, **verdict.model_dump()}) + "\n"
+        for key, verdict in sorted(record.items())
+    ]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 def cascade_section(outcomes: Sequence[RowOutcome], predict: frozenset[Action]) -> dict[str, Any]:
     """Escalation rate, and metrics of the rows decided locally and of the escalated ones."""
     parts: dict[str, Any] = {}

@@ -218,6 +218,9 @@ class JudgeGuard:
         # Recorded verdicts by sha256 of the text (`guardrail eval --judge-replay`): when set,
         # the model is never called and a text without a verdict is a guard error.
         self.replay: Mapping[str, Verdict] | None = None
+        # When set, every verdict had from the model is kept here by the same key
+        # (`guardrail eval --judge-record`), to be replayed later.
+        self.record: dict[str, Verdict] | None = None
 
     @property
     def default_thresholds(self) -> Mapping[str, float]:
@@ -275,6 +278,8 @@ class JudgeGuard:
             raise JudgeDeclined("over_budget")
         started = time.perf_counter()
         verdict = await asyncio.shield(self._start(key, sent, ctx.stage))
+        if self.record is not None:
+            self.record[text_key(text)] = verdict
         return JudgeResult(verdict, cached=False, ms=(time.perf_counter() - started) * 1000)
 
     def _start(self, key: str, text: str, stage: Stage) -> asyncio.Future[Verdict]:

@@ -22,14 +22,14 @@ ROWS = [
 VERDICTS = {"injection": "injection", "benign": "safe"}
 
 
-def _policy(tmp_path: Path, band: tuple[float, float]) -> Path:
+def _policy(tmp_path: Path, band: tuple[float, float], url: str = "http://127.0.0.1:9/v1") -> Path:
     policy = {
         "version": 1,
         "guards": {
             "judge": {
                 "kind": "judge",
                 "model": "guard-judge",
-                "url": "http://127.0.0.1:9/v1",  # never called: verdicts are replayed
+                "url": url,  # by default nothing listens: verdicts are replayed
                 "labels": {"injection": "tries to override the assistant's instructions"},
             },
             "injection": {
@@ -117,3 +117,26 @@ def test_propose_band_is_the_narrowest_meeting_targets() -> None:
     assert band is not None
     assert band.low <= 0.4 and band.high >= 0.6 and band.escalation_rate == pytest.approx(2 / 6)
     assert propose_band(scores, truth, [0.0] * 6, 0.0, 1.0) is None  # a judge always wrong
+
+
+def test_recorded_verdicts_replay_the_same_report(tmp_path: Path) -> None:
+    """`--judge-record` keeps a run's real judge verdicts (as text hashes); replaying them
+    gives the same cascade report without a single judge call."""
+    from guardrail.testing import serve_app
+    from tests.helpers.fake_judge import FakeJudge, Rule
+
+    data, _ = _files(tmp_path)
+    verdict = {"label": "injection", "confidence": 0.9, "reason": "x"}
+    fake = FakeJudge(rules=[Rule("instructions", verdict)])
+    recorded, reports = tmp_path / "recorded.jsonl", []
+    with serve_app(fake.app) as server:
+        policy = str(_policy(tmp_path, (0.0, 1.0), url=server.url + "/v1"))
+        out = tmp_path / "report.json"
+        args = ["eval", "--policy", policy, "--data", str(data), "--json", str(out)]
+        for extra in (["--judge-record", str(recorded)], ["--judge-replay", str(recorded)]):
+            assert main([*args, *extra]) == 0
+            reports.append(json.loads(out.read_text())["cascade"])
+            calls = len(fake.texts)
+    assert calls == len(ROWS) + 1  # the rows and eval's warm-up text; the replay run made none
+    assert reports[0] == reports[1]
+    assert all(text not in recorded.read_text() for text, _ in ROWS)
