@@ -130,10 +130,12 @@ async def _local_scores(
 
 def _flags(replay: dict[str, Verdict], text: str, labels: frozenset[str]) -> bool:
     """Whether the recorded verdict for `text` names one of `labels`."""
+    from guardrail.canonical import canonical
     from guardrail.evaluate.data import DataError
     from guardrail.guards.judge import text_key
 
-    verdict = replay.get(text_key(text))
+    # recorded files key the text as the judge read it: its canonical form
+    verdict = replay.get(text_key(text)) or replay.get(text_key(canonical(text).text))
     if verdict is None:
         raise DataError("--judge-replay has no verdict for a row (keys: sha256 of the text)")
     return verdict.label in labels
