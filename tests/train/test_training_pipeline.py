@@ -88,6 +88,7 @@ def test_split_is_grouped_english_only_and_masks_unknown_heads() -> None:
 
 def test_runtime_windows_match_the_runtime() -> None:
     """The trainer cuts long texts into the same windows as guardrail.inference.windows."""
+    pytest.importorskip("torch")  # encoding imports the model code; runs in .venv-train
     from classifiers.train.encoding import runtime_windows
 
     windows = pytest.importorskip("guardrail.inference.windows")
