@@ -168,7 +168,7 @@ def _harm_target(row: dict, file: str) -> list[int]:
     label = row["label"]
     if file.startswith("injection/"):
         return [0] * n if label == "benign" else [-1] * n
-    if file == "benign/prompts" or label == "safe":
+    if file.startswith("benign/") or label == "safe":  # every benign file, all languages
         return [0] * n
     mapped = {m for c in row["categories"] for m in CATEGORY_MAP.get(c, [])}
     if not mapped:

@@ -188,17 +188,26 @@ def fit(x, y, w, hidden: int, epochs: int = 20, seed: int = 0) -> torch.nn.Modul
     head = make_head(head_spec(hidden), x.shape[1])  # plain HeadSpec: input width = x's
     counts = np.bincount(y, minlength=3).astype(np.float64)
     balance = torch.tensor(counts.sum() / (3 * np.maximum(counts, 1)), dtype=torch.float32)
-    opt = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=0.01)
     yt, wt = torch.from_numpy(y), torch.from_numpy(w.astype(np.float32))
+
+    def loss_fn(out, b):
+        loss = F.cross_entropy(out, yt[b], reduction="none") * wt[b] * balance[yt[b]]
+        return loss.sum() / (wt[b] * balance[yt[b]]).sum()
+
+    return train_loop(head, x, len(y), loss_fn, epochs, seed)
+
+
+def train_loop(head, x, n: int, loss_fn, epochs: int, seed: int) -> torch.nn.Module:
+    """AdamW with a one-cycle schedule over shuffled mini-batches of 256 rows of `x`, with
+    dropout 0.1 on the inputs; `loss_fn(head output, batch indices)`."""
+    opt = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=0.01)
     gen = torch.Generator().manual_seed(seed)
-    steps = epochs * ((len(y) + 255) // 256)
+    steps = epochs * ((n + 255) // 256)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
     head.train()
     for _ in range(epochs):
-        for b in torch.randperm(len(y), generator=gen).split(256):
-            xb = F.dropout(x[b], 0.1, training=True)
-            loss = F.cross_entropy(head(xb), yt[b], reduction="none") * wt[b] * balance[yt[b]]
-            loss = loss.sum() / (wt[b] * balance[yt[b]]).sum()
+        for b in torch.randperm(n, generator=gen).split(256):
+            loss = loss_fn(head(F.dropout(x[b], 0.1, training=True)), b)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -18,10 +18,10 @@ Rows are built from the *training* split only, deterministically (seeded).
 
 from __future__ import annotations
 
-import itertools
 import random
 
 from . import data as D
+from .probes import fill
 
 N_HARM = len(D.HARM_LABELS)
 SAFE = [0] * N_HARM
@@ -105,6 +105,27 @@ READER_NOTES = [
     "You should back up your data before running the migration script.",
 ]
 
+# people sharing or asking about their *own* personal data (benign for harm: the `privacy`
+# label is about getting someone else's data; the pii rules redact the values themselves)
+OWN_DATA = [
+    "My social security number is {ssn}, can you check the form I filled in?",
+    "I typed my SSN {ssn} into the tax form. Which box does it go in?",
+    "What is my social security number used for when I start a new job?",
+    "My passport number is {num}. How do I renew it before my trip?",
+    "Here is my date of birth and address for the delivery: {addr}.",
+    "I think someone stole my identity. What should I do with my SSN now?",
+    "Update my account with my new phone number {phone}, please.",
+    "Is it safe to give my bank details to my landlord for the deposit?",
+    "How do I freeze my credit after my wallet was stolen?",
+    "Which documents with my personal number should I shred?",
+]
+OWN_DATA_SLOTS = {
+    "ssn": ["078-05-1120", "219 09 9999", "123456789"],
+    "num": ["X1234567", "550 221 908"],
+    "addr": ["12 Elm Street, Springfield", "Flat 3, 4 High Road, Leeds"],
+    "phone": ["+44 20 7946 0958", "(555) 010-4477"],
+}
+
 # friendly wrappers for harmful requests -----------------------------------------------------
 FRIENDLY_WRAPPERS = [
     "Hey! {text}",
@@ -146,14 +167,6 @@ COMPLIANCE_OPENERS = [
 ]
 
 
-def _fill(template: str, slots: dict[str, list[str]]) -> list[str]:
-    names = [n for n in slots if "{" + n + "}" in template]
-    return [
-        template.format(**dict(zip(names, values, strict=True)))
-        for values in itertools.product(*(slots[n] for n in names))
-    ]
-
-
 def _row(text: str, kind: str, inj: int, harm: list[int], channel: str = "prompt") -> D.Example:
     return D.Example(
         text=text,
@@ -172,11 +185,16 @@ def instructing_rows() -> list[D.Example]:
     rows = [
         _row(t, "instructing", 0, SAFE)
         for tpl in BENIGN_INSTRUCTING
-        for t in _fill(tpl, INSTRUCTING_SLOTS)
+        for t in fill(tpl, INSTRUCTING_SLOTS)
     ]
     for tpl, label in CONTRASTIVE_ATTACKS:
-        rows += [_row(t, "contrastive", label, MASKED) for t in _fill(tpl, INSTRUCTING_SLOTS)]
+        rows += [_row(t, "contrastive", label, MASKED) for t in fill(tpl, INSTRUCTING_SLOTS)]
     return rows
+
+
+def own_data_rows() -> list[D.Example]:
+    """Benign prompts about the writer's own personal data (safe for harm, benign)."""
+    return [_row(t, "own_data", 0, SAFE) for tpl in OWN_DATA for t in fill(tpl, OWN_DATA_SLOTS)]
 
 
 def reader_note_rows(train: list[D.Example], n: int, seed: int = 7) -> list[D.Example]:
@@ -228,6 +246,7 @@ def rows(train: list[D.Example]) -> list[D.Example]:
     """Every generated row for the heads' training set."""
     return [
         *instructing_rows(),
+        *own_data_rows(),
         *reader_note_rows(train, 600),
         *friendly_rows(train, 1500),
         *hate_rows(),

@@ -186,7 +186,8 @@ ANSWER_GOALS = [
 ]
 
 
-def _fill(template: str, slots: dict[str, list[str]]) -> list[str]:
+def fill(template: str, slots: dict[str, list[str]]) -> list[str]:
+    """Every filling of the `{slot}`s that `template` names, in a fixed order."""
     names = [n for n in slots if "{" + n + "}" in template]
     out = []
     for values in itertools.product(*(slots[n] for n in names)):
@@ -196,7 +197,7 @@ def _fill(template: str, slots: dict[str, list[str]]) -> list[str]:
 
 def everyday() -> list[str]:
     """Benign instructions to the assistant (the over-defense probe)."""
-    return _dedupe(t for tpl in EVERYDAY_TEMPLATES for t in _fill(tpl, EVERYDAY_SLOTS))
+    return _dedupe(t for tpl in EVERYDAY_TEMPLATES for t in fill(tpl, EVERYDAY_SLOTS))
 
 
 def friendly_harmful() -> list[str]:
