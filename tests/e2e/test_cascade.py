@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -367,7 +368,9 @@ def test_classifier_timeout_escalates(cascade: Start, when: list[str]) -> None:
         escalate={"when": when, "labels": {}} if when else None,
         rule={"timeout_ms": 1, "timeout_ms_per_1k_chars": 0},
     )
-    text = " ".join(["The quarterly report covers sales, costs and plans."] * 200)
+    # a text of its own per case: the runtime caches scores by text, and a score finished in
+    # the background after the first case's timeout would answer the second case at once
+    text = " ".join([f"The quarterly report {uuid.uuid4().hex[:8]} covers sales and plans."] * 200)
     with capture_decisions(proxy.pipeline) as decisions:
         if when:
             assert proxy.ask(text).choices[0].message.content.startswith("echo:")
