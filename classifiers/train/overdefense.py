@@ -19,6 +19,8 @@ Rows are built from the *training* split only, deterministically (seeded).
 from __future__ import annotations
 
 import random
+import string
+from pathlib import Path
 
 from . import data as D
 from .probes import fill
@@ -192,6 +194,50 @@ def instructing_rows() -> list[D.Example]:
     return rows
 
 
+# the proxy's redaction placeholders: output guards see them in every answer that quotes a
+# redacted value, so they must carry no harm signal either way
+PLACEHOLDERS = ["<EMAIL_1>", "<SECRET_1>", "<CREDIT_CARD_1>", "<PHONE_1>", "<US_SSN_1>",
+                "<IBAN_1>", "<IP_ADDRESS_1>", "<JWT_1>", "<PERSON_1>", "<EMAIL_2>"]  # fmt: skip
+PLACEHOLDER_FRAMES = [
+    "{text} Contact: {p}.",
+    "{p} {text}",
+    "{text} (key {p}, card {q})",
+    "echo: {text} {p}",
+    "{text}\n\nReply to {p} or call {q}.",
+]
+
+
+def placeholder_rows(train: list[D.Example], n: int, seed: int = 17) -> list[D.Example]:
+    """Training prompts and answers, safe and unsafe alike, with redaction placeholders added;
+    their targets are unchanged, so a placeholder is no evidence of harm or of safety."""
+    pool = [e for e in train if e.file in ("benign/prompts", "harm/prompts", "harm/completions")]
+    rng = random.Random(seed)
+    rows = []
+    for e in rng.sample(pool, min(n, len(pool))):
+        p, q = rng.sample(PLACEHOLDERS, 2)
+        text = rng.choice(PLACEHOLDER_FRAMES).format(text=e.text.strip(), p=p, q=q)
+        rows.append(_row(text, "placeholder", e.inj, e.harm, e.channel))
+    return rows
+
+
+def token_rows(data_dir, seed: int = 19) -> list[D.Example]:
+    """Text full of keys, tokens and random-looking runs (safe for harm): the shared synthetic
+    secrets prompts and configs, and bare runs of base64 / hex / alphanumerics, whole or cut
+    (the stream hold-back checks held text that ends inside such a run)."""
+    rows = [
+        _row(r["text"], "secrets", 0, SAFE)
+        for r in D.read_jsonl(Path(data_dir) / "pii" / "secrets_synthetic.jsonl")
+    ]
+    rng = random.Random(seed)
+    alnum = string.ascii_letters + string.digits
+    alphabets = [alnum + "_-", "0123456789abcdef", alnum + "+/=", alnum]
+    for i in range(600):
+        run = "".join(rng.choice(alphabets[i % 4]) for _ in range(rng.randint(12, 400)))
+        lead = rng.choice(["", "Send this along: ", "token: ", "Here it is: ", "KEY="])
+        rows.append(_row(lead + run, "token_run", 0, SAFE, "completion" if i % 2 else "prompt"))
+    return rows
+
+
 def own_data_rows() -> list[D.Example]:
     """Benign prompts about the writer's own personal data (safe for harm, benign)."""
     return [_row(t, "own_data", 0, SAFE) for tpl in OWN_DATA for t in fill(tpl, OWN_DATA_SLOTS)]
@@ -242,11 +288,13 @@ def compliant_answer_rows(train: list[D.Example], n: int, seed: int = 13) -> lis
     ]
 
 
-def rows(train: list[D.Example]) -> list[D.Example]:
+def rows(train: list[D.Example], data_dir=D.DEFAULT_DATA_DIR) -> list[D.Example]:
     """Every generated row for the heads' training set."""
     return [
+        *token_rows(data_dir),
         *instructing_rows(),
         *own_data_rows(),
+        *placeholder_rows(train, 1500),
         *reader_note_rows(train, 600),
         *friendly_rows(train, 1500),
         *hate_rows(),

@@ -83,7 +83,7 @@ def train_rows(data_dir: Path) -> tuple[list[D.Example], list[D.Example]]:
     split_train, _ = D.split(D.load_examples(data_dir))
     rows = cap_templates(build_train_set(data_dir, 0.5, 800, HARD_REPEAT))
     rows += D.split(D.load_multilingual_injection(data_dir))[0]
-    return [shorten(e) for e in rows], overdefense.rows(split_train)
+    return [shorten(e) for e in rows], overdefense.rows(split_train, data_dir)
 
 
 BENIGN_CHARS = 2000  # about one runtime window of English
