@@ -8,12 +8,11 @@ from guardrail.canonical import StageTexts, canonical, fold, fold_punctuation, t
 from guardrail.evaluate.runner import RecordingGuard
 from guardrail.guards.invisible import InvisibleTextGuard
 from guardrail.pipeline import Pipeline
-from guardrail.policy.compile import CompiledRule, Policy
-from guardrail.policy.model import Options
 from guardrail.server.metrics import Metrics
 from guardrail.telemetry import TimedGuard
 from guardrail.testing import DelayedGuard, StaticGuard
-from guardrail.types import Action, FailMode, Finding, Mode, Span, Stage
+from guardrail.types import Action, Finding, Span, Stage
+from tests.helpers.policies import one_rule_pipeline
 
 ZW, SHY, TAG_A, VS16, KEYCAP = "\u200b", "\u00ad", "\U000e0041", "\ufe0f", "\u20e3"
 
@@ -118,30 +117,7 @@ def test_wrapped_guards_read_what_the_guard_inside_reads() -> None:
 
 
 def _redacting(guard: StaticGuard) -> Pipeline:
-    rule = CompiledRule(
-        name="redact",
-        guard=guard.name,
-        stages=frozenset({Stage.INPUT}),
-        action=Action.REDACT,
-        mode=Mode.ENFORCE,
-        fail=FailMode.CLOSED,
-        timeout_ms=1000,
-        message="no",
-        code="content_blocked",
-        labels=None,
-        thresholds={},
-        threshold=None,
-        restore=True,
-    )
-    policy = Policy(
-        name="t",
-        path=None,
-        content_hash="0",
-        options=Options(),
-        rules=(rule,),
-        guards={guard.name: guard},
-    )
-    return Pipeline(policy)
+    return one_rule_pipeline(guard, Action.REDACT)
 
 
 async def test_pipeline_redacts_the_original_run_of_a_canonical_finding() -> None:

@@ -3,37 +3,13 @@
 from __future__ import annotations
 
 from guardrail.pipeline import Pipeline
-from guardrail.policy.compile import CompiledRule, Policy
-from guardrail.policy.model import Options
 from guardrail.testing import StaticGuard, capture_decisions
-from guardrail.types import Action, FailMode, Mode, Stage
+from guardrail.types import Action, Stage
+from tests.helpers.policies import one_rule_pipeline
 
 
 def _pipeline(action: Action) -> Pipeline:
-    rule = CompiledRule(
-        name="r",
-        guard="g",
-        stages=frozenset({Stage.INPUT}),
-        action=action,
-        mode=Mode.ENFORCE,
-        fail=FailMode.CLOSED,
-        timeout_ms=500,
-        message="m",
-        code="content_blocked",
-        labels=None,
-        thresholds={},
-        threshold=None,
-        restore=True,
-    )
-    policy = Policy(
-        name="t",
-        path=None,
-        content_hash="0",
-        options=Options(),
-        rules=(rule,),
-        guards={"g": StaticGuard("g", "secret", label="WORD")},
-    )
-    return Pipeline(policy)
+    return one_rule_pipeline(StaticGuard("g", "secret", label="WORD"), action, timeout_ms=500)
 
 
 async def test_static_guard_spans_every_occurrence() -> None:
