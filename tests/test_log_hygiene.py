@@ -160,3 +160,25 @@ def test_client_request_id_that_is_a_secret_is_never_logged_or_echoed(
     for request_id in (echoed, "order-77"):  # both audited events carry the logged id
         assert {e["event"] for e in events if e.get("request_id") == request_id} >= set(AUDITED)
     assert AWS_KEY not in captured.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("order-77", True),
+        ("3f2b6c1e-8a4d-4f0e-9b7a-2c5d8e1f0a3b", True),
+        ("req.2026-12-06:42", True),
+        ("0123456789abcdef0123456789abcdef01234567", False),  # 40 hex: a classic token
+        ("a1b2c3d4e5f60718293a4b5c6d7e8f90", False),  # 32 hex: a key as often as an id
+        ("AbCdEfGhIjKlMnOpQrStUv12", False),  # mixed-case random run
+        ("AKIA2E4JQWZ7RXKD5N3P", False),
+    ],
+)
+def test_request_ids_keep_readable_ids_and_hash_token_runs(value: str, kept: bool) -> None:
+    """Readable ids and dashed UUIDs are kept; any run of 20+ letters and digits is hashed."""
+    from guardrail.server.client_values import request_id
+
+    logged = request_id(value)
+    assert (logged == value) is kept
+    if not kept:
+        assert logged.startswith("h-") and value not in logged

@@ -10,8 +10,9 @@ prompt there (by mistake, or to smuggle text into our logs) must not get it writ
 - an id-shaped value (1-64 of `A-Z a-z 0-9 . _ : -`) that does not look like a secret: kept,
   so that clients can follow their own ids through our logs;
 - anything else -- too long, other characters, a known credential prefix (`AKIA`, `ghp_`,
-  `sk-` ... at the start of a word) or a long run mixing upper case, lower case and digits
-  (a random token): `h-` + the first 24 hex digits of its SHA-256. The same value always
+  `sk-` ... at the start of a word) or a run of 20 or more letters and digits (a random
+  token: mixed-case keys, but also hex keys and tokens, which look like hex ids; only the
+  dashed UUID form is kept): `h-` + the first 24 hex digits of its SHA-256. The same value always
   gives the same hash, so a client can still match its calls; the value is never written.
 """
 
@@ -31,8 +32,8 @@ _SECRET_PREFIX = re.compile(
     r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|xox[abposr]-"
     r"|sk-|sk_live_|sk_test_|rk_live_|rk_test_|pk_live_|AIza|ya29\.|hf_|npm_|SG\.|eyJ)"
 )
-# 20+ characters with upper case, lower case and digits all mixed in: a random token (API
-# key, session secret), not a readable id. UUIDs and hex ids have no upper/lower mix.
+# 20+ letters and digits in a row: a random token (API key, session secret, hex token) rather
+# than a readable id. Hex ids look the same as hex keys, so they are hashed too.
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9]{20,}")
 
 
@@ -58,12 +59,4 @@ def _loggable(value: str) -> bool:
         return True
     if _SECRET_PREFIX.search(value):
         return False
-    return not any(_mixed(run.group()) for run in _TOKEN_RUN.finditer(value))
-
-
-def _mixed(run: str) -> bool:
-    return (
-        any(c.isupper() for c in run)
-        and any(c.islower() for c in run)
-        and any(c.isdigit() for c in run)
-    )
+    return _TOKEN_RUN.search(value) is None
