@@ -16,9 +16,12 @@ about; `when: not_english` asks about every label of a text that `guardrail.lang
 not read as English, and `when: classifier_timeout` about every label of a text the classifier
 could not read whole in its time budget. One judge call per text serves all of its labels: a
 label asked about gets score 1.0 when the verdict names it and 0.0 otherwise, so the judge's
-answer decides under any threshold. Scores outside every band are the classifier's, except
-that a verdict naming another label of the head sets that label to 1.0 too (the judge read
-the text; a jailbreak it recognises is not allowed because only `injection` was in band).
+answer decides under any threshold; except that a label asked about only for a `when` signal
+keeps a local score already at/over the guard's threshold (the classifier was sure, the
+signal was no doubt about that score: a judge "safe" must not cancel a confident hit).
+Scores outside every band are the classifier's, except that a verdict naming another label
+of the head sets that label to 1.0 too (the judge read the text; a jailbreak it recognises
+is not allowed because only `injection` was in band).
 
 A judge failure (timeout, bad answer, call error) fails the classifier's scan: the rule's fail
 mode applies (`on_judge_error: local` keeps the classifier's own scores for that text instead,
@@ -179,6 +182,8 @@ class Escalator:
             record = self._record(f, reason, result, declined, thresholds)
             record = record.model_copy(update={"judge_ms": _ms(started, result)})
             score = f.score if result is None else float(result.verdict.label == f.label)
+            if reason != "band" and f.score >= thresholds.get(f.label, 0.5):
+                score = max(score, f.score)  # a signal, not doubt: the judge only adds hits
             out.append(f.model_copy(update={"score": score, "escalation": record}))
         return out
 
