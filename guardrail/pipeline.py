@@ -39,8 +39,10 @@ log = get_logger("guardrail.pipeline")
 class RequestState:
     """Everything one request carries between its stages. Never shared between requests."""
 
-    request_id: str
+    request_id: str  # may come from the client (x-request-id): logs and audit only
     tenant: str = ""
+    # Made here, never by the client: what per-request limits (the judge's budget) count on.
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
     vault: Vault = field(default_factory=Vault)
     decisions: list[Decision] = field(default_factory=list)
 
@@ -78,7 +80,11 @@ class Pipeline:
             return Decision(stage=stage, action=Action.ALLOW, texts=tuple(texts))
         started = time.perf_counter()
         ctx = CheckContext(
-            stage=stage, request_id=state.request_id, tenant=state.tenant, policy=self.policy.name
+            stage=stage,
+            request_id=state.request_id,
+            request_key=state.key,
+            tenant=state.tenant,
+            policy=self.policy.name,
         )
         findings, failures = await self._scan(rules, texts, ctx)
         decision, state.vault = decide(rules, stage, texts, findings, failures, state.vault)

@@ -185,7 +185,10 @@ class CheckContext(_Frozen):
     """What a guard may know about the call it scans (never the other stages' text)."""
 
     stage: Stage
-    request_id: str = ""
+    request_id: str = ""  # the client's x-request-id: for logs only, a client can reuse it
+    # The server's own key for this request (the pipeline's fresh uuid): per-request budgets
+    # count against it, so a reused x-request-id never shares or exhausts another's budget.
+    request_key: str = ""
     tenant: str = ""
     policy: str = ""
     # When the guard's time budget ends (`time.monotonic()`); a guard that reads in parts

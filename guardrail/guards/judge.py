@@ -274,7 +274,7 @@ class JudgeGuard:
         pending = self._pending.get(key)
         if pending is not None:  # the same text is being judged for another request
             return JudgeResult(await asyncio.shield(pending), cached=True, ms=0.0)
-        if not self._budget.take(ctx.request_id):
+        if not self._budget.take(ctx.request_key or ctx.request_id):  # key: server-made
             raise JudgeDeclined("over_budget")
         started = time.perf_counter()
         verdict = await asyncio.shield(self._start(key, sent, ctx.stage))

@@ -311,6 +311,24 @@ def test_per_request_budget_caps_calls(
     assert [e.result for e in _escalated(decisions, Stage.OUTPUT)] == ["over_budget"]
 
 
+def test_reused_request_id_does_not_share_the_budget(
+    cascade: Start, borderline: Borderline
+) -> None:
+    """The per-request judge budget counts on a server-made key: two requests sending the
+    same x-request-id each get their own call (a client cannot exhaust it for others)."""
+    proxy = cascade(judge={"max_calls_per_request": 1, "cache_size": 0})
+    client = openai_client(proxy.url)
+    with capture_decisions(proxy.pipeline) as decisions:
+        for _ in range(2):
+            client.chat.completions.create(
+                model="gpt-test",
+                messages=[{"role": "user", "content": borderline.text}],
+                extra_headers={"x-request-id": "1"},
+            )
+    assert proxy.judge.texts == [borderline.text, borderline.text]
+    assert [e.result for e in _escalated(decisions)] == ["negative", "negative"]
+
+
 def test_non_english_text_is_escalated(cascade: Start) -> None:
     """With `when: [not_english]` a French text goes to the judge whatever its score; an
     English one with a clear score does not."""
