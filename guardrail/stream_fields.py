@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from guardrail.errors import UpstreamBadResponse
-from guardrail.streaming import CONTENT_FILTER, Holdback, MakeHoldback, Release
+from guardrail.streaming import CONTENT_FILTER, Holdback, MakeHoldback, Release, chunk_index
 from guardrail.types import Decision
 
 Chunk = dict[str, Any]
@@ -74,7 +74,7 @@ class FieldGuard:
         for choice in choices:
             if not isinstance(choice, dict):
                 continue
-            index = int(choice.get("index") or 0)
+            index = chunk_index(choice)
             delta = await self._delta(index, choice)
             if self.blocked is not None:
                 return self._block_chunk(chunk, index)
@@ -119,7 +119,7 @@ class FieldGuard:
     async def _call(self, index: int, call: Any) -> Chunk:
         """A tool-call delta: its name checked whole; arguments handed on; no other keys."""
         call = call if isinstance(call, dict) else {}
-        k = int(call.get("index") or 0)
+        k = chunk_index(call)
         out: Chunk = {"index": k}
         out.update({key: call[key] for key in ("id", "type") if isinstance(call.get(key), str)})
         function = call.get("function")

@@ -15,7 +15,8 @@ as context -- and releases a prefix of what it checked. The prefix ends:
 - never inside an open candidate: a cut falls only on white space, so a run of token-like
   characters (a key, a JWT, an address, a URL) is held until white space or the end of the
   stream closes it; nor inside a run of number groups joined by single spaces (a card,
-  phone or IBAN number) or a `-----BEGIN` block before its `-----END ...-----` line.
+  phone or IBAN number; up to `MAX_NUMBER_RUN` characters, a longer run is cut like text)
+  or a `-----BEGIN` block before its `-----END ...-----` line.
 
 When more than `max_held` characters wait and none of them can be released (one candidate
 that long), the stream fails closed with a `stream-hold-limit` block (code
@@ -46,7 +47,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
-from guardrail.errors import LimitExceeded
+from guardrail.errors import LimitExceeded, UpstreamBadResponse
 from guardrail.types import Action, Block, Decision, Stage
 
 CheckFn = Callable[[str], Awaitable[Decision]]
@@ -70,6 +71,22 @@ _PEM = re.compile(r"-----BEGIN.*?(?:-----END[^\n]*?-----|\Z)", re.S)
 _WORD = re.compile(r"\S+")
 _DIGIT = re.compile(r"[0-9]")
 _CAPS = re.compile(r"[A-Z]{1,4}")  # an IBAN's letter group ("GB82 WEST 1234")
+# Longer than the longest number a run protects (an IBAN: 34 characters plus separators). A
+# longer run (a numeric table, a hex dump) may be cut at its white space like other text --
+# the look-ahead still shows every released piece's neighbours to the guards -- so that it
+# does not outgrow `max_held` and end a benign stream.
+MAX_NUMBER_RUN = 48
+
+
+def chunk_index(item: dict[str, Any]) -> int:
+    """A choice's or tool call's `index` (absent: 0); anything but a whole number >= 0 is
+    UpstreamBadResponse, so the client gets the clean upstream-error ending, not a crash."""
+    value = item.get("index")
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UpstreamBadResponse("upstream sent a stream chunk with an index that is not a number")
+    return value
 
 
 def _no_restore(text: str) -> str:
@@ -232,7 +249,8 @@ def _candidates(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _number_runs(text: str) -> Iterator[tuple[int, int]]:
-    """Runs of two or more number-like words joined by single spaces or tabs."""
+    """Runs of two or more number-like words joined by single spaces or tabs, up to
+    `MAX_NUMBER_RUN` characters long (a longer run is no candidate)."""
     run_start, run_end, words = 0, 0, 0
     for word in _WORD.finditer(text):
         value = word.group()
@@ -240,10 +258,10 @@ def _number_runs(text: str) -> Iterator[tuple[int, int]]:
         if numberish and words and text[run_end : word.start()] in (" ", "\t"):
             run_end, words = word.end(), words + 1
             continue
-        if words > 1:
+        if words > 1 and run_end - run_start <= MAX_NUMBER_RUN:
             yield run_start, run_end
         run_start, run_end, words = word.start(), word.end(), int(numberish)
-    if words > 1:
+    if words > 1 and run_end - run_start <= MAX_NUMBER_RUN:
         yield run_start, run_end
 
 
@@ -365,7 +383,7 @@ class StreamGuard:
             yield chunk  # usage / keep-alive chunks carry no text
             return
         for choice in choices:
-            index = int(choice.get("index") or 0)
+            index = chunk_index(choice)
             state = self._choices.setdefault(index, _Choice())
             delta = await self._delta(state, choice)
             if self.blocked is not None:
@@ -400,7 +418,7 @@ class StreamGuard:
         return out
 
     async def _tool_delta(self, state: _Choice, call: dict[str, Any]) -> dict[str, Any] | None:
-        k = int(call.get("index") or 0)
+        k = chunk_index(call)
         function = dict(call.get("function") or {})
         released = await self._feed(state, k, function.pop("arguments", None))
         header = {key: value for key, value in call.items() if key not in ("index", "function")}

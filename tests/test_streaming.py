@@ -11,8 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from guardrail.errors import UpstreamBadResponse
 from guardrail.pipeline import Pipeline, RequestState
 from guardrail.policy import load_policy_text
+from guardrail.stream_fields import FieldGuard
 from guardrail.streaming import CONTENT_FILTER, HOLD_LIMIT_RULE, Holdback, StreamGuard
 from guardrail.types import Decision, Stage
 from guardrail.upstream import shapes
@@ -216,6 +218,16 @@ def test_token_run_past_the_cap_fails_closed(pipeline: Pipeline) -> None:
     assert "y7" not in released
 
 
+def test_long_number_run_is_released_not_blocked(pipeline: Pipeline) -> None:
+    """A 5,000-character run of spaced numbers (a table, a hex dump) streams whole, in parts."""
+    state = pipeline.new_request("t")
+    hb = holdback(pipeline, state)
+    text = " ".join(str(n) for n in range(1200))[:5000]
+    released, blocked, most_held = asyncio.run(stream_through(hb, cut(text, [3, 7, 1])))
+    assert not blocked and released == text
+    assert most_held < hb.max_held
+
+
 async def _aiter(chunks: Sequence[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
     for chunk in chunks:
         yield chunk
@@ -236,6 +248,31 @@ def _content(chunks: Sequence[dict[str, Any]]) -> str:
     return "".join(
         c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices")
     )
+
+
+@pytest.mark.parametrize("kind", ["fields", "chat"])
+@pytest.mark.parametrize("index", ["1", 1.5, [0], True, -1], ids=repr)
+def test_non_integer_choice_index_is_upstream_bad_response(
+    pipeline: Pipeline, kind: str, index: Any
+) -> None:
+    """A chunk whose choice index is no whole number >= 0 raises UpstreamBadResponse (the
+    clean upstream-error ending), not ValueError/TypeError or a made-up index."""
+    chunk = {"id": "c", "choices": [{"index": index, "delta": {"content": "Hi. "}}]}
+    chunks = [{"id": "c", "choices": [{"delta": {"content": "Hello. "}}]}, chunk]
+    if kind == "fields":
+        state = pipeline.new_request("t")
+        guard = FieldGuard(lambda: holdback(pipeline, state), kind="chat")
+        run = guard.guard(_aiter(chunks))
+    else:
+        run = StreamGuard(lambda: holdback(pipeline, pipeline.new_request("t"))).guard(
+            _aiter(chunks)
+        )
+
+    async def drain() -> int:
+        return len([c async for c in run])
+
+    with pytest.raises(UpstreamBadResponse):
+        asyncio.run(drain())
 
 
 def test_chat_stream_block_ends_with_content_filter(pipeline: Pipeline) -> None:

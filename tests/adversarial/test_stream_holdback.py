@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
 import re
 import string
@@ -394,3 +395,28 @@ def test_random_chunkings_never_release_a_piece(
     text = before + value + after
     seen = asyncio.run(_stream(holdback_pipeline, _cut_at(text, cuts)))
     assert shared(seen, value) < MAX_SHARED
+
+
+def test_non_integer_index_ends_with_upstream_error(
+    attack_proxy: Callable[..., str], fake: FakeUpstream
+) -> None:
+    """A stream chunk whose tool-call index is no integer ends the stream with the clean
+    upstream_bad_response error (502, or an error event), not a crash of the proxy."""
+    call = {"index": [0], "function": {"arguments": "{}"}}
+    fake.script(Reply(text="Hello there.", deltas=[{"tool_calls": [call]}]))
+    body = {"model": "gpt-test", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
+    with httpx.Client(base_url=attack_proxy(), timeout=60) as client:
+        response = client.post("/v1/chat/completions", json=body)
+    assert _error_code(response) == "upstream_bad_response"
+    assert "[DONE]" not in response.text
+
+
+def _error_code(response: httpx.Response) -> str:
+    """The error code of a failed stream: a 502 body (failed on the first chunk, before any
+    byte went out) or the final error event of a stream that had begun."""
+    if response.status_code != 200:
+        assert response.status_code == 502
+        return str(response.json()["error"]["code"])
+    events = [line for line in response.text.splitlines() if line.startswith("data: {")]
+    assert events
+    return str(json.loads(events[-1][6:])["error"]["code"])
