@@ -9,6 +9,8 @@
     │   ├── LimitExceeded               limit_exceeded      (size, count, length limits)
     │   │   └── TooManyParts            too_many_parts      (content parts in one request)
     │   ├── BodyTimeout                 body_timeout        (the body did not arrive in time)
+    │   ├── NotFound                    not_found           (no endpoint at this path)
+    │   ├── MethodNotAllowed            method_not_allowed  (the path has no such method)
     │   └── AmbiguousFraming            ambiguous_framing   (Content-Length and
     │                                                        Transfer-Encoding both set)
     ├── AuthError                       unauthorized
@@ -147,6 +149,21 @@ class AmbiguousFraming(RequestError):
     code = "ambiguous_framing"
 
 
+class NotFound(RequestError):
+    """No endpoint at this path (answered in the API's error shape, not as plain text)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class MethodNotAllowed(RequestError):
+    """The path exists but not with this HTTP method (the answer's `Allow` header lists
+    the methods it has)."""
+
+    code = "method_not_allowed"
+    http_status = 405
+
+
 class AuthError(GuardrailError):
     """Missing or unknown proxy key."""
 
@@ -209,6 +226,8 @@ ERROR_CODES: dict[str, type[GuardrailError]] = {
         RequestError,
         LimitExceeded,
         AmbiguousFraming,
+        NotFound,
+        MethodNotAllowed,
         AuthError,
         UpstreamError,
         UpstreamTimeout,

@@ -48,6 +48,8 @@ def test_error_codes_are_stable() -> None:
         "guardrail_error",
         "invalid_request",
         "limit_exceeded",
+        "method_not_allowed",
+        "not_found",
         "policy_invalid",
         "unauthorized",
         "upstream_bad_response",

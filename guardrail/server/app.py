@@ -26,7 +26,7 @@ from starlette.routing import Route
 from guardrail.errors import GuardrailError
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline
-from guardrail.server import openapi, routes_anthropic, routes_openai
+from guardrail.server import fallback, openapi, routes_anthropic, routes_openai
 from guardrail.server.auth import Tenancy, key_matches, unauthorized
 from guardrail.server.framing import FramingGuard
 from guardrail.server.limits import Limits
@@ -218,6 +218,7 @@ def create_app(
             *openapi.ROUTES,
         ],
         middleware=[Middleware(FramingGuard)],  # request smuggling: before any route
+        exception_handlers=fallback.HANDLERS,  # JSON 404 / 405 in the API's error shape
         lifespan=lifespan,
     )
     app.state.guardrail = holder
