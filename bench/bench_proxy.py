@@ -1,6 +1,11 @@
 """Added latency and throughput of the guardrail proxy, measured in one run on 127.0.0.1.
 
     .venv/bin/python bench/bench_proxy.py [--requests 300] [--concurrency 16] [--quick]
+        [--baseline REV]
+
+`--baseline REV` also runs (b) and (c) from the code and bundles of git revision REV (extracted
+with `git archive` into a temporary folder, same venv), in the same run: "did this change make
+the proxy slower" is answered by rows measured side by side, not by numbers from another day.
 
 Every target sits in front of the same fake OpenAI-compatible upstream (guardrail.testing's
 FakeUpstream, in its own process), and each target runs in its own process too:
@@ -97,7 +102,11 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def process(
-    cmd: list[str], ready_url: str, env: dict[str, str] | None = None, timeout_s: float = 120.0
+    cmd: list[str],
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 120.0,
+    cwd: Path = ROOT,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `ready_url` answers 200, stop it afterwards."""
     with tempfile.TemporaryFile() as log:
@@ -106,7 +115,7 @@ def process(
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
-            cwd=ROOT,
+            cwd=cwd,
         )
         try:
             _wait_ready(proc, ready_url, timeout_s, log)
@@ -257,6 +266,7 @@ def run_target(
     base: str,
     args: argparse.Namespace,
     env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> Result:
     """Start one target (None: already running), measure it, stop it."""
     result = Result(name)
@@ -265,7 +275,7 @@ def run_target(
         if cmd is None:
             asyncio.run(measure(base, args, result))
         else:
-            with process(cmd, ready, env):
+            with process(cmd, ready, env, cwd=cwd):
                 asyncio.run(measure(base, args, result))
     except (RuntimeError, httpx.HTTPError) as exc:
         result.note = f"failed: {str(exc).splitlines()[0][:120]}"
@@ -305,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--litellm-venv", type=Path, default=LITELLM_VENV)
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        action="append",
+        default=[],
+        help="also measure (b) and (c) at this git revision (repeatable)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.requests, args.load_requests, args.warmup = 30, 60, 3
@@ -334,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             results.append(default_target(fake, args, env))
+            for rev in args.baseline:
+                results += baseline_targets(rev, rules, fake, tmp, args, env)
             results.append(litellm_target(fake, tmp, args, env))
     print(table(results))
     print(
@@ -354,6 +373,54 @@ def default_target(fake: str, args: argparse.Namespace, env: dict[str, str]) -> 
     return run_target(
         name, cmd, f"http://127.0.0.1:{port}/readyz", f"http://127.0.0.1:{port}", args, env
     )
+
+
+def checkout(rev: str, into: Path) -> Path:
+    """The tracked files of `rev` (code, policies, bundles) in `into`, via `git archive`."""
+    into.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def baseline_targets(
+    rev: str, rules: Path, fake: str, tmp: Path, args: argparse.Namespace, env: dict[str, str]
+) -> list[Result]:
+    """(b) and (c) again, served by the code of `rev` (PYTHONPATH first, so it wins over this
+    checkout's editable install) with that revision's policies and bundles."""
+    old = checkout(rev, tmp / f"baseline-{len(list(tmp.glob('baseline-*')))}")
+    old_env = {**env, "PYTHONPATH": str(old)}
+    where = subprocess.run(
+        [PYTHON, "-c", "import guardrail; print(guardrail.__file__)"],
+        cwd=old,
+        env={**os.environ, **old_env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not Path(where).is_relative_to(old):
+        raise SystemExit(f"--baseline: {rev} would import guardrail from {where}, not {old}")
+    out = []
+    for name, policy in (
+        (f"(b) rules @ {rev}", rules),
+        (f"(c) default policy @ {rev}", old / "policies" / "default.yaml"),
+    ):
+        port = free_port()
+        cmd = guardrail_cmd(policy, port, fake + "/v1")
+        out.append(
+            run_target(
+                name,
+                cmd,
+                f"http://127.0.0.1:{port}/readyz",
+                f"http://127.0.0.1:{port}",
+                args,
+                old_env,
+                cwd=old,
+            )
+        )
+    return out
 
 
 def litellm_target(fake: str, tmp: Path, args: argparse.Namespace, env: dict[str, str]) -> Result:
