@@ -347,3 +347,21 @@ if __name__ == "__main__":
         fam_split[e.family]["val" if is_validation(e) else "train"] += 1
     for fam, c in sorted(fam_split.items()):
         print(f"{fam:70s} train={c['train']:6d} val={c['val']:6d}")
+
+
+TPL_CAP = 3  # templated real-traffic prompts: at most this many rows per `tpl:` template
+
+
+def cap_templates(rows: list[Example]) -> list[Example]:
+    """At most TPL_CAP rows per `tpl:` tag so a model does not learn template fill values."""
+    seen: Counter[str] = Counter()
+    out = []
+    for e in rows:
+        tpl = next((t for t in e.tags if t.startswith("tpl:")), None)
+        if tpl is not None:
+            seen[tpl] += 1
+            if seen[tpl] > TPL_CAP:
+                continue
+        out.append(e)
+    return out
+

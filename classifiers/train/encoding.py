@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from .data import Example
+from .data import Example, stable_hash
 from .model import base_model_dir
 
 CLS, SEP, PAD = 101, 102, 0
@@ -75,12 +75,23 @@ def injection_spans(examples: list[Example]) -> dict[int, tuple[int, int]]:
     return spans
 
 
-def train_window(ex: Example, enc, max_len: int, span: tuple[int, int] | None) -> list[int]:
-    """One window of <= max_len tokens incl. [CLS]/[SEP]; keeps a known injection inside it."""
+def _benign(ex: Example) -> bool:
+    return ex.inj <= 0 and (ex.harm_masked or ex.harm[0] == 0)
+
+
+def train_window(
+    ex: Example, enc, max_len: int, span: tuple[int, int] | None, vary_benign: bool = False
+) -> list[int]:
+    """One window of <= max_len tokens incl. [CLS]/[SEP]; keeps a known injection inside it.
+    With `vary_benign`, a long benign row's window starts at a hash-chosen token instead of its
+    beginning: the runtime scores every window of a long text, so the model must see their
+    middles and ends as benign too, not only their openings."""
     ids, offs = enc.ids, enc.offsets
     room = max_len - 2
     if len(ids) <= room:
         start = 0
+    elif vary_benign and span is None and not ex.position and _benign(ex):
+        start = stable_hash("window|" + ex.text) % (len(ids) - room + 1)
     elif span is not None:
         tok_in = [i for i, (a, b) in enumerate(offs) if b > span[0] and a < span[1]] or [0]
         mid = (tok_in[0] + tok_in[-1]) // 2
@@ -100,13 +111,14 @@ def encode_train(
     max_len: int,
     doc_max_len: int,
     spans: dict[int, tuple[int, int]] | None = None,
+    vary_benign: bool = False,
 ) -> list[list[int]]:
     spans = spans or {}
     encs = tok.encode_batch([e.text for e in examples], add_special_tokens=False)
     out = []
     for e, enc in zip(examples, encs, strict=False):
         ml = doc_max_len if e.channel == "document" else max_len
-        out.append(train_window(e, enc, ml, spans.get(id(e))))
+        out.append(train_window(e, enc, ml, spans.get(id(e)), vary_benign))
     return out
 
 

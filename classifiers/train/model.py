@@ -136,10 +136,14 @@ class GuardModel(nn.Module):
         )
         pooled = self.dropout(mean_pool(out.last_hidden_state, attention_mask))
         logits = {}
+        shared: dict[tuple, torch.Tensor] = {}  # one pooled tensor per layout, not one per head
         for spec in self.head_specs:
             head = self.heads[spec.name]
             if spec.type != "token":
-                logits[spec.name] = head(self._pooled(out, attention_mask, spec, pooled))
+                key = (spec.pool, spec.pool_max)
+                if key not in shared:
+                    shared[key] = self._pooled(out, attention_mask, spec, pooled)
+                logits[spec.name] = head(shared[key])
                 continue
             x = self.dropout(token_features(out, spec))
             logits[spec.name] = head(x, attention_mask) if spec.kernel else head(x)

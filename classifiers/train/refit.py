@@ -36,7 +36,6 @@ import dataclasses
 import json
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -61,27 +60,10 @@ from .train import build_train_set
 BUNDLE = D.REPO_ROOT / "classifiers/guard-minilm"
 MEANS, MAXES = (1, 2, 3, 4, 5, 6), (6,)  # the graph's /model/Concat_output_0 layout
 HIDDEN = 256
-TPL_CAP = 3  # third-pass templated prompts: at most this many rows per template
-
-
-def cap_templates(rows: list[D.Example]) -> list[D.Example]:
-    """At most TPL_CAP rows per `tpl:` tag so the heads do not learn template fill values."""
-    seen: Counter[str] = Counter()
-    out = []
-    for e in rows:
-        tpl = next((t for t in e.tags if t.startswith("tpl:")), None)
-        if tpl is not None:
-            seen[tpl] += 1
-            if seen[tpl] > TPL_CAP:
-                continue
-        out.append(e)
-    return out
-
-
 def train_rows(data_dir: Path) -> tuple[list[D.Example], list[D.Example]]:
     """The training rows for the heads: (from the shared data, ours from overdefense.py)."""
     split_train, _ = D.split(D.load_examples(data_dir))
-    rows = cap_templates(build_train_set(data_dir, 0.5, 800, HARD_REPEAT))
+    rows = D.cap_templates(build_train_set(data_dir, 0.5, 800, HARD_REPEAT))
     rows += D.split(D.load_multilingual_injection(data_dir))[0]
     return [shorten(e) for e in rows], overdefense.rows(split_train, data_dir)
 

@@ -2,6 +2,12 @@
 
     nice -n 5 python -m classifiers.train.train --run full
 
+The full fine-tune of issue #17 (all layers, two epochs, longer windows, our over-defense rows,
+MLP heads on pooled layers; checkpoints every --save-minutes, resumed with --resume):
+
+    nice -n 5 python -m classifiers.train.train --run ft --freeze-layers 0 --epochs 2 \
+        --max-len 192 --doc-max-len 320 --extra --pooled-heads --vary-benign --resume
+
 Each row only contributes loss to the heads it has labels for (inj == -1 / harm == -1 masks).
 Embeddings and the first --freeze-layers (2) transformer layers are frozen: no AdamW updates for
 ~13M parameters and no backward pass through the bottom layers (about 1/3 less CPU per step).
@@ -27,7 +33,7 @@ from tqdm import tqdm
 from . import data as D
 from .encoding import bucket_batches, encode_train, injection_spans, load_tokenizer, pad
 from .hard_negatives import augment_documents, hard_examples
-from .model import GuardModel, load_checkpoint, save_checkpoint, student
+from .model import HEADS, GuardModel, HeadSpec, load_checkpoint, save_checkpoint, student
 
 RUNS = Path(__file__).resolve().parent / "runs"
 
@@ -78,6 +84,29 @@ def build_train_set(
     if limit:
         rows = D.subsample(rows, limit, seed)
     return rows
+
+
+def extra_rows(data_dir: Path, rows: list[D.Example]) -> list[D.Example]:
+    """`rows` with templated real-traffic prompts capped per template, the training split of
+    the non-English injection rows and our own rows from overdefense.py (never dev/)."""
+    from . import overdefense
+
+    split_train, _ = D.split(D.load_examples(data_dir))
+    out = D.cap_templates(rows)
+    out += D.split(D.load_multilingual_injection(data_dir))[0]
+    return out + overdefense.rows(split_train, data_dir)
+
+
+POOL = (1, 2, 3, 4, 5, 6)  # hidden_states whose token means the pooled heads read (+ max of 6)
+
+
+def pooled_heads(hidden: int = 256) -> tuple[HeadSpec, ...]:
+    """HEADS as one-hidden-layer MLPs on the means of every layer and the maxima of the last
+    (the layout the refit heads use: a short attack inside a long window is not averaged away)."""
+    return tuple(
+        HeadSpec(h.name, h.type, h.labels, h.negative, hidden=hidden, pool=POOL, pool_max=(6,))
+        for h in HEADS
+    )
 
 
 def targets(batch: list[D.Example]):
@@ -135,6 +164,15 @@ def parse_args(argv=None):
     ap.add_argument("--head-lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=float, default=0.06)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--extra", action="store_true", help="add extra_rows() to the training set")
+    ap.add_argument("--pooled-heads", action="store_true", help="MLP heads on pooled layers")
+    ap.add_argument(
+        "--vary-benign", action="store_true", help="long benign rows: hash-chosen window start"
+    )
+    ap.add_argument("--save-minutes", type=float, default=10.0, help="resume checkpoint period")
+    ap.add_argument(
+        "--resume", action="store_true", help="continue from runs/<run>/resume.pt if it exists"
+    )
     ap.add_argument(
         "--threads",
         type=int,
@@ -148,7 +186,7 @@ def initial_model(args) -> GuardModel:
     """The base encoder with fresh heads, or (--init) a trained checkpoint, optionally cut to
     the transformer layers --keep-layers (a student to fine-tune: fewer layers, less latency)."""
     if not args.init:
-        return GuardModel.from_base()
+        return GuardModel.from_base(heads=pooled_heads() if args.pooled_heads else HEADS)
     model, _ = load_checkpoint(args.init)
     if args.keep_layers:
         model = student(model, tuple(int(i) for i in args.keep_layers.split(",")))
@@ -175,6 +213,33 @@ def make_optimizer(model: GuardModel, args, total_steps: int):
     return opt, sched
 
 
+def save_resume(path: Path, model, opt, sched, step: int, ema) -> None:
+    """Everything needed to continue after `step` (written atomically: a kill mid-write keeps
+    the previous checkpoint)."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "opt": opt.state_dict(),
+            "sched": sched.state_dict(),
+            "step": step,
+            "ema": ema,
+            "rng": torch.get_rng_state(),
+        },
+        tmp,
+    )
+    os.replace(tmp, path)
+
+
+def load_resume(path: Path, model, opt, sched) -> tuple[int, float | None]:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    sched.load_state_dict(state["sched"])
+    torch.set_rng_state(state["rng"])
+    return state["step"], state["ema"]
+
+
 def train(args) -> Path:
     torch.set_num_threads(args.threads)
     set_seed(args.seed)
@@ -189,8 +254,15 @@ def train(args) -> Path:
         args.inj_repeat,
         args.harm_frac,
     )
+    if args.extra:
+        rows = extra_rows(args.data_dir, rows)
+        from .refit import assert_no_dev
+
+        assert_no_dev(rows, args.data_dir)
     tok = load_tokenizer()
-    seqs = encode_train(rows, tok, args.max_len, args.doc_max_len, injection_spans(rows))
+    seqs = encode_train(
+        rows, tok, args.max_len, args.doc_max_len, injection_spans(rows), args.vary_benign
+    )
     lengths = [len(s) for s in seqs]
     n_epochs = math.ceil(args.epochs)
     plan = []
@@ -203,9 +275,15 @@ def train(args) -> Path:
     model = initial_model(args)
     model.train()
     opt, sched = make_optimizer(model, args, len(plan))
-    bar = tqdm(plan, desc="train", mininterval=10, file=sys.stderr)
-    ema = None
-    for step, batch_idx in enumerate(bar):
+    resume = RUNS / args.run / "resume.pt"
+    resume.parent.mkdir(parents=True, exist_ok=True)
+    first, ema = 0, None
+    if args.resume and resume.exists():
+        first, ema = load_resume(resume, model, opt, sched)
+        print(f"resumed at step {first}/{len(plan)}", flush=True)
+    bar = tqdm(plan[first:], desc="train", mininterval=10, file=sys.stderr, initial=first)
+    saved = time.time()
+    for step, batch_idx in enumerate(bar, start=first):
         batch = pad([seqs[i] for i in batch_idx])
         logits = model(**{k: torch.from_numpy(v) for k, v in batch.items()})
         loss, li, lh = multitask_loss(logits, *targets([rows[i] for i in batch_idx]))
@@ -217,12 +295,16 @@ def train(args) -> Path:
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if step % 20 == 0:
             bar.set_postfix(loss=f"{ema:.3f}", inj=f"{li:.3f}", harm=f"{lh:.3f}")
+        if time.time() - saved > 60 * args.save_minutes:
+            save_resume(resume, model, opt, sched, step + 1, ema)
+            saved = time.time()
     meta = {
         "command": "python -m classifiers.train.train " + " ".join(sys.argv[1:]),
         "args": {k: str(v) for k, v in vars(args).items()},
         "train_rows": len(rows),
         "train_tokens_per_epoch": int(sum(lengths)),
         "steps": len(plan),
+        "resumed_at_step": first,
         "train_seconds": round(time.time() - t0, 1),
         "counts": D.describe(rows),
         "families": dict(Counter(e.family for e in rows)),

@@ -1,0 +1,96 @@
+"""Score a candidate graph (a new fine-tune's own heads) the way refit.py scores refit heads.
+
+    nice -n 5 python -m classifiers.train.candidate --run ft \\
+        --graph classifiers/train/runs/ft/model.nopii.int8.onnx
+    nice -n 5 python -m classifiers.train.candidate --run ft --graph ... --ship
+
+Per-channel thresholds are calibrated on each channel's validation negatives at the budgets of
+refit.py; dev/ (out of family, never trained on) and our probes give the acceptance table of
+issue #17 next to `shipped` from the committed refit.json (the bundle as it is now). With
+`--ship`, a bundle already exported to classifiers/guard-minilm by export.py (and given its
+stage-less thresholds by evaluate.py) gets the candidate's `thresholds_by_stage` and its model
+card the comparison. Nothing here trains on dev/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import data as D
+from .evaluate import build_val_set
+from .refit import (
+    BUNDLE,
+    RUNS,
+    card_section,
+    evaluate_candidate,
+    parse_budgets,
+    previous_heads,
+    rehash,
+    update_manifest,
+    write_card,
+)
+
+COMMITTED = Path(__file__).resolve().parent / "refit.json"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", default="ft")
+    ap.add_argument("--graph", type=Path, required=True, help="int8 graph with both seq heads")
+    ap.add_argument("--data-dir", type=Path, default=D.DEFAULT_DATA_DIR)
+    ap.add_argument("--budgets", help="FPR budgets, e.g. input.injection=0.01,output.harm=0.02")
+    ap.add_argument("--ship", action="store_true", help="write thresholds_by_stage + card")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    t0 = time.time()
+    run = RUNS / args.run
+    run.mkdir(parents=True, exist_ok=True)
+    budgets = parse_budgets(args.budgets)
+    val = build_val_set(args.data_dir)
+    res = evaluate_candidate(
+        run, args.graph, args.data_dir, previous_heads(args.graph), val, budgets
+    )
+    res.pop("arrays")
+    before = json.loads(COMMITTED.read_text())
+    report = {
+        "budgets": {f"{s}.{h}": b for (s, h), b in budgets.items()},
+        "previous": before["shipped"],
+        "finetune": res,
+        "seconds": round(time.time() - t0, 1),
+    }
+    (run / "candidate.json").write_text(json.dumps(report, indent=1))
+    for key in ("validation", "outcome"):
+        for name, value in res[key].items():
+            print(f"{name:40s} shipped {before['shipped'][key][name]:.4f}  candidate {value:.4f}")
+    if not args.ship:
+        return
+    th = res["thresholds"]
+    info = {"command": "python -m classifiers.train.candidate " + " ".join(sys.argv[1:])}
+    import yaml
+
+    manifest = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())
+    default = {h: manifest["heads"][h]["thresholds"] for h in ("injection", "harm")}
+    strict = {h: manifest["heads"][h]["thresholds_strict"] for h in ("injection", "harm")}
+    update_manifest(BUNDLE, th, default, strict, info)
+    shipped = {**res, "thresholds": _served(th, default)}
+    write_card(BUNDLE, card_section({"budgets": report["budgets"], **report, "shipped": shipped}))
+    rehash(BUNDLE)
+    (Path(__file__).parent / "refit.json").write_text(json.dumps({**report, "shipped": shipped}))
+
+
+def _served(by_stage: dict, default: dict) -> dict:
+    """What each stage serves: its calibrated thresholds, else the stage-less defaults."""
+    return {
+        stage: {h: by_stage.get(stage, {}).get(h, default[h]) for h in ("injection", "harm")}
+        for stage in ("input", "retrieved", "output")
+    }
+
+
+if __name__ == "__main__":
+    main()
