@@ -1,15 +1,14 @@
 """Score a candidate graph (a new fine-tune's own heads) the way refit.py scores refit heads.
 
     nice -n 5 python -m classifiers.train.candidate --run ft \\
-        --graph classifiers/train/runs/ft/model.nopii.int8.onnx
-    nice -n 5 python -m classifiers.train.candidate --run ft --graph ... --ship
+        --graph /tmp/ftb/guard-minilm/model.onnx [--write-bundle /tmp/ftb/guard-minilm [--card]]
 
 Per-channel thresholds are calibrated on each channel's validation negatives at the budgets of
 refit.py; dev/ (out of family, never trained on) and our probes give the acceptance table of
-issue #17 next to `shipped` from the committed refit.json (the bundle as it is now). With
-`--ship`, a bundle already exported to classifiers/guard-minilm by export.py (and given its
-stage-less thresholds by evaluate.py) gets the candidate's `thresholds_by_stage` and its model
-card the comparison. Nothing here trains on dev/.
+issue #17 next to `shipped` from the committed refit.json (the bundle as it was). With
+`--write-bundle`, the bundle the graph belongs to (exported by export.py) gets the candidate's
+stage-less (1 % / 0.1 % validation FPR) and per-stage thresholds; `--card` also writes the
+comparison into its MODEL_CARD.md and classifiers/train/refit.json. Nothing here trains on dev/.
 """
 
 from __future__ import annotations
@@ -25,11 +24,11 @@ import torch
 from . import data as D
 from .evaluate import build_val_set
 from .refit import (
-    BUNDLE,
     RUNS,
     card_section,
     evaluate_candidate,
     parse_budgets,
+    pooled_thresholds,
     previous_heads,
     rehash,
     update_manifest,
@@ -45,7 +44,13 @@ def main(argv=None) -> None:
     ap.add_argument("--graph", type=Path, required=True, help="int8 graph with both seq heads")
     ap.add_argument("--data-dir", type=Path, default=D.DEFAULT_DATA_DIR)
     ap.add_argument("--budgets", help="FPR budgets, e.g. input.injection=0.01,output.harm=0.02")
-    ap.add_argument("--ship", action="store_true", help="write thresholds_by_stage + card")
+    ap.add_argument(
+        "--write-bundle",
+        type=Path,
+        help="write the thresholds (stage-less at 1 %% / 0.1 %% FPR, per stage) into this "
+        "bundle's bundle.yaml (the graph's bundle)",
+    )
+    ap.add_argument("--card", action="store_true", help="also the model card section")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()
@@ -56,7 +61,7 @@ def main(argv=None) -> None:
     res = evaluate_candidate(
         run, args.graph, args.data_dir, previous_heads(args.graph), val, budgets
     )
-    res.pop("arrays")
+    arrays = res.pop("arrays")
     before = json.loads(COMMITTED.read_text())
     report = {
         "budgets": {f"{s}.{h}": b for (s, h), b in budgets.items()},
@@ -68,20 +73,22 @@ def main(argv=None) -> None:
     for key in ("validation", "outcome"):
         for name, value in res[key].items():
             print(f"{name:40s} shipped {before['shipped'][key][name]:.4f}  candidate {value:.4f}")
-    if not args.ship:
+    if args.write_bundle is None:
         return
-    th = res["thresholds"]
+    default = pooled_thresholds(val, arrays, 0.01)
+    strict = pooled_thresholds(val, arrays, 0.001)
     info = {"command": "python -m classifiers.train.candidate " + " ".join(sys.argv[1:])}
-    import yaml
-
-    manifest = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())
-    default = {h: manifest["heads"][h]["thresholds"] for h in ("injection", "harm")}
-    strict = {h: manifest["heads"][h]["thresholds_strict"] for h in ("injection", "harm")}
-    update_manifest(BUNDLE, th, default, strict, info)
-    shipped = {**res, "thresholds": _served(th, default)}
-    write_card(BUNDLE, card_section({"budgets": report["budgets"], **report, "shipped": shipped}))
-    rehash(BUNDLE)
-    (Path(__file__).parent / "refit.json").write_text(json.dumps({**report, "shipped": shipped}))
+    update_manifest(args.write_bundle, res["thresholds"], default, strict, info)
+    served = _served(res["thresholds"], default)
+    print("wrote thresholds into", args.write_bundle / "bundle.yaml", flush=True)
+    if args.card:
+        shipped = {**res, "thresholds": served}
+        section = card_section({**report, "shipped": shipped})
+        write_card(args.write_bundle, section)
+        rehash(args.write_bundle)
+        (Path(__file__).parent / "refit.json").write_text(
+            json.dumps({**report, "shipped": shipped}, indent=1)
+        )
 
 
 def _served(by_stage: dict, default: dict) -> dict:
