@@ -72,6 +72,14 @@ def feature_session(onnx_path: Path):
     return session(model.SerializeToString()), names
 
 
+WINDOW = [MAX_LENGTH, WINDOW_STRIDE]  # runtime window (tokens) and stride the features use
+
+
+def set_window(max_len: int, stride: int) -> None:
+    """Score with other runtime windows than the bundle default (feature caches keep apart)."""
+    WINDOW[:] = [max_len, stride]
+
+
 def window_features(onnx_path: Path, texts: list[str], desc: str):
     """(features [windows, 2*depth*384] float16: every layer's mean then max over the tokens;
     owner row per window; injection logits per window)."""
@@ -79,7 +87,7 @@ def window_features(onnx_path: Path, texts: list[str], desc: str):
     tok = load_tokenizer()
     windows, owner = [], []
     for i, enc in enumerate(tok.encode_batch(texts, add_special_tokens=False)):
-        for w in runtime_windows(enc.ids, MAX_LENGTH, WINDOW_STRIDE):
+        for w in runtime_windows(enc.ids, *WINDOW):
             windows.append(w)
             owner.append(i)
     feats = np.zeros((len(windows), 2 * len(names) * 384), dtype=np.float16)
@@ -115,6 +123,8 @@ def cached_features(run_dir: Path, split: str, onnx_path: Path, rows: list[D.Exa
     hash of its text, so adding hard negatives costs only their own windows.
     """
     model_key = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    if WINDOW != [MAX_LENGTH, WINDOW_STRIDE]:
+        model_key += "|window={}/{}".format(*WINDOW)
     cache = run_dir / f"inj_feats_{split}.npz"
     keys, feats, owner, logits = _load_cache(cache, model_key, graph_depth(onnx_path))
     index = {k: i for i, k in enumerate(keys)}

@@ -60,6 +60,8 @@ from .train import build_train_set
 BUNDLE = D.REPO_ROOT / "classifiers/guard-minilm"
 MEANS, MAXES = (1, 2, 3, 4, 5, 6), (6,)  # the graph's /model/Concat_output_0 layout
 HIDDEN = 256
+
+
 def train_rows(data_dir: Path) -> tuple[list[D.Example], list[D.Example]]:
     """The training rows for the heads: (from the shared data, ours from overdefense.py)."""
     split_train, _ = D.split(D.load_examples(data_dir))
@@ -558,10 +560,15 @@ re-trained per fold): recall of the family's attacks at the input threshold cali
 validation prompts (1 % FPR)."""
 
 
-def card_section(report: dict) -> str:
+def card_section(
+    report: dict,
+    columns=("previous", "noextra", "extra", "shipped"),
+    title="Heads refit and per-channel thresholds (issue #17, `classifiers/train/refit.py`)",
+    intro=CARD_INTRO,
+) -> str:
     """The model card's section on the refit heads: dev, probes, validation and LOSO."""
     nan = float("nan")
-    cands = [c for c in ("previous", "noextra", "extra", "shipped") if c in report]
+    cands = [c for c in columns if c in report]
     head = "| | target | " + " | ".join(cands) + " |\n|---|---|" + "---|" * len(cands) + "\n"
     lines = [
         f"| {what} | {target} | "
@@ -580,9 +587,9 @@ def card_section(report: dict) -> str:
         )
     out = [
         CARD_START,
-        "## Heads refit and per-channel thresholds (issue #17, `classifiers/train/refit.py`)",
+        f"## {title}",
         "",
-        CARD_INTRO.format(budgets=report["budgets"]),
+        intro.format(budgets=report["budgets"]),
         "",
         head + "\n".join(lines),
         "",
