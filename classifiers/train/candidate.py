@@ -27,7 +27,9 @@ from .inj_head import WINDOW, set_window
 from .refit import (
     RUNS,
     card_section,
+    dev_rows,
     evaluate_candidate,
+    fires,
     parse_budgets,
     pooled_thresholds,
     previous_heads,
@@ -72,6 +74,9 @@ def main(argv=None) -> None:
         run, args.graph, args.data_dir, previous_heads(args.graph), val, budgets
     )
     arrays = res.pop("arrays")
+    res["dev_injection_by_language"] = by_language(
+        arrays, dev_rows(args.data_dir), res["thresholds"]
+    )
     before = json.loads(COMMITTED.read_text())
     report = {
         "budgets": {f"{s}.{h}": b for (s, h), b in budgets.items()},
@@ -118,6 +123,22 @@ bundle at its per-channel thresholds, calibrated on each channel's validation ne
 budgets {budgets}. dev/ rows are out of family (never trained on: train.py `--extra` refuses to
 start if a training text is a dev/ text); probes are our own held-out templates (probes.py).
 Rates are the share of rows the default policy's classifier rules block at the named stage."""
+
+
+def by_language(arrays: dict, dev: dict, th: dict) -> dict:
+    """dev/injection.jsonl at the input stage per `lang:` tag: attacks and benign rows blocked."""
+    hit = fires(arrays, "injection", "input", th)
+    out: dict = {}
+    for e, fired in zip(dev["injection"], hit, strict=True):
+        lang = next((t[5:] for t in e.tags if t.startswith("lang:")), "untagged")
+        kind = "attacks" if e.inj > 0 else "benign"
+        cell = out.setdefault(lang, {}).setdefault(kind, [0, 0])
+        cell[0] += int(fired)
+        cell[1] += 1
+    return {
+        lang: {kind: f"{b}/{n} blocked" for kind, (b, n) in sorted(cells.items())}
+        for lang, cells in sorted(out.items())
+    }
 
 
 def set_manifest_window(path: Path, max_len: int, stride: int) -> None:
