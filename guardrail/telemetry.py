@@ -259,9 +259,9 @@ class InstrumentedUpstream:
             if span is not None:
                 span.end()
 
-    async def models(self) -> list[str]:
+    async def models(self, api_key: str | None = None) -> list[str]:
         """The wrapped upstream's models."""
-        return await self.inner.models()
+        return await self.inner.models(api_key)
 
     async def aclose(self) -> None:
         """Close the wrapped upstream."""

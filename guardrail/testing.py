@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -129,6 +130,9 @@ class FakeUpstream:
     model: str = "fake-model"
     echo_prefix: str = "echo: "
     echo_chunk_chars: int = 4  # stream pieces of an echoed answer
+    # When set, every endpoint wants `Authorization: Bearer <api_key>` and answers others
+    # with OpenAI's 401 `invalid_api_key` (as a hosted provider does).
+    api_key: str | None = None
     requests: list[Received] = field(default_factory=list)
     _replies: deque[Reply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -136,11 +140,12 @@ class FakeUpstream:
 
     def __post_init__(self) -> None:
         self.app = Starlette(
+            middleware=[Middleware(_KeyCheck, fake=self)],
             routes=[
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/completions", self._text, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
-            ]
+            ],
         )
 
     def script(self, *replies: Reply) -> None:
@@ -239,6 +244,30 @@ class FakeUpstream:
         except (asyncio.CancelledError, GeneratorExit):
             received.disconnected = True
             raise
+
+
+class _KeyCheck:
+    """ASGI middleware: 401 for a call without the fake's `api_key` (when it has one)."""
+
+    def __init__(self, app: Any, fake: FakeUpstream) -> None:
+        self.app, self.fake = app, fake
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        wanted = self.fake.api_key
+        if scope["type"] != "http" or wanted is None:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if headers.get(b"authorization", b"").decode("latin-1") == f"Bearer {wanted}":
+            await self.app(scope, receive, send)
+            return
+        error = {
+            "message": "Incorrect API key provided",
+            "type": "invalid_request_error",
+            "code": "invalid_api_key",
+            "param": None,
+        }
+        await JSONResponse({"error": error}, status_code=401)(scope, receive, send)
 
 
 def _dumps(value: Json, reply: Reply) -> bytes:

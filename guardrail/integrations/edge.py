@@ -279,7 +279,7 @@ class _CallerUpstream:
         raise RuntimeError("an in-process edge never calls an upstream itself")
         yield {}  # an async generator, as the protocol expects
 
-    async def models(self) -> list[str]:
+    async def models(self, api_key: str | None = None) -> list[str]:
         return []
 
     async def aclose(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +31,7 @@ from guardrail.server.auth import Tenancy, key_matches, unauthorized
 from guardrail.server.framing import FramingGuard
 from guardrail.server.limits import Limits
 from guardrail.server.metrics import CONTENT_TYPE, Metrics
-from guardrail.server.proxy import Proxy, Wire
+from guardrail.server.proxy import ErrorShape, Proxy, Wire
 from guardrail.server.reload import Reloader, Snapshot
 from guardrail.server.routes_openai import error_body
 from guardrail.telemetry import (
@@ -128,13 +128,13 @@ class ProxyHolder:
         guards = (unwrap_guard(g) for p in proxies for g in p.pipeline.policy.guards.values())
         return [g.runtime for g in guards if hasattr(getattr(g, "runtime", None), "pool")]
 
-    def authorized(self, request: Request) -> bool:
-        """Whether the caller may use the proxy (always, when no keys are configured)."""
-        tenancy = self.tenancy
-        return tenancy is None or tenancy.resolve(request.headers) is not None
-
     async def handle(self, request: Request, wire: Wire) -> Response:
-        """Proxy one call; 503 while not ready, 401 without a valid key (client's format)."""
+        """Proxy one chat-style call (`Proxy.handle`)."""
+        return await self.call(request, wire, lambda proxy: proxy.handle(request, wire))
+
+    async def call(self, request: Request, wire: ErrorShape, entry: Entry) -> Response:
+        """503 while not ready, 401 without a valid key (client's format); else `entry` with
+        the caller's proxy (tenant policy)."""
         tenancy = self.tenancy  # read once: this request keeps this version to its end
         if tenancy is None:
             return wire.error(NotReady(self.error or "the policy is still loading"), 503, {})
@@ -144,14 +144,12 @@ class ProxyHolder:
             log.info("request.unauthorized", route=wire.route)
             return wire.error(unauthorized(), 401, {})
         if self.tracer is None:
-            return await proxy.handle(request, wire)
-        return await traced_request(
-            self.tracer, wire.route, proxy.tenant, lambda: proxy.handle(request, wire)
-        )
+            return await entry(proxy)
+        return await traced_request(self.tracer, wire.route, proxy.tenant, lambda: entry(proxy))
 
-    async def models(self) -> list[str]:
-        """Model names of the upstream."""
-        return await self.upstream.models()
+
+Entry = Callable[[Proxy], Awaitable[Response]]
+"""What one endpoint does with the proxy of the caller's tenant."""
 
 
 def create_app(

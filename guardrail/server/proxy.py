@@ -60,6 +60,20 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 _BODY = "max_body_bytes"
 
 
+class ErrorShape(Protocol):
+    """How one endpoint names itself (metrics, logs) and writes errors."""
+
+    route: str
+
+    def error(self, exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Response:
+        """An error answer in the client's format."""
+        ...
+
+
+Work = Callable[[str, "Outcome"], Awaitable[Response]]
+"""The part of a call inside `Proxy.run`: (request id, outcome so far) -> the answer."""
+
+
 class Wire(Protocol):
     """How one endpoint reads requests and writes answers."""
 
@@ -192,13 +206,22 @@ class Proxy:
 
     async def handle(self, request: Request, wire: Wire) -> Response:
         """One proxied call, start to finish; never raises."""
+
+        async def work(request_id: str, outcome: Outcome) -> Response:
+            body = await read_json(request, self.max_body_bytes, self.limits.max_body_seconds)
+            return await self._handle(request, wire, body, request_id, outcome)
+
+        return await self.run(request, wire, work)
+
+    async def run(self, request: Request, wire: ErrorShape, work: Work) -> Response:
+        """`work` inside what every call shares: request id, in-flight gauge, errors in the
+        client's format, metrics and the audit log line; never raises."""
         started = time.perf_counter()
         request_id = _request_id(request)
         self.metrics.in_flight.inc()
         outcome = Outcome()
         try:
-            body = await read_json(request, self.max_body_bytes, self.limits.max_body_seconds)
-            response = await self._handle(request, wire, body, request_id, outcome)
+            response = await work(request_id, outcome)
         except GuardrailError as exc:
             response = self._error(wire, exc)
         except Exception as exc:  # a bug must still answer in the client's format
@@ -228,7 +251,12 @@ class Proxy:
             ms=round(seconds * 1000, 3),
         )
 
-    def _error(self, wire: Wire, exc: GuardrailError) -> Response:
+    def upstream_key(self, request: Request) -> str | None:
+        """The key the upstream is asked with: the client's, unless callers authenticate
+        with proxy keys (those never reach the provider; the route's own key is used)."""
+        return _client_key(request) if self.forward_client_key else None
+
+    def _error(self, wire: ErrorShape, exc: GuardrailError) -> Response:
         status = exc.http_status
         upstream_status = getattr(exc, "status", None)
         if isinstance(upstream_status, int) and 400 <= upstream_status < 500:
@@ -246,7 +274,7 @@ class Proxy:
         conv = wire.parse(body, scan_system=self.scan_system)
         self.limits.check_text(conv)
         state = self.pipeline.new_request(request_id=request_id, tenant=self.tenant)
-        key = _client_key(request) if self.forward_client_key else None
+        key = self.upstream_key(request)
         directives = _directives(request)
 
         def build(checked: Json) -> UpstreamRequest:

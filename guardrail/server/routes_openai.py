@@ -22,7 +22,7 @@ from guardrail.conversation import (
     strip_stage_marks,
 )
 from guardrail.errors import GuardrailError
-from guardrail.server.auth import unauthorized
+from guardrail.server.proxy import Outcome, Proxy
 from guardrail.server.sse import DONE, data_event
 from guardrail.upstream.base import Kind
 
@@ -111,16 +111,36 @@ async def completions(request: Request) -> Response:
     return response
 
 
+class ModelsWire(_OpenAIWire):
+    """`GET /v1/models`."""
+
+    route = "openai.models"
+
+
+MODELS = ModelsWire()
+
+
 async def models(request: Request) -> Response:
-    """`GET /v1/models`: what the upstream serves (for a valid key, when keys are set)."""
-    if not request.app.state.guardrail.authorized(request):
-        return CHAT.error(unauthorized(), 401, {})
-    names = await request.app.state.guardrail.models()
+    """`GET /v1/models`: what the upstream serves (for a valid key, when keys are set),
+    asked with the key a completion would carry; its refusals answer as OpenAI errors."""
+
+    async def entry(proxy: Proxy) -> Response:
+        async def work(request_id: str, outcome: Outcome) -> Response:
+            names = await proxy.upstream.models(proxy.upstream_key(request))
+            return JSONResponse(_model_list(names))
+
+        return await proxy.run(request, MODELS, work)
+
+    response: Response = await request.app.state.guardrail.call(request, MODELS, entry)
+    return response
+
+
+def _model_list(names: list[str]) -> Json:
     created = int(time.time())
     data = [
         {"id": n, "object": "model", "created": created, "owned_by": "guardrail"} for n in names
     ]
-    return JSONResponse({"object": "list", "data": data})
+    return {"object": "list", "data": data}
 
 
 ROUTES = [

@@ -52,8 +52,10 @@ class Upstream(Protocol):
         """The answer as chunks. Errors before the first chunk raise on the first `anext`."""
         ...
 
-    async def models(self) -> list[str]:
-        """Model names this upstream serves (for `GET /v1/models`)."""
+    async def models(self, api_key: str | None = None) -> list[str]:
+        """Model names this upstream serves (for `GET /v1/models`), asked with `api_key` (the
+        caller's key, as for a completion) when the upstream has none of its own. A refusal
+        (401, 403, 5xx) is an `UpstreamError`, never an empty list."""
         ...
 
     async def aclose(self) -> None:

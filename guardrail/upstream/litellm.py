@@ -124,8 +124,8 @@ class LitellmUpstream:
             if close is not None:  # the client went away: release the provider's connection
                 await close()
 
-    async def models(self) -> list[str]:
-        """The configured model names."""
+    async def models(self, api_key: str | None = None) -> list[str]:
+        """The configured model names (the route table answers; no provider is asked)."""
         return self.routes.names
 
     async def aclose(self) -> None:

@@ -97,7 +97,7 @@ class LocalUpstream:
             yield chunk
             await asyncio.sleep(0)  # let the proxy interleave other requests
 
-    async def models(self) -> list[str]:
+    async def models(self, api_key: str | None = None) -> list[str]:
         """The one local model."""
         return [self.model]
 

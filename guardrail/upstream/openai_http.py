@@ -51,7 +51,10 @@ class OpenAIHttpUpstream:
         )
 
     def _headers(self, request: UpstreamRequest) -> dict[str, str]:
-        key = self._api_key or request.api_key
+        return self._auth(request.api_key)
+
+    def _auth(self, client_key: str | None) -> dict[str, str]:
+        key = self._api_key or client_key
         return {"authorization": f"Bearer {key}"} if key else {}
 
     async def _send(
@@ -103,14 +106,25 @@ class OpenAIHttpUpstream:
         if not finished:
             raise UpstreamUnavailable("upstream stream ended early (no [DONE], no finish_reason)")
 
-    async def models(self) -> list[str]:
-        """The upstream's own model list (empty when it has none)."""
+    async def models(self, api_key: str | None = None) -> list[str]:
+        """The upstream's own model list, asked with the same key as a completion.
+
+        404 (a server without a model list) is an empty list; any other refusal (401, 403,
+        5xx) or an unreadable answer is an UpstreamError, so that a missing key is not
+        mistaken for a provider without models.
+        """
         try:
-            response = await self._client.get("models")
-            data = response.json().get("data") if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, AttributeError):
+            response = await self._client.get("models", headers=self._auth(api_key))
+        except httpx.HTTPError as exc:
+            raise _request_error(exc) from exc
+        if response.status_code == 404:
             return []
-        return [str(m.get("id")) for m in data or [] if isinstance(m, dict)]
+        if response.status_code >= 400:
+            raise _status_error(response.status_code, response.content)
+        data = _json_object(response.content).get("data")
+        if not isinstance(data, list):
+            raise UpstreamBadResponse("upstream model list has no data array")
+        return [str(m.get("id")) for m in data if isinstance(m, dict)]
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -1,17 +1,50 @@
 """Endpoints a user reaches with only `base_url` changed, beyond chat: unknown paths and
-wrong methods answer JSON in the API's error shape."""
+wrong methods answer JSON in the API's error shape; `/v1/models` asks the upstream with the
+caller's (or the route's) key and reports its refusals as errors."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
 
 import anthropic
 import httpx
 import openai
 import pytest
 
+from guardrail.pipeline import Pipeline
+from guardrail.server.app import create_app
+from guardrail.testing import FakeUpstream, serve_app
+from guardrail.upstream.openai_http import OpenAIHttpUpstream
 from tests.e2e.clients import anthropic_client, openai_client
-from tests.e2e.conftest import ProxyFactory
+from tests.e2e.conftest import POLICIES, ProxyFactory
+from tests.helpers.servers import free_port
 
 TIMEOUT_S = 10
+UPSTREAM_KEY = "sk-upstream-only"
+
+
+@pytest.fixture(scope="module")
+def keyed() -> Iterator[dict[str, str]]:
+    """A fake upstream that wants a key, behind three proxies: one forwarding the caller's
+    key, one with the route's own key, one whose upstream does not listen."""
+    pipeline = Pipeline.from_file(POLICIES / "rules.yaml")
+    with ExitStack() as stack:
+        fake = FakeUpstream(api_key=UPSTREAM_KEY)
+        up = stack.enter_context(serve_app(fake.app)).url + "/v1"
+        upstreams = {
+            "forwarding": OpenAIHttpUpstream(up),
+            "route_key": OpenAIHttpUpstream(up, api_key=UPSTREAM_KEY),
+            "down": OpenAIHttpUpstream(f"http://127.0.0.1:{free_port()}/v1", retries=0),
+        }
+        yield {
+            name: stack.enter_context(serve_app(create_app(pipeline, upstream))).url
+            for name, upstream in upstreams.items()
+        }
+
+
+def _client(base: str, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0)
 
 
 def test_unknown_path_is_openai_json_404(proxy_url: ProxyFactory) -> None:
@@ -69,3 +102,41 @@ def test_wrong_method_on_anthropic_path_is_anthropic_405(proxy_url: ProxyFactory
     body = response.json()
     assert body["type"] == "error"
     assert body["error"]["code"] == "method_not_allowed"
+
+
+# ---------------------------------------------------------------------------- /v1/models
+
+
+def test_models_forwards_the_callers_key(keyed: dict[str, str]) -> None:
+    """The caller's key reaches an upstream that needs one: its models are listed."""
+    models = _client(keyed["forwarding"], UPSTREAM_KEY).models.list()
+    assert [m.id for m in models.data] == ["fake-model"]
+
+
+def test_models_upstream_401_is_an_error_not_an_empty_list(keyed: dict[str, str]) -> None:
+    """A key the upstream refuses is a 401 OpenAI error with a code, not `[]`."""
+    with pytest.raises(openai.AuthenticationError) as caught:
+        _client(keyed["forwarding"], "sk-wrong").models.list()
+    assert caught.value.code == "upstream_error"
+    assert "Incorrect API key provided" in caught.value.message
+
+
+def test_models_uses_the_routes_own_key(keyed: dict[str, str]) -> None:
+    """An upstream configured with its own key lists models whatever the caller sent."""
+    models = _client(keyed["route_key"], "sk-anything").models.list()
+    assert [m.id for m in models.data] == ["fake-model"]
+
+
+def test_models_unreachable_upstream_is_502(keyed: dict[str, str]) -> None:
+    """An upstream that does not answer is a 502 `upstream_unavailable`, not an empty list."""
+    response = httpx.get(keyed["down"] + "/v1/models", timeout=TIMEOUT_S)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_unavailable"
+
+
+def test_chat_and_models_carry_the_same_key(keyed: dict[str, str]) -> None:
+    """Chat through the same proxy succeeds with the key that lists models (same forwarding)."""
+    answer = _client(keyed["forwarding"], UPSTREAM_KEY).chat.completions.create(
+        model="fake-model", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "echo: hi"

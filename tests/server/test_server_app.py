@@ -119,7 +119,7 @@ class _FailingUpstream:
         }
         raise UpstreamTimeout("too slow")
 
-    async def models(self) -> list[str]:
+    async def models(self, api_key: str | None = None) -> list[str]:
         return []
 
     async def aclose(self) -> None:
