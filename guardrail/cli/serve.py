@@ -62,6 +62,15 @@ def register(subparsers: Any) -> None:
         "--scan-system", action="store_true", help="also check system/developer prompts as input"
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the port, each with its own policy, upstream and "
+        "inference pool (cores // N threads unless GUARDRAIL_INFERENCE_WORKERS is set); "
+        "SIGHUP reloads every worker; metrics are aggregated (default 1; docs/operate.md)",
+    )
     _limit_flags(serve)
     _connection_flags(serve)
     serve.set_defaults(func=run_serve)
@@ -134,6 +143,11 @@ def run_serve(args: argparse.Namespace) -> int:
     except (GuardrailError, ValueError, OSError) as exc:
         print(f"guardrail serve: {exc}", file=sys.stderr)
         return 2
+    if args.workers > 1:  # each worker builds its own; the parent only supervises
+        from guardrail.cli.serve_workers import serve_workers
+
+        _release(reloader)
+        return serve_workers(args)
     app = create_app(
         reloader,
         upstream,
@@ -147,12 +161,24 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level.lower(),
         access_log=False,
-        http=_protocol(args),
+        http=http_protocol(args),
     )
     return 0
 
 
-def _protocol(args: argparse.Namespace) -> Any:
+def _release(reloader: Any) -> None:
+    """Close the classifier runtimes loaded to validate the policy in the parent process."""
+    from guardrail.telemetry import unwrap_guard
+
+    snapshot = reloader.current
+    pipelines = snapshot.pipelines.values() if snapshot is not None else ()
+    for guard in {id(g): g for p in pipelines for g in p.policy.guards.values()}.values():
+        runtime = getattr(unwrap_guard(guard), "runtime", None)
+        if runtime is not None and hasattr(runtime, "close"):
+            runtime.close()
+
+
+def http_protocol(args: argparse.Namespace) -> Any:
     """h11 with a header deadline and a connection cap (kept under the descriptor limit)."""
     from dataclasses import replace
 

@@ -2,16 +2,34 @@
 
 Each app has its own registry, so that several apps (tests, embedded use) can live in one
 process without clashing.
+
+Several worker processes (`guardrail serve --workers N`, or any server that sets
+`PROMETHEUS_MULTIPROC_DIR` before the workers start): prometheus_client's multiprocess mode.
+Every worker writes its values to files in that directory and `/metrics`, whichever worker
+answers it, reads them all (`MultiProcessCollector`): counters and histograms are summed over
+the workers (dead ones included, so totals never go back), `requests_in_flight` is summed
+over the live ones, `policy_loaded` is their minimum, and `policy_info` and
+`worker_requests` carry a `pid` label per live worker (which policy version each one serves;
+how the kernel spreads connections). The inference counters live in the worker's runtimes,
+so a thread copies them into such files every second (`InferenceSync`).
 """
 
 from __future__ import annotations
 
+import atexit
+import glob
+import os
+import re
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 from guardrail.types import PARTIAL_SCAN, Decision
@@ -24,11 +42,17 @@ _MS_BUCKETS = (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 _S_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
+def multiprocess_dir() -> str | None:
+    """prometheus_client's multiprocess directory, when that mode is on."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
 class Metrics:
     """The proxy's counters and histograms."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.multiprocess_dir = multiprocess_dir()
         r = self.registry
         # `tenant` is the tenant's name from the server config ("" without proxy keys).
         self.requests = Counter(
@@ -79,11 +103,12 @@ class Metrics:
             ["result"],
             registry=r,
         )
-        self.policy_info = Gauge(
+        self.policy_info = _InfoGauge(
             "guardrail_policy_info",
             "1 for each tenant's policy now serving, with its content hash.",
             ["tenant", "policy", "policy_hash"],
             registry=r,
+            multiprocess_mode="liveall",  # a pid label: the version each worker serves
         )
         self.guard_ms = Histogram(
             "guardrail_guard_ms",
@@ -126,12 +151,27 @@ class Metrics:
             registry=r,
         )
         self.in_flight = Gauge(
-            "guardrail_requests_in_flight", "Requests being handled now.", registry=r
+            "guardrail_requests_in_flight",
+            "Requests being handled now.",
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.policy_loaded = Gauge(
             "guardrail_policy_loaded",
             "1 when the policy (and its bundles) is loaded.",
             registry=r,
+            multiprocess_mode="livemin",  # 1 only when every live worker has it
+        )
+        # only with several workers: the HTTP requests each live worker answered
+        self.worker_requests = (
+            Gauge(
+                "guardrail_worker_requests",
+                "HTTP requests (any path) answered by each live worker since it started.",
+                registry=r,
+                multiprocess_mode="liveall",
+            )
+            if self.multiprocess_dir
+            else None
         )
 
     def record(self, decision: Decision, tenant: str = "", policy: str = "") -> None:
@@ -166,11 +206,141 @@ class Metrics:
 
     def watch_inference(self, runtimes: Callable[[], Iterable[ClassifierRuntime]]) -> None:
         """Expose the pool counters of the runtimes that `runtimes()` returns at scrape time."""
-        self.registry.register(InferenceCollector(runtimes))
+        if self.multiprocess_dir:
+            self._sync: InferenceSync | None = InferenceSync(runtimes, self.registry)
+        else:
+            self.registry.register(InferenceCollector(runtimes))
 
     def render(self) -> bytes:
-        """The text exposition format."""
-        return generate_latest(self.registry)
+        """The text exposition format (every worker's, in multiprocess mode)."""
+        if not self.multiprocess_dir:
+            return generate_latest(self.registry)
+        sync = getattr(self, "_sync", None)
+        if sync is not None:
+            sync.sync()  # this worker's newest counts; the others' are at most 1 s old
+        forget_dead_workers(self.multiprocess_dir)
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(WorkersCollector(self.multiprocess_dir))
+        return generate_latest(registry)
+
+
+class _InfoGauge(Gauge):
+    """`clear()` across processes: files keep every label set a worker ever wrote, so the old
+    ones are set to 0 (and left out of `/metrics` by `WorkersCollector`)."""
+
+    def clear(self) -> None:
+        if not multiprocess_dir():
+            super().clear()
+            return
+        with self._lock:
+            label_sets = list(self._metrics)
+        for values in label_sets:
+            self.labels(*values).set(0)
+
+
+class WorkersCollector(Collector):
+    """Every worker's metrics from the multiprocess directory, summed as the docstring of
+    this module says, with `guardrail_inference_batch_size_mean` from the summed counters."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def collect(self) -> Iterator[Metric]:
+        """The merged families; policy versions no longer served left out."""
+        files = glob.glob(os.path.join(self._path, "*.db"))
+        totals: dict[str, dict[str, float]] = {"windows": {}, "batches": {}}
+        merged: Iterable[Metric] = MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+        for metric in merged:
+            if metric.name == "guardrail_policy_info":
+                metric.samples = [s for s in metric.samples if s.value != 0]
+            for field, by_bundle in totals.items():
+                if metric.name == f"guardrail_inference_{field}":
+                    for sample in metric.samples:
+                        if sample.name.endswith("_total"):
+                            by_bundle[sample.labels["bundle"]] = sample.value
+            yield metric
+        batch = GaugeMetricFamily(
+            "guardrail_inference_batch_size_mean",
+            "Mean windows per forward pass since start (all workers).",
+            labels=["bundle"],
+        )
+        for bundle, windows in totals["windows"].items():
+            batches = totals["batches"].get(bundle, 0.0)
+            batch.add_metric([bundle], windows / batches if batches else 0.0)
+        yield batch
+
+
+_LIVE_FILE = re.compile(r"gauge_live\w+_(\d+)\.db$")
+
+
+def forget_dead_workers(path: str | None = None) -> None:
+    """Drop the per-worker gauges of workers that are gone (killed, or replaced by uvicorn),
+    and have this process drop its own when it exits."""
+    path = path or multiprocess_dir()
+    if not path:
+        return
+    pids = {int(m.group(1)) for f in os.listdir(path) if (m := _LIVE_FILE.search(f))}
+    for pid in pids - {os.getpid()}:
+        if not _alive(pid):
+            mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+    if os.getpid() not in _CLEANED_AT_EXIT:
+        _CLEANED_AT_EXIT.add(os.getpid())
+        atexit.register(mark_process_dead, os.getpid(), path)
+
+
+_CLEANED_AT_EXIT: set[int] = set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: not ours, but alive
+        return True
+    return True
+
+
+class InferenceSync:
+    """Copies this worker's runtime pool counters into multiprocess counters: at each scrape
+    it answers, and every `every_s` for the scrapes other workers answer."""
+
+    def __init__(
+        self,
+        runtimes: Callable[[], Iterable[ClassifierRuntime]],
+        registry: CollectorRegistry,
+        every_s: float = 1.0,
+    ) -> None:
+        self._runtimes = runtimes
+        self._counters = {
+            name: Counter(f"guardrail_inference_{name}", doc, ["bundle"], registry=registry)
+            for name, doc in InferenceCollector._FIELDS
+        }
+        # runtime -> field -> value copied so far (weak: a replaced runtime is forgotten)
+        self._copied: WeakKeyDictionary[ClassifierRuntime, dict[str, int]] = WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self._every_s = every_s
+        threading.Thread(target=self._run, name="guardrail-metrics-sync", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._every_s)
+            try:
+                self.sync()
+            except Exception:  # a runtime being swapped out; the next round copies it
+                continue
+
+    def sync(self) -> None:
+        """Add what each runtime counted since the last copy."""
+        with self._lock:
+            for runtime in {id(r): r for r in self._runtimes()}.values():
+                stats, bundle = runtime.pool.stats, runtime.bundle.name
+                copied = self._copied.setdefault(runtime, {})
+                for name, counter in self._counters.items():
+                    value = int(getattr(stats, name))
+                    if value > copied.get(name, 0):
+                        counter.labels(bundle).inc(value - copied.get(name, 0))
+                    copied[name] = value
 
 
 def _not_read_whole(decision: Decision) -> list[tuple[str, str]]:

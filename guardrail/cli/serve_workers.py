@@ -1,0 +1,173 @@
+"""`guardrail serve --workers N`: N processes answering on one port.
+
+uvicorn's own supervisor (`uvicorn.supervisors.Multiprocess`) binds the socket once, spawns
+the workers (`spawn`: fresh interpreters, nothing shared but the socket), replaces a worker
+that dies or stops answering its health pings, and on SIGTERM/SIGINT sends SIGTERM to every
+worker and waits: each one stops accepting, finishes its in-flight requests and exits.
+SIGTTIN / SIGTTOU add / remove one worker (their inference pools keep the size they started
+with). Two things differ from plain uvicorn:
+
+- **SIGHUP** is forwarded to every worker, which reloads its policy in place (reload.py: the
+  new version is built and swapped in, the last good one keeps serving if it is broken),
+  instead of uvicorn's rolling restart: no connection is closed and no bundle is reloaded
+  that did not change, and a broken edit is counted in `guardrail_policy_reloads`.
+- each worker builds its app from the parent's parsed arguments (`worker_app`, an import
+  string factory), read from the environment variable `GUARDRAIL_SERVE_ARGS` (JSON) that the
+  parent sets before spawning. The parent has already loaded the policy once, so a broken
+  policy exits 2 before any worker starts.
+
+Each worker's inference pool gets `cores // N` threads (at least 1) unless
+`GUARDRAIL_INFERENCE_WORKERS` is set, so workers x threads stay about the number of cores.
+Metrics are aggregated over the workers with prometheus_client's multiprocess mode, in a
+fresh temporary `PROMETHEUS_MULTIPROC_DIR` per run, removed when the server stops
+(guardrail/server/metrics.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess
+
+from guardrail.logging import get_logger
+
+if TYPE_CHECKING:
+    from prometheus_client import Gauge
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+ARGS_ENV = "GUARDRAIL_SERVE_ARGS"
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+POOL_ENV = "GUARDRAIL_INFERENCE_WORKERS"
+_PATHS = ("policy", "server_config", "config")  # arguments that are paths
+
+
+def encode_args(args: argparse.Namespace) -> str:
+    """The parsed `serve` arguments as JSON (paths as strings; the handler left out)."""
+    values = {k: v for k, v in vars(args).items() if k != "func"}
+    return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in values.items()})
+
+
+def decode_args(raw: str) -> argparse.Namespace:
+    """`encode_args`' JSON back into the namespace `run_serve` saw."""
+    values: dict[str, Any] = json.loads(raw)
+    for key in _PATHS:
+        if values.get(key) is not None:
+            values[key] = Path(values[key])
+    return argparse.Namespace(**values)
+
+
+def pool_size(workers: int, cores: int | None = None) -> int:
+    """Inference threads per worker so that workers x threads is about the number of cores."""
+    return max(1, (cores or os.cpu_count() or 1) // workers)
+
+
+def serve_workers(args: argparse.Namespace) -> int:
+    """Run `args.workers` workers until SIGTERM/SIGINT (the policy is already validated)."""
+    import uvicorn
+
+    if not any(key.upper() == POOL_ENV for key in os.environ):
+        os.environ[POOL_ENV] = str(pool_size(args.workers))
+    metrics_dir = tempfile.mkdtemp(prefix="guardrail-metrics-")
+    os.environ[METRICS_DIR_ENV] = metrics_dir  # a fresh one per run: no stale worker files
+    os.environ[ARGS_ENV] = encode_args(args)
+    config = uvicorn.Config(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        access_log=False,
+        http=f"{__name__}:WorkerH11",
+    )
+    supervisor: Supervisor | None = None
+    try:
+        sock = config.bind_socket()  # exits 3 (uvicorn's startup failure) if the port is taken
+        supervisor = Supervisor(config, sockets=[sock])
+        supervisor.run()
+        sock.close()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 1 if supervisor is None or supervisor.start_failed() else 0
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's supervisor, but SIGHUP reloads every worker's policy in place."""
+
+    def handle_hup(self) -> None:
+        """Forward SIGHUP to every live worker (instead of uvicorn's rolling restart)."""
+        pids = [p.pid for p in self.processes if p.pid is not None and p.exitcode is None]
+        get_logger("guardrail.server").info("server.reload_workers", workers=len(pids))
+        for pid in pids:
+            with suppress(ProcessLookupError):  # exited since the check: it is replaced
+                os.kill(pid, signal.SIGHUP)
+
+    def start_failed(self) -> bool:
+        """True when a worker could not start (the supervisor then stopped them all)."""
+        return any(p.exitcode == STARTUP_FAILURE for p in self.processes)
+
+
+def worker_app() -> ASGIApp:
+    """The app of one worker (uvicorn calls it in each worker process)."""
+    from guardrail.logging import configure
+    from guardrail.server.app import create_app
+    from guardrail.server.limits import from_arguments
+    from guardrail.server.metrics import forget_dead_workers
+    from guardrail.server.reload import Reloader
+    from guardrail.upstream import build_upstream
+
+    # until the app's lifespan installs its SIGHUP handler, a reload signal must not kill us
+    # (the default action); a worker that is still starting loads the files as they are now
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    args = decode_args(os.environ[ARGS_ENV])
+    configure(level=args.log_level)
+    forget_dead_workers()
+    reloader = (
+        Reloader(args.server_config, watch_ms=args.watch_ms)
+        if args.server_config is not None
+        else Reloader.for_policy(args.policy, watch_ms=args.watch_ms)
+    )
+    upstream = build_upstream(args.upstream, args.config, via=args.via)
+    app = create_app(
+        reloader,
+        upstream,
+        scan_system=args.scan_system,
+        reload_on_sighup=True,
+        limits=from_arguments(args),
+    )
+    gauge = app.state.guardrail.metrics.worker_requests
+    return app if gauge is None else CountRequests(app, gauge)
+
+
+class CountRequests:
+    """Counts the HTTP requests this worker answers (`guardrail_worker_requests{pid}`)."""
+
+    def __init__(self, app: ASGIApp, gauge: Gauge) -> None:
+        self.app, self.gauge = app, gauge
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.gauge.inc()
+        await self.app(scope, receive, send)
+
+
+def __getattr__(name: str) -> Any:
+    """`WorkerH11` (uvicorn imports it by name in each worker): the guarded h11 protocol
+    (connections.py) made from the parent's arguments; built on first use, then kept."""
+    if name == "WorkerH11":
+        from guardrail.cli.serve import http_protocol
+
+        cls = http_protocol(decode_args(os.environ[ARGS_ENV]))
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = cls
+    return cls
