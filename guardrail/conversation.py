@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from guardrail import fields
-from guardrail.errors import RequestError
+from guardrail.errors import RequestError, UncheckableInput
 from guardrail.types import Stage
 
 STAGE_MARK = "guardrail_stage"
@@ -345,6 +345,37 @@ def parse_openai_completion(body: Body) -> Conversation:
     if isinstance(suffix, str):
         conv.segments.append(Segment(Stage.INPUT, suffix, ("suffix",)))
     return conv
+
+
+# ------------------------------------------------------------ OpenAI embeddings (request)
+
+
+def parse_openai_embeddings(body: Body) -> Conversation:
+    """Segments of an `/v1/embeddings` request: each string of `input` is `input`, as a user
+    message is. Token ids (an array of integers, or of such arrays) cannot be checked, so
+    they are refused (UncheckableInput), never forwarded."""
+    conv = Conversation(_copy(body))
+    value = conv.body.get("input")
+    if isinstance(value, str):
+        conv.segments.append(Segment(Stage.INPUT, value, ("input",)))
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        conv.segments.extend(Segment(Stage.INPUT, v, ("input", i)) for i, v in enumerate(value))
+    elif value is None:
+        raise RequestError("input is required")
+    elif isinstance(value, list) and all(_token_ids(v) for v in value):
+        raise UncheckableInput(
+            "input as token ids cannot be checked by the input guards; send the text instead"
+        )
+    else:
+        raise RequestError("input must be a string or an array of strings")
+    return conv
+
+
+def _token_ids(value: Any) -> bool:
+    """An integer (one token id) or an array of integers (one tokenised input)."""
+    if isinstance(value, list):
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # ------------------------------------------------------------------ Anthropic (request)

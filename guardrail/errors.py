@@ -9,11 +9,15 @@
     │   ├── LimitExceeded               limit_exceeded      (size, count, length limits)
     │   │   └── TooManyParts            too_many_parts      (content parts in one request)
     │   ├── BodyTimeout                 body_timeout        (the body did not arrive in time)
+    │   ├── UncheckableInput            uncheckable_input   (input guards cannot read, e.g.
+    │   │                                                        token ids: never forwarded)
     │   ├── NotFound                    not_found           (no endpoint at this path)
     │   ├── MethodNotAllowed            method_not_allowed  (the path has no such method)
     │   └── AmbiguousFraming            ambiguous_framing   (Content-Length and
     │                                                        Transfer-Encoding both set)
     ├── AuthError                       unauthorized
+    ├── NotSupported                    not_supported       (the configured upstream cannot
+    │                                                        serve this endpoint)
     ├── UpstreamError                   upstream_error      (provider failed)
     │   ├── UpstreamTimeout             upstream_timeout
     │   ├── UpstreamUnavailable         upstream_unavailable (connection refused / reset)
@@ -149,6 +153,13 @@ class AmbiguousFraming(RequestError):
     code = "ambiguous_framing"
 
 
+class UncheckableInput(RequestError):
+    """The request carries input the guards cannot read (token ids instead of text): it is
+    refused, since forwarding it would let it past every input rule."""
+
+    code = "uncheckable_input"
+
+
 class NotFound(RequestError):
     """No endpoint at this path (answered in the API's error shape, not as plain text)."""
 
@@ -169,6 +180,14 @@ class AuthError(GuardrailError):
 
     code = "unauthorized"
     http_status = 401
+
+
+class NotSupported(GuardrailError):
+    """The endpoint exists, but the configured upstream cannot serve it (e.g. Anthropic's
+    token counting behind an OpenAI-only upstream); never answered with a made-up value."""
+
+    code = "not_supported"
+    http_status = 501
 
 
 class UpstreamError(GuardrailError):
@@ -226,9 +245,11 @@ ERROR_CODES: dict[str, type[GuardrailError]] = {
         RequestError,
         LimitExceeded,
         AmbiguousFraming,
+        UncheckableInput,
         NotFound,
         MethodNotAllowed,
         AuthError,
+        NotSupported,
         UpstreamError,
         UpstreamTimeout,
         UpstreamUnavailable,

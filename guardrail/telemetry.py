@@ -204,12 +204,12 @@ class InstrumentedUpstream:
         self._metrics = metrics
         self._tracer = tracer
 
-    def _span(self, request: UpstreamRequest, stream: bool) -> Span | None:
+    def _span(self, request: UpstreamRequest, stream: bool, kind: str = "") -> Span | None:
         if self._tracer is None:
             return None
         attributes: dict[str, Any] = {
             "guardrail.upstream": self.name,
-            "guardrail.kind": request.kind,
+            "guardrail.kind": kind or request.kind,
             "guardrail.stream": stream,
         }
         return self._tracer.start_span(
@@ -256,6 +256,22 @@ class InstrumentedUpstream:
             if close is not None:
                 with suppress(Exception):
                     await close()
+            if span is not None:
+                span.end()
+
+    async def embed(self, request: UpstreamRequest) -> Json:
+        """The wrapped upstream's embeddings, timed (kind label `embeddings`)."""
+        started = time.perf_counter()
+        span = self._span(request, stream=False, kind="embeddings")
+        try:
+            return await self.inner.embed(request)
+        except BaseException as exc:
+            if span is not None:
+                _failed(span, exc)
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            self._metrics.upstream_seconds.labels("embeddings", "false").observe(seconds)
             if span is not None:
                 span.end()
 

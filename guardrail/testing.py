@@ -1,9 +1,10 @@
 """Test doubles we use ourselves and ship: a scriptable fake upstream and a server runner.
 
 `FakeUpstream` is a real ASGI app (an OpenAI-compatible server: chat completions, legacy
-completions, models; plain JSON and SSE). It records every request it receives -- so a test
-can assert what the model provider saw, e.g. that redacted PII never arrived -- and answers
-either by echoing the last user message or from a queue of scripted `Reply`s.
+completions, embeddings, models; plain JSON and SSE). It records every request it receives
+-- so a test can assert what the model provider saw, e.g. that redacted PII never arrived --
+and answers either by echoing the last user message or from a queue of scripted `Reply`s
+(embeddings: `FakeUpstream.vector` of each input).
 
 `DelayedGuard` wraps a real guard and answers later: it makes the timing of guard checks
 explicit (e.g. that an upstream call is already in flight when an input block lands).
@@ -22,8 +23,11 @@ port the OS picks, and stops it on exit:
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -144,6 +148,7 @@ class FakeUpstream:
             routes=[
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/completions", self._text, methods=["POST"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
             ],
         )
@@ -192,6 +197,37 @@ class FakeUpstream:
         received, body = await self._record(request)
         reply = self._next(body, "text")
         return await self._answer(request, received, body, reply, "text")
+
+    async def _embeddings(self, request: Request) -> Response:
+        """`vector(text)` for each input string; a scripted reply's error status is used."""
+        _, body = await self._record(request)
+        with self._lock:
+            reply = self._replies.popleft() if self._replies else None
+        if reply is not None and reply.status >= 400:
+            error = {"message": reply.error, "type": "api_error", "code": None, "param": None}
+            return JSONResponse({"error": error}, status_code=reply.status)
+        value = body.get("input")
+        texts = [value] if isinstance(value, str) else list(value or [])
+        asked = body.get("dimensions")
+        dims = min(max(asked, 1), 4096) if isinstance(asked, int) else 8  # bounded work
+        encode = _base64_floats if body.get("encoding_format") == "base64" else list
+        data = [
+            {"object": "embedding", "index": i, "embedding": encode(self.vector(str(t), dims))}
+            for i, t in enumerate(texts)
+        ]
+        tokens = sum(shapes.count_tokens(str(t)) for t in texts)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        model = str(body.get("model") or self.model)
+        return JSONResponse({"object": "list", "data": data, "model": model, "usage": usage})
+
+    @staticmethod
+    def vector(text: str, dims: int = 8) -> list[float]:
+        """The fake's embedding of `text`: `dims` numbers in [-1, 1] from its SHA-256, so a
+        test can tell which text the upstream embedded (float32-exact values)."""
+        digest = b""
+        while len(digest) < dims:
+            digest += hashlib.sha256(digest + text.encode()).digest()
+        return [(b - 128) / 128 for b in digest[:dims]]
 
     async def _models(self, request: Request) -> Response:
         return JSONResponse(
@@ -268,6 +304,11 @@ class _KeyCheck:
             "param": None,
         }
         await JSONResponse({"error": error}, status_code=401)(scope, receive, send)
+
+
+def _base64_floats(values: list[float]) -> str:
+    """Little-endian float32s in base64: the SDKs' default `encoding_format`."""
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
 
 
 def _dumps(value: Json, reply: Reply) -> bytes:

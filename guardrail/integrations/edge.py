@@ -279,6 +279,9 @@ class _CallerUpstream:
         raise RuntimeError("an in-process edge never calls an upstream itself")
         yield {}  # an async generator, as the protocol expects
 
+    async def embed(self, request: UpstreamRequest) -> Json:
+        raise RuntimeError("an in-process edge never calls an upstream itself")
+
     async def models(self, api_key: str | None = None) -> list[str]:
         return []
 

@@ -52,11 +52,12 @@ class Limits:
         values = {f.name: getattr(settings, f"limits_{f.name}") for f in fields(cls)}
         return replace(cls(**values), **overrides)
 
-    def check_counts(self, body: Json) -> None:
-        """Refuse a body with too many messages (or legacy prompts) or text parts, before it
-        is parsed (counting is cheap; parsing and guarding each part is not)."""
-        self._check_parts(count_parts(body))
-        for key in ("messages", "prompt"):
+    def check_counts(self, body: Json, keys: tuple[str, ...] = ("messages", "prompt")) -> None:
+        """Refuse a body with too many messages (or legacy prompts, or embedding inputs: the
+        arrays named in `keys`) or text parts, before it is parsed (counting is cheap;
+        parsing and guarding each part is not)."""
+        self._check_parts(count_parts(body, keys))
+        for key in keys:
             items = body.get(key)
             if isinstance(items, list) and len(items) > self.max_messages:
                 raise LimitExceeded(
@@ -102,15 +103,16 @@ class Limits:
             )
 
 
-def count_parts(body: Json) -> int:
+def count_parts(body: Json, keys: tuple[str, ...] = ("messages", "prompt")) -> int:
     """Text parts a body asks guards to scan, counted without parsing it: each content part
-    or block (and the blocks inside a tool result), tool call, string content and prompt."""
-    messages = body.get("messages")
+    or block (and the blocks inside a tool result), tool call, string content, and each item
+    of the other arrays in `keys` (prompts, embedding inputs)."""
+    messages = body.get("messages") if "messages" in keys else None
     count = (
         sum(_parts(m) for m in messages if isinstance(m, dict)) if isinstance(messages, list) else 0
     )
-    prompt = body.get("prompt")
-    return count + _items(body.get("system")) + (len(prompt) if isinstance(prompt, list) else 0)
+    lists = (body.get(k) for k in keys if k != "messages")
+    return count + _items(body.get("system")) + sum(len(v) for v in lists if isinstance(v, list))
 
 
 def _parts(message: Json) -> int:
@@ -129,8 +131,9 @@ def _items(content: Any) -> int:
 
 
 def _message_key(path: WirePath) -> WirePath:
-    """The message a segment belongs to: `("messages", 3)`, `("prompt", 0)`, `("system",)`."""
-    if len(path) >= 2 and path[0] in ("messages", "prompt") and isinstance(path[1], int):
+    """The message a segment belongs to: `("messages", 3)`, `("prompt", 0)`, `("input", 1)`,
+    `("system",)`."""
+    if len(path) >= 2 and path[0] in ("messages", "prompt", "input") and isinstance(path[1], int):
         return path[:2]
     return path[:1]
 

@@ -101,6 +101,19 @@ _SCHEMAS: Json = {
             "max_tokens": {"type": "integer", "minimum": 1},
         },
     },
+    "EmbeddingsRequest": {
+        "type": "object",
+        "required": ["model", "input"],
+        "properties": {
+            "model": {"type": "string"},
+            # token-id arrays are refused (400 uncheckable_input): they cannot be checked
+            "input": {
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            },
+            "encoding_format": {"enum": ["float", "base64"]},
+            "dimensions": {"type": "integer", "minimum": 1},
+        },
+    },
     "MessagesRequest": {
         "type": "object",
         "required": ["model", "messages", "max_tokens"],
@@ -140,17 +153,20 @@ _ERROR_STATUSES = {
 }
 
 
-def _call(summary: str, request: str, error: str) -> Json:
-    responses: Json = {
-        "200": {
-            "description": "the answer (JSON), or server-sent events when `stream` is true",
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/event-stream": {},
-            },
-        }
-    }
-    for status, description in _ERROR_STATUSES.items():
+_PASS_STATUSES = {
+    **_ERROR_STATUSES,
+    "501": "the configured upstream cannot serve this endpoint (not_supported)",
+}
+
+
+def _call(summary: str, request: str, error: str, *, passed: bool = False) -> Json:
+    """One POST endpoint; `passed`: the upstream's JSON answer as it came, never a stream."""
+    content: Json = {"application/json": {"schema": {"type": "object"}}}
+    if not passed:
+        content["text/event-stream"] = {}
+    description = "the upstream's answer" if passed else "the answer, or events when streamed"
+    responses: Json = {"200": {"description": description, "content": content}}
+    for status, description in (_PASS_STATUSES if passed else _ERROR_STATUSES).items():
         responses[status] = {
             "description": description,
             "content": {"application/json": {"schema": _ref(error)}},
@@ -184,6 +200,14 @@ SPEC: Json = {
         },
         "/v1/completions": {
             "post": _call("OpenAI legacy completions", "CompletionRequest", "OpenAIError")
+        },
+        "/v1/embeddings": {
+            "post": _call(
+                "OpenAI embeddings (inputs checked like user messages)",
+                "EmbeddingsRequest",
+                "OpenAIError",
+                passed=True,
+            )
         },
         "/v1/messages": {"post": _call("Anthropic messages", "MessagesRequest", "AnthropicError")},
         "/v1/models": {"get": _get("models of the upstream")},

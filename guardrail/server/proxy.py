@@ -74,6 +74,21 @@ Work = Callable[[str, "Outcome"], Awaitable[Response]]
 """The part of a call inside `Proxy.run`: (request id, outcome so far) -> the answer."""
 
 
+class PassWire(ErrorShape, Protocol):
+    """An endpoint whose request is checked at the input stages and whose answer carries
+    no text to check or restore (embeddings, token counts): `Proxy.pass_through`."""
+
+    count_keys: tuple[str, ...]  # the body's arrays `max_messages` / `max_parts` bound
+
+    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
+        """The request's segments (on a copy of the body)."""
+        ...
+
+    async def send(self, upstream: Upstream, request: UpstreamRequest) -> Json:
+        """The checked request to the upstream; its answer, for the client as it is."""
+        ...
+
+
 class Wire(Protocol):
     """How one endpoint reads requests and writes answers."""
 
@@ -210,6 +225,29 @@ class Proxy:
         async def work(request_id: str, outcome: Outcome) -> Response:
             body = await read_json(request, self.max_body_bytes, self.limits.max_body_seconds)
             return await self._handle(request, wire, body, request_id, outcome)
+
+        return await self.run(request, wire, work)
+
+    async def pass_through(self, request: Request, wire: PassWire) -> Response:
+        """Input stages, then the upstream; its answer goes back as it came (no output
+        stage: there is no text in it). Limits and field rules are those of chat. A block is
+        always an error here: there is no answer a refusal could stand in for."""
+
+        async def work(request_id: str, outcome: Outcome) -> Response:
+            body = await read_json(request, self.max_body_bytes, self.limits.max_body_seconds)
+            self.limits.check_counts(body, wire.count_keys)
+            reject_lone_surrogates(body)
+            conv = wire.parse(body, scan_system=self.scan_system)
+            self.limits.check_text(conv)
+            state = self.pipeline.new_request(request_id=request_id, tenant=self.tenant)
+            await self.check_input(conv, state, outcome)
+            if outcome.block is not None:
+                return self._block_error(wire, outcome)
+            checked = UpstreamRequest(
+                conv.body, api_key=self.upstream_key(request), directives=_directives(request)
+            )
+            answer = await wire.send(self.upstream, checked)
+            return JSONResponse(answer, headers=outcome.headers())
 
         return await self.run(request, wire, work)
 
@@ -428,20 +466,24 @@ class Proxy:
     def _refusal(self) -> str | None:
         return self.options.refusal_message if self.options.on_block == "refusal" else None
 
-    def _blocked(self, wire: Wire, outcome: Outcome, body: Json, *, stream: bool) -> Response:
-        """A block, as an error or (`on_block: refusal`) as an ordinary refusing answer."""
+    def _block_error(self, wire: ErrorShape, outcome: Outcome) -> Response:
+        """The block as an error answer naming the rule, stage and code."""
         block = outcome.block
         assert block is not None
+        exc = ContentBlocked(block.rule, block.stage.value, block.message, code=block.code)
+        # a guard that could not run (fail: closed) is our outage, not the client's fault
+        status = 503 if block.code == GUARD_UNAVAILABLE else exc.http_status
+        extra = {"rule": block.rule, "stage": block.stage.value, "code": block.code}
+        response = wire.error(exc, status, extra)
+        response.headers.update(outcome.headers())
+        return response
+
+    def _blocked(self, wire: Wire, outcome: Outcome, body: Json, *, stream: bool) -> Response:
+        """A block, as an error or (`on_block: refusal`) as an ordinary refusing answer."""
         headers = outcome.headers()
         refusal = self._refusal()
         if refusal is None:
-            exc = ContentBlocked(block.rule, block.stage.value, block.message, code=block.code)
-            # a guard that could not run (fail: closed) is our outage, not the client's fault
-            status = 503 if block.code == GUARD_UNAVAILABLE else exc.http_status
-            extra = {"rule": block.rule, "stage": block.stage.value, "code": block.code}
-            response = wire.error(exc, status, extra)
-            response.headers.update(headers)
-            return response
+            return self._block_error(wire, outcome)
         model = str(body.get("model") or "")
         if stream:
             pieces = [refusal]

@@ -1,4 +1,5 @@
-"""OpenAI-compatible endpoints: `/v1/chat/completions`, `/v1/completions`, `/v1/models`.
+"""OpenAI-compatible endpoints: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
+`/v1/models`.
 
 Requests go upstream as they came (unknown fields included) once checked; only our
 `guardrail_stage` extension keys are removed. Errors are OpenAI-shaped:
@@ -19,12 +20,13 @@ from guardrail.conversation import (
     Conversation,
     parse_openai_chat,
     parse_openai_completion,
+    parse_openai_embeddings,
     strip_stage_marks,
 )
 from guardrail.errors import GuardrailError
 from guardrail.server.proxy import Outcome, Proxy
 from guardrail.server.sse import DONE, data_event
-from guardrail.upstream.base import Kind
+from guardrail.upstream.base import Kind, Upstream, UpstreamRequest
 
 Json = dict[str, Any]
 
@@ -111,6 +113,30 @@ async def completions(request: Request) -> Response:
     return response
 
 
+class EmbeddingsWire(_OpenAIWire):
+    """`POST /v1/embeddings`: every string of `input` is checked like a user message."""
+
+    route = "openai.embeddings"
+    count_keys = ("input",)
+
+    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
+        return parse_openai_embeddings(body)
+
+    async def send(self, upstream: Upstream, request: UpstreamRequest) -> Json:
+        return await upstream.embed(request)
+
+
+EMBEDDINGS = EmbeddingsWire()
+
+
+async def embeddings(request: Request) -> Response:
+    """`POST /v1/embeddings`: input stages, then the upstream's embeddings as they came."""
+    response: Response = await request.app.state.guardrail.call(
+        request, EMBEDDINGS, lambda proxy: proxy.pass_through(request, EMBEDDINGS)
+    )
+    return response
+
+
 class ModelsWire(_OpenAIWire):
     """`GET /v1/models`."""
 
@@ -146,5 +172,6 @@ def _model_list(names: list[str]) -> Json:
 ROUTES = [
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     Route("/v1/completions", completions, methods=["POST"]),
+    Route("/v1/embeddings", embeddings, methods=["POST"]),
     Route("/v1/models", models, methods=["GET"]),
 ]

@@ -52,6 +52,11 @@ class Upstream(Protocol):
         """The answer as chunks. Errors before the first chunk raise on the first `anext`."""
         ...
 
+    async def embed(self, request: UpstreamRequest) -> dict[str, Any]:
+        """The OpenAI `/v1/embeddings` answer for `request.body` (already checked), as it came;
+        NotSupported when this upstream serves no embeddings."""
+        ...
+
     async def models(self, api_key: str | None = None) -> list[str]:
         """Model names this upstream serves (for `GET /v1/models`), asked with `api_key` (the
         caller's key, as for a completion) when the upstream has none of its own. A refusal

@@ -124,6 +124,17 @@ class LitellmUpstream:
             if close is not None:  # the client went away: release the provider's connection
                 await close()
 
+    async def embed(self, request: UpstreamRequest) -> dict[str, Any]:
+        """The embeddings answer, through `litellm.aembedding` on the model's route."""
+        kwargs = self._kwargs(request, stream=False)
+        kwargs.pop("stream")
+        call = _litellm().aembedding
+        try:
+            response = await with_retries(lambda: call(**kwargs), self.retries, self.name)
+        except Exception as exc:
+            raise map_error(exc) from exc
+        return _as_dict(response)
+
     async def models(self, api_key: str | None = None) -> list[str]:
         """The configured model names (the route table answers; no provider is asked)."""
         return self.routes.names

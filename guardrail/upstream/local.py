@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from guardrail.conversation import last_user_text
-from guardrail.errors import RequestError
+from guardrail.errors import NotSupported, RequestError
 from guardrail.upstream import shapes
 from guardrail.upstream.base import LOCAL_HEADER_PREFIX, UpstreamRequest
 
@@ -96,6 +96,10 @@ class LocalUpstream:
         for chunk in chunks:
             yield chunk
             await asyncio.sleep(0)  # let the proxy interleave other requests
+
+    async def embed(self, request: UpstreamRequest) -> dict[str, Any]:
+        """No embeddings here: the local upstream has no model to make them with."""
+        raise NotSupported("the local upstream serves no embeddings; use --upstream URL")
 
     async def models(self, api_key: str | None = None) -> list[str]:
         """The one local model."""

@@ -58,11 +58,12 @@ class OpenAIHttpUpstream:
         return {"authorization": f"Bearer {key}"} if key else {}
 
     async def _send(
-        self, request: UpstreamRequest, body: dict[str, Any], *, stream: bool
+        self, request: UpstreamRequest, body: dict[str, Any], *, stream: bool, path: str = ""
     ) -> httpx.Response:
-        """POST `body`; calls refused before sending are retried (`retries`)."""
+        """POST `body` (to `path`, default: the request kind's); calls refused before sending
+        are retried (`retries`)."""
         built = self._client.build_request(
-            "POST", _PATHS[request.kind], json=body, headers=self._headers(request)
+            "POST", path or _PATHS[request.kind], json=body, headers=self._headers(request)
         )
         return await with_retries(
             lambda: self._client.send(built, stream=stream), self.retries, self.name
@@ -105,6 +106,19 @@ class OpenAIHttpUpstream:
             raise _request_error(exc) from exc
         if not finished:
             raise UpstreamUnavailable("upstream stream ended early (no [DONE], no finish_reason)")
+
+    async def embed(self, request: UpstreamRequest) -> dict[str, Any]:
+        """POST the body to `{base_url}/embeddings`; the answer must carry a `data` array."""
+        try:
+            response = await self._send(request, request.body, stream=False, path="embeddings")
+        except httpx.HTTPError as exc:
+            raise _request_error(exc) from exc
+        if response.status_code >= 400:
+            raise _status_error(response.status_code, response.content)
+        answer = _json_object(response.content)
+        if not isinstance(answer.get("data"), list):
+            raise UpstreamBadResponse("upstream embeddings answer has no data array")
+        return answer
 
     async def models(self, api_key: str | None = None) -> list[str]:
         """The upstream's own model list, asked with the same key as a completion.

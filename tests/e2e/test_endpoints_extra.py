@@ -4,8 +4,11 @@ caller's (or the route's) key and reports its refusals as errors."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -14,11 +17,12 @@ import pytest
 
 from guardrail.pipeline import Pipeline
 from guardrail.server.app import create_app
-from guardrail.testing import FakeUpstream, serve_app
+from guardrail.server.limits import Limits
+from guardrail.testing import FakeUpstream, Reply, serve_app
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
 from tests.e2e.clients import anthropic_client, openai_client
 from tests.e2e.conftest import POLICIES, ProxyFactory
-from tests.helpers.servers import free_port
+from tests.helpers.servers import FakeServer, free_port
 
 TIMEOUT_S = 10
 UPSTREAM_KEY = "sk-upstream-only"
@@ -140,3 +144,130 @@ def test_chat_and_models_carry_the_same_key(keyed: dict[str, str]) -> None:
         model="fake-model", messages=[{"role": "user", "content": "hi"}]
     )
     assert answer.choices[0].message.content == "echo: hi"
+
+
+# ------------------------------------------------------------------------ /v1/embeddings
+
+EMAIL = "ann.lee@example.org"
+DEFAULT_POLICY = Path(__file__).parents[2] / "policies" / "default.yaml"
+
+
+def _sent_inputs(fake: FakeUpstream) -> list[str]:
+    """The inputs the upstream embedded (litellm sends a lone string as a one-item list)."""
+    assert fake.last.path == "/v1/embeddings"
+    sent = fake.last.body["input"]
+    return [sent] if isinstance(sent, str) else list(sent)
+
+
+def test_embeddings_allowed(proxy_url: ProxyFactory, fake: FakeUpstream, via: str) -> None:
+    """A benign input is embedded by the upstream; the SDK gets its vector back."""
+    result = openai_client(proxy_url("rules", via)).embeddings.create(
+        model="fake-embed", input="The sky is blue."
+    )
+    assert _sent_inputs(fake) == ["The sky is blue."]
+    assert result.data[0].embedding == FakeUpstream.vector("The sky is blue.")
+    assert result.usage.prompt_tokens == 4
+
+
+def test_embeddings_pii_redacted(proxy_url: ProxyFactory, fake: FakeUpstream, via: str) -> None:
+    """Every string of a list input is redacted: the upstream embeds the placeholder."""
+    raw = openai_client(proxy_url("rules", via)).embeddings.with_raw_response.create(
+        model="fake-embed", input=["plain words", f"write to {EMAIL} today"]
+    )
+    assert EMAIL not in json.dumps(fake.last.body)
+    assert _sent_inputs(fake) == ["plain words", "write to <EMAIL_1> today"]
+    result = raw.parse()
+    assert [d.embedding for d in result.data] == [
+        FakeUpstream.vector("plain words"),
+        FakeUpstream.vector("write to <EMAIL_1> today"),
+    ]
+    assert raw.headers["x-guardrail-decision"] == "redact"
+    assert raw.headers["x-guardrail-rules"] == "redact-pii"
+
+
+def test_embeddings_default_policy_redacts_pii(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """With the shipped default policy, an e-mail in an embedding input never reaches the
+    upstream."""
+    openai_client(proxy_url(DEFAULT_POLICY)).embeddings.create(
+        model="fake-embed", input=f"Customer note: reach me at {EMAIL} after five."
+    )
+    assert EMAIL not in json.dumps(fake.last.body)
+    assert _sent_inputs(fake) == ["Customer note: reach me at <EMAIL_1> after five."]
+
+
+@pytest.mark.parametrize("policy", ["rules", "refusal"])
+def test_embeddings_blocked(proxy_url: ProxyFactory, fake: FakeUpstream, policy: str) -> None:
+    """A blocked input is a 400 naming the rule (even with `on_block: refusal`: there is no
+    answer to put a refusal in); nothing goes upstream."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        openai_client(proxy_url(policy)).embeddings.create(
+            model="fake-embed", input=["fine", "the forbidden phrase please"]
+        )
+    assert caught.value.code == "content_blocked"
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert (body["rule"], body["stage"]) == ("no-banned-input", "input")
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("tokens", [[1, 2, 3], [[1, 2], [3]]])
+def test_embeddings_token_ids_refused(
+    proxy_url: ProxyFactory, fake: FakeUpstream, tokens: list[Any]
+) -> None:
+    """Token-id input cannot be checked: 400 `uncheckable_input`, never forwarded."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        openai_client(proxy_url()).embeddings.create(model="fake-embed", input=tokens)
+    assert caught.value.code == "uncheckable_input"
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"model": "m"}, {"model": "m", "input": 3}, {"model": "m", "input": ["a", 1]}],
+)
+def test_embeddings_malformed_input_is_400(
+    proxy_url: ProxyFactory, fake: FakeUpstream, body: dict[str, Any]
+) -> None:
+    """A missing input or one of another type is a 400 `invalid_request`."""
+    response = httpx.post(proxy_url() + "/v1/embeddings", json=body, timeout=TIMEOUT_S)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert fake.requests == []
+
+
+def test_embeddings_limits(fake_server: FakeServer) -> None:
+    """The chat limits hold: too many inputs is 413 `too_many_parts`, a long one
+    `limit_exceeded`; nothing goes upstream."""
+    pipeline = Pipeline.from_file(POLICIES / "rules.yaml")
+    limits = Limits.from_settings(max_parts=3, max_messages=10, max_message_chars=50)
+    upstream = OpenAIHttpUpstream(fake_server.url + "/v1")
+    fake_server.fake.reset()
+    with serve_app(create_app(pipeline, upstream, limits=limits)) as proxy:
+        client = _client(proxy.url, "sk-test")
+        with pytest.raises(openai.APIStatusError) as many:
+            client.embeddings.create(model="m", input=["a", "b", "c", "d"])
+        with pytest.raises(openai.APIStatusError) as long:
+            client.embeddings.create(model="m", input=["short", "x" * 51])
+        client.embeddings.create(model="m", input=["x" * 50, "y" * 50])
+    assert (many.value.status_code, many.value.code) == (413, "too_many_parts")
+    assert (long.value.status_code, long.value.code) == (413, "limit_exceeded")
+    assert len(fake_server.fake.requests) == 1
+
+
+def test_embeddings_upstream_error_surfaces(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """An upstream failure is an OpenAI error with an upstream code, not a made-up vector."""
+    fake.script(Reply(status=500))
+    with pytest.raises(openai.InternalServerError) as caught:
+        openai_client(proxy_url()).embeddings.create(model="fake-embed", input="hi")
+    assert (caught.value.status_code, caught.value.code) == (502, "upstream_error")
+
+
+def test_embeddings_local_upstream_not_supported(proxy_url: ProxyFactory) -> None:
+    """The built-in local upstream has no embedding model: 501 `not_supported`."""
+    response = httpx.post(
+        proxy_url("rules", "local") + "/v1/embeddings",
+        json={"model": "m", "input": "hi"},
+        timeout=TIMEOUT_S,
+    )
+    assert response.status_code == 501
+    assert response.json()["error"]["code"] == "not_supported"
