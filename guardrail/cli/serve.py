@@ -15,7 +15,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guardrail.server.reload import Reloader
+    from guardrail.upstream.base import Upstream
 
 
 def register(subparsers: Any) -> None:
@@ -123,31 +127,19 @@ def run_serve(args: argparse.Namespace) -> int:
     """Load the policy (exit 2 if invalid), then serve until interrupted."""
     import uvicorn
 
-    from guardrail.errors import GuardrailError
     from guardrail.logging import configure
     from guardrail.server.app import create_app
     from guardrail.server.limits import from_arguments
-    from guardrail.server.reload import Reloader
-    from guardrail.upstream import build_upstream
 
     configure(level=args.log_level)
-    source = args.server_config
-    reloader = (
-        Reloader(source, watch_ms=args.watch_ms)
-        if source is not None
-        else Reloader.for_policy(args.policy, watch_ms=args.watch_ms)
-    )
-    try:
-        reloader.load()
-        upstream = build_upstream(args.upstream, args.config, via=args.via)
-    except (GuardrailError, ValueError, OSError) as exc:
-        print(f"guardrail serve: {exc}", file=sys.stderr)
-        return 2
-    if args.workers > 1:  # each worker builds its own; the parent only supervises
+    if args.workers > 1:  # each worker builds its own app; the parent only supervises
         from guardrail.cli.serve_workers import serve_workers
 
-        _release(reloader)
         return serve_workers(args)
+    loaded = load_checked(args)
+    if loaded is None:
+        return 2
+    reloader, upstream = loaded
     app = create_app(
         reloader,
         upstream,
@@ -166,16 +158,26 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _release(reloader: Any) -> None:
-    """Close the classifier runtimes loaded to validate the policy in the parent process."""
-    from guardrail.telemetry import unwrap_guard
+def load_checked(args: argparse.Namespace) -> tuple[Reloader, Upstream] | None:
+    """The loaded policy (or server config) and the upstream; None after saying on stderr
+    why they cannot be (file, line, field)."""
+    from guardrail.errors import GuardrailError
+    from guardrail.server.reload import Reloader
+    from guardrail.upstream import build_upstream
 
-    snapshot = reloader.current
-    pipelines = snapshot.pipelines.values() if snapshot is not None else ()
-    for guard in {id(g): g for p in pipelines for g in p.policy.guards.values()}.values():
-        runtime = getattr(unwrap_guard(guard), "runtime", None)
-        if runtime is not None and hasattr(runtime, "close"):
-            runtime.close()
+    source = args.server_config
+    reloader = (
+        Reloader(source, watch_ms=args.watch_ms)
+        if source is not None
+        else Reloader.for_policy(args.policy, watch_ms=args.watch_ms)
+    )
+    try:
+        reloader.load()
+        upstream = build_upstream(args.upstream, args.config, via=args.via)
+    except (GuardrailError, ValueError, OSError) as exc:
+        print(f"guardrail serve: {exc}", file=sys.stderr)
+        return None
+    return reloader, upstream
 
 
 def http_protocol(args: argparse.Namespace) -> Any:

@@ -13,8 +13,9 @@ with). Two things differ from plain uvicorn:
   that did not change, and a broken edit is counted in `guardrail_policy_reloads`.
 - each worker builds its app from the parent's parsed arguments (`worker_app`, an import
   string factory), read from the environment variable `GUARDRAIL_SERVE_ARGS` (JSON) that the
-  parent sets before spawning. The parent has already loaded the policy once, so a broken
-  policy exits 2 before any worker starts.
+  parent sets before spawning. The parent has the policy loaded once first (in a short-lived
+  process, so the parent does not hold the bundles), so a broken policy exits 2 before any
+  worker starts.
 
 Each worker's inference pool gets `cores // N` threads (at least 1) unless
 `GUARDRAIL_INFERENCE_WORKERS` is set, so workers x threads stay about the number of cores.
@@ -71,8 +72,12 @@ def pool_size(workers: int, cores: int | None = None) -> int:
 
 
 def serve_workers(args: argparse.Namespace) -> int:
-    """Run `args.workers` workers until SIGTERM/SIGINT (the policy is already validated)."""
+    """Check the policy, then run `args.workers` workers until SIGTERM/SIGINT: 0, or 2 when
+    the policy (or upstream) is invalid, 1 when a worker could not start."""
     import uvicorn
+
+    if not policy_loads(args):
+        return 2
 
     if not any(key.upper() == POOL_ENV for key in os.environ):
         os.environ[POOL_ENV] = str(pool_size(args.workers))
@@ -98,6 +103,28 @@ def serve_workers(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 1 if supervisor is None or supervisor.start_failed() else 0
+
+
+def policy_loads(args: argparse.Namespace) -> bool:
+    """Load the policy once, in a throwaway process (its bundles are not kept in the
+    parent's memory for the whole run); it prints the problems on stderr."""
+    import multiprocessing
+
+    check = multiprocessing.get_context("spawn").Process(
+        target=_check, args=(encode_args(args),), name="guardrail-policy-check"
+    )
+    check.start()
+    check.join()
+    return check.exitcode == 0
+
+
+def _check(raw_args: str) -> None:
+    from guardrail.cli.serve import load_checked
+    from guardrail.logging import configure
+
+    args = decode_args(raw_args)
+    configure(level=args.log_level)
+    raise SystemExit(0 if load_checked(args) is not None else 2)
 
 
 class Supervisor(Multiprocess):

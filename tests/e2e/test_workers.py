@@ -220,3 +220,29 @@ def test_broken_policy_exits_2_and_starts_no_worker(tmp_path: Path) -> None:
     assert re.search(r"bad\.yaml:3", result.stderr), result.stderr
     assert "Started server process" not in result.stderr + result.stdout
     assert list(tmp_path.glob("guardrail-metrics-*")) == []
+
+
+def test_pool_size_keeps_workers_times_threads_at_the_cores() -> None:
+    """Each worker's inference pool is cores // workers threads, at least one."""
+    from guardrail.cli.serve_workers import pool_size
+
+    assert [pool_size(n, cores=16) for n in (1, 2, 3, 16, 32)] == [16, 8, 5, 1, 1]
+    assert pool_size(2, cores=2) == 1
+
+
+def test_worker_arguments_survive_the_environment() -> None:
+    """The parsed serve arguments reach each worker as they were (paths stay paths)."""
+    import argparse
+
+    from guardrail.cli.serve_workers import decode_args, encode_args
+
+    args = argparse.Namespace(
+        policy=Path("a b/p.yaml"), server_config=None, config=None, workers=2, func=print
+    )
+    back = decode_args(encode_args(args))
+    assert vars(back) == {
+        "policy": Path("a b/p.yaml"),
+        "server_config": None,
+        "config": None,
+        "workers": 2,
+    }
