@@ -60,6 +60,8 @@ _TOP = ("id", "object", "model", "system_fingerprint", "service_tier")
 CHAT = "openai.chat"
 TEXT = "openai.completions"
 ANTHROPIC = "anthropic.messages"
+RESPONSES = "openai.responses"
+_NO = "refused with 400 `uncheckable_input`: guardrail cannot check it"
 
 TABLE: tuple[Field, ...] = (
     # ------------------------------------------------------------ OpenAI chat, request
@@ -221,6 +223,55 @@ TABLE: tuple[Field, ...] = (
     Field(ANTHROPIC, "stream", "delta.text", "scanned", "held back and scanned"),
     Field(ANTHROPIC, "stream", "delta.partial_json", "scanned", "held back and scanned"),
     Field(ANTHROPIC, "stream", "content_block.name", "scanned", "scanned whole (tool_use)"),
+    # ------------------------------------------------------ OpenAI Responses, request
+    # translated to chat completions for the upstream (guardrail/server/responses_request.py)
+    Field(RESPONSES, "request", "input", "scanned", "a string: scanned at `input`"),
+    Field(RESPONSES, "request", "input[].content", "scanned", _IN + "; system/developer: " + _SYS),
+    Field(RESPONSES, "request", "input[].content[].text", "scanned", _IN + " (input/output_text)"),
+    Field(RESPONSES, "request", "input[].content[].refusal", "scanned", _IN),
+    Field(RESPONSES, "request", "input[].name", "scanned", _IN + " (function_call)"),
+    Field(RESPONSES, "request", "input[].arguments", "scanned", _IN + " (function_call)"),
+    Field(RESPONSES, "request", "input[].output", "scanned", _TOOL + " (function_call_output)"),
+    Field(RESPONSES, "request", "input[].output[].text", "scanned", _TOOL),
+    Field(RESPONSES, "request", "instructions", "passed", _SYS),
+    Field(RESPONSES, "request", "input[].type", "passed", _ID + " (other item types: 400)"),
+    Field(RESPONSES, "request", "input[].role", "passed", _ID),
+    Field(RESPONSES, "request", "input[].id", "passed", _ID),
+    Field(RESPONSES, "request", "input[].call_id", "passed", _ID),
+    Field(RESPONSES, "request", "input[].status", "passed", _ID),
+    Field(RESPONSES, "request", "input[].phase", "dropped", _DROP_TR),
+    Field(RESPONSES, "request", "input[].namespace", "dropped", _DROP_TR + " (function_call)"),
+    Field(RESPONSES, "request", "input[].caller.*", "dropped", _DROP_TR),
+    Field(RESPONSES, "request", "input[].guardrail_stage", "passed", "our mark; removed"),
+    Field(RESPONSES, "request", "input[].*[].type", "passed", _ID + " (other part types: 400)"),
+    Field(RESPONSES, "request", "input[].*[].guardrail_stage", "passed", "our mark; removed"),
+    Field(RESPONSES, "request", "input[].content[].annotations.**", "dropped", _DROP_TR),
+    Field(RESPONSES, "request", "input[].content[].logprobs.**", "dropped", _DROP_TR),
+    Field(RESPONSES, "request", "input_image / input_file / input_audio parts", "rejected", _NO),
+    Field(RESPONSES, "request", "input[] of type reasoning, web_search_call, …", "rejected", _NO),
+    Field(RESPONSES, "request", "tools[] other than function", "rejected", _NO),
+    Field(RESPONSES, "request", "previous_response_id, conversation, prompt", "rejected", _NO),
+    Field(RESPONSES, "request", "input[].**", "rejected", "any other string: 400", True),
+    Field(RESPONSES, "request", "tools, tool_choice, text.format, …", "passed", "app config"),
+    Field(RESPONSES, "request", "metadata.*", "dropped", "not sent upstream; echoed back"),
+    # the answer: the upstream's chat completion is checked as chat (above), then translated
+    Field(RESPONSES, "response", "output[].content[].text", "scanned", _OUT + " (as chat)"),
+    Field(RESPONSES, "response", "output[].content[].refusal", "scanned", _OUT + " (as chat)"),
+    Field(RESPONSES, "response", "output[].content[].annotations[].title", "scanned", _OUT),
+    Field(RESPONSES, "response", "output[].content[].annotations[].url", "scanned", _OUT),
+    Field(RESPONSES, "response", "output[].name", "scanned", _OUT + " (function_call)"),
+    Field(RESPONSES, "response", "output[].arguments", "scanned", _OUT + " (function_call)"),
+    Field(RESPONSES, "response", "reasoning_content, audio", "dropped", "not translated"),
+    Field(RESPONSES, "stream", "response.output_text.delta", "scanned", "held back and scanned"),
+    Field(RESPONSES, "stream", "response.refusal.delta", "scanned", "held back and scanned"),
+    Field(
+        RESPONSES,
+        "stream",
+        "response.function_call_arguments.delta",
+        "scanned",
+        "held back and scanned",
+    ),
+    Field(RESPONSES, "stream", "output_item.added item.name", "scanned", "scanned whole"),
 )
 
 
@@ -311,12 +362,13 @@ forwarded), **rejected** (HTTP 400).
 
 _TITLES = {CHAT: "OpenAI chat completions", TEXT: "OpenAI text completions (legacy)"}
 _TITLES[ANTHROPIC] = "Anthropic messages"
+_TITLES[RESPONSES] = "OpenAI Responses API (`/v1/responses`)"
 
 
 def render() -> str:
     """docs/fields.md."""
     lines = [_HEADER]
-    for wire in (CHAT, TEXT, ANTHROPIC):
+    for wire in (CHAT, TEXT, ANTHROPIC, RESPONSES):
         for side in ("request", "response", "stream"):
             rows = [f for f in TABLE if f.wire == wire and f.side == side]
             if not rows:

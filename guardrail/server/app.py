@@ -26,7 +26,7 @@ from starlette.routing import Route
 from guardrail.errors import GuardrailError
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline
-from guardrail.server import fallback, openapi, routes_anthropic, routes_openai
+from guardrail.server import fallback, openapi, routes_anthropic, routes_openai, routes_responses
 from guardrail.server.auth import Tenancy, key_matches, unauthorized
 from guardrail.server.framing import FramingGuard
 from guardrail.server.limits import Limits
@@ -213,6 +213,7 @@ def create_app(
             *_health_routes(),
             *routes_openai.ROUTES,
             *routes_anthropic.ROUTES,
+            *routes_responses.ROUTES,
             *openapi.ROUTES,
         ],
         middleware=[Middleware(FramingGuard)],  # request smuggling: before any route

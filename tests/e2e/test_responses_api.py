@@ -1,0 +1,398 @@
+"""The proxy as a drop-in for the OpenAI SDK's Responses API (`responses.create`): only
+`base_url` changes; the upstream is the fake chat-completions server."""
+
+from __future__ import annotations
+
+import collections.abc
+import json
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+import typing_extensions
+from openai.types.responses.response_input_item_param import ResponseInputItemParam
+
+from guardrail import fields
+from guardrail.server.responses_request import ITEMS, TEXT_PARTS
+from guardrail.testing import FakeUpstream, Reply
+from tests.e2e.clients import openai_client
+from tests.e2e.conftest import ProxyFactory
+
+EMAIL = "ann.lee@example.org"
+WEATHER_TOOL: Any = {
+    "type": "function",
+    "name": "weather",
+    "description": "Weather by city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+CALL = {
+    "id": "call_7",
+    "type": "function",
+    "function": {"name": "weather", "arguments": '{"city": "Oslo"}'},
+}
+
+
+def _events(base: str, **kwargs: Any) -> list[Any]:
+    """Every event of a streamed `responses.create`, in order (the SDK's typed objects)."""
+    stream = openai_client(base).responses.create(model="gpt-test", stream=True, **kwargs)
+    with stream:
+        return list(stream)
+
+
+def _text(events: list[Any]) -> str:
+    return "".join(e.delta for e in events if e.type == "response.output_text.delta")
+
+
+def _error(caught: pytest.ExceptionInfo[openai.APIStatusError]) -> dict[str, Any]:
+    body = caught.value.body
+    assert isinstance(body, dict)
+    return body
+
+
+# ------------------------------------------------------------------------ (a) plain
+
+
+def test_plain_answer_has_output_text(
+    proxy_url: ProxyFactory, fake: FakeUpstream, via: str
+) -> None:
+    """A string input and instructions go upstream as chat messages; the answer comes back
+    as a response object whose `output_text` the SDK assembles."""
+    response = openai_client(proxy_url("rules", via)).responses.create(
+        model="gpt-test", input="Name a colour.", instructions="Be brief.", max_output_tokens=50
+    )
+    assert response.object == "response"
+    assert response.status == "completed"
+    assert response.output_text == "echo: Name a colour."
+    assert response.output[0].type == "message"
+    assert response.usage is not None and response.usage.output_tokens > 0
+    sent = fake.last.body
+    assert sent["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Name a colour."},
+    ]
+    assert sent["max_tokens"] == 50
+
+
+def test_streamed_plain_answer_is_typed_events(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """A streamed answer arrives as the SDK's typed events, in the documented order, with
+    increasing sequence numbers and the text whole in `output_text.done` and at the end."""
+    fake.script(Reply(text="Blue is a colour. Red is one too.", chunk_chars=3))
+    events = _events(proxy_url(), input="Name a colour.")
+    kinds = [e.type for e in events]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert _text(events) == "Blue is a colour. Red is one too."
+    assert events[-1].response.output_text == "Blue is a colour. Red is one too."
+    assert events[-4].text == "Blue is a colour. Red is one too."
+    assert fake.last.body["stream"] is True
+
+
+# ----------------------------------------------------------------- (b) PII restored
+
+
+def test_pii_redacted_upstream_and_restored(
+    proxy_url: ProxyFactory, fake: FakeUpstream, via: str
+) -> None:
+    """PII in an input_text part reaches the upstream as a placeholder; the answer has it back."""
+    response = openai_client(proxy_url("rules", via)).responses.create(
+        model="gpt-test",
+        input=[{"role": "user", "content": [{"type": "input_text", "text": f"Reply to {EMAIL}"}]}],
+    )
+    assert EMAIL not in json.dumps(fake.last.body)
+    assert "<EMAIL_1>" in json.dumps(fake.last.body)
+    assert response.output_text == f"echo: Reply to {EMAIL}"
+
+
+def test_streamed_pii_restored(proxy_url: ProxyFactory, fake: FakeUpstream, via: str) -> None:
+    """A placeholder split over many stream chunks comes back whole and restored."""
+    fake.script(Reply(text="I wrote to <EMAIL_1>, as you asked. " * 3, chunk_chars=2))
+    events = _events(proxy_url("rules", via), input=f"Write to {EMAIL}")
+    assert _text(events) == f"I wrote to {EMAIL}, as you asked. " * 3
+    assert events[-1].type == "response.completed"
+    assert EMAIL not in json.dumps(fake.last.body)
+
+
+def test_assistant_history_is_redacted_again(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """An earlier answer sent back as an assistant item is checked as input (its restored PII
+    is redacted again), as on the chat endpoint."""
+    openai_client(proxy_url()).responses.create(
+        model="gpt-test",
+        input=[
+            {"role": "user", "content": "Who wrote?"},
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": f"{EMAIL} wrote.", "annotations": []}],
+            },
+            {"role": "user", "content": "Thanks."},
+        ],
+    )
+    assert EMAIL not in json.dumps(fake.last.body)
+    assert fake.last.body["messages"][1] == {"role": "assistant", "content": "<EMAIL_1> wrote."}
+
+
+# ------------------------------------------------------------------ (c) input block
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_input_block_is_openai_error(
+    proxy_url: ProxyFactory, fake: FakeUpstream, stream: bool
+) -> None:
+    """A blocked prompt is a 400 in OpenAI's error shape naming code, rule and stage; the
+    upstream is never called."""
+    client = openai_client(proxy_url())
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(
+            model="gpt-test", input="the forbidden phrase please", stream=stream
+        )
+    error = _error(caught)
+    assert error["code"] == "content_blocked"
+    assert (error["rule"], error["stage"]) == ("no-banned-input", "input")
+    assert fake.requests == []
+
+
+def test_tool_output_is_checked_at_tool_stage(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """A function_call_output item is judged at the `tool` stage (its own rule fires)."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        openai_client(proxy_url()).responses.create(
+            model="gpt-test",
+            input=[
+                {"role": "user", "content": "Weather?"},
+                {"type": "function_call", "call_id": "c1", "name": "weather", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "c1", "output": "kaboom"},
+            ],
+        )
+    error = _error(caught)
+    assert (error["rule"], error["stage"]) == ("no-banned-docs", "tool")
+    assert fake.requests == []
+
+
+# ---------------------------------------------------------------- (d) output block
+
+
+def test_output_block_is_openai_error(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """A banned phrase in a whole answer is a 400 naming the output rule; no text leaks."""
+    fake.script(Reply(text="Step two: detonate now."))
+    with pytest.raises(openai.BadRequestError) as caught:
+        openai_client(proxy_url()).responses.create(model="gpt-test", input="steps?")
+    error = _error(caught)
+    assert (error["rule"], error["stage"]) == ("no-banned-output", "output")
+    assert "detonate" not in json.dumps(error)
+
+
+def test_stream_block_holds_back_the_text(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """A banned phrase mid-stream never reaches the client: the text before it may, then the
+    response ends `incomplete` with reason content_filter and no more text."""
+    fake.script(Reply(chunks=list("Step one is easy. Step two: detonate now. Step three.")))
+    events = _events(proxy_url(), input="steps?")
+    text = _text(events)
+    assert "detonate" not in json.dumps([e.model_dump() for e in events])
+    assert "Step three" not in text
+    final = events[-1]
+    assert final.type == "response.incomplete"
+    assert final.response.incomplete_details.reason == "content_filter"
+    assert final.response.output_text == text
+
+
+# ------------------------------------------------------------------- (e) tool calls
+
+
+def test_function_call_round_trip(proxy_url: ProxyFactory, fake: FakeUpstream, via: str) -> None:
+    """function_call / function_call_output items become an assistant tool call and a tool
+    message upstream; an upstream tool call comes back as a function_call output item."""
+    fake.script(Reply(tool_calls=[CALL]))
+    response = openai_client(proxy_url("rules", via)).responses.create(
+        model="gpt-test",
+        tools=[WEATHER_TOOL],
+        input=[
+            {"role": "user", "content": "Weather in Oslo?"},
+            {
+                "type": "function_call",
+                "call_id": "call_1",
+                "name": "weather",
+                "arguments": '{"city": "Oslo"}',
+            },
+            {"type": "function_call_output", "call_id": "call_1", "output": "Sunny, 21C"},
+            {"role": "user", "content": "And tomorrow?"},
+        ],
+    )
+    sent = fake.last.body
+    assert sent["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "weather",
+                "description": "Weather by city",
+                "parameters": WEATHER_TOOL["parameters"],
+            },
+        }
+    ]
+    assert sent["messages"][1]["tool_calls"] == [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "weather", "arguments": '{"city": "Oslo"}'},
+        }
+    ]
+    assert sent["messages"][2] == {
+        "role": "tool",
+        "tool_call_id": "call_1",
+        "content": "Sunny, 21C",
+    }
+    call = response.output[-1]
+    assert call.type == "function_call"
+    assert (call.call_id, call.name, call.arguments) == ("call_7", "weather", '{"city": "Oslo"}')
+
+
+def test_streamed_function_call(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """A streamed tool call arrives as function_call item events with its arguments whole in
+    `function_call_arguments.done` and in the completed response."""
+    fake.script(Reply(tool_calls=[CALL]))
+    events = _events(proxy_url(), input="Weather in Oslo?", tools=[WEATHER_TOOL])
+    kinds = [e.type for e in events]
+    assert "response.function_call_arguments.delta" in kinds
+    done = next(e for e in events if e.type == "response.function_call_arguments.done")
+    assert done.arguments == '{"city": "Oslo"}'
+    added = next(e for e in events if e.type == "response.output_item.added")
+    assert (added.item.type, added.item.name) == ("function_call", "weather")
+    final = events[-1]
+    assert final.type == "response.completed"
+    assert final.response.output[-1].arguments == '{"city": "Oslo"}'
+
+
+# ---------------------------------------------------------- (f) refused, not passed
+
+
+UNCHECKABLE: list[tuple[str, dict[str, Any]]] = [
+    (
+        "input_image",
+        {
+            "input": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": "What is this?"},
+                        {"type": "input_image", "image_url": "data:image/png;base64,AAAA"},
+                    ],
+                }
+            ]
+        },
+    ),
+    (
+        "input_file",
+        {
+            "input": [
+                {
+                    "role": "user",
+                    "content": [{"type": "input_file", "file_id": "file-1"}],
+                }
+            ]
+        },
+    ),
+    (
+        "reasoning item",
+        {
+            "input": [
+                {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAA"},
+                {"role": "user", "content": "go on"},
+            ]
+        },
+    ),
+    ("web_search tool", {"input": "news?", "tools": [{"type": "web_search"}]}),
+    (
+        "file_search tool",
+        {"input": "?", "tools": [{"type": "file_search", "vector_store_ids": []}]},
+    ),
+    ("previous_response_id", {"input": "go on", "previous_response_id": "resp_123"}),
+    ("system part", {"input": [{"role": "system", "content": [{"type": "input_image"}]}]}),
+]
+
+
+@pytest.mark.parametrize(("what", "kwargs"), UNCHECKABLE, ids=[u[0] for u in UNCHECKABLE])
+def test_uncheckable_input_is_refused(
+    proxy_url: ProxyFactory, fake: FakeUpstream, what: str, kwargs: dict[str, Any]
+) -> None:
+    """What guardrail cannot check is refused with 400 `uncheckable_input`, never forwarded."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        openai_client(proxy_url()).responses.create(model="gpt-test", **kwargs)
+    assert _error(caught)["code"] == "uncheckable_input"
+    assert fake.requests == []
+
+
+def test_unlisted_string_in_an_item_is_refused(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """A string at a path the field table does not list is a 400, never sent on unscanned."""
+    item = {"role": "user", "content": "hi", "note": "kaboom, unscanned"}
+    with pytest.raises(openai.BadRequestError) as caught:
+        openai_client(proxy_url()).responses.create(model="gpt-test", input=[item])  # type: ignore[list-item]
+    error = _error(caught)
+    assert error["code"] == "invalid_request"
+    assert "input[0].note" in error["message"]
+    assert fake.requests == []
+
+
+# ---------------------------------------------------------------- the field table
+
+
+def _type_literal(td: Any) -> str | None:
+    """The `type` literal of an SDK TypedDict (None if it has none)."""
+    hint = typing_extensions.get_type_hints(td, include_extras=True).get("type")
+    while typing.get_origin(hint) in (typing_extensions.Required, typing_extensions.NotRequired):
+        hint = typing.get_args(hint)[0]
+    args = typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else ()
+    return str(args[0]) if args else None
+
+
+def _accepted(td: Any, path: tuple[str | int, ...]) -> bool:
+    """Whether the parser reads this item or part type (the others are refused, above)."""
+    if len(path) == 2:  # an item of `input`
+        return _type_literal(td) in ITEMS
+    if path[-2] in ("content", "output"):  # a content part
+        return _type_literal(td) in TEXT_PARTS
+    return True
+
+
+def _paths(tp: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    """Every path of a string in an SDK param type, in the item and part types accepted."""
+    origin = typing.get_origin(tp)
+    if origin in (typing_extensions.Required, typing_extensions.NotRequired, typing.Annotated):
+        yield from _paths(typing.get_args(tp)[0], path)
+    elif tp is str:
+        yield path
+    elif origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            yield from _paths(arg, path)
+    elif origin in (list, collections.abc.Iterable, collections.abc.Sequence):
+        yield from _paths(typing.get_args(tp)[0], (*path, 0))
+    elif typing_extensions.is_typeddict(tp) and _accepted(tp, path):
+        for key, value in typing_extensions.get_type_hints(tp, include_extras=True).items():
+            yield from _paths(value, (*path, key))
+
+
+def test_table_covers_every_text_field_of_the_sdk_input_items() -> None:
+    """Each string field of the SDK's input item params, in the item and part types the
+    proxy accepts, has its own row in the Responses request table."""
+    exact = [
+        f.tokens()
+        for f in fields.TABLE
+        if f.wire == fields.RESPONSES and f.side == "request" and not f.catch_all
+    ]
+    paths = list(_paths(ResponseInputItemParam, ("input", 0)))
+    assert len(paths) > 8  # the walk found the SDK's fields
+    missing = [
+        fields.dotted(path) for path in paths if not any(fields.matches(r, path) for r in exact)
+    ]
+    assert missing == []
