@@ -275,6 +275,10 @@ class InstrumentedUpstream:
             if span is not None:
                 span.end()
 
+    async def count_tokens(self, request: UpstreamRequest) -> Json:
+        """The wrapped upstream's token count (not timed: no answer is generated)."""
+        return await self.inner.count_tokens(request)
+
     async def models(self, api_key: str | None = None) -> list[str]:
         """The wrapped upstream's models."""
         return await self.inner.models(api_key)

@@ -134,8 +134,8 @@ class FakeUpstream:
     model: str = "fake-model"
     echo_prefix: str = "echo: "
     echo_chunk_chars: int = 4  # stream pieces of an echoed answer
-    # When set, every endpoint wants `Authorization: Bearer <api_key>` and answers others
-    # with OpenAI's 401 `invalid_api_key` (as a hosted provider does).
+    # When set, every endpoint wants `Authorization: Bearer <api_key>` (or Anthropic's
+    # `x-api-key: <api_key>`) and answers others with a 401 `invalid_api_key`.
     api_key: str | None = None
     requests: list[Received] = field(default_factory=list)
     _replies: deque[Reply] = field(default_factory=deque)
@@ -149,6 +149,8 @@ class FakeUpstream:
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/completions", self._text, methods=["POST"]),
                 Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+                # Anthropic's token counting, for routes to `anthropic/` models
+                Route("/v1/messages/count_tokens", self._count_tokens, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
             ],
         )
@@ -219,6 +221,14 @@ class FakeUpstream:
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         model = str(body.get("model") or self.model)
         return JSONResponse({"object": "list", "data": data, "model": model, "usage": usage})
+
+    async def _count_tokens(self, request: Request) -> Response:
+        """`{"input_tokens": n}`: the words (`shapes.count_tokens`) of the texts in `system`
+        and `messages`, so a test can tell which text was counted (a fake's count, not
+        Claude's tokenizer)."""
+        _, body = await self._record(request)
+        texts = [*_strings(body.get("system")), *_strings(body.get("messages"))]
+        return JSONResponse({"input_tokens": sum(shapes.count_tokens(t) for t in texts)})
 
     @staticmethod
     def vector(text: str, dims: int = 8) -> list[float]:
@@ -294,7 +304,8 @@ class _KeyCheck:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if headers.get(b"authorization", b"").decode("latin-1") == f"Bearer {wanted}":
+        bearer = headers.get(b"authorization", b"").decode("latin-1") == f"Bearer {wanted}"
+        if bearer or headers.get(b"x-api-key", b"").decode("latin-1") == wanted:
             await self.app(scope, receive, send)
             return
         error = {
@@ -304,6 +315,19 @@ class _KeyCheck:
             "param": None,
         }
         await JSONResponse({"error": error}, status_code=401)(scope, receive, send)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string value below `value` but `role` and `type` (enums, not text)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in ("role", "type"):
+                yield from _strings(item)
 
 
 def _base64_floats(values: list[float]) -> str:

@@ -282,6 +282,9 @@ class _CallerUpstream:
     async def embed(self, request: UpstreamRequest) -> Json:
         raise RuntimeError("an in-process edge never calls an upstream itself")
 
+    async def count_tokens(self, request: UpstreamRequest) -> Json:
+        raise RuntimeError("an in-process edge never calls an upstream itself")
+
     async def models(self, api_key: str | None = None) -> list[str]:
         return []
 

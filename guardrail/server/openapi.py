@@ -141,6 +141,15 @@ _SCHEMAS: Json = {
         },
     },
 }
+_SCHEMAS["CountTokensRequest"] = {
+    "type": "object",
+    "required": ["model", "messages"],
+    "properties": {
+        key: value
+        for key, value in _SCHEMAS["MessagesRequest"]["properties"].items()
+        if key not in ("max_tokens", "stream")
+    },
+}
 
 _ERROR_STATUSES = {
     "400": "invalid request or blocked by a rule",
@@ -210,6 +219,14 @@ SPEC: Json = {
             )
         },
         "/v1/messages": {"post": _call("Anthropic messages", "MessagesRequest", "AnthropicError")},
+        "/v1/messages/count_tokens": {
+            "post": _call(
+                "Anthropic token count (texts checked as for messages; needs an Anthropic route)",
+                "CountTokensRequest",
+                "AnthropicError",
+                passed=True,
+            )
+        },
         "/v1/models": {"get": _get("models of the upstream")},
         "/healthz": {"get": _get("liveness")},
         "/readyz": {"get": _get("readiness: the policy is loaded")},

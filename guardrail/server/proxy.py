@@ -34,6 +34,7 @@ from guardrail.errors import (
     ContentBlocked,
     GuardrailError,
     LimitExceeded,
+    NotSupported,
     RequestError,
 )
 from guardrail.logging import get_logger
@@ -301,7 +302,10 @@ class Proxy:
             status = upstream_status  # the provider's own client errors pass through
         if exc.code.startswith("upstream"):
             self.metrics.upstream_errors.labels(exc.code).inc()
-        return wire.error(exc, status, exc.details() if isinstance(exc, LimitExceeded) else {})
+        response = wire.error(exc, status, exc.details() if isinstance(exc, LimitExceeded) else {})
+        if isinstance(exc, NotSupported):  # the SDKs retry a 5xx unless told it cannot help
+            response.headers["x-should-retry"] = "false"
+        return response
 
     async def _handle(
         self, request: Request, wire: Wire, body: Json, request_id: str, outcome: Outcome

@@ -1,4 +1,5 @@
-"""Anthropic-compatible endpoint: `POST /v1/messages`, streamed or not.
+"""Anthropic-compatible endpoints: `POST /v1/messages`, streamed or not, and
+`POST /v1/messages/count_tokens`.
 
 The request is checked in its own format (segments point into the Anthropic body), then
 translated to the OpenAI format for the upstream (`anthropic_format`); answers and streams
@@ -23,7 +24,7 @@ from guardrail.server.anthropic_format import (
     to_openai_request,
 )
 from guardrail.server.sse import named_event
-from guardrail.upstream.base import Kind
+from guardrail.upstream.base import Kind, Upstream, UpstreamRequest
 
 Json = dict[str, Any]
 
@@ -77,10 +78,42 @@ class MessagesWire:
 MESSAGES = MessagesWire()
 
 
+class CountTokensWire:
+    """`POST /v1/messages/count_tokens`: the texts would reach the provider, so they are
+    checked as a `/v1/messages` request is (same parser and field table); the count comes
+    from an Anthropic upstream, never from a local estimate (`upstream/anthropic_tokens.py`)."""
+
+    route = "anthropic.count_tokens"
+    count_keys = ("messages",)
+
+    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
+        return parse_anthropic(body, scan_system=scan_system)
+
+    async def send(self, upstream: Upstream, request: UpstreamRequest) -> Json:
+        return await upstream.count_tokens(request)
+
+    def error(self, exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Response:
+        return JSONResponse(error_body(exc, status, extra), status_code=status)
+
+
+COUNT_TOKENS = CountTokensWire()
+
+
 async def messages(request: Request) -> Response:
     """`POST /v1/messages`."""
     response: Response = await request.app.state.guardrail.handle(request, MESSAGES)
     return response
 
 
-ROUTES = [Route("/v1/messages", messages, methods=["POST"])]
+async def count_tokens(request: Request) -> Response:
+    """`POST /v1/messages/count_tokens`: input stages, then the Anthropic upstream's count."""
+    response: Response = await request.app.state.guardrail.call(
+        request, COUNT_TOKENS, lambda proxy: proxy.pass_through(request, COUNT_TOKENS)
+    )
+    return response
+
+
+ROUTES = [
+    Route("/v1/messages", messages, methods=["POST"]),
+    Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+]

@@ -57,6 +57,11 @@ class Upstream(Protocol):
         NotSupported when this upstream serves no embeddings."""
         ...
 
+    async def count_tokens(self, request: UpstreamRequest) -> dict[str, Any]:
+        """Anthropic's `{"input_tokens": n}` for the checked Anthropic `request.body`, from the
+        provider's own tokenizer; NotSupported when this upstream has no Anthropic route."""
+        ...
+
     async def models(self, api_key: str | None = None) -> list[str]:
         """Model names this upstream serves (for `GET /v1/models`), asked with `api_key` (the
         caller's key, as for a completion) when the upstream has none of its own. A refusal

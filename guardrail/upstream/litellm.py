@@ -17,11 +17,13 @@ from typing import Any
 import httpx
 
 from guardrail.errors import (
+    NotSupported,
     UpstreamBadResponse,
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from guardrail.upstream import anthropic_tokens
 from guardrail.upstream.base import UpstreamRequest
 from guardrail.upstream.retry import with_retries
 from guardrail.upstream.routes import RouteTable
@@ -134,6 +136,24 @@ class LitellmUpstream:
         except Exception as exc:
             raise map_error(exc) from exc
         return _as_dict(response)
+
+    async def count_tokens(self, request: UpstreamRequest) -> dict[str, Any]:
+        """Anthropic's own count, for a route to an `anthropic/` model (`anthropic_tokens`);
+        NotSupported for any other route: a local estimate would not be Claude's count."""
+        route = self.routes.resolve(request.model)
+        target = route.target(request.model)
+        if not target.startswith(anthropic_tokens.PROVIDER_PREFIX):
+            raise NotSupported(
+                f"count_tokens needs an Anthropic route; model {request.model!r} goes to "
+                f"{target.split('/')[0]!r}"
+            )
+        return await anthropic_tokens.count_tokens(
+            request.body,
+            model=target.removeprefix(anthropic_tokens.PROVIDER_PREFIX),
+            api_key=route.api_key(request.api_key),
+            api_base=route.api_base,
+            timeout_s=route.timeout_s,
+        )
 
     async def models(self, api_key: str | None = None) -> list[str]:
         """The configured model names (the route table answers; no provider is asked)."""

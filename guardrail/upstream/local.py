@@ -101,6 +101,13 @@ class LocalUpstream:
         """No embeddings here: the local upstream has no model to make them with."""
         raise NotSupported("the local upstream serves no embeddings; use --upstream URL")
 
+    async def count_tokens(self, request: UpstreamRequest) -> dict[str, Any]:
+        """Not here: the local upstream has no tokenizer to count with."""
+        raise NotSupported(
+            "count_tokens needs an Anthropic upstream (a --config route to an anthropic/ "
+            "model); an OpenAI-compatible upstream cannot count Claude's tokens"
+        )
+
     async def models(self, api_key: str | None = None) -> list[str]:
         """The one local model."""
         return [self.model]

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from guardrail.errors import (
+    NotSupported,
     UpstreamBadResponse,
     UpstreamError,
     UpstreamTimeout,
@@ -119,6 +120,13 @@ class OpenAIHttpUpstream:
         if not isinstance(answer.get("data"), list):
             raise UpstreamBadResponse("upstream embeddings answer has no data array")
         return answer
+
+    async def count_tokens(self, request: UpstreamRequest) -> dict[str, Any]:
+        """Not here: an OpenAI-compatible server cannot count Claude's tokens."""
+        raise NotSupported(
+            "count_tokens needs an Anthropic upstream (a --config route to an anthropic/ "
+            "model); an OpenAI-compatible upstream cannot count Claude's tokens"
+        )
 
     async def models(self, api_key: str | None = None) -> list[str]:
         """The upstream's own model list, asked with the same key as a completion.

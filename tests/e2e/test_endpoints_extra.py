@@ -19,7 +19,9 @@ from guardrail.pipeline import Pipeline
 from guardrail.server.app import create_app
 from guardrail.server.limits import Limits
 from guardrail.testing import FakeUpstream, Reply, serve_app
+from guardrail.upstream.litellm import LitellmUpstream
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
+from guardrail.upstream.routes import Route, RouteTable
 from tests.e2e.clients import anthropic_client, openai_client
 from tests.e2e.conftest import POLICIES, ProxyFactory
 from tests.helpers.servers import FakeServer, free_port
@@ -271,3 +273,84 @@ def test_embeddings_local_upstream_not_supported(proxy_url: ProxyFactory) -> Non
     )
     assert response.status_code == 501
     assert response.json()["error"]["code"] == "not_supported"
+
+
+# ------------------------------------------------------------ /v1/messages/count_tokens
+
+
+@pytest.fixture(scope="module")
+def anthropic_route(fake_server: FakeServer) -> Iterator[str]:
+    """A proxy whose `claude-test` model routes to an Anthropic API (the fake's count)."""
+    routes = RouteTable(
+        models={"claude-test": Route(model="anthropic/claude-native", api_base=fake_server.url)}
+    )
+    pipeline = Pipeline.from_file(POLICIES / "rules.yaml")
+    with serve_app(create_app(pipeline, LitellmUpstream(routes))) as proxy:
+        yield proxy.url
+
+
+def _count(base: str, content: str) -> int:
+    client = anthropic_client(base)
+    result = client.messages.count_tokens(
+        model="claude-test", messages=[{"role": "user", "content": content}]
+    )
+    return result.input_tokens
+
+
+def test_count_tokens_from_anthropic_route(anthropic_route: str, fake: FakeUpstream) -> None:
+    """The Anthropic route's own count comes back; it got the route's model and the key."""
+    assert _count(anthropic_route, "Name three colours please.") == 4
+    assert fake.last.path == "/v1/messages/count_tokens"
+    assert fake.last.body["model"] == "claude-native"
+    assert fake.last.headers["x-api-key"] == "sk-ant-test"
+    assert fake.last.headers["anthropic-version"]
+
+
+def test_count_tokens_redacts_pii(anthropic_route: str, fake: FakeUpstream) -> None:
+    """Counted texts go through the input stage: the upstream counts the placeholder."""
+    assert _count(anthropic_route, f"mail {EMAIL} now") == 3
+    assert EMAIL not in json.dumps(fake.last.body)
+    assert fake.last.body["messages"][0]["content"] == "mail <EMAIL_1> now"
+
+
+def test_count_tokens_blocked(anthropic_route: str, fake: FakeUpstream) -> None:
+    """A blocked text is an Anthropic-shaped 400 naming the rule; nothing is counted."""
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        _count(anthropic_route, "the forbidden phrase please")
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert body["type"] == "error"
+    assert (body["error"]["rule"], body["error"]["code"]) == ("no-banned-input", "content_blocked")
+    assert fake.requests == []
+
+
+def test_count_tokens_uncheckable_field_refused(anthropic_route: str, fake: FakeUpstream) -> None:
+    """The /v1/messages field table holds: an unknown block type is a 400, never counted."""
+    response = httpx.post(
+        anthropic_route + "/v1/messages/count_tokens",
+        json={
+            "model": "claude-test",
+            "messages": [{"role": "user", "content": [{"type": "mystery", "text": "x"}]}],
+        },
+        timeout=TIMEOUT_S,
+    )
+    assert response.status_code == 400
+    assert response.json()["type"] == "error"
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("via", ["http", "litellm", "local"])
+def test_count_tokens_openai_upstream_is_501(
+    proxy_url: ProxyFactory, fake: FakeUpstream, via: str
+) -> None:
+    """An OpenAI-only upstream cannot count Claude's tokens: 501 `not_supported` in
+    Anthropic's shape, never a made-up number."""
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        _count(proxy_url("rules", via), "Name three colours please.")
+    assert caught.value.status_code == 501
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert (body["type"], body["error"]["code"]) == ("error", "not_supported")
+    assert "Anthropic" in body["error"]["message"]
+    assert fake.requests == []
