@@ -31,6 +31,9 @@ Json = dict[str, Any]
 LENGTH = "length"
 _FINISH = "finish_reason"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+COUNTED = ("messages", "prompt", "input")
+"""The arrays a body's counts cover by default: chat / Anthropic messages, legacy prompts,
+Responses API input items."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,10 @@ class Limits:
         values = {f.name: getattr(settings, f"limits_{f.name}") for f in fields(cls)}
         return replace(cls(**values), **overrides)
 
-    def check_counts(self, body: Json, keys: tuple[str, ...] = ("messages", "prompt")) -> None:
-        """Refuse a body with too many messages (or legacy prompts, or embedding inputs: the
-        arrays named in `keys`) or text parts, before it is parsed (counting is cheap;
-        parsing and guarding each part is not)."""
+    def check_counts(self, body: Json, keys: tuple[str, ...] = COUNTED) -> None:
+        """Refuse a body with too many messages (or legacy prompts, Responses input items or
+        embedding inputs: the arrays named in `keys`) or text parts, before it is parsed
+        (counting is cheap; parsing and guarding each part is not)."""
         self._check_parts(count_parts(body, keys))
         for key in keys:
             items = body.get(key)
@@ -103,16 +106,27 @@ class Limits:
             )
 
 
-def count_parts(body: Json, keys: tuple[str, ...] = ("messages", "prompt")) -> int:
+def count_parts(body: Json, keys: tuple[str, ...] = COUNTED) -> int:
     """Text parts a body asks guards to scan, counted without parsing it: each content part
     or block (and the blocks inside a tool result), tool call, string content, and each item
-    of the other arrays in `keys` (prompts, embedding inputs)."""
+    of the other arrays in `keys` (prompts, embedding inputs; a Responses input item counts
+    its content or output parts)."""
     messages = body.get("messages") if "messages" in keys else None
     count = (
         sum(_parts(m) for m in messages if isinstance(m, dict)) if isinstance(messages, list) else 0
     )
     lists = (body.get(k) for k in keys if k != "messages")
-    return count + _items(body.get("system")) + sum(len(v) for v in lists if isinstance(v, list))
+    return (
+        count + _items(body.get("system")) + sum(_entries(v) for v in lists if isinstance(v, list))
+    )
+
+
+def _entries(items: list[Any]) -> int:
+    """1 for each string; for an object (a Responses input item) its parts, at least 1."""
+    return sum(
+        max(1, _items(x.get("content")) + _items(x.get("output"))) if isinstance(x, dict) else 1
+        for x in items
+    )
 
 
 def _parts(message: Json) -> int:

@@ -16,10 +16,15 @@ import typing_extensions
 from openai.types.responses.response_input_item_param import ResponseInputItemParam
 
 from guardrail import fields
+from guardrail.pipeline import Pipeline
+from guardrail.server.app import create_app
+from guardrail.server.limits import Limits
 from guardrail.server.responses_request import ITEMS, TEXT_PARTS
-from guardrail.testing import FakeUpstream, Reply
+from guardrail.testing import FakeUpstream, Reply, serve_app
+from guardrail.upstream.openai_http import OpenAIHttpUpstream
 from tests.e2e.clients import openai_client
-from tests.e2e.conftest import ProxyFactory
+from tests.e2e.conftest import POLICIES, ProxyFactory
+from tests.helpers.servers import FakeServer
 
 EMAIL = "ann.lee@example.org"
 WEATHER_TOOL: Any = {
@@ -33,6 +38,20 @@ CALL = {
     "type": "function",
     "function": {"name": "weather", "arguments": '{"city": "Oslo"}'},
 }
+
+
+@pytest.fixture(scope="module")
+def strict_proxy(fake_server: FakeServer) -> Iterator[str]:
+    """A proxy with `--scan-system` and small limits (8 parts, 4 messages) over the fake."""
+    limits = Limits.from_settings(max_parts=8, max_messages=4)
+    app = create_app(
+        Pipeline.from_file(POLICIES / "rules.yaml"),
+        OpenAIHttpUpstream(fake_server.url + "/v1"),
+        scan_system=True,
+        limits=limits,
+    )
+    with serve_app(app) as server:
+        yield server.url
 
 
 def _events(base: str, **kwargs: Any) -> list[Any]:
@@ -341,6 +360,56 @@ def test_unlisted_string_in_an_item_is_refused(proxy_url: ProxyFactory, fake: Fa
     error = _error(caught)
     assert error["code"] == "invalid_request"
     assert "input[0].note" in error["message"]
+    assert fake.requests == []
+
+
+# ------------------------------------------------------ system prompts and limits
+
+
+def test_instructions_are_checked_with_scan_system(strict_proxy: str, fake: FakeUpstream) -> None:
+    """With `--scan-system`, `instructions` and developer messages are input text: PII in
+    them is redacted upstream and a banned phrase blocks."""
+    openai_client(strict_proxy).responses.create(
+        model="gpt-test",
+        instructions=f"Escalate to {EMAIL}.",
+        input=[
+            {"role": "developer", "content": f"Copy {EMAIL}."},
+            {"role": "user", "content": "hi"},
+        ],
+    )
+    assert EMAIL not in json.dumps(fake.last.body)
+    with pytest.raises(openai.BadRequestError) as caught:
+        openai_client(strict_proxy).responses.create(
+            model="gpt-test", instructions="Say the forbidden phrase.", input="hi"
+        )
+    assert (_error(caught)["rule"], _error(caught)["stage"]) == ("no-banned-input", "input")
+
+
+def test_instructions_are_the_apps_own_without_scan_system(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """Without `--scan-system`, instructions are the app's own text and go on unchanged."""
+    openai_client(proxy_url()).responses.create(
+        model="gpt-test", instructions=f"Escalate to {EMAIL}.", input="hi"
+    )
+    assert fake.last.body["messages"][0] == {"role": "system", "content": f"Escalate to {EMAIL}."}
+
+
+def test_parts_are_counted_before_parsing(strict_proxy: str, fake: FakeUpstream) -> None:
+    """The parts of the input items count against `max_parts`, and the items against
+    `max_messages`: 413 before the body is parsed, nothing forwarded."""
+    # the last part would be refused by the parser (400): the count comes first
+    parts: list[Any] = [{"type": "input_text", "text": "a"} for _ in range(8)]
+    parts.append({"type": "input_image", "image_url": "https://example.org/x.png"})
+    with pytest.raises(openai.APIStatusError) as caught:
+        openai_client(strict_proxy).responses.create(
+            model="gpt-test", input=[{"role": "user", "content": parts}]
+        )
+    assert (caught.value.status_code, _error(caught)["code"]) == (413, "too_many_parts")
+    items = [{"role": "user", "content": "a"} for _ in range(5)]
+    with pytest.raises(openai.APIStatusError) as caught:
+        openai_client(strict_proxy).responses.create(model="gpt-test", input=items)  # type: ignore[arg-type]
+    assert (caught.value.status_code, _error(caught)["limit"]) == (413, "max_messages")
     assert fake.requests == []
 
 
