@@ -61,6 +61,8 @@ CHAT = "openai.chat"
 TEXT = "openai.completions"
 ANTHROPIC = "anthropic.messages"
 RESPONSES = "openai.responses"
+EMBEDDINGS = "openai.embeddings"
+COUNT_TOKENS = "anthropic.count_tokens"
 _NO = "refused with 400 `uncheckable_input`: guardrail cannot check it"
 
 TABLE: tuple[Field, ...] = (
@@ -272,6 +274,16 @@ TABLE: tuple[Field, ...] = (
         "held back and scanned",
     ),
     Field(RESPONSES, "stream", "output_item.added item.name", "scanned", "scanned whole"),
+    # ---------------------------------------------- OpenAI embeddings (routes_openai.py)
+    Field(EMBEDDINGS, "request", "input", "scanned", "a string: scanned at `input`"),
+    Field(EMBEDDINGS, "request", "input[]", "scanned", "scanned at `input`; must be strings"),
+    Field(EMBEDDINGS, "request", "input as token ids (integers, arrays of them)", "rejected", _NO),
+    *(Field(EMBEDDINGS, "request", k, "passed", _ID) for k in ("model", "encoding_format", "user")),
+    Field(EMBEDDINGS, "response", "**", "passed", "as it came: vectors (or their base64)", True),
+    # ----------------------------------------- Anthropic token counting (routes_anthropic.py)
+    Field(COUNT_TOKENS, "request", "messages.**", "scanned", "as an Anthropic messages request"),
+    Field(COUNT_TOKENS, "request", "system", "passed", _SYS),
+    Field(COUNT_TOKENS, "response", "input_tokens", "passed", "a number"),
 )
 
 
@@ -363,12 +375,14 @@ forwarded), **rejected** (HTTP 400).
 _TITLES = {CHAT: "OpenAI chat completions", TEXT: "OpenAI text completions (legacy)"}
 _TITLES[ANTHROPIC] = "Anthropic messages"
 _TITLES[RESPONSES] = "OpenAI Responses API (`/v1/responses`)"
+_TITLES[EMBEDDINGS] = "OpenAI embeddings (`/v1/embeddings`)"
+_TITLES[COUNT_TOKENS] = "Anthropic token counting (`/v1/messages/count_tokens`)"
 
 
 def render() -> str:
     """docs/fields.md."""
     lines = [_HEADER]
-    for wire in (CHAT, TEXT, ANTHROPIC, RESPONSES):
+    for wire in (CHAT, TEXT, ANTHROPIC, RESPONSES, EMBEDDINGS, COUNT_TOKENS):
         for side in ("request", "response", "stream"):
             rows = [f for f in TABLE if f.wire == wire and f.side == side]
             if not rows:
