@@ -1,7 +1,7 @@
 """Added latency and throughput of the guardrail proxy, measured in one run on 127.0.0.1.
 
     .venv/bin/python bench/bench_proxy.py [--requests 300] [--concurrency 16] [--quick]
-        [--baseline REV]
+        [--baseline REV] [--workers 1 2]
 
 `--baseline REV` also runs (b) and (c) from the code and bundles of git revision REV (extracted
 with `git archive` into a temporary folder, same venv), in the same run: "did this change make
@@ -19,6 +19,9 @@ FakeUpstream, in its own process), and each target runs in its own process too:
   (d) litellm proxy `litellm --config` from its own venv (default .venv-litellm-proxy, built
                     by `make litellm-proxy-venv`), only when that exists
 
+`--workers 1 2` measures (b) and (c) once per worker count (`guardrail serve --workers N`;
+(b') and the baselines with 1), and notes how many requests each worker answered.
+
 Every request carries a different prompt (a running reference number), so classifier result
 caches never answer. Latency: sequential non-streamed (and streamed) chat requests; p50/p99
 and the difference to (a). Throughput: a fixed number of requests at a fixed concurrency,
@@ -32,6 +35,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -212,8 +216,18 @@ async def throughput(
     return done / (time.perf_counter() - started), errors
 
 
-def guardrail_cmd(policy: Path, port: int, upstream: str, via: str = "auto") -> list[str]:
-    """`guardrail serve` for one target."""
+def guardrail_cmd(
+    policy: Path, port: int, upstream: str, via: str = "auto", workers: int = 1
+) -> list[str]:
+    """`guardrail serve` for one target (`--workers` only when more than 1: older revisions
+    do not know it)."""
+    return [
+        *_serve_cmd(policy, port, upstream, via),
+        *(["--workers", str(workers)] * (workers > 1)),
+    ]
+
+
+def _serve_cmd(policy: Path, port: int, upstream: str, via: str) -> list[str]:
     return [
         PYTHON,
         "-m",
@@ -277,9 +291,18 @@ def run_target(
         else:
             with process(cmd, ready, env, cwd=cwd):
                 asyncio.run(measure(base, args, result))
+                if "--workers" in cmd:
+                    result.note = worker_spread(base)
     except (RuntimeError, httpx.HTTPError) as exc:
         result.note = f"failed: {str(exc).splitlines()[0][:120]}"
     return result
+
+
+def worker_spread(base: str) -> str:
+    """How many requests each worker answered (`guardrail_worker_requests`)."""
+    text = httpx.get(base + "/metrics", timeout=5).text
+    counts = re.findall(r'^guardrail_worker_requests\{pid="\d+"\} (\S+)$', text, re.MULTILINE)
+    return "requests per worker: " + " / ".join(str(int(float(c))) for c in counts)
 
 
 def table(results: list[Result]) -> str:
@@ -316,6 +339,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--litellm-venv", type=Path, default=LITELLM_VENV)
     parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        metavar="N",
+        help="measure (b) and (c) with each of these `guardrail serve --workers` counts",
+    )
+    parser.add_argument(
         "--baseline",
         metavar="REV",
         action="append",
@@ -335,22 +366,22 @@ def main(argv: list[str] | None = None) -> int:
         fake_cmd = [PYTHON, "-c", FAKE_SERVER, str(fake_port)]
         with process(fake_cmd, fake + "/v1/models"):
             results = [run_target("(a) direct to upstream", None, "", fake, args)]
-            for name, policy, via in (
-                ("(b) guardrail, rules", rules, "auto"),
-                ("(b') guardrail, rules, via litellm", rules, "litellm"),
+            for name, via, workers in (
+                *((f"(b) guardrail, rules{_workers(n)}", "auto", n) for n in args.workers),
+                ("(b') guardrail, rules, via litellm", "litellm", 1),
             ):
                 port = free_port()
                 results.append(
                     run_target(
                         name,
-                        guardrail_cmd(policy, port, fake + "/v1", via),
+                        guardrail_cmd(rules, port, fake + "/v1", via, workers),
                         f"http://127.0.0.1:{port}/readyz",
                         f"http://127.0.0.1:{port}",
                         args,
                         env,
                     )
                 )
-            results.append(default_target(fake, args, env))
+            results += [default_target(fake, args, env, n) for n in args.workers]
             for rev in args.baseline:
                 results += baseline_targets(rev, rules, fake, tmp, args, env)
             results.append(litellm_target(fake, tmp, args, env))
@@ -362,14 +393,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def default_target(fake: str, args: argparse.Namespace, env: dict[str, str]) -> Result:
+def _workers(n: int) -> str:
+    return f", {n} workers" if n > 1 else ""
+
+
+def default_target(
+    fake: str, args: argparse.Namespace, env: dict[str, str], workers: int = 1
+) -> Result:
     """(c): the default policy with classifiers, when its bundle loads."""
-    name = "(c) guardrail, default policy"
+    name = f"(c) guardrail, default policy{_workers(workers)}"
     problem = default_policy_problem()
     if problem:
         return Result(name, note=problem)
     port = free_port()
-    cmd = guardrail_cmd(ROOT / "policies" / "default.yaml", port, fake + "/v1")
+    cmd = guardrail_cmd(ROOT / "policies" / "default.yaml", port, fake + "/v1", workers=workers)
     return run_target(
         name, cmd, f"http://127.0.0.1:{port}/readyz", f"http://127.0.0.1:{port}", args, env
     )

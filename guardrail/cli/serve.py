@@ -72,7 +72,7 @@ def register(subparsers: Any) -> None:
         default=1,
         metavar="N",
         help="worker processes sharing the port, each with its own policy, upstream and "
-        "inference pool (cores // N threads unless GUARDRAIL_INFERENCE_WORKERS is set); "
+        "inference pool (cores // N threads unless GUARDRAIL_INFERENCE_WORKERS > 0); "
         "SIGHUP reloads every worker; metrics are aggregated (default 1; docs/operate.md)",
     )
     _limit_flags(serve)

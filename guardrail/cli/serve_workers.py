@@ -18,7 +18,8 @@ with). Two things differ from plain uvicorn:
   worker starts.
 
 Each worker's inference pool gets `cores // N` threads (at least 1) unless
-`GUARDRAIL_INFERENCE_WORKERS` is set, so workers x threads stay about the number of cores.
+`GUARDRAIL_INFERENCE_WORKERS` is set to a positive number, so workers x threads stay about
+the number of cores.
 Metrics are aggregated over the workers with prometheus_client's multiprocess mode, in a
 fresh temporary `PROMETHEUS_MULTIPROC_DIR` per run, removed when the server stops
 (guardrail/server/metrics.py).
@@ -79,7 +80,7 @@ def serve_workers(args: argparse.Namespace) -> int:
     if not policy_loads(args):
         return 2
 
-    if not any(key.upper() == POOL_ENV for key in os.environ):
+    if os.environ.get(POOL_ENV, "0").strip() in ("", "0"):  # unset or "one per core"
         os.environ[POOL_ENV] = str(pool_size(args.workers))
     metrics_dir = tempfile.mkdtemp(prefix="guardrail-metrics-")
     os.environ[METRICS_DIR_ENV] = metrics_dir  # a fresh one per run: no stale worker files
