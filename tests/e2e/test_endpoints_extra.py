@@ -17,7 +17,9 @@ import pytest
 
 from guardrail.pipeline import Pipeline
 from guardrail.server.app import create_app
+from guardrail.server.auth import hash_key
 from guardrail.server.limits import Limits
+from guardrail.server.reload import Reloader
 from guardrail.testing import FakeUpstream, Reply, serve_app
 from guardrail.upstream.litellm import LitellmUpstream
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
@@ -32,8 +34,9 @@ UPSTREAM_KEY = "sk-upstream-only"
 
 @pytest.fixture(scope="module")
 def keyed() -> Iterator[dict[str, str]]:
-    """A fake upstream that wants a key, behind three proxies: one forwarding the caller's
-    key, one with the route's own key, one whose upstream does not listen."""
+    """A fake upstream that wants a key, behind proxies: one forwarding the caller's key, one
+    with the route's own key, one whose upstream does not listen, one at a path with no
+    model list."""
     pipeline = Pipeline.from_file(POLICIES / "rules.yaml")
     with ExitStack() as stack:
         fake = FakeUpstream(api_key=UPSTREAM_KEY)
@@ -42,6 +45,7 @@ def keyed() -> Iterator[dict[str, str]]:
             "forwarding": OpenAIHttpUpstream(up),
             "route_key": OpenAIHttpUpstream(up, api_key=UPSTREAM_KEY),
             "down": OpenAIHttpUpstream(f"http://127.0.0.1:{free_port()}/v1", retries=0),
+            "no_list": OpenAIHttpUpstream(up + "/elsewhere", api_key=UPSTREAM_KEY),
         }
         yield {
             name: stack.enter_context(serve_app(create_app(pipeline, upstream))).url
@@ -138,6 +142,11 @@ def test_models_unreachable_upstream_is_502(keyed: dict[str, str]) -> None:
     response = httpx.get(keyed["down"] + "/v1/models", timeout=TIMEOUT_S)
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "upstream_unavailable"
+
+
+def test_models_upstream_without_a_list_is_empty(keyed: dict[str, str]) -> None:
+    """An upstream that has no model list (404) lists no models: a 200 with no data."""
+    assert _client(keyed["no_list"], "sk-anything").models.list().data == []
 
 
 def test_chat_and_models_carry_the_same_key(keyed: dict[str, str]) -> None:
@@ -354,3 +363,28 @@ def test_count_tokens_openai_upstream_is_501(
     assert (body["type"], body["error"]["code"]) == ("error", "not_supported")
     assert "Anthropic" in body["error"]["message"]
     assert fake.requests == []
+
+
+def test_models_never_forward_a_proxy_key(tmp_path: Path) -> None:
+    """With proxy keys, the caller's key is ours, not the provider's: an upstream that would
+    accept exactly that key is asked without it (as chat is) and refuses."""
+    proxy_key = "gr-tenant-key-0123456789"
+    (tmp_path / "rules.yaml").write_text((POLICIES / "rules.yaml").read_text())
+    config = tmp_path / "server.yaml"
+    config.write_text(
+        "version: 1\n"
+        f'tenants:\n  t: {{policy: rules.yaml, keys: ["{hash_key(proxy_key)}"]}}\n'
+        "reload: {watch_ms: 0}\n"
+    )
+    fake = FakeUpstream(api_key=proxy_key)
+    with (
+        serve_app(fake.app) as up,
+        serve_app(create_app(Reloader(config), OpenAIHttpUpstream(up.url + "/v1"))) as proxy,
+    ):
+        models = httpx.get(proxy.url + "/v1/models", headers={"x-api-key": proxy_key})
+        chat = _client(proxy.url, proxy_key).chat.completions.with_raw_response
+        with pytest.raises(openai.AuthenticationError) as refused:
+            chat.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert (models.status_code, models.json()["error"]["code"]) == (401, "upstream_error")
+    assert "Incorrect API key" in models.json()["error"]["message"]
+    assert "Incorrect API key" in refused.value.message
