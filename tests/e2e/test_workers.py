@@ -66,9 +66,9 @@ class Served:
         return sorted(self.tmp.glob("guardrail-metrics-*"))
 
 
-def _serve(tmp_path: Path, upstream: str, words: str = "kaboom") -> Served:
+def _serve(tmp_path: Path, upstream: str, text: str = POLICY.format(words="kaboom")) -> Served:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY.format(words=words))
+    policy.write_text(text)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     port = free_port()
@@ -91,6 +91,19 @@ def local_workers(tmp_path: Path) -> Iterator[Served]:
 def fake_workers(tmp_path: Path, fake: FakeUpstream, fake_server: FakeServer) -> Iterator[Served]:
     """Two workers in front of the fake upstream, both ready."""
     yield from _running(_serve(tmp_path, fake_server.url + "/v1"))
+
+
+@pytest.fixture
+def classifier_workers(tmp_path: Path) -> Iterator[Served]:
+    """Two workers whose policy scores every input with a (tiny, real) ONNX classifier."""
+    from tests.helpers.tiny_bundle import build_tiny_bundle
+
+    build_tiny_bundle(tmp_path / "tiny")
+    text = POLICY.format(words="kaboom").replace(
+        "guards:\n", "guards:\n  inj: {kind: classifier, bundle: ./tiny, head: injection}\n"
+    )
+    text += "  - {name: no-injection, guard: inj, stages: [input], action: warn}\n"
+    yield from _running(_serve(tmp_path, "local", text))
 
 
 def _running(served: Served) -> Iterator[Served]:
@@ -158,6 +171,23 @@ def test_both_workers_answer_and_metrics_are_summed(local_workers: Served) -> No
     assert total is not None and float(total.group(1)) == sent
     assert re.search(r"^guardrail_policy_loaded 1\.0$", text, re.MULTILINE)
     assert len(local_workers.metrics_dirs()) == 1
+
+
+def test_inference_counters_are_summed_over_the_workers(classifier_workers: Served) -> None:
+    """Each worker's classifier runtime counts its texts; /metrics reports all of them."""
+    statuses, sent = _until_both_answered(classifier_workers, "hello there")
+    assert statuses == {200}
+
+    def texts() -> float:
+        found = re.search(
+            r"^guardrail_inference_texts_total\S* (\S+)$",
+            classifier_workers.metrics(),
+            re.MULTILINE,
+        )
+        return float(found.group(1)) if found else -1.0
+
+    # one input text per call; copied into the shared files every second
+    assert wait_until(lambda: texts() == sent, timeout_s=10, interval_s=0.5), texts()
 
 
 def test_sighup_reloads_the_policy_in_every_worker(local_workers: Served) -> None:
