@@ -59,7 +59,7 @@ class Limits:
         """Refuse a body with too many messages (or legacy prompts, Responses input items or
         embedding inputs: the arrays named in `keys`) or text parts, before it is parsed
         (counting is cheap; parsing and guarding each part is not)."""
-        self._check_parts(count_parts(body, keys))
+        self._check_parts(count_parts(body, keys), _present(body, keys))
         for key in keys:
             items = body.get(key)
             if isinstance(items, list) and len(items) > self.max_messages:
@@ -71,16 +71,16 @@ class Limits:
                     param=key,
                 )
 
-    def _check_parts(self, parts: int) -> None:
+    def _check_parts(self, parts: int, param: str | None) -> None:
         if parts > self.max_parts:
             raise TooManyParts(
-                "number of content parts", parts, self.max_parts, name="max_parts", param="messages"
+                "number of content parts", parts, self.max_parts, name="max_parts", param=param
             )
 
     def check_text(self, conv: Conversation) -> None:
         """Refuse a conversation with too many texts, too much text in one message or in all
         of them."""
-        self._check_parts(len(conv.segments))
+        self._check_parts(len(conv.segments), _present(conv.body, COUNTED))
         per_message: dict[WirePath, int] = {}
         for segment in conv.segments:
             key = _message_key(segment.path)
@@ -104,6 +104,11 @@ class Limits:
                 name="max_request_chars",
                 param="messages" if "messages" in conv.body else None,
             )
+
+
+def _present(body: Json, keys: tuple[str, ...]) -> str | None:
+    """The request field the parts are in (`messages`, `prompt`, `input`), for `param`."""
+    return next((k for k in keys if k in body), None)
 
 
 def count_parts(body: Json, keys: tuple[str, ...] = COUNTED) -> int:

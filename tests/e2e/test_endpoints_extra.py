@@ -261,6 +261,8 @@ def test_embeddings_limits(fake_server: FakeServer) -> None:
             client.embeddings.create(model="m", input=["short", "x" * 51])
         client.embeddings.create(model="m", input=["x" * 50, "y" * 50])
     assert (many.value.status_code, many.value.code) == (413, "too_many_parts")
+    assert isinstance(many.value.body, dict)
+    assert many.value.body["param"] == "input"
     assert (long.value.status_code, long.value.code) == (413, "limit_exceeded")
     assert len(fake_server.fake.requests) == 1
 
