@@ -1,7 +1,7 @@
 """An OpenAPI 3.1 description of the proxy's endpoints, served at `GET /openapi.json`.
 
 Deliberately loose where the proxy is (it forwards fields it does not know): it names the
-parts guardrail reads -- messages, roles, content, prompt, stream -- and the error shapes it
+parts guardrail reads -- messages, roles, content, prompt, input, stream -- and the error shapes it
 answers with. The fuzz tests (`tests/fuzz/`) generate requests from it.
 """
 
@@ -46,6 +46,23 @@ _ANTHROPIC_BLOCK: Json = {
         "text": {"type": "string"},
         "content": {"anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]},
         "tool_use_id": {"type": "string"},
+    },
+}
+_RESPONSES_PART: Json = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"enum": ["input_text", "output_text"]}, "text": {"type": "string"}},
+}
+_RESPONSES_ITEM: Json = {
+    "type": "object",
+    "properties": {
+        "type": {"enum": ["message", "function_call", "function_call_output"]},
+        "role": {"enum": ["user", "assistant", "system", "developer"]},
+        "content": {"anyOf": [{"type": "string"}, {"type": "array", "items": _RESPONSES_PART}]},
+        "call_id": {"type": "string"},
+        "name": {"type": "string"},
+        "arguments": {"type": "string"},
+        "output": {"type": "string"},
     },
 }
 _SCHEMAS: Json = {
@@ -112,6 +129,19 @@ _SCHEMAS: Json = {
             },
             "encoding_format": {"enum": ["float", "base64"]},
             "dimensions": {"type": "integer", "minimum": 1},
+        },
+    },
+    "ResponsesRequest": {
+        "type": "object",
+        "required": ["model", "input"],
+        "properties": {
+            "model": {"type": "string"},
+            "input": {"anyOf": [{"type": "string"}, {"type": "array", "items": _RESPONSES_ITEM}]},
+            "instructions": {"type": "string"},
+            "stream": {"type": "boolean"},
+            "max_output_tokens": {"type": "integer", "minimum": 1},
+            "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+            "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
     "MessagesRequest": {
@@ -218,6 +248,7 @@ SPEC: Json = {
                 passed=True,
             )
         },
+        "/v1/responses": {"post": _call("OpenAI Responses API", "ResponsesRequest", "OpenAIError")},
         "/v1/messages": {"post": _call("Anthropic messages", "MessagesRequest", "AnthropicError")},
         "/v1/messages/count_tokens": {
             "post": _call(

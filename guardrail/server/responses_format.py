@@ -34,15 +34,23 @@ _PART_KEY = {"output_text": "text", "refusal": "refusal"}
 
 
 def _id(prefix: str, raw: Any) -> str:
-    text = str(raw or "guardrail")
+    text = raw if isinstance(raw, str) and raw else "guardrail"
     return text if text.startswith(prefix) else f"{prefix}{text}"
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _usage(usage: Any) -> Json | None:
     if not isinstance(usage, dict):
         return None
-    prompt = int(usage.get("prompt_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
+    prompt = _count(usage.get("prompt_tokens"))
+    completion = _count(usage.get("completion_tokens"))
     return {
         "input_tokens": prompt,
         "input_tokens_details": {"cached_tokens": 0},
@@ -90,9 +98,10 @@ def response_object(request: Json, *, rid: Any, created: Any, model: Any) -> Jso
 
 def to_response(answer: Json, request: Json) -> Json:
     """A checked chat completion (its first choice) as a Responses `response` object."""
-    choices = answer.get("choices") or [{}]
+    choices = _list(answer.get("choices")) or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
-    message = choice.get("message") or {}
+    message = choice.get("message")
+    message = message if isinstance(message, dict) else {}
     out = response_object(
         request, rid=answer.get("id"), created=answer.get("created"), model=answer.get("model")
     )
@@ -102,7 +111,7 @@ def to_response(answer: Json, request: Json) -> Json:
     if parts:
         message_id = _id("msg_", answer.get("id"))
         out["output"].append(_message_item(message_id, parts, item_status))
-    for call in message.get("tool_calls") or ():
+    for call in _list(message.get("tool_calls")):
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
             out["output"].append(_call_item(call, function, item_status))
@@ -131,7 +140,7 @@ def _message_parts(message: Json) -> list[Json]:
 def _notes(message: Json) -> list[Json]:
     """Chat `url_citation` annotations (checked at output) as Responses annotations."""
     notes = []
-    for note in message.get("annotations") or ():
+    for note in _list(message.get("annotations")):
         cite = note.get("url_citation") if isinstance(note, dict) else None
         if isinstance(cite, dict) and isinstance(cite.get("url"), str):
             notes.append(
@@ -139,8 +148,8 @@ def _notes(message: Json) -> list[Json]:
                     "type": "url_citation",
                     "url": cite["url"],
                     "title": cite.get("title") if isinstance(cite.get("title"), str) else "",
-                    "start_index": int(cite.get("start_index") or 0),
-                    "end_index": int(cite.get("end_index") or 0),
+                    "start_index": _count(cite.get("start_index")),
+                    "end_index": _count(cite.get("end_index")),
                 }
             )
     return notes
@@ -157,7 +166,7 @@ def _message_item(item_id: str, parts: list[Json], status: str) -> Json:
 
 
 def _call_item(call: Json, function: Json, status: str) -> Json:
-    call_id = str(call.get("id") or "call_guardrail")
+    call_id = call.get("id") if isinstance(call.get("id"), str) else "call_guardrail"
     arguments = function.get("arguments")
     return {
         "id": _id("fc_", call_id),
@@ -207,8 +216,8 @@ class StreamEncoder:
                     yield event
             if chunk.get("usage"):
                 self._usage = chunk["usage"]
-            for choice in chunk.get("choices") or ():
-                if isinstance(choice, dict) and int(choice.get("index") or 0) == 0:
+            for choice in _list(chunk.get("choices")):
+                if isinstance(choice, dict) and choice.get("index") in (None, 0):
                     for event in self._choice(choice):
                         yield event
         if not self._response:
@@ -236,12 +245,13 @@ class StreamEncoder:
 
     def _choice(self, choice: Json) -> list[Event]:
         events: list[Event] = []
-        delta = choice.get("delta") or {}
+        delta = choice.get("delta")
+        delta = delta if isinstance(delta, dict) else {}
         for kind, key in (("output_text", "content"), ("refusal", "refusal")):
             text = delta.get(key)
             if isinstance(text, str) and text:
                 events += self._text(kind, text)
-        for call in delta.get("tool_calls") or ():
+        for call in _list(delta.get("tool_calls")):
             if isinstance(call, dict):
                 events += self._call(call)
         if choice.get("finish_reason"):
@@ -290,7 +300,7 @@ class StreamEncoder:
 
     def _call(self, call: Json) -> list[Event]:
         events: list[Event] = []
-        k = int(call.get("index") or 0)
+        k = _count(call.get("index"))
         function = call.get("function")
         function = function if isinstance(function, dict) else {}
         item = self._calls.get(k)

@@ -92,14 +92,14 @@ def _item(item: Any, path: WirePath, scan_system: bool) -> list[Segment]:
     if not isinstance(item, dict):
         raise RequestError(f"{where} must be an object")
     kind = item.get("type", "message" if "role" in item else None)
-    if kind not in ITEMS:
+    if not isinstance(kind, str) or kind not in ITEMS:
         raise UncheckableInput(
             f"{where}.type {kind!r} is not an item guardrail can check on /v1/responses "
             f"(it reads {', '.join(sorted(ITEMS))})"
         )
     if kind == "message":
         role = item.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise RequestError(f"{fields.dotted(path)}.role {role!r} is not a known role")
         at = At(Stage.INPUT).marked(item)
         found = _checked(item, path, list(_content(item.get("content"), (*path, "content"), at)))

@@ -10,9 +10,12 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 import typing_extensions
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openai.types.responses.response_input_item_param import ResponseInputItemParam
 
 from guardrail import fields
@@ -24,6 +27,7 @@ from guardrail.testing import FakeUpstream, Reply, serve_app
 from guardrail.upstream.openai_http import OpenAIHttpUpstream
 from tests.e2e.clients import openai_client
 from tests.e2e.conftest import POLICIES, ProxyFactory
+from tests.fuzz.strategies import SERVER_EXAMPLES, json_values, sometimes, text
 from tests.helpers.servers import FakeServer
 
 EMAIL = "ann.lee@example.org"
@@ -225,6 +229,92 @@ def test_stream_block_holds_back_the_text(proxy_url: ProxyFactory, fake: FakeUps
     assert final.type == "response.incomplete"
     assert final.response.incomplete_details.reason == "content_filter"
     assert final.response.output_text == text
+
+
+def test_refusal_policy_answers_incomplete(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """With `on_block: refusal` a blocked prompt is an ordinary response carrying the refusal
+    message, `incomplete` with reason content_filter, streamed or not."""
+    base = proxy_url("refusal")
+    response = openai_client(base).responses.create(model="gpt-test", input="kaboom now")
+    assert response.output_text == "Sorry, that is against the policy."
+    assert response.status == "incomplete"
+    assert response.incomplete_details is not None
+    assert response.incomplete_details.reason == "content_filter"
+    events = _events(base, input="kaboom now")
+    assert _text(events) == "Sorry, that is against the policy."
+    assert events[-1].type == "response.incomplete"
+    assert fake.requests == []
+
+
+def test_tool_call_arguments_are_checked_at_output(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """A banned phrase in an answer's tool-call arguments blocks it, whole or streamed; the
+    arguments never reach the client."""
+    bad = {**CALL, "function": {"name": "weather", "arguments": '{"city": "kaboom"}'}}
+    fake.script(Reply(tool_calls=[bad]), Reply(tool_calls=[bad]))
+    with pytest.raises(openai.BadRequestError) as caught:
+        openai_client(proxy_url()).responses.create(model="gpt-test", input="weather?")
+    assert _error(caught)["rule"] == "no-banned-output"
+    events = _events(proxy_url(), input="weather?", tools=[WEATHER_TOOL])
+    assert "kaboom" not in json.dumps([e.model_dump() for e in events])
+    assert events[-1].type == "response.incomplete"
+
+
+def test_upstream_failure_mid_stream_raises_in_the_sdk(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """An upstream that breaks mid-stream ends the stream with an `error` event that the SDK
+    raises as APIError carrying guardrail's code."""
+    fake.script(Reply(text="Fine so far. " * 8, chunk_chars=4, fault="malformed", fault_after=3))
+    stream = openai_client(proxy_url()).responses.create(model="gpt-test", input="hi", stream=True)
+    with pytest.raises(openai.APIError) as caught, stream:
+        for _ in stream:
+            pass
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert body["code"] == "upstream_bad_response"
+
+
+def test_sdk_stream_helper_assembles_the_response(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """The SDK's `responses.stream` helper, which checks each event against the response it
+    assembles, reads the stream and gets the final response with the PII restored."""
+    fake.script(Reply(text="Sent to <EMAIL_1>. Done.", chunk_chars=3))
+    with openai_client(proxy_url()).responses.stream(
+        model="gpt-test", input=f"Mail {EMAIL}"
+    ) as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert "".join(deltas) == f"Sent to {EMAIL}. Done."
+    assert final.output_text == f"Sent to {EMAIL}. Done."
+
+
+def test_a_stage_mark_never_lowers_the_checks(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """A user item marked `retrieved` is still checked as input: its PII is redacted and a
+    phrase only the input rule bans still blocks."""
+    item: Any = {"role": "user", "content": f"Mail {EMAIL}", "guardrail_stage": "retrieved"}
+    openai_client(proxy_url()).responses.create(model="gpt-test", input=[item])
+    assert EMAIL not in json.dumps(fake.last.body)
+    assert "guardrail_stage" not in json.dumps(fake.last.body)
+    part: Any = {"type": "input_text", "text": "the forbidden phrase", "guardrail_stage": "tool"}
+    with pytest.raises(openai.BadRequestError):
+        openai_client(proxy_url()).responses.create(
+            model="gpt-test", input=[{"role": "user", "content": [part]}]
+        )
+
+
+def test_answer_refusal_becomes_a_refusal_part(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """The model's own refusal (chat `message.refusal`) is checked and comes back as a
+    `refusal` content part, with its PII restored."""
+    fake.script(Reply(text="", message={"content": None, "refusal": "I won't mail <EMAIL_1>."}))
+    response = openai_client(proxy_url()).responses.create(model="gpt-test", input=f"Mail {EMAIL}")
+    message = response.output[0]
+    assert message.type == "message"
+    assert [(p.type, getattr(p, "refusal", None)) for p in message.content] == [
+        ("refusal", f"I won't mail {EMAIL}.")
+    ]
 
 
 # ------------------------------------------------------------------- (e) tool calls
@@ -465,3 +555,48 @@ def test_table_covers_every_text_field_of_the_sdk_input_items() -> None:
         fields.dotted(path) for path in paths if not any(fields.matches(r, path) for r in exact)
     ]
     assert missing == []
+
+
+# ------------------------------------------------------------------ generated bodies
+
+
+_part = st.fixed_dictionaries(
+    {"type": sometimes(st.sampled_from(["input_text", "output_text", "refusal", "input_image"]))},
+    optional={"text": sometimes(text), "refusal": sometimes(text), "guardrail_stage": json_values},
+)
+_item = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": sometimes(st.sampled_from(sorted(ITEMS | {"reasoning"}))),
+        "role": sometimes(st.sampled_from(["user", "assistant", "system", "developer", "tool"])),
+        "content": sometimes(st.one_of(text, st.lists(_part, max_size=3))),
+        "call_id": sometimes(text),
+        "name": sometimes(text),
+        "arguments": sometimes(text),
+        "output": sometimes(st.one_of(text, st.lists(_part, max_size=2))),
+    },
+)
+_body = st.fixed_dictionaries(
+    {"model": sometimes(st.just("gpt-test")), "input": sometimes(st.lists(_item, max_size=4))},
+    optional={
+        "instructions": sometimes(text),
+        "tools": sometimes(st.lists(st.just(WEATHER_TOOL) | json_values, max_size=2)),
+        "tool_choice": json_values,
+        "text": json_values,
+        "stream": st.booleans(),
+    },
+)
+
+
+@settings(max_examples=SERVER_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=_body)
+def test_generated_bodies_never_5xx(strict_proxy: str, body: dict[str, Any]) -> None:
+    """Almost-right Responses bodies get a 2xx (a stream ending in a final response event)
+    or a 4xx with a code, never a 5xx."""
+    response = httpx.post(strict_proxy + "/v1/responses", json=body, timeout=30)
+    assert response.status_code < 500, response.text[:300]
+    if response.status_code >= 400:
+        assert isinstance(response.json()["error"]["code"], str)
+    elif response.headers["content-type"].startswith("text/event-stream"):
+        last = response.text.strip().rsplit("\n\n", 1)[-1]
+        assert last.startswith(("event: response.completed", "event: response.incomplete"))
