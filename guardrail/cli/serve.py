@@ -162,15 +162,9 @@ def load_checked(args: argparse.Namespace) -> tuple[Reloader, Upstream] | None:
     """The loaded policy (or server config) and the upstream; None after saying on stderr
     why they cannot be (file, line, field)."""
     from guardrail.errors import GuardrailError
-    from guardrail.server.reload import Reloader
     from guardrail.upstream import build_upstream
 
-    source = args.server_config
-    reloader = (
-        Reloader(source, watch_ms=args.watch_ms)
-        if source is not None
-        else Reloader.for_policy(args.policy, watch_ms=args.watch_ms)
-    )
+    reloader = make_reloader(args)
     try:
         reloader.load()
         upstream = build_upstream(args.upstream, args.config, via=args.via)
@@ -178,6 +172,15 @@ def load_checked(args: argparse.Namespace) -> tuple[Reloader, Upstream] | None:
         print(f"guardrail serve: {exc}", file=sys.stderr)
         return None
     return reloader, upstream
+
+
+def make_reloader(args: argparse.Namespace) -> Reloader:
+    """The (not yet loaded) reloader of `--server-config` or `--policy`."""
+    from guardrail.server.reload import Reloader
+
+    if args.server_config is not None:
+        return Reloader(args.server_config, watch_ms=args.watch_ms)
+    return Reloader.for_policy(args.policy, watch_ms=args.watch_ms)
 
 
 def http_protocol(args: argparse.Namespace) -> Any:

@@ -95,15 +95,14 @@ def serve_workers(args: argparse.Namespace) -> int:
         access_log=False,
         http=f"{__name__}:WorkerH11",
     )
-    supervisor: Supervisor | None = None
     try:
         sock = config.bind_socket()  # exits 3 (uvicorn's startup failure) if the port is taken
-        supervisor = Supervisor(config, sockets=[sock])
-        supervisor.run()
-        sock.close()
+        with sock:
+            supervisor = Supervisor(config, sockets=[sock])
+            supervisor.run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
-    return 1 if supervisor is None or supervisor.start_failed() else 0
+    return 1 if supervisor.start_failed() else 0
 
 
 def policy_loads(args: argparse.Namespace) -> bool:
@@ -146,11 +145,11 @@ class Supervisor(Multiprocess):
 
 def worker_app() -> ASGIApp:
     """The app of one worker (uvicorn calls it in each worker process)."""
+    from guardrail.cli.serve import make_reloader
     from guardrail.logging import configure
     from guardrail.server.app import create_app
     from guardrail.server.limits import from_arguments
     from guardrail.server.metrics import forget_dead_workers
-    from guardrail.server.reload import Reloader
     from guardrail.upstream import build_upstream
 
     # until the app's lifespan installs its SIGHUP handler, a reload signal must not kill us
@@ -159,14 +158,9 @@ def worker_app() -> ASGIApp:
     args = decode_args(os.environ[ARGS_ENV])
     configure(level=args.log_level)
     forget_dead_workers()
-    reloader = (
-        Reloader(args.server_config, watch_ms=args.watch_ms)
-        if args.server_config is not None
-        else Reloader.for_policy(args.policy, watch_ms=args.watch_ms)
-    )
     upstream = build_upstream(args.upstream, args.config, via=args.via)
     app = create_app(
-        reloader,
+        make_reloader(args),  # loaded by the app's lifespan: /healthz answers meanwhile
         upstream,
         scan_system=args.scan_system,
         reload_on_sighup=True,
