@@ -66,7 +66,9 @@ class Served:
         return sorted(self.tmp.glob("guardrail-metrics-*"))
 
 
-def _serve(tmp_path: Path, upstream: str, text: str = POLICY.format(words="kaboom")) -> Served:
+def _serve(
+    tmp_path: Path, upstream: str, text: str = POLICY.format(words="kaboom"), watch_ms: int = 0
+) -> Served:
     policy = tmp_path / "policy.yaml"
     policy.write_text(text)
     tmp = tmp_path / "tmp"
@@ -76,7 +78,7 @@ def _serve(tmp_path: Path, upstream: str, text: str = POLICY.format(words="kaboo
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [sys.executable, "-m", "guardrail", "serve", "--policy", str(policy)]
     command += ["--port", str(port), "--upstream", upstream, "--workers", "2"]
-    command += ["--watch-ms", "0", "--log-level", "warning"]  # reloads only on SIGHUP
+    command += ["--watch-ms", str(watch_ms), "--log-level", "warning"]  # 0: only on SIGHUP
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     return Served(process, f"http://127.0.0.1:{port}", policy, tmp)
 
@@ -85,6 +87,12 @@ def _serve(tmp_path: Path, upstream: str, text: str = POLICY.format(words="kaboo
 def local_workers(tmp_path: Path) -> Iterator[Served]:
     """Two workers over the built-in local upstream, both ready."""
     yield from _running(_serve(tmp_path, "local"))
+
+
+@pytest.fixture
+def watching_workers(tmp_path: Path) -> Iterator[Served]:
+    """Two workers that poll the policy file every 100 ms."""
+    yield from _running(_serve(tmp_path, "local", watch_ms=100))
 
 
 @pytest.fixture
@@ -207,6 +215,19 @@ def test_sighup_reloads_the_policy_in_every_worker(local_workers: Served) -> Non
     reloads = re.search(r'guardrail_policy_reloads_total\{result="ok"\} (\S+)', text)
     assert reloads is not None and float(reloads.group(1)) == 2  # one per worker, in place
     assert local_workers.process.poll() is None
+
+
+def test_file_watcher_reloads_every_worker(watching_workers: Served) -> None:
+    """An edited policy file is picked up by each worker's own watcher, no signal sent."""
+    old = watching_workers.policy_hashes()
+    watching_workers.policy.write_text(POLICY.format(words="kaboom, fizzle"))
+
+    def reloaded() -> bool:
+        now = watching_workers.policy_hashes()
+        return set(now) == set(old) and all(now[p] and now[p] != old[p] for p in now)
+
+    assert wait_until(reloaded, timeout_s=MAX_SECONDS, interval_s=0.2)
+    assert _until_both_answered(watching_workers, "fizzle")[0] == {400}
 
 
 def test_sigterm_finishes_in_flight_requests_then_stops_every_process(
