@@ -3,21 +3,24 @@
     client = guardrail.wrap(openai.OpenAI(), policy="policy.yaml")
     client.chat.completions.create(model="gpt-4o-mini", messages=[...])
 
-`chat.completions.create` and `completions.create` (streamed or not) of `openai.OpenAI` and
-`openai.AsyncOpenAI` (and their subclasses, e.g. the Azure clients) go through the same
-flow as the proxy (`integrations/edge.py`): input stages, the upstream call with the
-checked (maybe redacted) request, the output stage -- on a stream through the hold-back
-window -- and the restore of redacted values. A block raises `ContentBlocked` (rule, stage,
-`block_code`, message), or under `options.on_block: refusal` returns the SDK's own
+`chat.completions.create`, `completions.create` and `responses.create` (streamed or not)
+of `openai.OpenAI` and `openai.AsyncOpenAI` (and their subclasses, e.g. the Azure clients)
+go through the same flow as the proxy (`integrations/edge.py`): input stages, the upstream
+call with the checked (maybe redacted) request, the output stage -- on a stream through the
+hold-back window -- and the restore of redacted values. A block raises `ContentBlocked`
+(rule, stage, `block_code`, message), or under `options.on_block: refusal` returns the SDK's own
 completion (or stream) with the refusal text and `finish_reason="content_filter"`. A stream
 that turns violating is cut with a `content_filter` chunk, as the proxy does.
 
 The wrapped client is a copy of `client` (it shares its connection pool) of the same type;
 every other attribute passes through unchanged and `with_options()` / `copy()` return
-wrapped clients. Not guarded -- use the proxy where every path must be checked: other
-endpoints (`responses`, `beta.*`, `realtime`, raw `client.post`). `chat.completions.parse`
-and `.stream` and the `with_raw_response` / `with_streaming_response` variants of the
-guarded calls would look guarded and are not, so they raise `NotImplementedError`.
+wrapped clients. `responses.create` is translated to a guarded chat call and back, as the
+proxy's `/v1/responses` does (`guardrail/client_responses.py`). Not guarded -- use the proxy
+where every path must be checked: other endpoints (`beta.*`, `realtime`, raw
+`client.post`). `chat.completions.parse` and `.stream`, `responses.parse`, `.stream`,
+`.retrieve`, `.input_items`, `.compact` and `.connect`, and the `with_raw_response` /
+`with_streaming_response` variants of the guarded calls would look guarded and are not, so
+they raise `NotImplementedError`.
 
 The sync client runs the async pipeline on a private loop in a helper thread
 (`integrations/loop.py`), so it also works when called from inside a running event loop.
@@ -37,6 +40,7 @@ from openai.types import Completion
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
+from guardrail import client_responses
 from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, apply_edits, plain
 from guardrail.integrations.loop import BackgroundLoop, background_loop, wait
 from guardrail.upstream.base import Kind
@@ -49,6 +53,8 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 EDGE_ATTR = "_guardrail_edge"
 _TEXT_KEYS: dict[Kind, tuple[str, ...]] = {"chat": ("messages",), "text": ("prompt", "suffix")}
 _RAW_HEADER = "x-stainless-raw-response"
+# `responses` calls that would return text the policy never checked, or look guarded
+_RESPONSES_REFUSED = ("parse", "stream", "retrieve", "input_items", "compact", "connect")
 
 
 def wrap(client: ClientT, policy: PolicyLike | Edge, *, scan_system: bool = False) -> ClientT:
@@ -68,22 +74,36 @@ def wrap(client: ClientT, policy: PolicyLike | Edge, *, scan_system: bool = Fals
     create = _async_create if is_async else _sync_create
     chat: Any = guarded.chat
     completions: Any = guarded.completions
+    chat_create = create(chat.completions.create, edge, "chat")
     guarded_chat_completions = _Resource(
         chat.completions,
-        create=create(chat.completions.create, edge, "chat"),
+        create=chat_create,
         parse=_refuse("chat.completions.parse"),
         stream=_refuse("chat.completions.stream"),
     )
     guarded_completions = _Resource(completions, create=create(completions.create, edge, "text"))
     guarded_chat = _Resource(chat, completions=guarded_chat_completions)
+    guarded_responses = _responses(guarded.responses, chat_create, is_async=is_async)
     for resource in (guarded_chat, guarded_chat_completions, guarded_completions):
         resource.wrap_variants()
+    guarded_responses.wrap_variants()
     attrs = vars(guarded)  # instance attributes shadow the SDK's cached properties
     attrs["chat"] = guarded_chat
     attrs["completions"] = guarded_completions
+    attrs["responses"] = guarded_responses
     attrs["copy"] = attrs["with_options"] = partial(_rewrap, client, edge)
     attrs[EDGE_ATTR] = edge
     return cast(ClientT, guarded)
+
+
+def _responses(responses: Any, chat_create: Any, *, is_async: bool) -> _Resource:
+    """`responses`: `create` runs through the guarded chat call (`client_responses`); the
+    calls that read text guardrail never checked (stored responses, their items) refuse."""
+    create = (client_responses.async_create if is_async else client_responses.sync_create)(
+        chat_create
+    )
+    refused = {name: _refuse(f"responses.{name}") for name in _RESPONSES_REFUSED}
+    return _Resource(responses, create=create, **refused)
 
 
 def _rewrap(client: ClientT, edge: Edge, **options: Any) -> ClientT:

@@ -53,7 +53,7 @@ def _usage(usage: Any) -> Json | None:
     completion = _count(usage.get("completion_tokens"))
     return {
         "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": completion,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": prompt + completion,
@@ -211,20 +211,25 @@ class StreamEncoder:
     async def encode(self, chunks: AsyncIterator[Json]) -> AsyncIterator[Event]:
         """The whole event sequence, `response.created` to `response.completed`."""
         async for chunk in chunks:
-            if not self._response:
-                for event in self._start(chunk):
-                    yield event
-            if chunk.get("usage"):
-                self._usage = chunk["usage"]
-            for choice in _list(chunk.get("choices")):
-                if isinstance(choice, dict) and choice.get("index") in (None, 0):
-                    for event in self._choice(choice):
-                        yield event
-        if not self._response:
-            for event in self._start({}):
+            for event in self.feed(chunk):
                 yield event
-        for event in self._end():
+        for event in self.finish():
             yield event
+
+    def feed(self, chunk: Json) -> list[Event]:
+        """The events one chunk makes."""
+        events = [] if self._response else self._start(chunk)
+        if chunk.get("usage"):
+            self._usage = chunk["usage"]
+        for choice in _list(chunk.get("choices")):
+            if isinstance(choice, dict) and choice.get("index") in (None, 0):
+                events += self._choice(choice)
+        return events
+
+    def finish(self) -> list[Event]:
+        """The closing events, once the chunks ended."""
+        events = [] if self._response else self._start({})
+        return events + self._end()
 
     def _event(self, kind: str, **data: Any) -> Event:
         event = {"type": kind, "sequence_number": self._seq, **data}
