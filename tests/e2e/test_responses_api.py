@@ -442,14 +442,23 @@ def test_uncheckable_input_is_refused(
     assert fake.requests == []
 
 
-def test_unlisted_string_in_an_item_is_refused(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [
+        ({"note": "kaboom, unscanned"}, "input[0].note"),
+        ({"notes": [{"type": "kaboom, unscanned"}]}, "input[0].notes[0].type"),
+    ],
+)
+def test_unlisted_string_in_an_item_is_refused(
+    proxy_url: ProxyFactory, fake: FakeUpstream, extra: dict[str, Any], where: str
+) -> None:
     """A string at a path the field table does not list is a 400, never sent on unscanned."""
-    item = {"role": "user", "content": "hi", "note": "kaboom, unscanned"}
+    item: Any = {"role": "user", "content": "hi", **extra}
     with pytest.raises(openai.BadRequestError) as caught:
-        openai_client(proxy_url()).responses.create(model="gpt-test", input=[item])  # type: ignore[list-item]
+        openai_client(proxy_url()).responses.create(model="gpt-test", input=[item])
     error = _error(caught)
     assert error["code"] == "invalid_request"
-    assert "input[0].note" in error["message"]
+    assert where in error["message"]
     assert fake.requests == []
 
 
