@@ -198,6 +198,27 @@ def test_inference_counters_are_summed_over_the_workers(classifier_workers: Serv
     assert wait_until(lambda: texts() == sent, timeout_s=10, interval_s=0.5), texts()
 
 
+def test_a_killed_worker_is_replaced_and_its_counts_are_kept(local_workers: Served) -> None:
+    """SIGKILL of one worker: the supervisor starts another; totals keep the dead one's
+    requests, and its per-worker series go away."""
+    _, sent = _until_both_answered(local_workers, "hello")
+    pids = set(local_workers.policy_hashes())
+    victim = min(pids)
+    os.kill(victim, signal.SIGKILL)
+
+    def replaced() -> bool:
+        now = set(local_workers.policy_hashes())
+        return len(now) == 2 and victim not in now and (pids - {victim}) <= now
+
+    assert wait_until(replaced, timeout_s=MAX_SECONDS, interval_s=0.2)
+    assert victim not in local_workers.worker_requests()
+    total = re.search(
+        r'guardrail_requests_total\{outcome="ok",route="openai.chat".*\} (\S+)',
+        local_workers.metrics(),
+    )
+    assert total is not None and float(total.group(1)) == sent
+
+
 def test_sighup_reloads_the_policy_in_every_worker(local_workers: Served) -> None:
     """After an edit and SIGHUP to the parent, every worker serves and applies the new rule."""
     old = local_workers.policy_hashes()
