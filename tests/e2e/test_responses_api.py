@@ -367,6 +367,59 @@ def test_function_call_round_trip(proxy_url: ProxyFactory, fake: FakeUpstream, v
     assert (call.call_id, call.name, call.arguments) == ("call_7", "weather", '{"city": "Oslo"}')
 
 
+def test_parallel_calls_share_one_assistant_turn(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """Consecutive function_call items (after the assistant's text) become one assistant turn
+    with several tool calls, followed by one tool message per output, as chat requires."""
+    call: Any = {"type": "function_call", "name": "weather", "arguments": "{}"}
+    openai_client(proxy_url()).responses.create(
+        model="gpt-test",
+        input=[
+            {"role": "user", "content": "Oslo and Rome?"},
+            {"role": "assistant", "content": "Checking both."},
+            {**call, "call_id": "a"},
+            {**call, "call_id": "b"},
+            {"type": "function_call_output", "call_id": "a", "output": "Sunny"},
+            {"type": "function_call_output", "call_id": "b", "output": "Rain"},
+        ],
+    )
+    messages = fake.last.body["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool"]
+    assert messages[1]["content"] == "Checking both."
+    assert [c["id"] for c in messages[1]["tool_calls"]] == ["a", "b"]
+
+
+def test_request_settings_are_translated(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """Responses settings reach the upstream under their chat names; what only the provider's
+    stored-response machinery reads (metadata, store, include, truncation) is not sent."""
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    openai_client(proxy_url()).responses.create(
+        model="gpt-test",
+        input="hi",
+        max_output_tokens=40,
+        temperature=0.3,
+        top_p=0.9,
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "function", "name": "weather"},
+        parallel_tool_calls=False,
+        text={"format": {"type": "json_schema", "name": "out", "schema": schema, "strict": True}},
+        metadata={"ticket": "42"},
+        store=True,
+        include=["message.output_text.logprobs"],
+        truncation="auto",
+    )
+    sent = fake.last.body
+    assert (sent["max_tokens"], sent["temperature"], sent["top_p"]) == (40, 0.3, 0.9)
+    assert sent["tool_choice"] == {"type": "function", "function": {"name": "weather"}}
+    assert sent["parallel_tool_calls"] is False
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "out", "schema": schema, "strict": True},
+    }
+    assert not {"metadata", "store", "include", "truncation", "input"} & set(sent)
+
+
 def test_streamed_function_call(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
     """A streamed tool call arrives as function_call item events with its arguments whole in
     `function_call_arguments.done` and in the completed response."""
