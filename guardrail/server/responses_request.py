@@ -44,8 +44,20 @@ _SAME = frozenset(
 _RENAMED = {"max_output_tokens": "max_tokens", "safety_identifier": "user"}
 _OWN = frozenset({"input", "instructions", "tools", "tool_choice", "text", "reasoning", "stream"})
 _IGNORED = frozenset(
-    {"metadata", "store", "include", "truncation", "top_logprobs", "stream_options", "service_tier"}
+    {
+        "metadata",
+        "store",
+        "include",
+        "truncation",
+        "top_logprobs",
+        "stream_options",
+        "service_tier",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+    }
 )
+"""Accepted and not sent upstream: they concern the provider's stored responses, logprobs
+(which would repeat the text outside the checked fields) or its caching and billing."""
 _STATEFUL = ("previous_response_id", "conversation", "prompt")
 _UNSUPPORTED = ("background", "max_tool_calls")
 
