@@ -364,4 +364,3 @@ def cap_templates(rows: list[Example]) -> list[Example]:
                 continue
         out.append(e)
     return out
-
