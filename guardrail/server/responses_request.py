@@ -104,7 +104,9 @@ def _item(item: Any, path: WirePath, scan_system: bool) -> list[Segment]:
     if not isinstance(item, dict):
         raise RequestError(f"{where} must be an object")
     kind = item.get("type", "message" if "role" in item else None)
-    if not isinstance(kind, str) or kind not in ITEMS:
+    if not isinstance(kind, str):
+        raise RequestError(f"{where} needs a `type` (or, for a message, a `role`)")
+    if kind not in ITEMS:
         raise UncheckableInput(
             f"{where}.type {kind!r} is not an item guardrail can check on /v1/responses "
             f"(it reads {', '.join(sorted(ITEMS))})"
@@ -186,7 +188,9 @@ def _check_tools(tools: Any, choice: Any) -> None:
         if not isinstance(tool.get("name"), str):
             raise RequestError(f"tools[{i}].name must be a string")
     if isinstance(choice, dict) and choice.get("type") != "function":
-        raise UncheckableInput(f"tool_choice type {choice.get('type')!r} names a built-in tool")
+        raise UncheckableInput(
+            f"tool_choice type {choice.get('type')!r} is not supported: only function tools are"
+        )
     if choice is not None and not isinstance(choice, dict | str):
         raise RequestError("tool_choice must be a string or an object")
 
