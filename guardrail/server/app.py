@@ -137,15 +137,28 @@ class ProxyHolder:
         the caller's proxy (tenant policy)."""
         tenancy = self.tenancy  # read once: this request keeps this version to its end
         if tenancy is None:
-            return wire.error(NotReady(self.error or "the policy is still loading"), 503, {})
+            not_ready = NotReady(self.error or "the policy is still loading")
+            return retry_later(wire.error(not_ready, 503, {}))
         proxy = tenancy.resolve(request.headers)
         if proxy is None:
             self.metrics.requests.labels(wire.route, "error_401", "").inc()
             log.info("request.unauthorized", route=wire.route)
             return wire.error(unauthorized(), 401, {})
         if self.tracer is None:
-            return await entry(proxy)
-        return await traced_request(self.tracer, wire.route, proxy.tenant, lambda: entry(proxy))
+            return retry_later(await entry(proxy))
+        traced = traced_request(self.tracer, wire.route, proxy.tenant, lambda: entry(proxy))
+        return retry_later(await traced)
+
+
+RETRY_AFTER_S = 1  # a 503 is load or a guard that could not run in time: worth a retry soon
+
+
+def retry_later(response: Response) -> Response:
+    """A 503 (not ready, guard unavailable, overload) says when to try again (`Retry-After`),
+    which both SDKs honour in their retry loops."""
+    if response.status_code == 503 and "retry-after" not in response.headers:
+        response.headers["retry-after"] = str(RETRY_AFTER_S)
+    return response
 
 
 Entry = Callable[[Proxy], Awaitable[Response]]

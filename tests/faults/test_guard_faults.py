@@ -89,11 +89,13 @@ def decided(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_fail_closed_is_503_and_unchecked(
     proxy: Proxy, fake: FakeUpstream, audit: list[dict[str, Any]], failure: Failure
 ) -> None:
-    """fail: closed is 503 guard_unavailable, no upstream call; the audit lists it unchecked."""
+    """fail: closed is 503 guard_unavailable with Retry-After, no upstream call; the audit
+    lists it unchecked."""
     pipeline = broken_pipeline(failure, FailMode.CLOSED, frozenset({Stage.INPUT}))
     with pytest.raises(openai.InternalServerError) as caught:
         openai_client(proxy(pipeline=pipeline)).chat.completions.create(**CHAT)
     assert caught.value.status_code == 503
+    assert caught.value.response.headers["retry-after"] == "1"
     assert isinstance(caught.value.body, dict)
     assert caught.value.body["code"] == "guard_unavailable"
     assert caught.value.body["rule"] == "broken-rule"

@@ -75,12 +75,13 @@ def test_request_id_is_echoed(pipeline: Pipeline) -> None:
 
 
 def test_not_ready_until_policy_loaded() -> None:
-    """With a policy path and no start-up yet, /readyz and the routes answer 503."""
+    """With a policy path and no start-up yet, /readyz and the routes answer 503 + Retry-After."""
     app = create_app(POLICY)
     assert call(app, "GET", "/healthz").status_code == 200
     assert call(app, "GET", "/readyz").status_code == 503
     response = call(app, "POST", "/v1/chat/completions", json=CHAT)
     assert (response.status_code, response.json()["error"]["code"]) == (503, "not_ready")
+    assert response.headers["retry-after"] == "1"
 
 
 def test_policy_path_loads_at_startup() -> None:
