@@ -114,6 +114,22 @@ def test_stream_restores_and_holds_back(client: openai.OpenAI, fake: FakeUpstrea
     assert events[-1].type == "response.incomplete"
 
 
+def test_refusal_policy_answers_incomplete(base_url: str, fake: FakeUpstream) -> None:
+    """Under `on_block: refusal` a blocked call is a response (or stream) with the refusal
+    text, `incomplete` with reason content_filter; nothing is sent upstream."""
+    raw = openai.OpenAI(base_url=base_url, api_key="test", max_retries=0)
+    client = wrap(raw, policy=POLICIES / "refusal.yaml")
+    response = client.responses.create(model="gpt-test", input="kaboom")
+    assert response.status == "incomplete"
+    assert response.output_text == "Sorry, that is against the policy."
+    with client.responses.create(model="gpt-test", input="kaboom", stream=True) as stream:
+        events = list(stream)
+    assert _text(events) == "Sorry, that is against the policy."
+    assert events[-1].type == "response.incomplete"
+    assert fake.requests == []
+    raw.close()
+
+
 def test_function_call_round_trip(client: openai.OpenAI, fake: FakeUpstream) -> None:
     """Function call items go upstream as a tool call and a tool message; the model's call
     comes back as a function_call output item."""
