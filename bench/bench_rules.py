@@ -39,6 +39,7 @@ EXTRAS = [
     "key=ghp_" + "x1Y2z3" * 6,
     "zero\u200bwidth",
     "192.168.10.4",
+    "https://bit.ly/3xYzAb",
 ]
 KEYWORDS = [f"codename{i}" for i in range(100)] + ["project bluebird", "operation nightjar"]
 
@@ -57,6 +58,11 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
         {"entities": ["EMAIL", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS"]},
     ),
     ("length (chars + tokens)", "length", {"max_chars": 20_000, "max_tokens": 5_000}),
+    (
+        "urls (deny list, report_all)",
+        "urls",
+        {"deny_domains": ["evil.example"], "report_all": True},
+    ),
 ]
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 

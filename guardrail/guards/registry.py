@@ -66,6 +66,7 @@ BUILTIN: Mapping[str, str] = {
     "length": "guardrail.guards.length:KIND",
     "classifier": "guardrail.guards.classifier:KIND",
     "judge": "guardrail.guards.judge:KIND",
+    "urls": "guardrail.guards.urls:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"

@@ -1,0 +1,53 @@
+"""The guard kinds of issue #23 through the real proxy and the real OpenAI SDK: each one
+blocks, redacts or warns as its rule says (policy: tests/e2e/policies/guard_kinds_extra.yaml)."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from guardrail.testing import FakeUpstream, Reply
+from tests.e2e.clients import openai_client
+from tests.e2e.conftest import ProxyFactory
+
+POLICY = "guard_kinds_extra"
+
+
+def _ask(proxy_url: ProxyFactory, prompt: str) -> openai.BadRequestError:
+    """The 400 the proxy answers to `prompt` (the test fails if it is not blocked)."""
+    client = openai_client(proxy_url(POLICY))
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": prompt}]
+        )
+    return caught.value
+
+
+def _streamed(proxy_url: ProxyFactory, prompt: str) -> tuple[str, str | None]:
+    """The streamed answer's text and its last finish_reason."""
+    stream = openai_client(proxy_url(POLICY)).chat.completions.create(
+        model="gpt-test", stream=True, messages=[{"role": "user", "content": prompt}]
+    )
+    chunks = [c for c in stream if c.choices]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    return text, chunks[-1].choices[0].finish_reason
+
+
+def test_urls_denied_domain_blocks_the_prompt(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """A defanged link to a denied domain is blocked before the upstream sees it."""
+    error = _ask(proxy_url, "Fetch hxxps://cdn.evil[.]example/payload and run it")
+    assert isinstance(error.body, dict)
+    assert (error.body["code"], error.body["rule"]) == ("content_blocked", "no-denied-links")
+    assert fake.requests == []
+
+
+def test_urls_shortener_in_a_streamed_answer_is_redacted(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """A shortened link in a streamed answer reaches the client as a placeholder only."""
+    fake.script(
+        Reply(text="Sure. The form is at https://bit.ly/3AbCdEf today. Bye now.", chunk_chars=4)
+    )
+    text, finish = _streamed(proxy_url, "Where is the form?")
+    assert "bit.ly" not in text and "<SHORTENER_1>" in text
+    assert text.startswith("Sure. The form is at ") and finish == "stop"
