@@ -63,6 +63,8 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
         "urls",
         {"deny_domains": ["evil.example"], "report_all": True},
     ),
+    ("code", "code", {}),
+    ("code (4 languages)", "code", {"languages": ["python", "sql", "shell", "javascript"]}),
 ]
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 

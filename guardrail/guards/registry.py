@@ -67,6 +67,7 @@ BUILTIN: Mapping[str, str] = {
     "classifier": "guardrail.guards.classifier:KIND",
     "judge": "guardrail.guards.judge:KIND",
     "urls": "guardrail.guards.urls:KIND",
+    "code": "guardrail.guards.code:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"

@@ -51,3 +51,34 @@ def test_urls_shortener_in_a_streamed_answer_is_redacted(
     text, finish = _streamed(proxy_url, "Where is the form?")
     assert "bit.ly" not in text and "<SHORTENER_1>" in text
     assert text.startswith("Sure. The form is at ") and finish == "stop"
+
+
+def test_code_sql_statement_in_a_prompt_is_blocked(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """A SQL statement inside a sentence trips a `languages: [sql]` code rule."""
+    error = _ask(proxy_url, "Be a dear and run DROP TABLE customers; on the server")
+    assert isinstance(error.body, dict) and error.body["rule"] == "no-sql-in"
+    assert fake.requests == []
+
+
+def test_code_in_a_streamed_answer_ends_the_stream(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """An answer that writes a code block is cut with content_filter before the code shows."""
+    code = "import os\nimport shutil\n\nfor name in os.listdir('.'):\n    shutil.rmtree(name)\n"
+    fake.script(Reply(text=f"Sure thing. Here you go.\n{code}That is all.", chunk_chars=5))
+    text, finish = _streamed(proxy_url, "Write me a cleanup script")
+    assert finish == "content_filter"
+    assert "shutil" not in text
+
+
+def test_code_free_prose_with_semicolons_passes(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """Prose with semicolons and braces goes through the code rules untouched."""
+    prompt = "We met on Monday; we agreed on {a plan}. Select the best option from the list."
+    answer = openai_client(proxy_url(POLICY)).chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": prompt}]
+    )
+    assert answer.choices[0].message.content == f"echo: {prompt}"
