@@ -579,15 +579,19 @@ def _drop_unlisted(response: Body, conv: Conversation, wire: str) -> list[WirePa
     return dropped
 
 
-def forget_mirrors(response: Body, before: Sequence[Segment], after: Conversation) -> None:
+def forget_mirrors(
+    response: Body, before: Sequence[Segment], after: Conversation
+) -> list[WirePath]:
     """Audio whose transcript the output check changed no longer says what the text says:
-    drop the audio data (in place)."""
+    drop the audio data (in place; returns the paths removed)."""
     old = {s.path: s.text for s in before}
+    dropped: list[WirePath] = []
     for segment in after.segments:
         if segment.path[-2:] == ("audio", "transcript") and old.get(segment.path) != segment.text:
             audio = _at_path(response, segment.path[:-1])
-            if isinstance(audio, dict):
-                audio.pop("data", None)
+            if isinstance(audio, dict) and audio.pop("data", None) is not None:
+                dropped.append((*segment.path[:-1], "data"))
+    return dropped
 
 
 def clean_completion_response(response: Body) -> list[WirePath]:

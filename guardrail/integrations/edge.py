@@ -1,11 +1,10 @@
-"""The proxy's flow for in-process callers: `wrap()` and the litellm plug-in.
+"""The request flow for in-process callers: `wrap()` and the litellm plug-in.
 
-An `Edge` makes the same decisions as the proxy because it runs the proxy's own steps: its
-request limits, the input stages through `Proxy.check_input`, a streamed answer through
-`cap_completion` and `Proxy.stream_guard` (the hold-back window), a whole answer through the
-output stage and then `restore`, exactly as `Proxy._answer` does. Only the edges differ: the
-caller makes the upstream call itself (with its own SDK) and turns a block into
-`ContentBlocked` or a refusal answer.
+An `Edge` makes the same decisions as the proxy because it drives the same `Flow`
+(`guardrail/flow.py`) after the proxy's request limits: input stages, the upstream call
+(alongside the checks under `parallel_input`), the output stage or the stream's hold-back
+window, the restore. Only the edges differ: the caller makes the upstream call itself (with
+its own SDK) and turns a block into `ContentBlocked` or a refusal answer.
 
     edge = Edge.of("policy.yaml")
     call = edge.open(body, "chat")              # parse; nothing checked yet
@@ -16,7 +15,6 @@ caller makes the upstream call itself (with its own SDK) and turns a block into
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -28,32 +26,23 @@ from pydantic import BaseModel
 
 from guardrail.conversation import (
     Conversation,
-    WirePath,
-    clean_chat_response,
-    clean_completion_response,
     parse_openai_chat,
-    parse_openai_chat_response,
     parse_openai_completion,
-    parse_openai_completion_response,
     strip_stage_marks,
 )
 from guardrail.errors import ContentBlocked
+from guardrail.flow import Edit, Flow, Json, Outcome, blocked_error
 from guardrail.pipeline import Pipeline, RequestState
-from guardrail.server.limits import cap_completion, reject_lone_surrogates
+from guardrail.server.limits import Limits, reject_lone_surrogates
 from guardrail.server.metrics import Metrics
-from guardrail.server.proxy import Outcome, Proxy
 from guardrail.streaming import StreamGuard
-from guardrail.types import Block, Stage
-from guardrail.upstream import shapes
-from guardrail.upstream.base import Kind, UpstreamRequest
+from guardrail.types import Block
+from guardrail.upstream.base import Kind
 
-Json = dict[str, Any]
-Edit = tuple[WirePath, str | None]  # None: a field the output check cannot see, cleared
-"""A changed output text: where it lives in the answer and its new value."""
+__all__ = ["Call", "Edge", "Edit", "Json", "PolicyLike", "apply_edits", "plain"]
+
 PolicyLike = Pipeline | str | os.PathLike[str]
 T = TypeVar("T")
-
-CONTENT_FILTER = "content_filter"
 
 
 @dataclass
@@ -83,8 +72,7 @@ class Call:
 
     def upstream_body(self) -> Json:
         """The request as it may go upstream: rewritten texts, no `guardrail_stage` marks."""
-        copied: Json = json.loads(json.dumps(self.conversation.body))
-        return strip_stage_marks(copied)
+        return _upstream_body(self.conversation.body)
 
 
 class Edge:
@@ -94,8 +82,8 @@ class Edge:
         self.pipeline = pipeline
         self.scan_system = scan_system
         self.metrics = Metrics()
-        # The proxy's own flow; the upstream is the caller's, so the proxy never calls one.
-        self._proxy = Proxy(pipeline, _CallerUpstream(), self.metrics, scan_system=scan_system)
+        self.limits = Limits.from_settings()  # the proxy's defaults (GUARDRAIL_LIMITS_*)
+        self.flow = Flow(pipeline, self.metrics)
 
     @classmethod
     def of(cls, policy: PolicyLike | Edge, *, scan_system: bool = False) -> Edge:
@@ -108,22 +96,21 @@ class Edge:
     @property
     def refusal(self) -> str | None:
         """The refusal text under `on_block: refusal` (None: blocks are errors)."""
-        options = self.pipeline.policy.options
-        return options.refusal_message if options.on_block == "refusal" else None
+        return self.flow.refusal
 
     @property
     def parallel_input(self) -> bool:
         """Whether input checks run alongside the upstream call (as the proxy decides)."""
-        return self._proxy.parallel_input
+        return self.flow.parallel_input
 
     def open(self, body: Json, kind: Kind, *, request_id: str | None = None) -> Call:
         """Parse a request body (OpenAI format) and apply the proxy's request limits.
 
         Raises `RequestError` / `LimitExceeded` as the proxy would; runs no guard yet.
         """
+        limits = self.limits
+        limits.check_counts(body)  # cheap, so first, as in the proxy
         reject_lone_surrogates(body)
-        limits = self._proxy.limits
-        limits.check_counts(body)
         if kind == "text":
             conversation = parse_openai_completion(body)
         else:
@@ -133,7 +120,7 @@ class Edge:
 
     async def check_input(self, call: Call) -> None:
         """The input stages, as the proxy runs them; a block lands in `call.block`."""
-        await self._proxy.check_input(call.conversation, call.state, call.outcome)
+        await self.flow.check_input(call.conversation, call.state, call.outcome)
 
     async def run(
         self,
@@ -143,48 +130,22 @@ class Edge:
     ) -> T | None:
         """Input checks, then `send(checked body)`; None when the input was blocked.
 
-        Under `parallel_input` (and only when no input rule may rewrite the text) `send`
-        starts at once with the unchecked body; a block cancels it and `discard`s what it
-        already returned, so its answer is never released -- as in the proxy.
+        Under `parallel_input` `send` starts at once with the unchecked body; a block cancels
+        it and `discard`s what it already returned (`Flow.call`), as in the proxy.
         """
-        if not self.parallel_input:
-            await self.check_input(call)
-            return None if call.block else await send(call.upstream_body())
-        early = asyncio.ensure_future(send(call.upstream_body()))
-        try:
-            await self.check_input(call)
-        except BaseException:
-            await _cancel(early, discard)
-            raise
-        if call.block or call.outcome.rewrote:
-            await _cancel(early, discard)
-            return None if call.block else await send(call.upstream_body())
-        return await early
+
+        async def sending(body: Json) -> T:
+            return await send(_upstream_body(body))
+
+        return await self.flow.call(call.conversation, call.state, call.outcome, sending, discard)
 
     async def check_answer(self, call: Call, answer: Json) -> list[Edit]:
         """Output stage and restore on a whole answer (edited in place); a block -> `call.block`.
 
         Returns the texts that changed, for callers that hold the answer as an object.
         """
-        cleared: list[Edit] = []
-        if Stage.OUTPUT in self.pipeline.stages:  # as the proxy does (docs/fields.md)
-            clean = clean_completion_response if call.kind == "text" else clean_chat_response
-            cleared = [(path, None) for path in clean(answer)]
-        out = _output(call.kind, answer)
-        before = [segment.text for segment in out.segments]
-        texts = out.texts(Stage.OUTPUT)
-        if Stage.OUTPUT in self.pipeline.stages and texts:
-            decision = await self.pipeline.check(Stage.OUTPUT, texts, call.state)
-            self.metrics.record(decision, "", self.pipeline.policy.name)
-            call.outcome.decisions.append(decision)
-            if decision.blocked:
-                return []
-            out.replace(Stage.OUTPUT, decision.texts)
-        restored = [self.pipeline.restore(t, call.state) for t in out.texts(Stage.OUTPUT)]
-        out.replace(Stage.OUTPUT, restored)
-        after = out.segments
-        changed = [(s.path, s.text) for s, old in zip(after, before, strict=True) if s.text != old]
-        return [*cleared, *changed]
+        edits = await self.flow.check_output(call.kind, answer, call.state, call.outcome)
+        return [] if edits is None else edits
 
     def guard_stream(self, call: Call, chunks: AsyncIterator[Json]) -> AsyncIterator[Json]:
         """The stream as the proxy sends it on: capped, then through the hold-back window.
@@ -193,36 +154,23 @@ class Edge:
         under `on_block: refusal`) and closes `chunks`; it never raises. Past the proxy's
         `max_completion_chars` the stream ends with `finish_reason: length`.
         """
-        limit = self._proxy.limits.max_completion_chars
-        capped = cap_completion(chunks, limit, kind=call.kind, request_id=call.state.request_id)
-        guard = self._proxy.stream_guard(call.state, call.kind)
-        if guard is None:
-            return capped
-        call.stream_guard = guard
-        return self._proxy.guard_chunks(guard, capped, call.kind)
+        limit = self.limits.max_completion_chars
+        guarded, call.stream_guard = self.flow.guard_stream(call.state, call.kind, chunks, limit)
+        return guarded
 
     def blocked_error(self, call: Call) -> ContentBlocked:
         """The exception for a blocked call."""
-        block = call.block
-        if block is None:
+        if call.block is None:
             raise ValueError("the call was not blocked")
-        return ContentBlocked(block.rule, block.stage.value, block.message, code=block.code)
+        return blocked_error(call.block)
 
     def refusal_answer(self, call: Call) -> Json:
         """A whole refusing answer (`finish_reason: content_filter`), as the proxy sends it."""
-        text = self.refusal or ""
-        if call.kind == "text":
-            return shapes.text_response(text, model=call.model, finish_reason=CONTENT_FILTER)
-        return shapes.chat_response(text, model=call.model, finish_reason=CONTENT_FILTER)
+        return self.flow.refusal_answer(call.kind, call.model)
 
     def refusal_chunks(self, call: Call) -> list[Json]:
         """A refusing answer as stream chunks."""
-        pieces = [self.refusal or ""]
-        if call.kind == "text":
-            chunks = shapes.text_chunks(pieces, model=call.model, finish_reason=CONTENT_FILTER)
-        else:
-            chunks = shapes.chat_chunks(pieces, model=call.model, finish_reason=CONTENT_FILTER)
-        return list(chunks)
+        return self.flow.refusal_chunks(call.kind, call.model)
 
 
 def plain(value: Any) -> Any:
@@ -253,40 +201,7 @@ def apply_edits(answer: Any, edits: Iterable[Edit]) -> None:
             setattr(node, last, text)
 
 
-def _output(kind: Kind, answer: Json) -> Conversation:
-    if kind == "text":
-        return parse_openai_completion_response(answer)
-    return parse_openai_chat_response(answer)
-
-
-async def _cancel(task: asyncio.Future[T], discard: Callable[[T], Awaitable[None]]) -> None:
-    """Cancel an early upstream call; close what it opened if it already finished."""
-    task.cancel()
-    await asyncio.wait([task])
-    if not task.cancelled() and task.exception() is None:
-        await discard(task.result())
-
-
-class _CallerUpstream:
-    """Stands in for the proxy's upstream: in-process, the caller's SDK makes the call."""
-
-    name = "caller"
-
-    async def complete(self, request: UpstreamRequest) -> Json:
-        raise RuntimeError("an in-process edge never calls an upstream itself")
-
-    async def stream(self, request: UpstreamRequest) -> AsyncIterator[Json]:
-        raise RuntimeError("an in-process edge never calls an upstream itself")
-        yield {}  # an async generator, as the protocol expects
-
-    async def embed(self, request: UpstreamRequest) -> Json:
-        raise RuntimeError("an in-process edge never calls an upstream itself")
-
-    async def count_tokens(self, request: UpstreamRequest) -> Json:
-        raise RuntimeError("an in-process edge never calls an upstream itself")
-
-    async def models(self, api_key: str | None = None) -> list[str]:
-        return []
-
-    async def aclose(self) -> None:
-        return None
+def _upstream_body(body: Json) -> Json:
+    """A copy of a checked body as it may go upstream: no `guardrail_stage` marks."""
+    copied: Json = json.loads(json.dumps(body))
+    return strip_stage_marks(copied)

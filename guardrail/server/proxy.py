@@ -1,10 +1,11 @@
-"""The proxy's request flow, the same for every wire format (see DESIGN.md §1).
+"""The proxy: the HTTP edge of the request flow (`guardrail/flow.py`, DESIGN.md §1).
 
-read JSON -> Conversation -> input stages (input, retrieved, tool) -> upstream -> output
-stage (whole answer, or the stream's hold-back window) -> restore placeholders -> client.
+read JSON -> limits -> Conversation -> `Flow` (input stages, upstream, output stage or the
+stream's hold-back window, restore) -> the answer, an error or a refusal in the client's format.
 
 A `Wire` (one per endpoint, in `routes_openai.py` / `routes_anthropic.py`) says how to read
-its requests and write its answers; this module never looks at a wire format itself.
+its requests and write its answers; this module never looks at a wire format itself, and
+holds no step of the flow: it reads the request, calls the upstream client and writes HTTP.
 """
 
 from __future__ import annotations
@@ -15,49 +16,36 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from dataclasses import replace
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from guardrail.conversation import (
-    Conversation,
-    clean_chat_response,
-    clean_completion_response,
-    forget_mirrors,
-    parse_openai_chat_response,
-    parse_openai_completion_response,
-)
+from guardrail.conversation import Conversation
 from guardrail.errors import (
     BodyTimeout,
-    ContentBlocked,
     GuardrailError,
     LimitExceeded,
     NotSupported,
     RequestError,
 )
+from guardrail.flow import Flow, Outcome, blocked_error
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline, RequestState
 from guardrail.policy.decide import GUARD_UNAVAILABLE
 from guardrail.server import client_values
-from guardrail.server.limits import Limits, cap_completion, reject_lone_surrogates
+from guardrail.server.limits import Limits, reject_lone_surrogates
 from guardrail.server.metrics import Metrics
 from guardrail.server.sse import sse_response
-from guardrail.stream_fields import FieldGuard
-from guardrail.streaming import Holdback, StreamGuard
-from guardrail.types import SEVERITY, Action, Block, Decision, Mode, Stage
-from guardrail.upstream import shapes
+from guardrail.streaming import StreamGuard
 from guardrail.upstream.base import LOCAL_HEADER_PREFIX, Kind, Upstream, UpstreamRequest
 
 log = get_logger("guardrail.server")
 
 Json = dict[str, Any]
 Chunks = AsyncIterator[Json]
-T = TypeVar("T")
 
-INPUT_STAGES = (Stage.INPUT, Stage.RETRIEVED, Stage.TOOL)
-DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 _BODY = "max_body_bytes"
 
 
@@ -121,37 +109,6 @@ class Wire(Protocol):
         ...
 
 
-@dataclass
-class Outcome:
-    """The stage decisions of one request so far."""
-
-    decisions: list[Decision] = field(default_factory=list)
-    rewrote: bool = False  # an input stage changed the text
-
-    @property
-    def block(self) -> Block | None:
-        """The first block, if any."""
-        return next((d.block for d in self.decisions if d.block is not None), None)
-
-    @property
-    def action(self) -> Action:
-        """The most severe action of all stages."""
-        actions = [d.action for d in self.decisions] or [Action.ALLOW]
-        return max(actions, key=lambda a: SEVERITY[a])
-
-    def headers(self) -> dict[str, str]:
-        """`x-guardrail-*` response headers (no text, only names and numbers)."""
-        rules = dict.fromkeys(r for d in self.decisions for r in d.rules_fired)
-        shadow = dict.fromkeys(h.rule for d in self.decisions for h in d.shadow_hits)
-        guard_ms = sum(d.guard_ms for d in self.decisions)
-        return {
-            "x-guardrail-decision": self.action.value,
-            "x-guardrail-rules": ",".join(rules),
-            "x-guardrail-shadow-rules": ",".join(shadow),  # would have fired; not enforced
-            "x-guardrail-guard-ms": f"{guard_ms:.2f}",
-        }
-
-
 async def prime(chunks: Chunks) -> Chunks:
     """Pull the first chunk now, so that upstream errors happen before the response starts."""
     iterator = aiter(chunks)
@@ -212,11 +169,7 @@ class Proxy:
         if max_body_bytes is not None:  # an explicit argument beats the settings
             self.limits = replace(self.limits, max_body_bytes=max_body_bytes)
         self.max_body_bytes = self.limits.max_body_bytes
-        self.options = pipeline.policy.options
-        self.parallel_input = self.options.parallel_input and not _input_rewrites(pipeline)
-        if self.options.parallel_input and not self.parallel_input:
-            # the upstream would see the text before it is redacted: run the checks first
-            log.warning("server.parallel_input_disabled", reason="input redact/rewrite rules")
+        self.flow = Flow(pipeline, metrics, tenant=tenant)
 
     # ------------------------------------------------------------------ entry point
 
@@ -241,7 +194,7 @@ class Proxy:
             conv = wire.parse(body, scan_system=self.scan_system)
             self.limits.check_text(conv)
             state = self.pipeline.new_request(request_id=request_id, tenant=self.tenant)
-            await self.check_input(conv, state, outcome)
+            await self.flow.check_input(conv, state, outcome)
             if outcome.block is not None:
                 return self._block_error(wire, outcome)
             checked = UpstreamRequest(
@@ -322,122 +275,36 @@ class Proxy:
         def build(checked: Json) -> UpstreamRequest:
             return UpstreamRequest(wire.upstream_body(checked), wire.kind, key, directives)
 
+        async def open_stream(checked: Json) -> Chunks:
+            return await prime(self.upstream.stream(build(checked)))
+
+        async def complete(checked: Json) -> Json:
+            return await self.upstream.complete(build(checked))
+
         if stream:
-            chunks = await self._call(conv, state, outcome, build, self._open_stream, _aclose)
+            chunks = await self.flow.call(conv, state, outcome, open_stream, _aclose)
             if chunks is None:
                 return self._blocked(wire, outcome, body, stream=True)
             return self._stream(wire, chunks, state, outcome, body)
-        answer = await self._call(conv, state, outcome, build, self.upstream.complete, _ignore)
+        answer = await self.flow.call(conv, state, outcome, complete, _ignore)
         if answer is None:
             return self._blocked(wire, outcome, body, stream=False)
         return await self._answer(wire, answer, state, outcome, body)
-
-    async def _open_stream(self, request: UpstreamRequest) -> Chunks:
-        return await prime(self.upstream.stream(request))
-
-    # ----------------------------------------------------------------- input stages
-
-    async def check_input(self, conv: Conversation, state: RequestState, outcome: Outcome) -> None:
-        """Run the input stages in order; rewrites go back into the conversation's body."""
-        for stage in INPUT_STAGES:
-            texts = conv.texts(stage)
-            if stage not in self.pipeline.stages or not texts:
-                continue
-            decision = await self.pipeline.check(stage, texts, state)
-            self.metrics.record(decision, self.tenant, self.pipeline.policy.name)
-            outcome.decisions.append(decision)
-            if decision.blocked:
-                return
-            outcome.rewrote |= conv.replace(stage, decision.texts)
-
-    async def _call(
-        self,
-        conv: Conversation,
-        state: RequestState,
-        outcome: Outcome,
-        build: Callable[[Json], UpstreamRequest],
-        start: Callable[[UpstreamRequest], Awaitable[T]],
-        discard: Callable[[T], Awaitable[None]],
-    ) -> T | None:
-        """Input checks, then the upstream call -- or both at once under `parallel_input`.
-
-        In parallel, a block cancels the upstream call and its answer is never released; a
-        rewrite (not expected: redacting policies turn parallelism off) re-sends the call.
-        """
-        if not self.parallel_input:
-            await self.check_input(conv, state, outcome)
-            return None if outcome.block else await start(build(conv.body))
-        early = asyncio.ensure_future(start(build(_copy(conv.body))))
-        try:
-            await self.check_input(conv, state, outcome)
-        except BaseException:
-            await _cancel(early, discard)
-            raise
-        if outcome.block or outcome.rewrote:
-            await _cancel(early, discard)
-            return None if outcome.block else await start(build(conv.body))
-        return await early
 
     # ---------------------------------------------------------------- output stage
 
     async def _answer(
         self, wire: Wire, answer: Json, state: RequestState, outcome: Outcome, body: Json
     ) -> Response:
-        checks_output = Stage.OUTPUT in self.pipeline.stages
-        if checks_output:  # what the check cannot see does not reach the client
-            (clean_completion_response if wire.kind == "text" else clean_chat_response)(answer)
-        out = _output(wire.kind, answer)
-        if checks_output and out.texts(Stage.OUTPUT):
-            before = list(out.segments)
-            decision = await self.pipeline.check(Stage.OUTPUT, out.texts(Stage.OUTPUT), state)
-            self.metrics.record(decision, self.tenant, self.pipeline.policy.name)
-            outcome.decisions.append(decision)
-            if decision.blocked:
-                return self._blocked(wire, outcome, body, stream=False)
-            out.replace(Stage.OUTPUT, decision.texts)
-            forget_mirrors(answer, before, out)
-        restored = [self.pipeline.restore(t, state) for t in out.texts(Stage.OUTPUT)]
-        out.replace(Stage.OUTPUT, restored)
-        return JSONResponse(wire.client_body(out.body, body), headers=outcome.headers())
-
-    def stream_guard(self, state: RequestState, kind: Kind) -> StreamGuard | None:
-        """The hold-back guard for a streamed answer (None: nothing to check or restore)."""
-        checks_output = Stage.OUTPUT in self.pipeline.stages
-        if not checks_output and state.vault.max_placeholder_len == 0:
-            return None
-
-        async def check(text: str) -> Decision:
-            decision = await self.pipeline.check(Stage.OUTPUT, [text], state)
-            self.metrics.record(decision, self.tenant, self.pipeline.policy.name)
-            return decision
-
-        def make() -> Holdback:
-            return Holdback(
-                check if checks_output else None,
-                lambda text: self.pipeline.restore(text, state),
-                window=self.options.stream_window_chars,
-                placeholder_len=lambda: state.vault.max_placeholder_len,
-            )
-
-        return StreamGuard(make, kind=kind, refusal=self._refusal())
-
-    def guard_chunks(self, guard: StreamGuard | None, chunks: Chunks, kind: Kind) -> Chunks:
-        """`chunks` through the side-field checks and the hold-back window."""
-        if guard is None:
-            return chunks
-        if Stage.OUTPUT in self.pipeline.stages:
-            # refusal, reasoning, transcripts, tool names: checked too; unknown keys dropped
-            fields = FieldGuard(guard.make_holdback, refusal=guard.refusal, kind=kind)
-            chunks = fields.guard(chunks)
-        return guard.guard(chunks)
+        if await self.flow.check_output(wire.kind, answer, state, outcome) is None:
+            return self._blocked(wire, outcome, body, stream=False)
+        return JSONResponse(wire.client_body(answer, body), headers=outcome.headers())
 
     def _stream(
         self, wire: Wire, chunks: Chunks, state: RequestState, outcome: Outcome, body: Json
     ) -> Response:
-        guard = self.stream_guard(state, wire.kind)
         max_chars = self.limits.max_completion_chars
-        chunks = cap_completion(chunks, max_chars, kind=wire.kind, request_id=state.request_id)
-        guarded = self.guard_chunks(guard, chunks, wire.kind)
+        guarded, guard = self.flow.guard_stream(state, wire.kind, chunks, max_chars)
         events = self._events(wire, guarded, body, guard, state.request_id)
         return sse_response(events, outcome.headers())
 
@@ -467,14 +334,11 @@ class Proxy:
 
     # ------------------------------------------------------------------- blocks
 
-    def _refusal(self) -> str | None:
-        return self.options.refusal_message if self.options.on_block == "refusal" else None
-
     def _block_error(self, wire: ErrorShape, outcome: Outcome) -> Response:
         """The block as an error answer naming the rule, stage and code."""
         block = outcome.block
         assert block is not None
-        exc = ContentBlocked(block.rule, block.stage.value, block.message, code=block.code)
+        exc = blocked_error(block)
         # a guard that could not run (fail: closed) is our outage, not the client's fault
         status = 503 if block.code == GUARD_UNAVAILABLE else exc.http_status
         extra = {"rule": block.rule, "stage": block.stage.value, "code": block.code}
@@ -484,24 +348,14 @@ class Proxy:
 
     def _blocked(self, wire: Wire, outcome: Outcome, body: Json, *, stream: bool) -> Response:
         """A block, as an error or (`on_block: refusal`) as an ordinary refusing answer."""
-        headers = outcome.headers()
-        refusal = self._refusal()
-        if refusal is None:
+        if self.flow.refusal is None:
             return self._block_error(wire, outcome)
+        headers = outcome.headers()
         model = str(body.get("model") or "")
         if stream:
-            pieces = [refusal]
-            chunks = (
-                shapes.text_chunks(pieces, model=model, finish_reason="content_filter")
-                if wire.kind == "text"
-                else shapes.chat_chunks(pieces, model=model, finish_reason="content_filter")
-            )
-            return sse_response(wire.encode_stream(_aiter(chunks), body), headers)
-        answer = (
-            shapes.text_response(refusal, model=model, finish_reason="content_filter")
-            if wire.kind == "text"
-            else shapes.chat_response(refusal, model=model, finish_reason="content_filter")
-        )
+            chunks = _aiter(self.flow.refusal_chunks(wire.kind, model))
+            return sse_response(wire.encode_stream(chunks, body), headers)
+        answer = self.flow.refusal_answer(wire.kind, model)
         return JSONResponse(wire.client_body(answer, body), headers=headers)
 
 
@@ -554,22 +408,6 @@ def _finite(literal: str) -> float:
     return value
 
 
-def _output(kind: Kind, answer: Json) -> Conversation:
-    if kind == "text":
-        return parse_openai_completion_response(answer)
-    return parse_openai_chat_response(answer)
-
-
-def _input_rewrites(pipeline: Pipeline) -> bool:
-    """Whether an enforced input-side rule may change the text (redact / rewrite)."""
-    return any(
-        rule.action in (Action.REDACT, Action.REWRITE)
-        and rule.mode is Mode.ENFORCE
-        and rule.stages & set(INPUT_STAGES)
-        for rule in pipeline.policy.rules
-    )
-
-
 def _request_id(request: Request) -> str:
     # client-chosen: kept only when id-shaped and not secret-like, else hashed (never logged)
     return client_values.request_id(request.headers.get("x-request-id", ""))
@@ -586,21 +424,8 @@ def _directives(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k.startswith(LOCAL_HEADER_PREFIX)}
 
 
-def _copy(body: Json) -> Json:
-    copied: Json = json.loads(json.dumps(body))
-    return copied
-
-
 async def _ignore(_: Any) -> None:
     return None
-
-
-async def _cancel(task: asyncio.Future[T], discard: Callable[[T], Awaitable[None]]) -> None:
-    """Cancel an early upstream call; close what it opened if it already finished."""
-    task.cancel()
-    await asyncio.wait([task])  # does not raise the task's error; our own cancel still works
-    if task.done() and not task.cancelled() and task.exception() is None:
-        await discard(task.result())
 
 
 async def _aiter(chunks: Any) -> Chunks:

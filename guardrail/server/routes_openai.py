@@ -24,7 +24,8 @@ from guardrail.conversation import (
     strip_stage_marks,
 )
 from guardrail.errors import GuardrailError
-from guardrail.server.proxy import Outcome, Proxy
+from guardrail.flow import Outcome
+from guardrail.server.proxy import Proxy
 from guardrail.server.sse import DONE, data_event
 from guardrail.upstream.base import Kind, Upstream, UpstreamRequest
 
