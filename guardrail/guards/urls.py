@@ -72,7 +72,7 @@ _BARE = rf"{_LABEL}(?:{_DOT}{_LABEL})+{_REST}"
 _DATA = r"(?i:data):(?:[A-Za-z]+/[A-Za-z0-9.+-]+)?(?:;[A-Za-z0-9=.+-]+)*,[^\s<>\"'`]*"
 URL_PATTERN = f"{_SCHEMED}|{_DATA}|{_BARE}"
 
-# Defanged spellings -> what they stand for (applied in this order, case-insensitively).
+# Defanged spellings -> what they stand for (case-insensitive; longer spellings first).
 _DEFANGED = (
     ("[://]", "://"),
     ("[:]", ":"),
@@ -86,6 +86,8 @@ _DEFANGED = (
     ("hxxp", "http"),
     ("fxp", "ftp"),
 )
+_DEFANGED_MEANING = dict(_DEFANGED)
+_DEFANGED_RE = re.compile("|".join(re.escape(spelled) for spelled, _ in _DEFANGED), re.I)
 _SCHEMES = re.compile(r"(?i)(?:https?|ftps?|wss?)://")
 _HOST_END = re.compile(r"[/?#:]")
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
@@ -94,35 +96,35 @@ _TRAILING = ".,;:!?'\"*_>\u3002\uff0c\u3001\uff01\uff1f\uff1b\uff1a"
 
 
 def defang_undone(raw: str) -> str:
-    """`raw` with its defanged spellings replaced by what they stand for."""
-    out = raw
-    for spelled, meant in _DEFANGED:
-        lowered = out.lower()
-        at = lowered.find(spelled)
-        while at >= 0:
-            out = out[:at] + meant + out[at + len(spelled) :]
-            lowered = out.lower()
-            at = lowered.find(spelled, at + len(meant))
-    return out
+    """`raw` with its defanged spellings replaced by what they stand for (one pass)."""
+    return _DEFANGED_RE.sub(lambda m: _DEFANGED_MEANING[m.group().lower()], raw)
 
 
 def trimmed_end(text: str, start: int, end: int) -> int:
-    """`end` moved back over trailing punctuation and closing brackets the link did not open."""
+    """`end` moved back over trailing punctuation and closing brackets the link did not open.
+
+    Bracket counts are taken once, so a link ending in many brackets costs linear time."""
+    opened = {opener: text.count(opener, start, end) for opener in _CLOSERS.values()}
+    closed = {closer: text.count(closer, start, end) for closer in _CLOSERS}
     while end > start:
         last = text[end - 1]
         opener = _CLOSERS.get(last)
-        if last in _TRAILING or (
-            opener and text.count(opener, start, end) < text.count(last, start, end)
-        ):
+        if last in _TRAILING:
             end -= 1
-            continue
-        return end
+        elif opener and opened[opener] < closed[last]:
+            closed[last] -= 1
+            end -= 1
+        else:
+            return end
     return end
 
 
 def under(host: str, domains: frozenset[str]) -> bool:
     """Whether `host` is one of `domains` or a subdomain of one (label boundaries)."""
-    labels = host.split(".")
+    if not domains:
+        return False
+    depth = max(domain.count(".") for domain in domains) + 1
+    labels = host.rsplit(".", depth)[-depth:]  # only suffixes as deep as a listed domain
     return any(".".join(labels[i:]) in domains for i in range(len(labels)))
 
 
