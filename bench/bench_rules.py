@@ -65,6 +65,7 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("code", "code", {}),
     ("code (4 languages)", "code", {"languages": ["python", "sql", "shell", "javascript"]}),
+    ("gibberish", "gibberish", {}),
 ]
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 

@@ -68,6 +68,7 @@ BUILTIN: Mapping[str, str] = {
     "judge": "guardrail.guards.judge:KIND",
     "urls": "guardrail.guards.urls:KIND",
     "code": "guardrail.guards.code:KIND",
+    "gibberish": "guardrail.guards.gibberish:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"
