@@ -66,6 +66,7 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
     ("code", "code", {}),
     ("code (4 languages)", "code", {"languages": ["python", "sql", "shell", "javascript"]}),
     ("gibberish", "gibberish", {}),
+    ("refusal (whole text)", "refusal", {"scan_chars": 0}),
 ]
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 

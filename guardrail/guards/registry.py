@@ -69,6 +69,7 @@ BUILTIN: Mapping[str, str] = {
     "urls": "guardrail.guards.urls:KIND",
     "code": "guardrail.guards.code:KIND",
     "gibberish": "guardrail.guards.gibberish:KIND",
+    "refusal": "guardrail.guards.refusal:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"

@@ -117,3 +117,17 @@ def test_gibberish_passes_identifiers_and_other_languages(
         model="gpt-test", messages=[{"role": "user", "content": prompt}]
     )
     assert answer.choices[0].message.content == f"echo: {prompt}"
+
+
+def test_refusal_is_a_warning_the_client_can_see(
+    proxy_url: ProxyFactory, fake: FakeUpstream
+) -> None:
+    """A refusing answer reaches the client unchanged, with the warn rule in the headers."""
+    refusal = "I'm sorry, but I can't help with that."
+    fake.script(Reply(text=refusal))
+    raw = openai_client(proxy_url(POLICY)).chat.completions.with_raw_response.create(
+        model="gpt-test", messages=[{"role": "user", "content": "Help me with something"}]
+    )
+    assert raw.parse().choices[0].message.content == refusal
+    assert raw.headers["x-guardrail-decision"] == "warn"
+    assert raw.headers["x-guardrail-rules"] == "refusal-seen"
