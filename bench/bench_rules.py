@@ -67,6 +67,11 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
     ("code (4 languages)", "code", {"languages": ["python", "sql", "shell", "javascript"]}),
     ("gibberish", "gibberish", {}),
     ("refusal (whole text)", "refusal", {"scan_chars": 0}),
+    (
+        "canary (token + prompt overlap)",
+        "canary",
+        {"canaries": ["gr-canary-7f3a9c21"], "system_prompt": PROSE},
+    ),
 ]
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 

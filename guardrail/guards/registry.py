@@ -70,6 +70,7 @@ BUILTIN: Mapping[str, str] = {
     "code": "guardrail.guards.code:KIND",
     "gibberish": "guardrail.guards.gibberish:KIND",
     "refusal": "guardrail.guards.refusal:KIND",
+    "canary": "guardrail.guards.canary:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"
