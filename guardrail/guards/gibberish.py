@@ -114,6 +114,9 @@ def is_odd(token: str) -> bool:
     sentence punctuation, markdown emphasis -- does not count)."""
     if len(token) > MAX_ODD_TOKEN:
         return False  # suffix tokens are short; this also bounds the regex work per token
+    word = token.rstrip(",.;:!?")
+    if word.isalpha() and (word.islower() or word[1:].islower()):
+        return False  # the usual prose word, decided without a regex
     if _SYMBOLS_ONLY.fullmatch(token):
         return token not in _NORMAL_SYMBOLS
     core = token.lstrip("(\"'[").rstrip(")\"'.,;:!?]")
@@ -188,13 +191,16 @@ class GibberishGuard:
         self, tokens: Sequence[tuple[int, int, str]], code: Sequence[tuple[int, int]]
     ) -> Iterator[Hit]:
         size, need = self._config.window_tokens, self._config.min_odd_tokens
-        odd = [is_odd(t) and not _inside(s, code) for s, _, t in tokens]
+        in_code = covered([start for start, _, _ in tokens], code)
+        odd = [not skip and is_odd(t) for (_, _, t), skip in zip(tokens, in_code, strict=True)]
         plain = [_PLAIN.fullmatch(t) is not None for _, _, t in tokens]
+        odd_sums, plain_sums = _prefix_sums(odd), _prefix_sums(plain)
         for first in range(max(1, len(tokens) - size + 1)):
-            window = range(first, min(first + size, len(tokens)))
-            flagged = [i for i in window if odd[i]]
-            if len(flagged) >= need and sum(plain[i] for i in window) >= 2:
-                yield Hit(tokens[flagged[0]][0], tokens[flagged[-1]][1], "adversarial_suffix")
+            last = min(first + size, len(tokens))
+            if odd_sums[last] - odd_sums[first] < need or plain_sums[last] - plain_sums[first] < 2:
+                continue
+            flagged = [i for i in range(first, last) if odd[i]]
+            yield Hit(tokens[flagged[0]][0], tokens[flagged[-1]][1], "adversarial_suffix")
 
     def _noise(
         self, text: str, tokens: Sequence[tuple[int, int, str]], code: Sequence[tuple[int, int]]
@@ -225,13 +231,15 @@ class GibberishGuard:
             for start, end, token in tokens
             if token.isascii() and not _IDENTIFIER.fullmatch(token.strip("\"'()[]<>,.;:"))
         ]
-        chars = [(i, text[i]) for start, end in judged for i in range(start, end)]
-        size = self._config.entropy_window
+        joined = "".join(text[start:end] for start, end in judged)
+        origin = [i for start, end in judged for i in range(start, end)]  # joined -> text
+        size, least = self._config.entropy_window, self._config.min_entropy
         step = max(1, size // 4)
-        for first in range(0, max(0, len(chars) - size + 1), step):
-            window = chars[first : first + size]
-            if entropy("".join(c for _, c in window)) >= self._config.min_entropy:
-                yield Hit(window[0][0], window[-1][0] + 1, "noise")
+        for first in range(0, max(0, len(joined) - size + 1), step):
+            window = joined[first : first + size]
+            # entropy <= log2(distinct characters): most windows are ruled out by a set
+            if len(set(window)) >= 2**least and entropy(window) >= least:
+                yield Hit(origin[first], origin[first + size - 1] + 1, "noise")
 
 
 def merged_runs(hits: Sequence[Hit]) -> list[Hit]:
@@ -245,11 +253,28 @@ def merged_runs(hits: Sequence[Hit]) -> list[Hit]:
     return out
 
 
-def _inside(offset: int, ranges: Sequence[tuple[int, int]]) -> bool:
-    return any(start <= offset < end for start, end in ranges)
+def covered(offsets: Sequence[int], ranges: Sequence[tuple[int, int]]) -> list[bool]:
+    """For each offset (ascending), whether a range holds it (one sweep, not a scan each)."""
+    merged = merged_runs([Hit(start, end, "") for start, end in ranges])
+    out: list[bool] = []
+    at = 0
+    for offset in offsets:
+        while at < len(merged) and merged[at].end <= offset:
+            at += 1
+        out.append(at < len(merged) and merged[at].start <= offset)
+    return out
+
+
+def _prefix_sums(flags: Sequence[bool]) -> list[int]:
+    sums = [0]
+    for flag in flags:
+        sums.append(sums[-1] + flag)
+    return sums
 
 
 def _mixed_words(text: str) -> Iterator[Hit]:
+    if text.isascii():
+        return
     for match in _WORD.finditer(text):
         word = match.group()
         if not word.isascii() and len(scripts_of(word)) >= 2:
