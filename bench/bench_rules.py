@@ -5,7 +5,7 @@ table. Texts are prose with a sprinkling of what the guards look for (an email, 
 number, a card, a key-shaped token, a zero-width space). Iterations are bounded by count
 and by a time budget per cell, so a slow guard cannot stall the run.
 
-    python bench/bench_rules.py [--iterations 200] [--budget 5]
+    python bench/bench_rules.py [--iterations 200] [--budget 5] [--line-words 12] [--only code]
 """
 
 from __future__ import annotations
@@ -76,12 +76,16 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 
 
-def text_of(chars: int, seed: int) -> str:
-    """Prose of about `chars` characters with one extra every ~60 words."""
+def text_of(chars: int, seed: int, line_words: int = 0) -> str:
+    """Prose of about `chars` characters with one extra every ~60 words; one paragraph, or
+    a line break after every `line_words` words."""
     rng = random.Random(seed)
     words: list[str] = []
     while sum(len(w) + 1 for w in words) < chars:
         words.append(rng.choice(EXTRAS) if rng.random() < 1 / 60 else rng.choice(WORDS))
+    if line_words:
+        words = [w + ("\n" if (i + 1) % line_words == 0 else " ") for i, w in enumerate(words)]
+        return "".join(words)[:chars]
     return " ".join(words)[:chars]
 
 
@@ -118,11 +122,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--budget", type=float, default=5.0, help="seconds per cell at most")
+    parser.add_argument("--line-words", type=int, default=0, help="break lines every N words")
+    parser.add_argument("--only", default="", help="rows whose name contains this text")
     args = parser.parse_args()
-    corpora = {size: [text_of(chars, seed) for seed in range(20)] for size, chars in SIZES.items()}
+    corpora = {
+        size: [text_of(chars, seed, args.line_words) for seed in range(20)]
+        for size, chars in SIZES.items()
+    }
     print("| guard | text | p50 ms | p95 ms | runs |")
     print("|---|---|---:|---:|---:|")
     for row, kind, params in GUARDS:
+        if args.only not in row:
+            continue
         guard = build(kind, params)
         for size, texts in corpora.items():
             samples = asyncio.run(measure(guard, texts, args.iterations, args.budget))
