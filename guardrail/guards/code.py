@@ -19,7 +19,8 @@ fence names the language or whose lines match that language's statements most, a
 single statements inside prose (`DROP TABLE users`, `rm -rf /`, `curl … | sh`,
 `os.system(...)`), which a "no SQL in prompts" policy wants whatever surrounds them.
 
-Everything is RE2 (linear in the text) or plain string work per line.
+Statements are found with RE2 (linear in the text); line signals use the stdlib `re` on
+lines of at most `MAX_LINE` characters, which bounds any backtracking.
 """
 
 from __future__ import annotations
