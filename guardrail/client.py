@@ -29,8 +29,10 @@ The sync client runs the async pipeline on a private loop in a helper thread
 from __future__ import annotations
 
 import asyncio
+import queue
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from contextlib import suppress
 from functools import partial
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
@@ -240,28 +242,44 @@ def _sync_create(inner: Callable[..., Any], edge: Edge, kind: Kind) -> Callable[
 
 
 def _sync_send(loop: BackgroundLoop, edge: Edge, call: Call, send: Callable[[Json], Any]) -> Any:
-    """`Edge.run` for a blocking `send` made in the caller's thread."""
-    if not edge.parallel_input:
-        loop.run(edge.check_input(call))
-        return None if call.block else send(call.upstream_body())
-    body = call.upstream_body()  # before the checks start: they own the call meanwhile
-    checking = loop.submit(edge.check_input(call))
+    """`Edge.run` (the flow) on the loop, while each upstream call it asks for is made here,
+    in the caller's thread, as an unwrapped sync client makes it; under `parallel_input` the
+    checks run on the loop meanwhile. The flow's cancel becomes: the answer is closed here."""
+    jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+
+    async def post(body: Json) -> Any:
+        handoff: Future[Any] = Future()
+        jobs.put(partial(_fill, handoff, send, body))
+        return await asyncio.wrap_future(handoff)  # cancelling this cancels `handoff`
+
+    async def discard(answer: Any) -> None:
+        jobs.put(partial(_close, answer))
+
+    flow = loop.submit(edge.run(call, post, discard))
+    flow.add_done_callback(lambda _: jobs.put(None))
+    try:
+        while (job := jobs.get()) is not None:  # at most two calls and their closes
+            job()
+    except BaseException:
+        flow.cancel()
+        raise
+    return wait(flow)
+
+
+def _fill(handoff: Future[Any], send: Callable[[Json], Any], body: Json) -> None:
+    """Make one upstream call for the flow; an answer it no longer wants is closed."""
+    if handoff.cancelled():
+        return
     try:
         answer = send(body)
-    except Exception:
-        wait(checking)
-        if call.block is not None:
-            return None  # a block wins over the upstream's error, as in the proxy
-        raise
+    except Exception as exc:
+        with suppress(InvalidStateError):  # cancelled meanwhile: the flow ignores it
+            handoff.set_exception(exc)
+        return
     try:
-        wait(checking)
-    except BaseException:
+        handoff.set_result(answer)
+    except InvalidStateError:  # cancelled meanwhile (a block): never released
         _close(answer)
-        raise
-    if call.block is not None or call.outcome.rewrote:
-        _close(answer)
-        return None if call.block else send(call.upstream_body())
-    return answer
 
 
 def _close(answer: Any) -> None:

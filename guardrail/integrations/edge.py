@@ -98,11 +98,6 @@ class Edge:
         """The refusal text under `on_block: refusal` (None: blocks are errors)."""
         return self.flow.refusal
 
-    @property
-    def parallel_input(self) -> bool:
-        """Whether input checks run alongside the upstream call (as the proxy decides)."""
-        return self.flow.parallel_input
-
     def open(self, body: Json, kind: Kind, *, request_id: str | None = None) -> Call:
         """Parse a request body (OpenAI format) and apply the proxy's request limits.
 
