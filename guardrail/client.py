@@ -43,7 +43,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
 from guardrail import client_responses
-from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, apply_edits, plain
+from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, plain
 from guardrail.integrations.loop import BackgroundLoop, background_loop, wait
 from guardrail.upstream.base import Kind
 
@@ -204,15 +204,6 @@ def _dump(model: Any) -> Json:
     return data
 
 
-async def _checked(edge: Edge, call: Call, answer: Any) -> Any:
-    """The output stage on a whole SDK answer (None when it was blocked)."""
-    edits = await edge.check_answer(call, _dump(answer))
-    if call.block is not None:
-        return None
-    apply_edits(answer, edits)
-    return answer
-
-
 def _refusal(edge: Edge, call: Call) -> Any:
     """A blocked, non-streamed call: raise, or the SDK's refusal completion."""
     if edge.refusal is None:
@@ -235,7 +226,7 @@ def _sync_create(inner: Callable[..., Any], edge: Edge, kind: Kind) -> Callable[
             return _refusal(edge, call)
         if call.stream:
             return _sync_stream(loop, edge, call, answer)
-        checked = loop.run(_checked(edge, call, answer))
+        checked = loop.run(edge.check_object(call, answer, _dump))
         return _refusal(edge, call) if checked is None else checked
 
     return create
@@ -355,7 +346,7 @@ def _async_create(
         if call.stream:
             guarded = edge.guard_stream(call, _apull(answer))
             return AsyncGuardedStream(guarded, _models(kind)[1], getattr(answer, "response", None))
-        checked = await _checked(edge, call, answer)
+        checked = await edge.check_object(call, answer, _dump)
         return _refusal(edge, call) if checked is None else checked
 
     return create

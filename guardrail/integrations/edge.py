@@ -142,6 +142,15 @@ class Edge:
         edits = await self.flow.check_output(call.kind, answer, call.state, call.outcome)
         return [] if edits is None else edits
 
+    async def check_object(self, call: Call, answer: T, dump: Callable[[T], Json]) -> T | None:
+        """`check_answer` on an SDK's answer object (`dump` gives its JSON): the edits are
+        written into it (`apply_edits`); None when the output stage blocked (`call.block`)."""
+        edits = await self.check_answer(call, dump(answer))
+        if call.block is not None:
+            return None
+        apply_edits(answer, edits)
+        return answer
+
     def guard_stream(self, call: Call, chunks: AsyncIterator[Json]) -> AsyncIterator[Json]:
         """The stream as the proxy sends it on: capped, then through the hold-back window.
 

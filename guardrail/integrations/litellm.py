@@ -52,7 +52,7 @@ from litellm.types.utils import (
 )
 
 from guardrail.errors import PolicyError, PolicyProblem, RequestError
-from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, apply_edits, plain
+from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, plain
 from guardrail.integrations.loop import background_loop
 from guardrail.upstream.base import Kind
 
@@ -127,10 +127,8 @@ class PolicyGuardrail(CustomGuardrail):
             self._forget(data)
             return response
         call = self._forget(data) or self._fresh(data, kind)
-        edits = await self.edge.check_answer(call, response.model_dump())
-        if call.block is not None:
+        if await self.edge.check_object(call, response, _dump) is None:
             self._raise_block(call, data, response)
-        apply_edits(response, edits)
         return response
 
     async def async_post_call_streaming_iterator_hook(
@@ -238,6 +236,11 @@ class _Chunks:
             yield chunk
 
 
+def _dump(response: Any) -> Json:
+    data: Json = response.model_dump()
+    return data
+
+
 def _body(data: Mapping[str, Any], kind: Kind) -> Json:
     """The OpenAI-shaped part of a litellm request that the policy checks."""
     keys = ("model", "stream", *_TEXT_KEYS[kind])
@@ -271,11 +274,8 @@ class GuardedLitellm:
         if call.stream:
             source = _Chunks(answer)
             return source.objects(self.edge.guard_stream(call, source.dicts()))
-        edits = await self.edge.check_answer(call, answer.model_dump())
-        if call.block is not None:
-            return self._blocked(call)
-        apply_edits(answer, edits)
-        return answer
+        checked = await self.edge.check_object(call, answer, _dump)
+        return self._blocked(call) if checked is None else checked
 
     def completion(self, **kwargs: Any) -> Any:
         """`litellm.completion(**kwargs)`, guarded (runs `acompletion` on a private loop).
