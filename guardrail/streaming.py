@@ -34,7 +34,7 @@ that long), the stream fails closed with a `stream-hold-limit` block (code
 Without a check (only placeholders to restore) text is released as it comes, less a partial
 placeholder at the end.
 
-`guard_chunks` applies holdbacks to an OpenAI chunk stream (chat or legacy text): on a block
+`StreamGuard.guard` applies holdbacks to an OpenAI chunk stream (chat or legacy text): on a block
 it ends the stream with a final chunk whose `finish_reason` is `content_filter` (the SSE
 layer then sends `[DONE]`) and closes the upstream. It knows nothing about HTTP.
 """
@@ -338,7 +338,6 @@ def _safe_cut(text: str, cut: int, start: int, max_len: int) -> int:
 # ------------------------------------------------------------------ OpenAI chunk streams
 
 
-ChannelKey = tuple[int, int]  # (choice index, -1 for content | tool-call index)
 MakeHoldback = Callable[[], Holdback]
 
 
