@@ -72,6 +72,7 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
         "canary",
         {"canaries": ["gr-canary-7f3a9c21"], "system_prompt": PROSE},
     ),
+    ("language (allow-list)", "language", {"allow": ["en", "fr", "de"]}),
 ]
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 

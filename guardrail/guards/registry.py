@@ -71,6 +71,7 @@ BUILTIN: Mapping[str, str] = {
     "gibberish": "guardrail.guards.gibberish:KIND",
     "refusal": "guardrail.guards.refusal:KIND",
     "canary": "guardrail.guards.canary:KIND",
+    "language": "guardrail.guards.language:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"
