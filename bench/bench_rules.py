@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -43,6 +44,15 @@ EXTRAS = [
 ]
 KEYWORDS = [f"codename{i}" for i in range(100)] + ["project bluebird", "operation nightjar"]
 
+# json_schema reads documents, not prose: its row scans the same text as a JSON document of
+# 80-character lines (about 8 % longer), valid against this schema.
+LINES_SCHEMA = {
+    "type": "object",
+    "properties": {"lines": {"type": "array", "items": {"type": "string", "maxLength": 80}}},
+    "required": ["lines"],
+    "additionalProperties": False,
+}
+
 # (row name, kind, parameters)
 GUARDS: list[tuple[str, str, dict[str, Any]]] = [
     ("regex", "regex", {"patterns": {"ticket": r"[A-Z]{2,5}-\d+", "url": r"https?://\S+"}}),
@@ -73,6 +83,7 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
         {"canaries": ["gr-canary-7f3a9c21"], "system_prompt": PROSE},
     ),
     ("language (allow-list)", "language", {"allow": ["en", "fr", "de"]}),
+    ("json_schema (valid document)", "json_schema", {"schema": LINES_SCHEMA}),
 ]
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 
@@ -88,6 +99,11 @@ def text_of(chars: int, seed: int, line_words: int = 0) -> str:
         words = [w + ("\n" if (i + 1) % line_words == 0 else " ") for i, w in enumerate(words)]
         return "".join(words)[:chars]
     return " ".join(words)[:chars]
+
+
+def as_document(text: str) -> str:
+    """`text` as a JSON document of `LINES_SCHEMA`."""
+    return json.dumps({"lines": [text[i : i + 80] for i in range(0, len(text), 80)]})
 
 
 def build(kind: str, params: dict[str, Any]) -> Guard:
@@ -137,6 +153,7 @@ def main() -> None:
             continue
         guard = build(kind, params)
         for size, texts in corpora.items():
+            texts = [as_document(t) for t in texts] if kind == "json_schema" else texts
             samples = asyncio.run(measure(guard, texts, args.iterations, args.budget))
             p50, p95 = percentile(samples, 50), percentile(samples, 95)
             print(f"| {row} | {size} | {p50:.2f} | {p95:.2f} | {len(samples)} |")

@@ -72,6 +72,7 @@ BUILTIN: Mapping[str, str] = {
     "refusal": "guardrail.guards.refusal:KIND",
     "canary": "guardrail.guards.canary:KIND",
     "language": "guardrail.guards.language:KIND",
+    "json_schema": "guardrail.guards.json_schema:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"
