@@ -4,6 +4,8 @@ in-process wrapper where the flow's behaviour used to differ from the proxy's.""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +44,17 @@ def _chat(text: str) -> Json:
 
 async def _never(_: Any) -> None:
     raise AssertionError("nothing was to be discarded")
+
+
+@pytest.mark.parametrize("module", ["guardrail.flow", "guardrail.client"])
+def test_flow_imports_without_the_http_app(module: str) -> None:
+    """Imported first in a fresh interpreter, the flow (and the wrapper on it) loads without
+    the HTTP app: no import cycle through `guardrail.server`, no starlette app set-up."""
+    probe = f"import sys, {module}; print('guardrail.server.app' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr[-2000:]
 
 
 async def test_flow_sends_redacted_body_and_restores_answer() -> None:
