@@ -15,7 +15,7 @@ import asyncio
 import bisect
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import re2
 
@@ -23,6 +23,8 @@ from guardrail.types import Finding, Span
 
 # RE2 refuses to build automata above this size, so a huge user pattern fails at load time.
 RE2_MAX_MEM = 16 << 20
+T = TypeVar("T")
+
 INLINE_CHARS = 4096  # below this, a thread hop costs more than the scan
 
 
@@ -113,6 +115,12 @@ async def scan_hits(
             for finding in to_findings(guard, index, hits_of(text), replacement=replacement)
         ]
 
+    return await off_loop(texts, run)
+
+
+async def off_loop(texts: Sequence[str], work: Callable[[], T]) -> T:
+    """`work()` inline for small inputs, in a worker thread above `INLINE_CHARS` characters
+    (a thread hop costs more than a short scan; a long one must not hold the event loop)."""
     if sum(len(text) for text in texts) <= INLINE_CHARS:
-        return run()
-    return await asyncio.to_thread(run)
+        return work()
+    return await asyncio.to_thread(work)

@@ -24,7 +24,6 @@ of a stage, not the request (see the issue #23 report for the hook that would ne
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from guardrail.guards._spans import INLINE_CHARS, Hit, longest_first
+from guardrail.guards._spans import Hit, longest_first, off_loop
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding, Span
 
@@ -105,9 +104,7 @@ class CanaryGuard:
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """Per text: a `canary` finding and/or a scored `prompt_leak` finding."""
-        if sum(len(text) for text in texts) <= INLINE_CHARS:
-            return self._findings(texts)
-        return await asyncio.to_thread(self._findings, texts)
+        return await off_loop(texts, lambda: self._findings(texts))
 
     def _findings(self, texts: Sequence[str]) -> list[Finding]:
         found: list[Finding] = []

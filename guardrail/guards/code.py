@@ -25,7 +25,6 @@ lines of at most `MAX_LINE` characters, which bounds any backtracking.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from guardrail.guards._spans import INLINE_CHARS, compile_re2
+from guardrail.guards._spans import compile_re2, off_loop
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding, Span
 
@@ -330,9 +329,7 @@ class CodeGuard:
         def run() -> list[Finding]:
             return [f for index, text in enumerate(texts) for f in self._findings(index, text)]
 
-        if sum(len(text) for text in texts) <= INLINE_CHARS:
-            return run()
-        return await asyncio.to_thread(run)
+        return await off_loop(texts, run)
 
     def _findings(self, index: int, text: str) -> list[Finding]:
         blocks = self._finder.blocks(text)

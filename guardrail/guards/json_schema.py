@@ -19,7 +19,6 @@ reasoning parts are output texts too, and each is validated).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,7 +34,7 @@ from referencing import Registry
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from guardrail.guards._spans import INLINE_CHARS
+from guardrail.guards._spans import off_loop
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding, Span
 
@@ -85,9 +84,7 @@ class JsonSchemaGuard:
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """A finding for each non-blank text that is not a valid document."""
-        if sum(len(text) for text in texts) <= INLINE_CHARS:
-            return self._findings(texts)
-        return await asyncio.to_thread(self._findings, texts)
+        return await off_loop(texts, lambda: self._findings(texts))
 
     def _findings(self, texts: Sequence[str]) -> list[Finding]:
         found: list[Finding] = []

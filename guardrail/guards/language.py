@@ -15,13 +15,12 @@ judged by its main language, so a few foreign words in a sentence do not count.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from guardrail.guards._spans import INLINE_CHARS
+from guardrail.guards._spans import off_loop
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.language import LANGUAGES, UNDETERMINED, Language, detect
 from guardrail.types import CheckContext, Finding, Span
@@ -64,9 +63,7 @@ class LanguageGuard:
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """A finding for each text whose language is flagged."""
-        if sum(len(text) for text in texts) <= INLINE_CHARS:
-            return self._findings(texts)
-        return await asyncio.to_thread(self._findings, texts)
+        return await off_loop(texts, lambda: self._findings(texts))
 
     def _findings(self, texts: Sequence[str]) -> list[Finding]:
         found: list[Finding] = []

@@ -72,7 +72,7 @@ from stdnum import iban, luhn
 from stdnum.us import ssn
 
 from guardrail.canonical import fold_punctuation
-from guardrail.guards._spans import INLINE_CHARS, Hit, compile_re2, longest_first, to_findings
+from guardrail.guards._spans import Hit, compile_re2, longest_first, off_loop, to_findings
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding, Span
 
@@ -715,9 +715,7 @@ class PiiGuard:
         def run() -> list[list[Hit]]:
             return [self._hits(text) for text in texts]
 
-        if sum(len(text) for text in texts) <= INLINE_CHARS:
-            return run()
-        return await asyncio.to_thread(run)
+        return await off_loop(texts, run)
 
     def _hits(self, text: str) -> list[Hit]:
         text = fold_punctuation(text)  # "123–45–6789" is grouped like "123-45-6789"
