@@ -58,3 +58,13 @@ class ReservesTime(Protocol):
     def reserve_ms(self) -> float:
         """Milliseconds to add to the guard's time budget (0: none)."""
         ...
+
+
+class NoThresholds:
+    """Base for guards whose findings are facts scored 1.0 (rule guards): a rule fires on any
+    finding, so there are no per-label default thresholds."""
+
+    @property
+    def default_thresholds(self) -> Mapping[str, float]:
+        """None: findings score 1.0."""
+        return {}

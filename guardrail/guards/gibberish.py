@@ -31,12 +31,13 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final, Literal
 
 from pydantic import ConfigDict, Field
 
 from guardrail.guards._spans import Hit, longest_per_label, scan_hits
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.code import BlockFinder
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
@@ -141,7 +142,7 @@ class GibberishConfig(GuardConfig):
     min_noise_tokens: int = Field(default=2, ge=1, le=16)
 
 
-class GibberishGuard:
+class GibberishGuard(NoThresholds):
     """Reports the chosen signals as spans."""
 
     text_form: Final = "raw"  # look-alike letters are the evidence; canonical text folds them
@@ -156,11 +157,6 @@ class GibberishGuard:
     def reported_labels(self) -> frozenset[str]:
         """The chosen signals."""
         return self._signals
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Rule hits score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """One finding per (text, signal) with a span per flagged run."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cache
 from itertools import groupby
 from typing import Final, Literal
@@ -29,6 +29,7 @@ from typing import Final, Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.guards._spans import Hit, scan_hits
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
 
@@ -93,7 +94,7 @@ class InvisibleTextConfig(GuardConfig):
         return value
 
 
-class InvisibleTextGuard:
+class InvisibleTextGuard(NoThresholds):
     """Reports runs of invisible characters of the chosen classes, as strippable spans."""
 
     text_form: Final = "raw"  # it judges the very characters the canonical text removes
@@ -107,11 +108,6 @@ class InvisibleTextGuard:
     def reported_labels(self) -> frozenset[str]:
         """The configured character classes."""
         return frozenset(self._classes)
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Rule hits score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """One finding per (text, class) with a span (replacement "") per run."""

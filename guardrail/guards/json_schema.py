@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -35,6 +35,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from guardrail.guards._spans import off_loop
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding, Span
 
@@ -61,7 +62,7 @@ class JsonSchemaConfig(GuardConfig):
         return self
 
 
-class JsonSchemaGuard:
+class JsonSchemaGuard(NoThresholds):
     """Reports texts that are not JSON, or JSON that breaks the schema."""
 
     per_text: Final = True  # a document is valid or not as a whole: never join texts
@@ -76,11 +77,6 @@ class JsonSchemaGuard:
     def reported_labels(self) -> frozenset[str]:
         """`invalid_json` and `schema_violation`."""
         return frozenset({INVALID_JSON, SCHEMA_VIOLATION})
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Findings score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """A finding for each non-blank text that is not a valid document."""

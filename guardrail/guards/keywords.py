@@ -9,7 +9,7 @@ would; a keyword edge that is not itself a word character (as in "c++") needs no
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import ahocorasick
@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.canonical import canonical
 from guardrail.guards._spans import Hit, at_word_boundaries, longest_per_label, scan_hits
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
 
@@ -54,7 +55,7 @@ class KeywordsConfig(GuardConfig):
         return value
 
 
-class KeywordsGuard:
+class KeywordsGuard(NoThresholds):
     """Reports each keyword occurrence as a span labelled with its group."""
 
     def __init__(
@@ -76,11 +77,6 @@ class KeywordsGuard:
     def reported_labels(self) -> frozenset[str]:
         """The keyword groups (the guard's name for a plain list)."""
         return self._labels
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Rule hits score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """One finding per (text, group) with a span per keyword occurrence."""

@@ -15,12 +15,13 @@ judged by its main language, so a few foreign words in a sentence do not count.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from guardrail.guards._spans import off_loop
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.language import LANGUAGES, UNDETERMINED, Language, detect
 from guardrail.types import CheckContext, Finding, Span
@@ -43,7 +44,7 @@ class LanguageConfig(GuardConfig):
         return self
 
 
-class LanguageGuard:
+class LanguageGuard(NoThresholds):
     """Reports texts whose language the policy does not allow."""
 
     def __init__(self, name: str, prefix: str, flagged: frozenset[str]) -> None:
@@ -55,11 +56,6 @@ class LanguageGuard:
     def reported_labels(self) -> frozenset[str]:
         """`<prefix>:<lang>` for every flagged language."""
         return frozenset(f"{self._prefix}:{lang}" for lang in self._flagged)
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Findings score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """A finding for each text whose language is flagged."""

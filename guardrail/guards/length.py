@@ -10,11 +10,12 @@ for prose and errs high for code and odd strings, which suits a limit. Whitespac
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Final, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
 
@@ -49,7 +50,7 @@ class LengthConfig(GuardConfig):
         return self
 
 
-class LengthGuard:
+class LengthGuard(NoThresholds):
     """Reports each text whose length exceeds a limit."""
 
     text_form: Final = "raw"  # the limit is on what arrives, invisible characters included
@@ -64,11 +65,6 @@ class LengthGuard:
     def reported_labels(self) -> frozenset[str]:
         """Only `too_long`."""
         return frozenset({LABEL})
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Rule hits score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """A `too_long` finding (score 1.0, no spans) for each text over a limit."""

@@ -19,12 +19,13 @@ Use it with `action: warn` (the rule is then counted in metrics and named in the
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.guards._spans import Hit, compile_re2, longest_first, scan_hits
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
 
@@ -95,7 +96,7 @@ class RefusalConfig(GuardConfig):
         return value
 
 
-class RefusalGuard:
+class RefusalGuard(NoThresholds):
     """Reports refusal wordings near the start of each text."""
 
     def __init__(self, name: str, pattern: Any, scan_chars: int) -> None:
@@ -107,11 +108,6 @@ class RefusalGuard:
     def reported_labels(self) -> frozenset[str]:
         """Only `refusal`."""
         return frozenset({LABEL})
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Rule hits score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """A `refusal` finding for each text that declines, a span per wording."""

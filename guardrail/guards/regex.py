@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 from guardrail.guards._spans import Hit, compile_re2, longest_per_label, scan_hits
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
 
@@ -60,7 +61,7 @@ class RegexConfig(GuardConfig):
         return {item["name"]: item["pattern"] for item in value}
 
 
-class RegexGuard:
+class RegexGuard(NoThresholds):
     """Reports every non-overlapping match of each named pattern."""
 
     def __init__(self, name: str, patterns: Mapping[str, Any]) -> None:
@@ -71,11 +72,6 @@ class RegexGuard:
     def reported_labels(self) -> frozenset[str]:
         """The pattern names."""
         return frozenset(self._patterns)
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Rule hits score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """One finding per (text, pattern name) that matched, with a span per match."""

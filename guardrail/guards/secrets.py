@@ -47,6 +47,7 @@ from pydantic import ConfigDict, field_validator
 
 from guardrail.canonical import fold_punctuation
 from guardrail.guards._spans import Hit, compile_re2, longest_first, scan_hits
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
 
@@ -311,7 +312,7 @@ class SecretsConfig(GuardConfig):
         return list(dict.fromkeys(value))
 
 
-class SecretsGuard:
+class SecretsGuard(NoThresholds):
     """Runs the RE2 patterns and the detect-secrets plugins over each text."""
 
     def __init__(self, name: str, patterns: Mapping[str, Any], plugins: Sequence[Plugin]):
@@ -323,11 +324,6 @@ class SecretsGuard:
     def reported_labels(self) -> frozenset[str]:
         """The chosen pattern types and detect-secrets plugin labels."""
         return frozenset(self._patterns) | {plugin.label for plugin in self._plugins}
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Rule hits score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """One finding per (text, secret type) with a span per secret value."""

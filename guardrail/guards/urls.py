@@ -30,7 +30,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.guards._spans import Hit, compile_re2, longest_per_label, scan_hits
+from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
 
@@ -275,7 +276,7 @@ class Judge:
         return tld in self.tlds
 
 
-class UrlsGuard:
+class UrlsGuard(NoThresholds):
     """Reports links by why they matter; spans cover the whole link."""
 
     def __init__(self, name: str, judge: Judge) -> None:
@@ -287,11 +288,6 @@ class UrlsGuard:
     def reported_labels(self) -> frozenset[str]:
         """Every label this guard can report."""
         return LABELS
-
-    @property
-    def default_thresholds(self) -> Mapping[str, float]:
-        """Rule hits score 1.0, so no thresholds are needed."""
-        return {}
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """One finding per (text, label) with a span per link that earned the label."""
