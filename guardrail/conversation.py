@@ -191,7 +191,8 @@ def _checked(
     nor listed as not text."""
     found = list(segments)
     passed = fields.passed_patterns(wire, "request", ("passed", "dropped"))
-    for where in fields.unchecked_paths(message, path, {s.path for s in found}, passed):
+    ids = fields.id_patterns(wire, "request")
+    for where in fields.unchecked_paths(message, path, {s.path for s in found}, passed, ids):
         raise RequestError(
             f"{fields.dotted(where)} is not a field guardrail can check (docs/fields.md)"
         )

@@ -327,23 +327,55 @@ def matches(pattern: Sequence[str], path: WirePath) -> bool:
     return _compile([pattern]).fullmatch(path_key(path)) is not None
 
 
+IDENTIFIER = re.compile(r"[!-~]{0,256}")
+"""What a string at an identifier/enum row may be: printable ASCII without spaces, at most 256
+characters (provider ids, roles, types, media types). Anything else there is text nobody
+scans, so it is refused like an unlisted field."""
+
+
+@functools.cache
+def id_patterns(wire: str, side: Side) -> re.Pattern[str]:
+    """One pattern for the identifier/enum rows (passed because they cannot carry prose)."""
+    return _compile(
+        [
+            f.tokens()
+            for f in TABLE
+            if f.wire == wire
+            and f.side == side
+            and f.treatment == "passed"
+            and f.how.startswith(_ID)
+        ]
+    )
+
+
 def unchecked_paths(
-    node: Any, path: WirePath, scanned: set[WirePath], passed: re.Pattern[str]
+    node: Any,
+    path: WirePath,
+    scanned: set[WirePath],
+    passed: re.Pattern[str],
+    ids: re.Pattern[str] | None = None,
 ) -> Iterator[WirePath]:
-    """Paths below `node` (at `path`) of strings neither scanned nor matching `passed`.
+    """Paths below `node` (at `path`) of strings neither scanned nor matching `passed`, and
+    (with `ids`) strings at identifier rows that do not look like an identifier.
 
     Paths are matched generically, so `passed` is no place for fields that may carry text:
     the parsers scan those (or refuse them) before this walk.
     """
     if isinstance(node, str):
-        if path not in scanned and passed.fullmatch(path_key(path)) is None:
+        if path not in scanned and _unchecked(node, path_key(path), passed, ids):
             yield path
     elif isinstance(node, dict):
         for key, value in node.items():
-            yield from unchecked_paths(value, (*path, key), scanned, passed)
+            yield from unchecked_paths(value, (*path, key), scanned, passed, ids)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from unchecked_paths(value, (*path, index), scanned, passed)
+            yield from unchecked_paths(value, (*path, index), scanned, passed, ids)
+
+
+def _unchecked(text: str, key: str, passed: re.Pattern[str], ids: re.Pattern[str] | None) -> bool:
+    if passed.fullmatch(key) is None:
+        return True
+    return ids is not None and ids.fullmatch(key) is not None and not IDENTIFIER.fullmatch(text)
 
 
 def dotted(path: WirePath) -> str:
@@ -369,7 +401,10 @@ where a string belongs) is refused, never turned into a string.
 Treatments: **scanned** (the policy's rules for that stage run on it; redactions are written
 back in place), **passed** (it cannot carry prose: identifiers, enums, binary data, or the
 app's own configuration -- see SECURITY.md, threat model), **dropped** (removed or never
-forwarded), **rejected** (HTTP 400).
+forwarded), **rejected** (HTTP 400). In a request, a string at an identifier or enum row
+("passed: an identifier or enum") must look like one -- printable ASCII without spaces, at
+most 256 characters -- or the request is refused with 400 like an unlisted field: an id is
+not a place for text nobody scans.
 
 `[]` is any array index, `*` any key, `**` anything below.
 """

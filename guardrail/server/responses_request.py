@@ -167,8 +167,9 @@ def _function_output(item: Json, path: WirePath, at: At) -> Iterator[Segment]:
 def _checked(item: Json, path: WirePath, found: list[Segment]) -> list[Segment]:
     """The item's segments; a RequestError if it holds a string neither scanned nor listed."""
     passed = fields.passed_patterns(fields.RESPONSES, "request", ("passed", "dropped"))
+    ids = fields.id_patterns(fields.RESPONSES, "request")
     scanned = {s.path for s in found}
-    for where in fields.unchecked_paths(item, path, scanned, passed):
+    for where in fields.unchecked_paths(item, path, scanned, passed, ids):
         raise RequestError(
             f"{fields.dotted(where)} is not a field guardrail can check (docs/fields.md)"
         )
