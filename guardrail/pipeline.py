@@ -24,6 +24,7 @@ from guardrail.policy.load import load_policy
 from guardrail.policy.redact import Vault
 from guardrail.types import (
     PARTIAL_SCAN,
+    WORK_OWNER,
     Action,
     CheckContext,
     Decision,
@@ -86,7 +87,11 @@ class Pipeline:
             tenant=state.tenant,
             policy=self.policy.name,
         )
-        findings, failures = await self._scan(rules, texts, ctx)
+        owner = WORK_OWNER.set(state.key)  # the inference pool's turns are per request
+        try:
+            findings, failures = await self._scan(rules, texts, ctx)
+        finally:
+            WORK_OWNER.reset(owner)
         decision, state.vault = decide(rules, stage, texts, findings, failures, state.vault)
         elapsed = (time.perf_counter() - started) * 1000
         decision = decision.model_copy(update={"guard_ms": round(elapsed, 3)})

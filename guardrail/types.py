@@ -6,6 +6,7 @@ Every value here is a frozen pydantic model or an enum. Guards produce `Finding`
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Literal
 
@@ -194,3 +195,9 @@ class CheckContext(_Frozen):
     # When the guard's time budget ends (`time.monotonic()`); a guard that reads in parts
     # answers by then with what it read and a PARTIAL_SCAN finding. None: no deadline.
     deadline: float | None = None
+
+
+WORK_OWNER: ContextVar[str] = ContextVar("guardrail_work_owner", default="")
+"""Whose work this is: the server-made key of the request being checked (set by
+`Pipeline.check`). The inference pool takes turns per owner, so a request that sends many texts
+gets one turn, not one per text (guardrail/inference/fair.py); empty outside a request."""

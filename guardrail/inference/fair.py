@@ -3,10 +3,12 @@
 `ThreadPoolExecutor` runs work in submission order. The inference pool submits every window
 of a text at once, so a 900,000-character text (hundreds of windows) queued ahead of a
 one-window question made that question wait for all of them -- long enough to miss its time
-budget (issue #16: one request must never stall the others). Here each owner (the pool passes
-a text's key) has its own queue, and a free worker takes the next item of the next owner in
-turn: a short text waits for at most about one window per worker, however long the others.
-Work of one owner still runs in the order it was submitted.
+budget (issue #16: one request must never stall the others). Here each owner has its own
+queue, and a free worker takes the next item of the next owner in turn: a short text waits for
+at most about one window per worker, however long the others. The pool passes the request
+whose check started the work (`guardrail.types.WORK_OWNER`), or the text's key outside a
+request, so a request that splits its input into many texts still gets one turn, not one per
+text. Work of one owner still runs in the order it was submitted.
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ from guardrail.inference.fair import FairExecutor
 from guardrail.inference.onnx import Output, Probs
 from guardrail.inference.windows import Row, Sampled, Window
 from guardrail.settings import Settings
+from guardrail.types import WORK_OWNER
 
 Scores = dict[str, dict[str, float]]  # head -> label -> probability
 Encode = Callable[[str], Sequence[Row | Window]]  # text -> the windows to score
@@ -123,6 +124,7 @@ class _Job:
     future: Future[Analysis]
     decodes: bool  # token heads' entities are decoded (else `Analysis.entities` stays empty)
     sample: bool = False  # a sampled read (`Sampled`), not every window
+    owner: bytes = b""  # whose turn its work takes (the first caller's request, else the text)
     remaining: int = 0
     total: int = 0  # windows to score (0 until the text is tokenised)
     unread: float = 0.0  # share of the text the sample leaves out
@@ -252,7 +254,7 @@ class InferencePool:
             try:
                 if self._closed:
                     raise RuntimeError("the inference pool is closed")
-                self._submit(job.key, self._start, job, text)
+                self._submit(job.owner, self._start, job, text)
             except RuntimeError as exc:  # closed, or the executor was shut down
                 self._fail(job.key, job.future, exc)
         return futures
@@ -318,7 +320,8 @@ class InferencePool:
         # RUNNING futures cannot be cancelled: one caller giving up (a guard timeout cancels
         # its asyncio wrapper, which cancels the source) must not cancel the shared result.
         future.set_running_or_notify_cancel()
-        job = _Job(key, future, decodes, sample)
+        owner = WORK_OWNER.get()
+        job = _Job(key, future, decodes, sample, owner=owner.encode() if owner else key)
         self._inflight[key] = job  # replaces a job without entities, which still finishes
         self._unsettled.add(future)
         new.append((job, text))
@@ -327,7 +330,8 @@ class InferencePool:
     # -- work (runs on the pool's threads) --------------------------------------------------
 
     def _submit(self, owner: bytes, fn: Callable[..., None], *args: Any) -> None:
-        """Queue work for the text `owner` (in its turn, on a `FairExecutor`)."""
+        """Queue work for `owner` (a request, or a text outside one) in its turn, on a
+        `FairExecutor`."""
         if isinstance(self.executor, FairExecutor):
             self.executor.submit_as(owner, fn, *args)
         else:
@@ -347,7 +351,7 @@ class InferencePool:
             size = self.options.window_batch
             chunks = [windows[i : i + size] for i in range(0, len(windows), size)]
             for chunk in chunks[1:]:  # the rest go to other workers; the first runs here
-                self._submit(job.key, self._run_chunk, chunk, job)
+                self._submit(job.owner, self._run_chunk, chunk, job)
             self._run_chunk(chunks[0], job)
         except BaseException as exc:
             self._fail(job.key, job.future, exc)

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from guardrail.inference.entities import TokenScheme
@@ -17,6 +18,7 @@ from guardrail.inference.pool import InferencePool, PoolOptions, Scores
 from guardrail.inference.runtime import ClassifierRuntime, load_runtime
 from guardrail.inference.windows import Row
 from guardrail.settings import Settings
+from guardrail.types import WORK_OWNER
 
 WORDS = ["please", "help", "me", "write", "a", "poem", "about", "the", "river", "garden"]
 WORDS += ["coffee", "music", "friend"]
@@ -250,3 +252,40 @@ def test_closing_fails_a_scoring_job_that_an_analyze_displaced(
         for future in (scored, analyzed):
             with pytest.raises(RuntimeError, match="closed"):
                 future.result(timeout=30)
+
+
+def _ordered_pool(order: list[int], gate: threading.Event) -> InferencePool:
+    """A one-worker pool over a fake model that records which text (its row's id) it scores,
+    and holds its first pass until `gate` opens, so later submissions queue up behind it."""
+
+    def forward(rows: Sequence[Row]) -> dict[str, Probs]:
+        gate.wait(10)
+        order.extend(row[0] for row in rows)
+        return {"h": np.full((len(rows), 1), 0.5)}
+
+    return InferencePool(lambda text: [[int(text)]], forward, {"h": ["a"]}, PoolOptions(workers=1))
+
+
+@pytest.mark.parametrize(("per_request", "b_turn"), [(True, 2), (False, 8)])
+def test_a_request_of_many_texts_gets_one_turn(per_request: bool, b_turn: int) -> None:
+    """Inside a request (WORK_OWNER), its eight texts share one turn: another request's text,
+    queued while the first runs, is scored third (one more of the eight had its turn queued
+    first), not ninth, as when each text owns a turn."""
+    order: list[int] = []
+    gate = threading.Event()
+    pool = _ordered_pool(order, gate)
+
+    def submit(owner: str, texts: list[str]) -> list[Any]:
+        token = WORK_OWNER.set(owner if per_request else "")
+        try:
+            return pool.submit(texts)
+        finally:
+            WORK_OWNER.reset(token)
+
+    many = submit("request-a", [str(i) for i in range(1, 9)])
+    (other,) = submit("request-b", ["100"])
+    gate.set()
+    for future in [*many, other]:
+        future.result(timeout=10)
+    pool.close()
+    assert order.index(100) == b_turn
