@@ -149,7 +149,8 @@ class FakeUpstream:
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/completions", self._text, methods=["POST"]),
                 Route("/v1/embeddings", self._embeddings, methods=["POST"]),
-                # Anthropic's token counting, for routes to `anthropic/` models
+                # Anthropic's own API, for routes to `anthropic/` models (litellm calls it)
+                Route("/v1/messages", self._messages, methods=["POST"]),
                 Route("/v1/messages/count_tokens", self._count_tokens, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
             ],
@@ -221,6 +222,35 @@ class FakeUpstream:
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         model = str(body.get("model") or self.model)
         return JSONResponse({"object": "list", "data": data, "model": model, "usage": usage})
+
+    async def _messages(self, request: Request) -> Response:
+        """Anthropic's Messages API, native: the scripted reply's text (else an echo of the
+        last user text) as a `message`, or streamed as Anthropic's named events. Scripted
+        tool calls and faults are chat-only; a scripted error status answers in Anthropic's
+        error shape."""
+        _, body = await self._record(request)
+        reply = self._next(body, "chat")
+        if reply.status >= 400:
+            error = {"type": "api_error", "message": reply.error}
+            return JSONResponse({"type": "error", "error": error}, status_code=reply.status)
+        model = str(body.get("model") or self.model)
+        if body.get("stream"):
+            return StreamingResponse(
+                _anthropic_events(reply.pieces(), model), media_type="text/event-stream"
+            )
+        tokens = shapes.count_tokens(reply.whole())
+        return JSONResponse(
+            {
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": reply.whole()}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": 1, "output_tokens": tokens},
+            }
+        )
 
     async def _count_tokens(self, request: Request) -> Response:
         """`{"input_tokens": n}`: the words (`shapes.count_tokens`) of the texts in `system`
@@ -586,3 +616,31 @@ def wait_until(
             return True
         time.sleep(interval_s)
     return predicate()
+
+
+async def _anthropic_events(pieces: Sequence[str], model: str) -> AsyncIterator[bytes]:
+    """Anthropic's stream: message_start, one text block's deltas, message_delta, stop."""
+
+    def event(name: str, data: Json) -> bytes:
+        return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+
+    message: Json = {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 0},
+    }
+    yield event("message_start", {"message": message})
+    yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+    for piece in pieces:
+        yield event(
+            "content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": piece}}
+        )
+    yield event("content_block_stop", {"index": 0})
+    usage = {"output_tokens": shapes.count_tokens("".join(pieces))}
+    yield event("message_delta", {"delta": {"stop_reason": "end_turn"}, "usage": usage})
+    yield event("message_stop", {})

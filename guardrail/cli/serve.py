@@ -63,6 +63,14 @@ def register(subparsers: Any) -> None:
         "goes through litellm",
     )
     serve.add_argument(
+        "--upstream-api",
+        choices=["auto", "openai", "anthropic"],
+        default="auto",
+        help="with --upstream URL: the API it speaks; 'anthropic' sends every request to "
+        "URL/v1/messages in Anthropic's own format through litellm (auto: a host under "
+        "anthropic.com is Anthropic, any other URL OpenAI-compatible)",
+    )
+    serve.add_argument(
         "--scan-system", action="store_true", help="also check system/developer prompts as input"
     )
     serve.add_argument("--log-level", default="info")
@@ -167,7 +175,7 @@ def load_checked(args: argparse.Namespace) -> tuple[Reloader, Upstream] | None:
     reloader = make_reloader(args)
     try:
         reloader.load()
-        upstream = build_upstream(args.upstream, args.config, via=args.via)
+        upstream = build_upstream(args.upstream, args.config, via=args.via, api=args.upstream_api)
     except (GuardrailError, ValueError, OSError) as exc:
         print(f"guardrail serve: {exc}", file=sys.stderr)
         return None

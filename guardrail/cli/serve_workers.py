@@ -158,7 +158,7 @@ def worker_app() -> ASGIApp:
     args = decode_args(os.environ[ARGS_ENV])
     configure(level=args.log_level)
     forget_dead_workers()
-    upstream = build_upstream(args.upstream, args.config, via=args.via)
+    upstream = build_upstream(args.upstream, args.config, via=args.via, api=args.upstream_api)
     app = create_app(
         make_reloader(args),  # loaded by the app's lifespan: /healthz answers meanwhile
         upstream,

@@ -8,22 +8,29 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from guardrail.upstream.base import Upstream, UpstreamRequest
 
 Via = Literal["auto", "litellm", "http"]
+UpstreamApi = Literal["auto", "openai", "anthropic"]
 
 __all__ = ["Upstream", "UpstreamRequest", "build_upstream"]
 
 
 def build_upstream(
-    upstream: str | None = None, config: str | Path | None = None, *, via: Via = "auto"
+    upstream: str | None = None,
+    config: str | Path | None = None,
+    *,
+    via: Via = "auto",
+    api: UpstreamApi = "auto",
 ) -> Upstream:
     """`--upstream local|URL` and/or `--config FILE` -> an Upstream.
 
     A plain URL goes over the direct httpx path unless `via="litellm"`; a config file always
-    goes through litellm (it may name any provider). Timeouts and retries come from the
-    settings (`GUARDRAIL_UPSTREAM_*`).
+    goes through litellm (it may name any provider). A URL whose API is Anthropic's (`api=
+    "anthropic"`, or `auto` and a host under anthropic.com) goes through litellm's Anthropic
+    provider, natively. Timeouts and retries come from the settings (`GUARDRAIL_UPSTREAM_*`).
     """
     from guardrail.settings import get_settings
 
@@ -39,6 +46,13 @@ def build_upstream(
         return LocalUpstream()
     if not upstream.startswith(("http://", "https://")):
         raise ValueError(f"--upstream must be 'local' or an http(s) URL, got {upstream!r}")
+    if upstream_api(upstream, api) == "anthropic":
+        from guardrail.upstream.litellm import LitellmUpstream
+        from guardrail.upstream.routes import RouteTable
+
+        return LitellmUpstream(
+            RouteTable.for_anthropic(upstream), retries=settings.upstream_retries
+        )
     if via == "litellm":
         from guardrail.upstream.litellm import LitellmUpstream
         from guardrail.upstream.routes import RouteTable
@@ -52,3 +66,12 @@ def build_upstream(
         connect_timeout_s=settings.upstream_connect_timeout_s,
         retries=settings.upstream_retries,
     )
+
+
+def upstream_api(url: str, api: UpstreamApi = "auto") -> Literal["openai", "anthropic"]:
+    """Which API the server at `url` speaks: as given, or (`auto`) Anthropic's for a host
+    under anthropic.com, else OpenAI's."""
+    if api != "auto":
+        return api
+    host = (urlsplit(url).hostname or "").lower()
+    return "anthropic" if host == "anthropic.com" or host.endswith(".anthropic.com") else "openai"

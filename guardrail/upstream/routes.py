@@ -79,6 +79,13 @@ class RouteTable(BaseModel):
         return cls(models={FALLBACK: Route(model="openai/{model}", api_base=url)})
 
     @classmethod
+    def for_anthropic(cls, url: str) -> RouteTable:
+        """Every model to one Anthropic Messages API (`--upstream-api anthropic`): litellm
+        sends each request to `<url>/v1/messages` in Anthropic's own format, with the
+        client's key as `x-api-key`."""
+        return cls(models={FALLBACK: Route(model="anthropic/{model}", api_base=url)})
+
+    @classmethod
     def from_file(cls, path: str | Path) -> RouteTable:
         """Read a YAML or JSON route table; ValueError with the reason when invalid."""
         from ruamel.yaml import YAML  # JSON is YAML too
