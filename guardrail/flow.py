@@ -18,7 +18,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from guardrail.conversation import (
     Conversation,
@@ -32,9 +32,8 @@ from guardrail.conversation import (
 from guardrail.errors import ContentBlocked
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline, RequestState
-from guardrail.server.limits import cap_completion
-from guardrail.server.metrics import Metrics
 from guardrail.stream_fields import FieldGuard
+from guardrail.stream_limit import cap_completion
 from guardrail.streaming import CONTENT_FILTER, Holdback, StreamGuard
 from guardrail.types import SEVERITY, Action, Block, Decision, Mode, Stage
 from guardrail.upstream import shapes
@@ -82,10 +81,19 @@ class Outcome:
         }
 
 
+class DecisionCounter(Protocol):
+    """Where a flow counts its decisions (guardrail/server/metrics.py `Metrics` in practice;
+    the flow needs nothing else of it)."""
+
+    def record(self, decision: Decision, tenant: str = "", policy: str = "") -> None:
+        """Count one stage decision."""
+        ...
+
+
 class Flow:
     """One policy's flow between a caller and an upstream; the edges drive it."""
 
-    def __init__(self, pipeline: Pipeline, metrics: Metrics, *, tenant: str = "") -> None:
+    def __init__(self, pipeline: Pipeline, metrics: DecisionCounter, *, tenant: str = "") -> None:
         self.pipeline = pipeline
         self.metrics = metrics
         self.tenant = tenant  # "" without proxy keys; a metric label

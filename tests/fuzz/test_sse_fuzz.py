@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from guardrail.errors import UpstreamBadResponse, UpstreamError
 from guardrail.server.anthropic_format import StreamEncoder
-from guardrail.server.limits import cap_completion
 from guardrail.server.sse import data_event, named_event
+from guardrail.stream_limit import cap_completion
 from guardrail.upstream import shapes
 from guardrail.upstream.openai_http import DONE, parse_sse_data, sse_lines
 from tests.fuzz.strategies import EXAMPLES, json_values, text
