@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from contextlib import suppress
 from functools import partial
@@ -45,6 +45,7 @@ from pydantic import BaseModel
 from guardrail import client_responses
 from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, plain
 from guardrail.integrations.loop import BackgroundLoop, background_loop, wait
+from guardrail.upstream import shapes
 from guardrail.upstream.base import Kind
 
 __all__ = ["AsyncGuardedStream", "GuardedStream", "wrap"]
@@ -341,7 +342,8 @@ def _async_create(
         answer = await edge.run(call, lambda body: inner(**request.kwargs_for(body)), _aclose)
         if call.block is not None:
             if call.stream and edge.refusal is not None:
-                return AsyncGuardedStream(_aiter(edge.refusal_chunks(call)), _models(kind)[1])
+                refusal = shapes.as_stream(edge.refusal_chunks(call))
+                return AsyncGuardedStream(refusal, _models(kind)[1])
             return _refusal(edge, call)
         if call.stream:
             guarded = edge.guard_stream(call, _apull(answer))
@@ -366,11 +368,6 @@ async def _apull(stream: Any) -> AsyncIterator[Json]:
             yield _dump(chunk)
     finally:
         await stream.close()
-
-
-async def _aiter(chunks: Iterable[Json]) -> AsyncIterator[Json]:
-    for chunk in chunks:
-        yield chunk
 
 
 class AsyncGuardedStream(Generic[ModelT]):

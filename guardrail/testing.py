@@ -45,6 +45,8 @@ from starlette.routing import Route
 from guardrail.conversation import last_user_text
 from guardrail.guards.base import Guard
 from guardrail.pipeline import Pipeline, RequestState
+from guardrail.server.anthropic_format import StreamEncoder, to_anthropic_response
+from guardrail.server.sse import named_event
 from guardrail.types import CheckContext, Decision, Finding, Span
 from guardrail.upstream import shapes
 
@@ -225,9 +227,10 @@ class FakeUpstream:
 
     async def _messages(self, request: Request) -> Response:
         """Anthropic's Messages API, native: the scripted reply's text (else an echo of the
-        last user text) as a `message`, or streamed as Anthropic's named events. Scripted
-        tool calls and faults are chat-only; a scripted error status answers in Anthropic's
-        error shape."""
+        last user text) as a `message`, or streamed as Anthropic's named events -- the
+        proxy's own translators (server/anthropic_format.py) applied to the chat answer.
+        Scripted tool calls and faults are chat-only; a scripted error status answers in
+        Anthropic's error shape."""
         _, body = await self._record(request)
         reply = self._next(body, "chat")
         if reply.status >= 400:
@@ -235,22 +238,12 @@ class FakeUpstream:
             return JSONResponse({"type": "error", "error": error}, status_code=reply.status)
         model = str(body.get("model") or self.model)
         if body.get("stream"):
-            return StreamingResponse(
-                _anthropic_events(reply.pieces(), model), media_type="text/event-stream"
-            )
-        tokens = shapes.count_tokens(reply.whole())
-        return JSONResponse(
-            {
-                "id": "msg_fake",
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [{"type": "text", "text": reply.whole()}],
-                "stop_reason": "end_turn",
-                "stop_sequence": None,
-                "usage": {"input_tokens": 1, "output_tokens": tokens},
-            }
-        )
+            encoder = StreamEncoder(model=model)
+            chunks = shapes.as_stream(shapes.chat_chunks(reply.pieces(), model=model))
+            events = (named_event(e, d) async for e, d in encoder.encode(chunks))
+            return StreamingResponse(events, media_type="text/event-stream")
+        answer = shapes.chat_response(reply.whole(), model=model)
+        return JSONResponse(to_anthropic_response(answer, model))
 
     async def _count_tokens(self, request: Request) -> Response:
         """`{"input_tokens": n}`: the words (`shapes.count_tokens`) of the texts in `system`
@@ -616,31 +609,3 @@ def wait_until(
             return True
         time.sleep(interval_s)
     return predicate()
-
-
-async def _anthropic_events(pieces: Sequence[str], model: str) -> AsyncIterator[bytes]:
-    """Anthropic's stream: message_start, one text block's deltas, message_delta, stop."""
-
-    def event(name: str, data: Json) -> bytes:
-        return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
-
-    message: Json = {
-        "id": "msg_fake",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 1, "output_tokens": 0},
-    }
-    yield event("message_start", {"message": message})
-    yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-    for piece in pieces:
-        yield event(
-            "content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": piece}}
-        )
-    yield event("content_block_stop", {"index": 0})
-    usage = {"output_tokens": shapes.count_tokens("".join(pieces))}
-    yield event("message_delta", {"delta": {"stop_reason": "end_turn"}, "usage": usage})
-    yield event("message_stop", {})

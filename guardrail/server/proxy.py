@@ -39,6 +39,7 @@ from guardrail.server.limits import Limits, reject_lone_surrogates
 from guardrail.server.metrics import Metrics
 from guardrail.server.sse import sse_response
 from guardrail.streaming import StreamGuard
+from guardrail.upstream import shapes
 from guardrail.upstream.base import LOCAL_HEADER_PREFIX, Kind, Upstream, UpstreamRequest
 
 log = get_logger("guardrail.server")
@@ -353,7 +354,7 @@ class Proxy:
         headers = outcome.headers()
         model = str(body.get("model") or "")
         if stream:
-            chunks = _aiter(self.flow.refusal_chunks(wire.kind, model))
+            chunks = shapes.as_stream(self.flow.refusal_chunks(wire.kind, model))
             return sse_response(wire.encode_stream(chunks, body), headers)
         answer = self.flow.refusal_answer(wire.kind, model)
         return JSONResponse(wire.client_body(answer, body), headers=headers)
@@ -426,8 +427,3 @@ def _directives(request: Request) -> dict[str, str]:
 
 async def _ignore(_: Any) -> None:
     return None
-
-
-async def _aiter(chunks: Any) -> Chunks:
-    for chunk in chunks:
-        yield chunk

@@ -8,7 +8,7 @@ answers stay deterministic.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 Json = dict[str, Any]
@@ -136,3 +136,9 @@ def split(text: str, size: int) -> list[str]:
     """`text` in pieces of `size` characters (at least one piece, maybe empty)."""
     size = max(1, size)
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+async def as_stream(chunks: Iterable[Json]) -> AsyncIterator[Json]:
+    """Ready-made chunks (a refusal, a scripted answer) as the async stream edges consume."""
+    for chunk in chunks:
+        yield chunk
