@@ -117,6 +117,15 @@ def entity_type(label: str) -> str:
     return label[2:] if label[:2] in ("B-", "I-") and len(label) > 2 else label
 
 
+class EmbeddingSpec(_Strict):
+    """The graph output that is the encoder's pooled sentence embedding (optional): the
+    runtime L2-normalises it and hands it to guards that compare texts (`topics`)."""
+
+    output: str
+    dim: int = Field(ge=1)
+    pooling: Literal["mean"] = "mean"  # masked mean over the last layer's tokens
+
+
 class Manifest(_Strict):
     """bundle.yaml, format 1."""
 
@@ -130,6 +139,7 @@ class Manifest(_Strict):
     heads: dict[str, HeadSpec] = Field(min_length=1)
     files: dict[str, str]
     training: dict[str, Any] = Field(default_factory=dict)
+    embedding: EmbeddingSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -148,6 +158,8 @@ class Manifest(_Strict):
         outputs = [h.output for h in self.heads.values()]
         if len(set(outputs)) != len(outputs):
             raise ValueError("two heads read the same graph output")
+        if self.embedding is not None and self.embedding.output in outputs:
+            raise ValueError("embedding.output is also a head's output")
         return self
 
 
