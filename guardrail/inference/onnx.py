@@ -22,6 +22,7 @@ from guardrail.inference.bundle import Bundle, HeadSpec
 from guardrail.inference.windows import Encoded
 
 Probs = npt.NDArray[np.float64]  # [rows, labels]
+Vectors = npt.NDArray[np.float32]  # [rows, dim], each row of unit length
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,15 @@ class Output:
 
     probs: dict[str, Probs]  # head -> [rows, labels] (token heads: max over the row's tokens)
     tokens: dict[str, list[Probs]]  # token head -> per row: [row length, labels]
+    # the encoder's pooled embedding per row, L2-normalised (bundles that declare `embedding`)
+    embeddings: Vectors | None = None
 
     def row(self, index: int) -> Output:
         """The part of this output that belongs to one row."""
         return Output(
             {head: p[index : index + 1] for head, p in self.probs.items()},
             {head: [rows[index]] for head, rows in self.tokens.items()},
+            None if self.embeddings is None else self.embeddings[index : index + 1],
         )
 
 
@@ -124,6 +128,9 @@ class OnnxModel:
         self.pad_id = pad_id(self.tokenizer)
         self.session = open_session(bundle.model_path, threads, providers)
         self._outputs = [head.output for head in self.heads.values()]
+        embedding = bundle.manifest.embedding
+        if embedding is not None:  # fetched from the same pass as the heads (no extra work)
+            self._outputs.append(embedding.output)
         self._check_graph()
         self._lock = threading.Lock()
         self._passes = 0
@@ -148,6 +155,9 @@ class OnnxModel:
                 f"{self.bundle.name}: model.onnx inputs {sorted(graph_inputs)} do not match "
                 f"bundle.yaml inputs {self.input_names}"
             )
+        embedding = self.bundle.manifest.embedding
+        if embedding is not None and embedding.output not in graph_outputs:
+            raise BundleError(f"{self.bundle.name}: model.onnx has no output {embedding.output!r}")
         for name, head in self.heads.items():
             if head.output not in graph_outputs:
                 raise BundleError(f"{self.bundle.name}: model.onnx has no output {head.output!r}")
@@ -203,6 +213,7 @@ class OnnxModel:
         logits = self.session.run(self._outputs, {n: arrays[n] for n in self.input_names})
         with self._lock:
             self._passes += 1
+        embeddings = unit_rows(logits.pop()) if len(logits) > len(self.heads) else None
         probs: dict[str, Probs] = {}
         tokens: dict[str, list[Probs]] = {}
         for (name, head), out in zip(self.heads.items(), logits, strict=True):
@@ -213,4 +224,13 @@ class OnnxModel:
             # [rows, seq, labels] -> [rows, labels]: strongest token per label (padding excluded)
             probs[name] = (activated * mask[:, :, None]).max(axis=1)
             tokens[name] = [activated[i, : len(row)] for i, row in enumerate(rows)]
-        return Output(probs, tokens)
+        return Output(probs, tokens, embeddings)
+
+
+def unit_rows(pooled: object) -> Vectors:
+    """Each row scaled to unit length (a zero row stays zero), read-only: results are shared."""
+    x = np.asarray(pooled, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    result: Vectors = x / np.maximum(norms, np.float32(1e-12))
+    result.flags.writeable = False
+    return result

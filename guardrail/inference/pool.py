@@ -48,7 +48,7 @@ import numpy as np
 
 from guardrail.inference.entities import Entity, Tagged, TokenScheme
 from guardrail.inference.fair import FairExecutor
-from guardrail.inference.onnx import Output, Probs
+from guardrail.inference.onnx import Output, Probs, Vectors
 from guardrail.inference.windows import Row, Sampled, Window
 from guardrail.settings import Settings
 from guardrail.types import WORK_OWNER
@@ -69,10 +69,15 @@ class Analysis:
     entities: dict[str, tuple[Entity, ...]]  # token head -> entities in text order
     unread: float = 0.0  # share of the text no scored window covered (0.0 = read whole)
     cut: bool = False  # True when a deadline, not sampling, left text unread
+    # the encoder's unit-length pooled embedding of each window read (read-only), when the
+    # bundle declares one: guards that compare texts (`topics`) use it without another pass
+    embeddings: Vectors | None = None
 
     def copy(self) -> Analysis:
-        """A copy whose dicts a caller may change (entities are immutable)."""
-        return Analysis(_copy(self.scores), dict(self.entities), self.unread, self.cut)
+        """A copy whose dicts a caller may change (entities, embeddings are immutable)."""
+        return Analysis(
+            _copy(self.scores), dict(self.entities), self.unread, self.cut, self.embeddings
+        )
 
 
 @dataclass(frozen=True)
@@ -130,13 +135,20 @@ class _Job:
     unread: float = 0.0  # share of the text the sample leaves out
     best: dict[str, Probs] = field(default_factory=dict)
     found: dict[str, list[Tagged]] = field(default_factory=dict)
+    vectors: list[Vectors] = field(default_factory=list)  # embeddings of the windows so far
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def merge(
-        self, probs: Mapping[str, Probs], found: Mapping[str, list[Tagged]], rows: int
+        self,
+        probs: Mapping[str, Probs],
+        found: Mapping[str, list[Tagged]],
+        rows: int,
+        embeddings: Vectors | None = None,
     ) -> bool:
         """Fold in the results of `rows` windows; True when every window is in."""
         with self.lock:
+            if embeddings is not None:
+                self.vectors.append(embeddings)
             for head, values in probs.items():
                 top = values.max(axis=0)
                 self.best[head] = np.maximum(self.best[head], top) if head in self.best else top
@@ -150,7 +162,8 @@ class _Job:
         with self.lock:
             done = (self.total - self.remaining) / self.total if self.total else 0.0
             scores = _scores(self.best, labels)
-        return Analysis(scores, {}, 1.0 - (1.0 - self.unread) * done, cut=True)
+            vectors = _stack(self.vectors)
+        return Analysis(scores, {}, 1.0 - (1.0 - self.unread) * done, True, vectors)
 
 
 class InferencePool:
@@ -369,7 +382,7 @@ class InferencePool:
         try:
             output = self._pass([w.row for w in windows])
             found = self._decode(windows, output) if job.decodes else {}
-            if job.merge(output.probs, found, len(windows)):
+            if job.merge(output.probs, found, len(windows), output.embeddings):
                 self._finish(job)
         except BaseException as exc:
             self._fail(job.key, job.future, exc)
@@ -386,7 +399,7 @@ class InferencePool:
                 self._fail(job.key, job.future, exc)
             return
         for job, part, found in merged:
-            if job.merge(part.probs, found, 1):
+            if job.merge(part.probs, found, 1, part.embeddings):
                 self._finish(job)
 
     def _pass(self, rows: Sequence[Row]) -> Output:
@@ -416,7 +429,7 @@ class InferencePool:
             for head, scheme in self._schemes.items()
             if job.decodes
         }
-        result = Analysis(scores, entities, job.unread)
+        result = Analysis(scores, entities, job.unread, embeddings=_stack(job.vectors))
         with self._lock:
             if self._inflight.get(job.key) is job:
                 del self._inflight[job.key]
@@ -517,6 +530,15 @@ def _scores(best: Mapping[str, Probs], labels: Mapping[str, Sequence[str]]) -> S
         head: {label: float(p) for label, p in zip(labels[head], values, strict=True)}
         for head, values in best.items()
     }
+
+
+def _stack(vectors: Sequence[Vectors]) -> Vectors | None:
+    """One read-only [windows, dim] array (None when the bundle gives no embedding)."""
+    if not vectors:
+        return None
+    stacked: Vectors = np.concatenate(vectors, axis=0)
+    stacked.flags.writeable = False
+    return stacked
 
 
 def _copy(scores: Scores) -> Scores:

@@ -18,7 +18,7 @@ from types import TracebackType
 
 from guardrail.inference.bundle import Bundle, HeadSpec, load_bundle
 from guardrail.inference.entities import TokenScheme
-from guardrail.inference.onnx import OnnxModel, Probs
+from guardrail.inference.onnx import OnnxModel, Probs, Vectors
 from guardrail.inference.pool import Analysis, Encode, InferencePool, PoolOptions, Scores
 from guardrail.inference.windows import Row, Sampled, Window, Windowing
 from guardrail.settings import Settings, get_settings
@@ -114,6 +114,26 @@ class ClassifierRuntime:
     def sampled(self, text: str) -> Sampled:
         """The windows a sampled read of `text` scores, and the share it leaves unread."""
         return self.windowing.sampled_rows(text, self.model.encode)
+
+    @property
+    def embedding_dim(self) -> int | None:
+        """Width of the encoder's pooled embedding (`Analysis.embeddings`); None when the
+        bundle declares no `embedding` output."""
+        spec = self.bundle.manifest.embedding
+        return None if spec is None else spec.dim
+
+    def embed_sync(self, texts: Sequence[str]) -> list[Vectors]:
+        """Each text's unit-length embeddings, one row per window (blocking: for fixed phrases
+        a guard embeds once when it is built). ValueError without an `embedding` output."""
+        if self.embedding_dim is None:
+            raise ValueError(f"bundle {self.bundle.name} declares no embedding output")
+        vectors: list[Vectors] = []
+        for future in self.pool.submit(texts):
+            found = future.result().embeddings
+            if found is None:  # only a graph without the declared output (checked at load)
+                raise RuntimeError(f"bundle {self.bundle.name} gave no embedding")
+            vectors.append(found)
+        return vectors
 
     def score_sync(self, texts: Sequence[str]) -> list[Scores]:
         """Blocking `score`, for code without an event loop."""
