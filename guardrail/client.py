@@ -46,7 +46,7 @@ from guardrail import client_responses
 from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, plain
 from guardrail.integrations.loop import BackgroundLoop, background_loop, wait
 from guardrail.upstream import shapes
-from guardrail.upstream.base import Kind
+from guardrail.upstream.formats import CHAT, TEXT, AnswerFormat
 
 __all__ = ["AsyncGuardedStream", "GuardedStream", "wrap"]
 
@@ -54,7 +54,11 @@ ClientT = TypeVar("ClientT", bound="openai.OpenAI | openai.AsyncOpenAI")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 EDGE_ATTR = "_guardrail_edge"
-_TEXT_KEYS: dict[Kind, tuple[str, ...]] = {"chat": ("messages",), "text": ("prompt", "suffix")}
+# the SDK's (answer, chunk) types per answer format
+_SDK_TYPES: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    CHAT.name: (ChatCompletion, ChatCompletionChunk),
+    TEXT.name: (Completion, Completion),
+}
 _RAW_HEADER = "x-stainless-raw-response"
 # `responses` calls that would return text the policy never checked, or look guarded
 _RESPONSES_REFUSED = ("parse", "stream", "retrieve", "input_items", "compact", "connect")
@@ -77,14 +81,14 @@ def wrap(client: ClientT, policy: PolicyLike | Edge, *, scan_system: bool = Fals
     create = _async_create if is_async else _sync_create
     chat: Any = guarded.chat
     completions: Any = guarded.completions
-    chat_create = create(chat.completions.create, edge, "chat")
+    chat_create = create(chat.completions.create, edge, CHAT)
     guarded_chat_completions = _Resource(
         chat.completions,
         create=chat_create,
         parse=_refuse("chat.completions.parse"),
         stream=_refuse("chat.completions.stream"),
     )
-    guarded_completions = _Resource(completions, create=create(completions.create, edge, "text"))
+    guarded_completions = _Resource(completions, create=create(completions.create, edge, TEXT))
     guarded_chat = _Resource(chat, completions=guarded_chat_completions)
     guarded_responses = _responses(guarded.responses, chat_create, is_async=is_async)
     for resource in (guarded_chat, guarded_chat_completions, guarded_completions):
@@ -149,15 +153,15 @@ def _refuse(name: str) -> Callable[..., Any]:
 class _Request:
     """The caller's keyword arguments and the OpenAI body that the policy checks."""
 
-    def __init__(self, kwargs: Mapping[str, Any], kind: Kind) -> None:
-        self.kind = kind
+    def __init__(self, kwargs: Mapping[str, Any], format: AnswerFormat) -> None:
+        self.format = format
         self.kwargs = {k: v for k, v in kwargs.items() if not _unset(v)}
         headers = self.kwargs.get("extra_headers")
         if isinstance(headers, Mapping) and any(str(h).lower() == _RAW_HEADER for h in headers):
             _refuse("with_raw_response / with_streaming_response")()
         self.body: Json = {}
         extra = self._extra_body()
-        for key in ("model", "stream", *_TEXT_KEYS[kind]):
+        for key in ("model", "stream", *format.text_keys):
             source = extra if key in extra else self.kwargs  # extra_body wins, as in the SDK
             if key in source:
                 self.body[key] = plain(_drop_unset(source[key]))
@@ -170,7 +174,7 @@ class _Request:
         """The caller's arguments with the checked texts in place of the originals."""
         kwargs = dict(self.kwargs)
         extra = self._extra_body()
-        for key in _TEXT_KEYS[self.kind]:
+        for key in self.format.text_keys:
             if key in extra:
                 extra[key] = checked[key]
             elif key in checked:
@@ -193,11 +197,9 @@ def _drop_unset(value: Any) -> Any:
     return value
 
 
-def _models(kind: Kind) -> tuple[type[BaseModel], type[BaseModel]]:
-    """The SDK's (answer, chunk) types for a kind."""
-    if kind == "text":
-        return Completion, Completion
-    return ChatCompletion, ChatCompletionChunk
+def _models(format: AnswerFormat) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The SDK's (answer, chunk) types for an answer format."""
+    return _SDK_TYPES[format.name]
 
 
 def _dump(model: Any) -> Json:
@@ -209,21 +211,21 @@ def _refusal(edge: Edge, call: Call) -> Any:
     """A blocked, non-streamed call: raise, or the SDK's refusal completion."""
     if edge.refusal is None:
         raise edge.blocked_error(call)
-    return _models(call.kind)[0].model_validate(edge.refusal_answer(call))
+    return _models(call.format)[0].model_validate(edge.refusal_answer(call))
 
 
 # ---------------------------------------------------------------------- sync client
 
 
-def _sync_create(inner: Callable[..., Any], edge: Edge, kind: Kind) -> Callable[..., Any]:
+def _sync_create(inner: Callable[..., Any], edge: Edge, format: AnswerFormat) -> Callable[..., Any]:
     def create(**kwargs: Any) -> Any:
-        request = _Request(kwargs, kind)
-        call = edge.open(request.body, kind)
+        request = _Request(kwargs, format)
+        call = edge.open(request.body, format)
         loop = background_loop()
         answer = _sync_send(loop, edge, call, lambda body: inner(**request.kwargs_for(body)))
         if call.block is not None:
             if call.stream and edge.refusal is not None:
-                return GuardedStream(iter(edge.refusal_chunks(call)), _models(kind)[1])
+                return GuardedStream(iter(edge.refusal_chunks(call)), _models(format)[1])
             return _refusal(edge, call)
         if call.stream:
             return _sync_stream(loop, edge, call, answer)
@@ -283,7 +285,7 @@ def _close(answer: Any) -> None:
 def _sync_stream(loop: BackgroundLoop, edge: Edge, call: Call, stream: Any) -> Any:
     puller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardrail-stream")
     guarded = edge.guard_stream(call, _pull(stream, puller))
-    return GuardedStream(loop.iterate(guarded), _models(call.kind)[1], stream.response)
+    return GuardedStream(loop.iterate(guarded), _models(call.format)[1], stream.response)
 
 
 async def _pull(stream: Any, puller: ThreadPoolExecutor) -> AsyncIterator[Json]:
@@ -334,20 +336,21 @@ class GuardedStream(Generic[ModelT]):
 
 
 def _async_create(
-    inner: Callable[..., Awaitable[Any]], edge: Edge, kind: Kind
+    inner: Callable[..., Awaitable[Any]], edge: Edge, format: AnswerFormat
 ) -> Callable[..., Awaitable[Any]]:
     async def create(**kwargs: Any) -> Any:
-        request = _Request(kwargs, kind)
-        call = edge.open(request.body, kind)
+        request = _Request(kwargs, format)
+        call = edge.open(request.body, format)
         answer = await edge.run(call, lambda body: inner(**request.kwargs_for(body)), _aclose)
         if call.block is not None:
             if call.stream and edge.refusal is not None:
                 refusal = shapes.as_stream(edge.refusal_chunks(call))
-                return AsyncGuardedStream(refusal, _models(kind)[1])
+                return AsyncGuardedStream(refusal, _models(format)[1])
             return _refusal(edge, call)
         if call.stream:
             guarded = edge.guard_stream(call, _apull(answer))
-            return AsyncGuardedStream(guarded, _models(kind)[1], getattr(answer, "response", None))
+            response = getattr(answer, "response", None)
+            return AsyncGuardedStream(guarded, _models(format)[1], response)
         checked = await edge.check_object(call, answer, _dump)
         return _refusal(edge, call) if checked is None else checked
 

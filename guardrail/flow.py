@@ -20,15 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from guardrail.conversation import (
-    Conversation,
-    WirePath,
-    clean_chat_response,
-    clean_completion_response,
-    forget_mirrors,
-    parse_openai_chat_response,
-    parse_openai_completion_response,
-)
+from guardrail.conversation import Conversation, WirePath, forget_mirrors
 from guardrail.errors import ContentBlocked
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline, RequestState
@@ -36,8 +28,7 @@ from guardrail.stream_fields import FieldGuard
 from guardrail.stream_limit import cap_completion
 from guardrail.streaming import CONTENT_FILTER, Holdback, StreamGuard
 from guardrail.types import SEVERITY, Action, Block, Decision, Mode, Stage
-from guardrail.upstream import shapes
-from guardrail.upstream.base import Kind
+from guardrail.upstream.formats import AnswerFormat
 
 log = get_logger("guardrail.flow")
 
@@ -160,7 +151,7 @@ class Flow:
     # ---------------------------------------------------------------- output stage
 
     async def check_output(
-        self, kind: Kind, answer: Json, state: RequestState, outcome: Outcome
+        self, format: AnswerFormat, answer: Json, state: RequestState, outcome: Outcome
     ) -> list[Edit] | None:
         """Output stage and restore on a whole OpenAI-format answer, edited in place.
 
@@ -170,9 +161,8 @@ class Flow:
         checks_output = Stage.OUTPUT in self.pipeline.stages
         cleared: list[Edit] = []
         if checks_output:  # what the check cannot see does not reach the client
-            clean = clean_completion_response if kind == "text" else clean_chat_response
-            cleared = [(path, None) for path in clean(answer)]
-        out = output_conversation(kind, answer)
+            cleared = [(path, None) for path in format.clean_answer(answer)]
+        out = format.parse_answer(answer)
         before = list(out.segments)
         texts = out.texts(Stage.OUTPUT)
         if checks_output and texts:
@@ -190,22 +180,22 @@ class Flow:
     # ----------------------------------------------------------------------- streams
 
     def guard_stream(
-        self, state: RequestState, kind: Kind, chunks: Chunks, max_chars: int
+        self, state: RequestState, format: AnswerFormat, chunks: Chunks, max_chars: int
     ) -> tuple[Chunks, StreamGuard | None]:
         """A streamed answer as it may reach the client: capped at `max_chars`, side fields
         checked, text through the hold-back window and restored. A violation ends it with a
         `content_filter` chunk (the guard, returned too, then holds the block)."""
-        capped = cap_completion(chunks, max_chars, kind=kind, request_id=state.request_id)
-        guard = self.stream_guard(state, kind)
+        capped = cap_completion(chunks, max_chars, format=format, request_id=state.request_id)
+        guard = self.stream_guard(state, format)
         if guard is None:
             return capped, None
         if Stage.OUTPUT in self.pipeline.stages:
             # refusal, reasoning, transcripts, tool names: checked too; unknown keys dropped
-            fields = FieldGuard(guard.make_holdback, refusal=guard.refusal, kind=kind)
+            fields = FieldGuard(guard.make_holdback, refusal=guard.refusal, format=format)
             capped = fields.guard(capped)
         return guard.guard(capped), guard
 
-    def stream_guard(self, state: RequestState, kind: Kind) -> StreamGuard | None:
+    def stream_guard(self, state: RequestState, format: AnswerFormat) -> StreamGuard | None:
         """The hold-back guard for a streamed answer (None: nothing to check or restore)."""
         checks_output = Stage.OUTPUT in self.pipeline.stages
         if not checks_output and state.vault.max_placeholder_len == 0:
@@ -222,35 +212,23 @@ class Flow:
                 placeholder_len=lambda: state.vault.max_placeholder_len,
             )
 
-        return StreamGuard(make, kind=kind, refusal=self.refusal)
+        return StreamGuard(make, format=format, refusal=self.refusal)
 
     # ------------------------------------------------------------------------ blocks
 
-    def refusal_answer(self, kind: Kind, model: str) -> Json:
-        """A whole refusing answer (`finish_reason: content_filter`), OpenAI format."""
-        text = self.refusal or ""
-        if kind == "text":
-            return shapes.text_response(text, model=model, finish_reason=CONTENT_FILTER)
-        return shapes.chat_response(text, model=model, finish_reason=CONTENT_FILTER)
+    def refusal_answer(self, format: AnswerFormat, model: str) -> Json:
+        """A whole refusing answer (`finish_reason: content_filter`) in `format`."""
+        return format.answer(self.refusal or "", model=model, finish_reason=CONTENT_FILTER)
 
-    def refusal_chunks(self, kind: Kind, model: str) -> list[Json]:
-        """A refusing answer as OpenAI-format stream chunks."""
+    def refusal_chunks(self, format: AnswerFormat, model: str) -> list[Json]:
+        """A refusing answer as stream chunks of `format`."""
         pieces = [self.refusal or ""]
-        if kind == "text":
-            return list(shapes.text_chunks(pieces, model=model, finish_reason=CONTENT_FILTER))
-        return list(shapes.chat_chunks(pieces, model=model, finish_reason=CONTENT_FILTER))
+        return list(format.chunks(pieces, model=model, finish_reason=CONTENT_FILTER))
 
 
 def blocked_error(block: Block) -> ContentBlocked:
     """The exception (or error body) for a block: rule, stage, code and message."""
     return ContentBlocked(block.rule, block.stage.value, block.message, code=block.code)
-
-
-def output_conversation(kind: Kind, answer: Json) -> Conversation:
-    """The `output` segments of an OpenAI-format answer."""
-    if kind == "text":
-        return parse_openai_completion_response(answer)
-    return parse_openai_chat_response(answer)
 
 
 def _input_rewrites(pipeline: Pipeline) -> bool:

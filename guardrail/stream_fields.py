@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from guardrail.errors import UpstreamBadResponse
 from guardrail.streaming import CONTENT_FILTER, Holdback, MakeHoldback, Release, chunk_index
 from guardrail.types import Decision
+from guardrail.upstream.formats import CHAT, AnswerFormat
 
 Chunk = dict[str, Any]
 
@@ -42,7 +43,7 @@ class FieldGuard:
 
     make_holdback: MakeHoldback
     refusal: str | None = None  # on a block, say this in the final chunk (on_block: refusal)
-    kind: Literal["chat", "text"] = "chat"  # text: only a chunk's own keys are filtered
+    format: AnswerFormat = CHAT  # without deltas (legacy text): only a chunk's own keys
     blocked: Decision | None = None
     _channels: dict[tuple[int, str], Holdback] = field(default_factory=dict)
     _named: set[tuple[int, int]] = field(default_factory=set)
@@ -68,7 +69,7 @@ class FieldGuard:
         chunk = {key: value for key, value in chunk.items() if key in CHUNK_KEYS}
         self._last = {k: v for k, v in chunk.items() if k not in ("choices", "usage")}
         choices = chunk.get("choices")
-        if self.kind == "text" or not isinstance(choices, list) or not choices:
+        if not self.format.deltas or not isinstance(choices, list) or not choices:
             return chunk  # legacy choices: StreamGuard keeps only their text
         out = []
         for choice in choices:

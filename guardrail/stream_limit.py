@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from guardrail.logging import get_logger
+from guardrail.upstream.formats import CHAT, AnswerFormat
 
 log = get_logger("guardrail.server")
 Json = dict[str, Any]
@@ -16,7 +17,11 @@ _FINISH = "finish_reason"
 
 
 async def cap_completion(
-    chunks: AsyncIterator[Json], max_chars: int, *, kind: str, request_id: str = ""
+    chunks: AsyncIterator[Json],
+    max_chars: int,
+    *,
+    format: AnswerFormat = CHAT,
+    request_id: str = "",
 ) -> AsyncIterator[Json]:
     """OpenAI chunks, ended with `finish_reason: "length"` once `max_chars` of text came.
 
@@ -38,7 +43,7 @@ async def cap_completion(
                 yield chunk
                 continue
             log.info("stream.limit_reached", limit="max_completion_chars", request_id=request_id)
-            yield _final_chunk(chunk, choices, open_choices, kind)
+            yield _final_chunk(chunk, choices, open_choices, format)
             return
     finally:
         close = getattr(chunks, "aclose", None)
@@ -46,7 +51,9 @@ async def cap_completion(
             await close()
 
 
-def _final_chunk(chunk: Json, choices: list[Any], open_choices: dict[int, Json], kind: str) -> Json:
+def _final_chunk(
+    chunk: Json, choices: list[Any], open_choices: dict[int, Json], format: AnswerFormat
+) -> Json:
     """The (cut) choices of `chunk` and every other open choice, each finished with
     `finish_reason: "length"`."""
     out: list[Any] = []
@@ -57,8 +64,7 @@ def _final_chunk(chunk: Json, choices: list[Any], open_choices: dict[int, Json],
     present = {c.get("index") for c in out}
     for index in open_choices:
         if index not in present:
-            empty: Json = {"text": ""} if kind == "text" else {"delta": {}}
-            out.append({"index": index, "logprobs": None, _FINISH: LENGTH, **empty})
+            out.append(format.make_choice(index, {}, LENGTH))
     return {**chunk, "choices": out}
 
 

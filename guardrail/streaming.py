@@ -49,6 +49,7 @@ from typing import Any, Literal
 
 from guardrail.errors import LimitExceeded, UpstreamBadResponse
 from guardrail.types import Action, Block, Decision, Stage
+from guardrail.upstream.formats import CHAT, AnswerFormat
 
 CheckFn = Callable[[str], Awaitable[Decision]]
 RestoreFn = Callable[[str], str]
@@ -348,10 +349,11 @@ class _Choice:
 
 @dataclass
 class StreamGuard:
-    """Applies holdbacks to an OpenAI chunk stream (`kind` chat or legacy text)."""
+    """Applies holdbacks to an OpenAI chunk stream (`format`: chat or legacy text; a choice's
+    text is read and written through it, so this guard only knows chat deltas)."""
 
     make_holdback: MakeHoldback
-    kind: Literal["chat", "text"] = "chat"
+    format: AnswerFormat = CHAT
     refusal: str | None = None  # on a block, say this in the final chunk (on_block: refusal)
     blocked: Decision | None = None
     _choices: dict[int, _Choice] = field(default_factory=dict)
@@ -399,10 +401,7 @@ class StreamGuard:
 
     async def _delta(self, state: _Choice, choice: dict[str, Any]) -> dict[str, Any]:
         """The part of a choice's delta that may go out now."""
-        if self.kind == "text":
-            released = await self._feed(state, -1, choice.get("text"))
-            return {"text": released} if released else {}
-        delta = dict(choice.get("delta") or {})
+        delta = self.format.read_delta(choice)
         # other keys (role, refusal, ...) pass; empty ones (litellm sends many nulls) do not
         out = {
             k: v for k, v in delta.items() if k not in ("content", "tool_calls") and v is not None
@@ -452,24 +451,16 @@ class StreamGuard:
             yield self._chunk(index, {}, finish)
 
     def _channel_delta(self, channel: int, text: str) -> dict[str, Any]:
-        if self.kind == "text":
-            return {"text": text}
         if channel < 0:
             return {"content": text}
         return {"tool_calls": [{"index": channel, "function": {"arguments": text}}]}
 
     def _block_chunk(self, index: int) -> Chunk:
-        delta: dict[str, Any] = {}
-        if self.refusal:
-            delta = {"text": self.refusal} if self.kind == "text" else {"content": self.refusal}
+        delta: dict[str, Any] = {"content": self.refusal} if self.refusal else {}
         return self._chunk(index, delta, CONTENT_FILTER)
 
     def _chunk(self, index: int, delta: dict[str, Any], finish: str | None) -> Chunk:
-        choice: dict[str, Any] = {"index": index, "logprobs": None, "finish_reason": finish}
-        if self.kind == "text":
-            choice["text"] = delta.get("text", "")
-        else:
-            choice["delta"] = delta
+        choice = self.format.make_choice(index, delta, finish)
         drop = ("choices",) if finish is not None else ("choices", "usage")
         base = {k: v for k, v in self._last.items() if k not in drop}
         return {**base, "choices": [choice]}

@@ -209,7 +209,7 @@ class InstrumentedUpstream:
             return None
         attributes: dict[str, Any] = {
             "guardrail.upstream": self.name,
-            "guardrail.kind": kind or request.kind,
+            "guardrail.kind": kind or request.format.name,
             "guardrail.stream": stream,
         }
         return self._tracer.start_span(
@@ -218,7 +218,9 @@ class InstrumentedUpstream:
 
     def _observe(self, request: UpstreamRequest, stream: bool, started: float) -> None:
         seconds = time.perf_counter() - started
-        self._metrics.upstream_seconds.labels(request.kind, str(stream).lower()).observe(seconds)
+        self._metrics.upstream_seconds.labels(request.format.name, str(stream).lower()).observe(
+            seconds
+        )
 
     async def complete(self, request: UpstreamRequest) -> Json:
         """The wrapped upstream's answer, timed."""

@@ -42,13 +42,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from guardrail.conversation import last_user_text
 from guardrail.guards.base import Guard
 from guardrail.pipeline import Pipeline, RequestState
 from guardrail.server.anthropic_format import StreamEncoder, to_anthropic_response
 from guardrail.server.sse import named_event
 from guardrail.types import CheckContext, Decision, Finding, Span
 from guardrail.upstream import shapes
+from guardrail.upstream.formats import CHAT, TEXT, AnswerFormat
 
 Json = dict[str, Any]
 
@@ -175,15 +175,11 @@ class FakeUpstream:
         with self._lock:
             return self.requests[-1]
 
-    def _next(self, body: Json, kind: str) -> Reply:
+    def _next(self, body: Json, format: AnswerFormat) -> Reply:
         with self._lock:
             if self._replies:
                 return self._replies.popleft()
-        if kind == "text":
-            prompt = body.get("prompt")
-            text = self.echo_prefix + (prompt if isinstance(prompt, str) else "")
-        else:
-            text = self.echo_prefix + last_user_text(body)
+        text = self.echo_prefix + format.prompt(body)
         return Reply(text=text, chunk_chars=self.echo_chunk_chars)
 
     async def _record(self, request: Request) -> tuple[Received, Json]:
@@ -195,13 +191,13 @@ class FakeUpstream:
 
     async def _chat(self, request: Request) -> Response:
         received, body = await self._record(request)
-        reply = self._next(body, "chat")
-        return await self._answer(request, received, body, reply, "chat")
+        reply = self._next(body, CHAT)
+        return await self._answer(request, received, body, reply, _CHAT)
 
     async def _text(self, request: Request) -> Response:
         received, body = await self._record(request)
-        reply = self._next(body, "text")
-        return await self._answer(request, received, body, reply, "text")
+        reply = self._next(body, TEXT)
+        return await self._answer(request, received, body, reply, _TEXT)
 
     async def _embeddings(self, request: Request) -> Response:
         """`vector(text)` for each input string; a scripted reply's error status is used."""
@@ -232,7 +228,7 @@ class FakeUpstream:
         Scripted tool calls and faults are chat-only; a scripted error status answers in
         Anthropic's error shape."""
         _, body = await self._record(request)
-        reply = self._next(body, "chat")
+        reply = self._next(body, CHAT)
         if reply.status >= 400:
             error = {"type": "api_error", "message": reply.error}
             return JSONResponse({"type": "error", "error": error}, status_code=reply.status)
@@ -271,7 +267,7 @@ class FakeUpstream:
         )
 
     async def _answer(
-        self, request: Request, received: Received, body: Json, reply: Reply, kind: str
+        self, request: Request, received: Received, body: Json, reply: Reply, route: _Route
     ) -> Response:
         if reply.delay_s and not await _wait_or_disconnect(request, reply.delay_s):
             received.disconnected = True
@@ -285,20 +281,20 @@ class FakeUpstream:
             media = "text/event-stream" if stream else "application/json"
             return Response(reply.raw, media_type=media)
         if body.get("stream") is True:
-            events = self._sse(received, body, reply, kind, model)
+            events = self._sse(received, body, reply, route, model)
             if reply.fault == "drop":
                 return _Unfinished(events, "text/event-stream")
             return StreamingResponse(events, media_type="text/event-stream")
         if reply.fault is not None:
-            return _faulty_whole(_dumps(_whole(reply, kind, model), reply), reply.fault)
+            return _faulty_whole(_dumps(route.whole(reply, model), reply), reply.fault)
         received.done = True
-        return Response(_dumps(_whole(reply, kind, model), reply), media_type="application/json")
+        return Response(_dumps(route.whole(reply, model), reply), media_type="application/json")
 
     async def _sse(
-        self, received: Received, body: Json, reply: Reply, kind: str, model: str
+        self, received: Received, body: Json, reply: Reply, route: _Route, model: str
     ) -> AsyncIterator[bytes]:
         try:
-            for sent, chunk in enumerate(_chunks(reply, body, kind, model)):
+            for sent, chunk in enumerate(route.chunks(reply, body, model)):
                 if reply.fault is not None and sent == reply.fault_after:
                     if reply.fault == "malformed":
                         yield b'data: {"choices": [{"delta": \n\n'
@@ -396,21 +392,27 @@ class _Unfinished(Response):
             await send({"type": "http.response.body", "body": part, "more_body": True})
 
 
-def _whole(reply: Reply, kind: str, model: str) -> Json:
-    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
-    if kind == "text":
-        answer = shapes.text_response(
-            reply.whole(), model=model, id="cmpl-fake", finish_reason=finish
-        )
-    else:
-        answer = shapes.chat_response(
-            reply.whole() if reply.text is not None or reply.chunks else None,
-            model=model,
-            id="chatcmpl-fake",
-            finish_reason=finish,
-            tool_calls=reply.tool_calls,
-        )
-        answer["choices"][0]["message"].update(reply.message)
+def _finish(reply: Reply) -> str:
+    return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+
+
+def _whole_text(reply: Reply, model: str) -> Json:
+    answer = shapes.text_response(
+        reply.whole(), model=model, id="cmpl-fake", finish_reason=_finish(reply)
+    )
+    answer["choices"][0].update(reply.choice)
+    return answer
+
+
+def _whole_chat(reply: Reply, model: str) -> Json:
+    answer = shapes.chat_response(
+        reply.whole() if reply.text is not None or reply.chunks else None,
+        model=model,
+        id="chatcmpl-fake",
+        finish_reason=_finish(reply),
+        tool_calls=reply.tool_calls,
+    )
+    answer["choices"][0]["message"].update(reply.message)
     answer["choices"][0].update(reply.choice)
     return answer
 
@@ -432,13 +434,14 @@ def _with_extras(reply: Reply, chunks: Iterator[Json], model: str) -> Iterator[J
         yield chunk
 
 
-def _chunks(reply: Reply, body: Json, kind: str, model: str) -> Iterator[Json]:
-    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
-    if kind == "text":
-        pieces = shapes.text_chunks(
-            reply.pieces(), model=model, id="cmpl-fake", finish_reason=finish
-        )
-        return _with_extras(reply, pieces, model)
+def _chunks_text(reply: Reply, body: Json, model: str) -> Iterator[Json]:
+    finish = _finish(reply)
+    pieces = shapes.text_chunks(reply.pieces(), model=model, id="cmpl-fake", finish_reason=finish)
+    return _with_extras(reply, pieces, model)
+
+
+def _chunks_chat(reply: Reply, body: Json, model: str) -> Iterator[Json]:
+    finish = _finish(reply)
     options = body.get("stream_options")
     usage = isinstance(options, dict) and options.get("include_usage") is True
     chunks = shapes.chat_chunks(
@@ -450,6 +453,18 @@ def _chunks(reply: Reply, body: Json, kind: str, model: str) -> Iterator[Json]:
         include_usage=usage,
     )
     return _with_extras(reply, chunks, model)
+
+
+@dataclass(frozen=True)
+class _Route:
+    """How one of the fake's OpenAI endpoints builds its answers (whole and streamed)."""
+
+    whole: Callable[[Reply, str], Json]
+    chunks: Callable[[Reply, Json, str], Iterator[Json]]
+
+
+_CHAT = _Route(_whole_chat, _chunks_chat)
+_TEXT = _Route(_whole_text, _chunks_text)
 
 
 async def _wait_or_disconnect(request: Request, seconds: float) -> bool:

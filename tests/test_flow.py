@@ -23,6 +23,7 @@ from guardrail.pipeline import Pipeline
 from guardrail.server.metrics import Metrics
 from guardrail.testing import FakeUpstream, Reply
 from guardrail.upstream import shapes
+from guardrail.upstream.formats import CHAT
 from tests.integrations.support import EMAIL, POLICIES, base_url, fake, fake_server
 
 __all__ = ["base_url", "fake", "fake_server"]  # fixtures used here
@@ -71,7 +72,7 @@ async def test_flow_sends_redacted_body_and_restores_answer() -> None:
 
     answer = await flow.call(conv, state, outcome, send, _never)
     assert answer is not None and len(sent) == 1 and EMAIL not in sent[0]
-    edits = await flow.check_output("chat", answer, state, outcome)
+    edits = await flow.check_output(CHAT, answer, state, outcome)
     assert edits == [(CONTENT, f"write to {EMAIL}")]
     assert answer["choices"][0]["message"]["content"] == f"write to {EMAIL}"
     assert [r for d in outcome.decisions for r in d.rules_fired] == ["redact-pii"]

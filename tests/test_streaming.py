@@ -18,6 +18,7 @@ from guardrail.stream_fields import FieldGuard
 from guardrail.streaming import CONTENT_FILTER, HOLD_LIMIT_RULE, Holdback, StreamGuard
 from guardrail.types import Decision, Stage
 from guardrail.upstream import shapes
+from guardrail.upstream.formats import CHAT, TEXT, AnswerFormat
 
 POLICY = """
 version: 1
@@ -236,11 +237,11 @@ async def _aiter(chunks: Sequence[dict[str, Any]]) -> AsyncIterator[dict[str, An
 async def _guarded(
     pipeline: Pipeline,
     chunks: Sequence[dict[str, Any]],
-    kind: Any = "chat",
+    format: AnswerFormat = CHAT,
     refusal: str | None = None,
 ) -> list[dict[str, Any]]:
     state = pipeline.new_request("t")
-    guard = StreamGuard(lambda: holdback(pipeline, state), kind=kind, refusal=refusal)
+    guard = StreamGuard(lambda: holdback(pipeline, state), format=format, refusal=refusal)
     return [c async for c in guard.guard(_aiter(chunks))]
 
 
@@ -261,7 +262,7 @@ def test_non_integer_choice_index_is_upstream_bad_response(
     chunks = [{"id": "c", "choices": [{"delta": {"content": "Hello. "}}]}, chunk]
     if kind == "fields":
         state = pipeline.new_request("t")
-        guard = FieldGuard(lambda: holdback(pipeline, state), kind="chat")
+        guard = FieldGuard(lambda: holdback(pipeline, state), format=CHAT)
         run = guard.guard(_aiter(chunks))
     else:
         run = StreamGuard(lambda: holdback(pipeline, pipeline.new_request("t"))).guard(
@@ -334,7 +335,7 @@ def test_clean_tool_call_passes_with_header_first(pipeline: Pipeline) -> None:
 def test_text_completion_stream_is_guarded(pipeline: Pipeline) -> None:
     """Legacy text-completion chunks are guarded the same way."""
     chunks = list(shapes.text_chunks(list("fine words then kaboom"), model="m"))
-    out = asyncio.run(_guarded(pipeline, chunks, kind="text"))
+    out = asyncio.run(_guarded(pipeline, chunks, format=TEXT))
     assert out[-1]["choices"][0]["finish_reason"] == CONTENT_FILTER
     assert (
         "kaboom"[0] not in "".join(c["choices"][0]["text"] for c in out)[len("fine words then") :]

@@ -7,7 +7,7 @@ window, the restore. Only the edges differ: the caller makes the upstream call i
 its own SDK) and turns a block into `ContentBlocked` or a refusal answer.
 
     edge = Edge.of("policy.yaml")
-    call = edge.open(body, "chat")              # parse; nothing checked yet
+    call = edge.open(body, CHAT)                # parse; nothing checked yet
     answer = await edge.run(call, send, close)  # input stages, then send(checked body)
     if call.block: ...                          # edge.blocked_error(call) / refusal_answer
     edits = await edge.check_answer(call, answer_dict)   # output stage + restore
@@ -24,12 +24,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from guardrail.conversation import (
-    Conversation,
-    parse_openai_chat,
-    parse_openai_completion,
-    strip_stage_marks,
-)
+from guardrail.conversation import Conversation, strip_stage_marks
 from guardrail.errors import ContentBlocked
 from guardrail.flow import Edit, Flow, Json, Outcome, blocked_error
 from guardrail.pipeline import Pipeline, RequestState
@@ -37,7 +32,7 @@ from guardrail.server.limits import Limits, reject_lone_surrogates
 from guardrail.server.metrics import Metrics
 from guardrail.streaming import StreamGuard
 from guardrail.types import Block
-from guardrail.upstream.base import Kind
+from guardrail.upstream.formats import AnswerFormat
 
 __all__ = ["Call", "Edge", "Edit", "Json", "PolicyLike", "apply_edits", "plain"]
 
@@ -49,7 +44,7 @@ T = TypeVar("T")
 class Call:
     """One request on its way through an edge: what was sent, checked and decided."""
 
-    kind: Kind
+    format: AnswerFormat  # the OpenAI format of the request and its answer
     conversation: Conversation  # the request's segments; rewrites land in its body
     state: RequestState
     outcome: Outcome = field(default_factory=Outcome)
@@ -98,20 +93,17 @@ class Edge:
         """The refusal text under `on_block: refusal` (None: blocks are errors)."""
         return self.flow.refusal
 
-    def open(self, body: Json, kind: Kind, *, request_id: str | None = None) -> Call:
-        """Parse a request body (OpenAI format) and apply the proxy's request limits.
+    def open(self, body: Json, format: AnswerFormat, *, request_id: str | None = None) -> Call:
+        """Parse a request body (of `format`) and apply the proxy's request limits.
 
         Raises `RequestError` / `LimitExceeded` as the proxy would; runs no guard yet.
         """
         limits = self.limits
         limits.check_counts(body)  # cheap, so first, as in the proxy
         reject_lone_surrogates(body)
-        if kind == "text":
-            conversation = parse_openai_completion(body)
-        else:
-            conversation = parse_openai_chat(body, scan_system=self.scan_system)
+        conversation = format.parse_request(body, scan_system=self.scan_system)
         limits.check_text(conversation)
-        return Call(kind, conversation, self.pipeline.new_request(request_id=request_id))
+        return Call(format, conversation, self.pipeline.new_request(request_id=request_id))
 
     async def check_input(self, call: Call) -> None:
         """The input stages, as the proxy runs them; a block lands in `call.block`."""
@@ -139,7 +131,7 @@ class Edge:
 
         Returns the texts that changed, for callers that hold the answer as an object.
         """
-        edits = await self.flow.check_output(call.kind, answer, call.state, call.outcome)
+        edits = await self.flow.check_output(call.format, answer, call.state, call.outcome)
         return [] if edits is None else edits
 
     async def check_object(self, call: Call, answer: T, dump: Callable[[T], Json]) -> T | None:
@@ -159,7 +151,7 @@ class Edge:
         `max_completion_chars` the stream ends with `finish_reason: length`.
         """
         limit = self.limits.max_completion_chars
-        guarded, call.stream_guard = self.flow.guard_stream(call.state, call.kind, chunks, limit)
+        guarded, call.stream_guard = self.flow.guard_stream(call.state, call.format, chunks, limit)
         return guarded
 
     def blocked_error(self, call: Call) -> ContentBlocked:
@@ -170,11 +162,11 @@ class Edge:
 
     def refusal_answer(self, call: Call) -> Json:
         """A whole refusing answer (`finish_reason: content_filter`), as the proxy sends it."""
-        return self.flow.refusal_answer(call.kind, call.model)
+        return self.flow.refusal_answer(call.format, call.model)
 
     def refusal_chunks(self, call: Call) -> list[Json]:
         """A refusing answer as stream chunks."""
-        return self.flow.refusal_chunks(call.kind, call.model)
+        return self.flow.refusal_chunks(call.format, call.model)
 
 
 def plain(value: Any) -> Any:

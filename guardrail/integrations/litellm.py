@@ -54,18 +54,22 @@ from litellm.types.utils import (
 from guardrail.errors import PolicyError, PolicyProblem, RequestError
 from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, plain
 from guardrail.integrations.loop import background_loop
-from guardrail.upstream.base import Kind
+from guardrail.upstream.formats import CHAT, TEXT, AnswerFormat
 
 __all__ = ["GuardedLitellm", "PolicyGuardrail", "guarded_acompletion", "guarded_completion"]
 
 POLICY_ENV = "GUARDRAIL_POLICY"
-_CALL_KINDS: dict[str, Kind] = {
-    "completion": "chat",
-    "acompletion": "chat",
-    "text_completion": "text",
-    "atext_completion": "text",
+_CALL_FORMATS: dict[str, AnswerFormat] = {
+    "completion": CHAT,
+    "acompletion": CHAT,
+    "text_completion": TEXT,
+    "atext_completion": TEXT,
 }
-_TEXT_KEYS: dict[Kind, tuple[str, ...]] = {"chat": ("messages",), "text": ("prompt", "suffix")}
+# litellm's answer types, each with its format (the first that matches counts)
+_ANSWER_FORMATS: tuple[tuple[type[Any], AnswerFormat], ...] = (
+    (TextCompletionResponse, TEXT),
+    (ModelResponse, CHAT),
+)
 _MAX_OPEN_CALLS = 10_000  # requests between pre_call and post_call that we remember
 
 
@@ -98,15 +102,15 @@ class PolicyGuardrail(CustomGuardrail):
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any]:
         """Input stages; a redaction rewrites `data`, a block raises."""
-        kind = _CALL_KINDS.get(str(call_type))
-        if kind is None or not self._runs(data, GuardrailEventHooks.pre_call):
+        format = _CALL_FORMATS.get(str(call_type))
+        if format is None or not self._runs(data, GuardrailEventHooks.pre_call):
             return data
-        call = self._open(_body(data, kind), kind)
+        call = self._open(_body(data, format), format)
         await self.edge.check_input(call)
         if call.block is not None:
             self._raise_block(call, data, None)
         checked = call.upstream_body()
-        data.update({key: checked[key] for key in _TEXT_KEYS[kind] if key in checked})
+        data.update({key: checked[key] for key in format.text_keys if key in checked})
         self._remember(data, call)
         return data
 
@@ -116,17 +120,11 @@ class PolicyGuardrail(CustomGuardrail):
         self, data: dict[str, Any], user_api_key_dict: Any, response: Any
     ) -> Any:
         """Output stage and restore on a whole answer (edited in place); a block raises."""
-        kind: Kind | None = (
-            "text"
-            if isinstance(response, TextCompletionResponse)
-            else "chat"
-            if isinstance(response, ModelResponse)
-            else None
-        )
-        if kind is None or not self._runs(data, GuardrailEventHooks.post_call):
+        format = next((f for t, f in _ANSWER_FORMATS if isinstance(response, t)), None)
+        if format is None or not self._runs(data, GuardrailEventHooks.post_call):
             self._forget(data)
             return response
-        call = self._forget(data) or self._fresh(data, kind)
+        call = self._forget(data) or self._fresh(data, format)
         if await self.edge.check_object(call, response, _dump) is None:
             self._raise_block(call, data, response)
         return response
@@ -139,8 +137,9 @@ class PolicyGuardrail(CustomGuardrail):
         if not self._runs(request_data, GuardrailEventHooks.post_call):
             call = None
         elif call is None:
-            call = self._fresh(request_data, "chat")
-        guarded = None if call is None or call.kind != "chat" else self._guard(call, response)
+            call = self._fresh(request_data, CHAT)
+        # litellm's stream chunks are chat chunks (`ModelResponseStream`): text streams pass
+        guarded = None if call is None or call.format is not CHAT else self._guard(call, response)
         if guarded is None:
             async for chunk in response:
                 yield chunk
@@ -163,16 +162,15 @@ class PolicyGuardrail(CustomGuardrail):
     def _runs(self, data: Mapping[str, Any], hook: GuardrailEventHooks) -> bool:
         return self.should_run_guardrail(data=data, event_type=hook) is True
 
-    def _open(self, body: Json, kind: Kind) -> Call:
+    def _open(self, body: Json, format: AnswerFormat) -> Call:
         try:
-            return self.edge.open(body, kind)
+            return self.edge.open(body, format)
         except RequestError as exc:  # fail closed, as the proxy does (400)
             raise self._error(str(exc)) from exc
 
-    def _fresh(self, data: Mapping[str, Any], kind: Kind) -> Call:
+    def _fresh(self, data: Mapping[str, Any], format: AnswerFormat) -> Call:
         """State for a post_call without a pre_call (mode: post_call only)."""
-        empty: Json = {"messages": []} if kind == "chat" else {"prompt": ""}
-        return self.edge.open({"model": str(data.get("model") or ""), **empty}, kind)
+        return self.edge.open(format.blank(str(data.get("model") or "")), format)
 
     def _remember(self, data: dict[str, Any], call: Call) -> None:
         key = data.setdefault("litellm_call_id", call.state.request_id)
@@ -241,9 +239,9 @@ def _dump(response: Any) -> Json:
     return data
 
 
-def _body(data: Mapping[str, Any], kind: Kind) -> Json:
+def _body(data: Mapping[str, Any], format: AnswerFormat) -> Json:
     """The OpenAI-shaped part of a litellm request that the policy checks."""
-    keys = ("model", "stream", *_TEXT_KEYS[kind])
+    keys = ("model", "stream", *format.text_keys)
     return {key: plain(data[key]) for key in keys if key in data}
 
 
@@ -263,7 +261,7 @@ class GuardedLitellm:
         `ModelResponseStream` chunks. A block raises `ContentBlocked` (or, under
         `on_block: refusal`, the refusal comes back as a normal answer).
         """
-        call = self.edge.open(_body(kwargs, "chat"), "chat")
+        call = self.edge.open(_body(kwargs, CHAT), CHAT)
 
         async def send(checked: Json) -> Any:
             return await litellm.acompletion(**{**kwargs, "messages": checked["messages"]})

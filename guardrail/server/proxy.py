@@ -40,7 +40,8 @@ from guardrail.server.metrics import Metrics
 from guardrail.server.sse import sse_response
 from guardrail.streaming import StreamGuard
 from guardrail.upstream import shapes
-from guardrail.upstream.base import LOCAL_HEADER_PREFIX, Kind, Upstream, UpstreamRequest
+from guardrail.upstream.base import LOCAL_HEADER_PREFIX, Upstream, UpstreamRequest
+from guardrail.upstream.formats import AnswerFormat
 
 log = get_logger("guardrail.server")
 
@@ -83,7 +84,7 @@ class Wire(Protocol):
     """How one endpoint reads requests and writes answers."""
 
     route: str
-    kind: Kind  # what the upstream is asked for: chat or legacy text completions
+    format: AnswerFormat  # what the upstream is asked for: chat or legacy text completions
 
     def parse(self, body: Json, *, scan_system: bool) -> Conversation:
         """The request's segments (on a copy of the body)."""
@@ -274,7 +275,7 @@ class Proxy:
         directives = _directives(request)
 
         def build(checked: Json) -> UpstreamRequest:
-            return UpstreamRequest(wire.upstream_body(checked), wire.kind, key, directives)
+            return UpstreamRequest(wire.upstream_body(checked), wire.format, key, directives)
 
         async def open_stream(checked: Json) -> Chunks:
             return await prime(self.upstream.stream(build(checked)))
@@ -297,7 +298,7 @@ class Proxy:
     async def _answer(
         self, wire: Wire, answer: Json, state: RequestState, outcome: Outcome, body: Json
     ) -> Response:
-        if await self.flow.check_output(wire.kind, answer, state, outcome) is None:
+        if await self.flow.check_output(wire.format, answer, state, outcome) is None:
             return self._blocked(wire, outcome, body, stream=False)
         return JSONResponse(wire.client_body(answer, body), headers=outcome.headers())
 
@@ -305,7 +306,7 @@ class Proxy:
         self, wire: Wire, chunks: Chunks, state: RequestState, outcome: Outcome, body: Json
     ) -> Response:
         max_chars = self.limits.max_completion_chars
-        guarded, guard = self.flow.guard_stream(state, wire.kind, chunks, max_chars)
+        guarded, guard = self.flow.guard_stream(state, wire.format, chunks, max_chars)
         events = self._events(wire, guarded, body, guard, state.request_id)
         return sse_response(events, outcome.headers())
 
@@ -354,9 +355,9 @@ class Proxy:
         headers = outcome.headers()
         model = str(body.get("model") or "")
         if stream:
-            chunks = shapes.as_stream(self.flow.refusal_chunks(wire.kind, model))
+            chunks = shapes.as_stream(self.flow.refusal_chunks(wire.format, model))
             return sse_response(wire.encode_stream(chunks, body), headers)
-        answer = self.flow.refusal_answer(wire.kind, model)
+        answer = self.flow.refusal_answer(wire.format, model)
         return JSONResponse(wire.client_body(answer, body), headers=headers)
 
 

@@ -24,7 +24,8 @@ from guardrail.server.anthropic_format import (
     to_openai_request,
 )
 from guardrail.server.sse import named_event
-from guardrail.upstream.base import Kind, Upstream, UpstreamRequest
+from guardrail.upstream.base import Upstream, UpstreamRequest
+from guardrail.upstream.formats import CHAT
 
 Json = dict[str, Any]
 
@@ -50,7 +51,7 @@ class MessagesWire:
     """`POST /v1/messages`."""
 
     route = "anthropic.messages"
-    kind: Kind = "chat"
+    format = CHAT
 
     def parse(self, body: Json, *, scan_system: bool) -> Conversation:
         return parse_anthropic(body, scan_system=scan_system)

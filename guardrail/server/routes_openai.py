@@ -18,8 +18,6 @@ from starlette.routing import Route
 
 from guardrail.conversation import (
     Conversation,
-    parse_openai_chat,
-    parse_openai_completion,
     parse_openai_embeddings,
     strip_stage_marks,
 )
@@ -27,7 +25,8 @@ from guardrail.errors import GuardrailError
 from guardrail.flow import Outcome
 from guardrail.server.proxy import Proxy
 from guardrail.server.sse import DONE, data_event
-from guardrail.upstream.base import Kind, Upstream, UpstreamRequest
+from guardrail.upstream import formats
+from guardrail.upstream.base import Upstream, UpstreamRequest
 
 Json = dict[str, Any]
 
@@ -56,7 +55,10 @@ def error_body(exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Js
 
 class _OpenAIWire:
     route = ""
-    kind: Kind = "chat"
+    format = formats.CHAT
+
+    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
+        return self.format.parse_request(body, scan_system=scan_system)
 
     def upstream_body(self, body: Json) -> Json:
         return strip_stage_marks(body)
@@ -82,20 +84,14 @@ class ChatWire(_OpenAIWire):
     """`POST /v1/chat/completions`."""
 
     route = "openai.chat"
-    kind: Kind = "chat"
-
-    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
-        return parse_openai_chat(body, scan_system=scan_system)
+    format = formats.CHAT
 
 
 class CompletionWire(_OpenAIWire):
     """`POST /v1/completions` (legacy text completions)."""
 
     route = "openai.completions"
-    kind: Kind = "text"
-
-    def parse(self, body: Json, *, scan_system: bool) -> Conversation:
-        return parse_openai_completion(body)
+    format = formats.TEXT
 
 
 CHAT = ChatWire()

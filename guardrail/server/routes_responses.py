@@ -22,7 +22,7 @@ from guardrail.server.responses_format import StreamEncoder, to_response
 from guardrail.server.responses_request import parse_responses, to_chat_request
 from guardrail.server.routes_openai import error_body
 from guardrail.server.sse import named_event
-from guardrail.upstream.base import Kind
+from guardrail.upstream.formats import CHAT
 
 Json = dict[str, Any]
 
@@ -31,7 +31,7 @@ class ResponsesWire:
     """`POST /v1/responses`."""
 
     route = "openai.responses"
-    kind: Kind = "chat"
+    format = CHAT
 
     def parse(self, body: Json, *, scan_system: bool) -> Conversation:
         return parse_responses(body, scan_system=scan_system)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-Kind = Literal["chat", "text"]
+from guardrail.upstream.formats import CHAT, AnswerFormat
+
 LOCAL_HEADER_PREFIX = "x-guardrail-local-"
 
 
@@ -25,7 +26,7 @@ class UpstreamRequest:
     """One call to an upstream."""
 
     body: dict[str, Any]
-    kind: Kind = "chat"  # chat = /v1/chat/completions, text = legacy /v1/completions
+    format: AnswerFormat = CHAT  # what is asked for: chat or legacy text completions
     # The client's own key (Authorization bearer or x-api-key); used when the route for the
     # model has no key of its own (drop-in use: the proxy is transparent to credentials).
     api_key: str | None = None

@@ -30,6 +30,7 @@ from guardrail.upstream.routes import RouteTable
 
 # Guardrail's own request fields never go to a provider.
 _DROP = frozenset({"model"})
+_CALLS = {"chat": "acompletion", "text": "atext_completion"}  # litellm's call per format
 
 
 @cache
@@ -101,7 +102,7 @@ class LitellmUpstream:
     async def complete(self, request: UpstreamRequest) -> dict[str, Any]:
         """One whole answer."""
         litellm = _litellm()
-        call = litellm.acompletion if request.kind == "chat" else litellm.atext_completion
+        call = getattr(litellm, _CALLS[request.format.name])
         kwargs = self._kwargs(request, stream=False)
         try:
             response = await with_retries(lambda: call(**kwargs), self.retries, self.name)
@@ -112,7 +113,7 @@ class LitellmUpstream:
     async def stream(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
         """The answer as OpenAI-shaped chunk dicts."""
         litellm = _litellm()
-        call = litellm.acompletion if request.kind == "chat" else litellm.atext_completion
+        call = getattr(litellm, _CALLS[request.format.name])
         chunks: Any = None
         kwargs = self._kwargs(request, stream=True)
         try:

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from guardrail.conversation import last_user_text
 from guardrail.errors import NotSupported, RequestError
 from guardrail.upstream import shapes
 from guardrail.upstream.base import LOCAL_HEADER_PREFIX, UpstreamRequest
@@ -56,10 +55,7 @@ class LocalUpstream:
 
     @staticmethod
     def _prompt(request: UpstreamRequest) -> str:
-        if request.kind == "text":
-            prompt = request.body.get("prompt")
-            return prompt if isinstance(prompt, str) else " ".join(map(str, prompt or []))
-        return last_user_text(request.body)
+        return request.format.prompt(request.body)
 
     def _chunk_chars(self, request: UpstreamRequest) -> int:
         raw = request.directives.get(CHUNK_HEADER)
@@ -73,26 +69,21 @@ class LocalUpstream:
     async def complete(self, request: UpstreamRequest) -> dict[str, Any]:
         """The whole answer."""
         model = request.model or self.model
-        text = self.reply(request)
-        if request.kind == "text":
-            return shapes.text_response(text, model=model, id="cmpl-local")
         prompt_tokens = shapes.count_tokens(self._prompt(request))
-        return shapes.chat_response(
-            text, model=model, id="chatcmpl-local", prompt_tokens=prompt_tokens
+        fmt = request.format
+        answer_id = f"{fmt.id_prefix}-local"
+        return fmt.answer(
+            self.reply(request), model=model, id=answer_id, prompt_tokens=prompt_tokens
         )
 
     async def stream(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
         """The answer in small pieces."""
         model = request.model or self.model
         pieces = shapes.split(self.reply(request), self._chunk_chars(request))
-        if request.kind == "text":
-            chunks = shapes.text_chunks(pieces, model=model, id="cmpl-local")
-        else:
-            options = request.body.get("stream_options")
-            usage = isinstance(options, dict) and options.get("include_usage") is True
-            chunks = shapes.chat_chunks(
-                pieces, model=model, id="chatcmpl-local", include_usage=usage
-            )
+        options = request.body.get("stream_options")
+        usage = isinstance(options, dict) and options.get("include_usage") is True
+        fmt = request.format
+        chunks = fmt.chunks(pieces, model=model, id=f"{fmt.id_prefix}-local", include_usage=usage)
         for chunk in chunks:
             yield chunk
             await asyncio.sleep(0)  # let the proxy interleave other requests

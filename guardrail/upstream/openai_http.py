@@ -22,10 +22,9 @@ from guardrail.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from guardrail.upstream.base import Kind, UpstreamRequest
+from guardrail.upstream.base import UpstreamRequest
+from guardrail.upstream.formats import AnswerFormat
 from guardrail.upstream.retry import with_retries
-
-_PATHS = {"chat": "chat/completions", "text": "completions"}
 
 
 class OpenAIHttpUpstream:
@@ -61,10 +60,10 @@ class OpenAIHttpUpstream:
     async def _send(
         self, request: UpstreamRequest, body: dict[str, Any], *, stream: bool, path: str = ""
     ) -> httpx.Response:
-        """POST `body` (to `path`, default: the request kind's); calls refused before sending
+        """POST `body` (to `path`, default: the request format's); calls refused before sending
         are retried (`retries`)."""
         built = self._client.build_request(
-            "POST", path or _PATHS[request.kind], json=body, headers=self._headers(request)
+            "POST", path or request.format.path, json=body, headers=self._headers(request)
         )
         return await with_retries(
             lambda: self._client.send(built, stream=stream), self.retries, self.name
@@ -78,7 +77,7 @@ class OpenAIHttpUpstream:
             raise _request_error(exc) from exc
         if response.status_code >= 400:
             raise _status_error(response.status_code, response.content)
-        return check_answer(_json_object(response.content), request.kind)
+        return check_answer(_json_object(response.content), request.format)
 
     async def stream(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
         """The answer as chunk dicts, read from the upstream's server-sent events.
@@ -224,7 +223,7 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def check_answer(answer: dict[str, Any], kind: Kind) -> dict[str, Any]:
+def check_answer(answer: dict[str, Any], format: AnswerFormat) -> dict[str, Any]:
     """`answer` if it has the shape of an OpenAI completion; else UpstreamBadResponse."""
     if "error" in answer and "choices" not in answer:
         raise _status_error(502, json.dumps(answer).encode())
@@ -232,14 +231,12 @@ def check_answer(answer: dict[str, Any], kind: Kind) -> dict[str, Any]:
     if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
         raise UpstreamBadResponse("upstream answer has no list of choices")
     for choice in choices:
+        value = choice.get(format.choice_key)
+        if value is not None and not isinstance(value, format.choice_type):
+            raise UpstreamBadResponse(f"upstream answer has {format.choice_problem}")
         message = choice.get("message")
-        text = choice.get("text")
-        if kind == "chat" and not isinstance(message, dict | None):
-            raise UpstreamBadResponse("upstream answer has a message that is not an object")
         if isinstance(message, dict) and not _is_content(message.get("content")):
             raise UpstreamBadResponse("upstream answer has message content of an unknown type")
-        if kind == "text" and not isinstance(text, str | None):
-            raise UpstreamBadResponse("upstream answer has a choice whose text is not a string")
     return answer
 
 

@@ -54,7 +54,12 @@ def chat_response(
 
 
 def text_response(
-    text: str, *, model: str, id: str = "cmpl-guardrail", finish_reason: str = "stop"
+    text: str,
+    *,
+    model: str,
+    id: str = "cmpl-guardrail",
+    finish_reason: str = "stop",
+    prompt_tokens: int = 0,
 ) -> Json:
     """A legacy `text_completion` with one choice."""
     return {
@@ -63,7 +68,7 @@ def text_response(
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}],
-        "usage": usage(0, count_tokens(text)),
+        "usage": usage(prompt_tokens, count_tokens(text)),
     }
 
 

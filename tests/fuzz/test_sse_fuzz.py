@@ -17,6 +17,7 @@ from guardrail.server.anthropic_format import StreamEncoder
 from guardrail.server.sse import data_event, named_event
 from guardrail.stream_limit import cap_completion
 from guardrail.upstream import shapes
+from guardrail.upstream.formats import FORMATS
 from guardrail.upstream.openai_http import DONE, parse_sse_data, sse_lines
 from tests.fuzz.strategies import EXAMPLES, json_values, text
 
@@ -153,7 +154,7 @@ def test_cap_completion_cuts_at_the_limit(pieces: list[str], limit: int, kind: s
         chunks = list(shapes.text_chunks(pieces, model="m"))
 
     async def go() -> list[dict[str, Any]]:
-        return [c async for c in cap_completion(_aiter(chunks), limit, kind=kind)]
+        return [c async for c in cap_completion(_aiter(chunks), limit, format=FORMATS[kind])]
 
     out = asyncio.run(go())
     choices = [c for chunk in out for c in chunk["choices"]]

@@ -18,6 +18,7 @@ from guardrail.errors import UpstreamError, UpstreamUnavailable
 from guardrail.testing import FakeUpstream, Reply, serve_app
 from guardrail.upstream import build_upstream
 from guardrail.upstream.base import Upstream, UpstreamRequest
+from guardrail.upstream.formats import TEXT
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -64,7 +65,7 @@ def test_stream(upstream: Upstream, fake_url: tuple[FakeUpstream, str]) -> None:
 
 def test_text_completion(upstream: Upstream) -> None:
     """Legacy completions go to /v1/completions."""
-    request = UpstreamRequest({"model": "gpt-test", "prompt": "abc"}, kind="text")
+    request = UpstreamRequest({"model": "gpt-test", "prompt": "abc"}, format=TEXT)
     assert asyncio.run(upstream.complete(request))["choices"][0]["text"] == "echo: abc"
 
 

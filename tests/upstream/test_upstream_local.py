@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from guardrail.upstream.base import UpstreamRequest
+from guardrail.upstream.formats import TEXT
 from guardrail.upstream.local import CHUNK_HEADER, REPLY_HEADER, LocalUpstream
 
 
@@ -53,6 +54,6 @@ def test_streams_in_small_chunks() -> None:
 
 def test_legacy_text_completion() -> None:
     """Legacy completions echo the prompt as a text_completion."""
-    request = UpstreamRequest({"model": "local", "prompt": "once upon"}, kind="text")
+    request = UpstreamRequest({"model": "local", "prompt": "once upon"}, format=TEXT)
     answer = asyncio.run(LocalUpstream().complete(request))
     assert answer["choices"][0]["text"] == "You said: once upon"
