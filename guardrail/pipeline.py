@@ -46,6 +46,19 @@ class RequestState:
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     vault: Vault = field(default_factory=Vault)
     decisions: list[Decision] = field(default_factory=list)
+    # Only the console's playground sets it: each check then appends what its guards found,
+    # below the thresholds too (a Decision keeps only the hits), with spans on the raw texts.
+    trace: list[StageTrace] | None = None
+
+
+@dataclass(frozen=True)
+class StageTrace:
+    """What the guards of one stage check reported, before `decide()` (see `trace`)."""
+
+    stage: Stage
+    texts: tuple[str, ...]  # as checked (before this stage's rewrites)
+    findings: tuple[Finding, ...]
+    failures: tuple[GuardFailure, ...]
 
 
 class Pipeline:
@@ -92,6 +105,8 @@ class Pipeline:
             findings, failures = await self._scan(rules, texts, ctx)
         finally:
             WORK_OWNER.reset(owner)
+        if state.trace is not None:
+            state.trace.append(StageTrace(stage, tuple(texts), tuple(findings), tuple(failures)))
         decision, state.vault = decide(rules, stage, texts, findings, failures, state.vault)
         elapsed = (time.perf_counter() - started) * 1000
         decision = decision.model_copy(update={"guard_ms": round(elapsed, 3)})

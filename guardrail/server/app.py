@@ -28,6 +28,7 @@ from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline
 from guardrail.server import fallback, openapi, routes_anthropic, routes_openai, routes_responses
 from guardrail.server.auth import Tenancy, key_matches, unauthorized
+from guardrail.server.console import CONSOLE_ROUTES, Console
 from guardrail.server.framing import FramingGuard
 from guardrail.server.limits import Limits
 from guardrail.server.metrics import CONTENT_TYPE, Metrics
@@ -228,6 +229,7 @@ def create_app(
             *routes_anthropic.ROUTES,
             *routes_responses.ROUTES,
             *openapi.ROUTES,
+            *CONSOLE_ROUTES,  # 404 unless the server config enables it
         ],
         middleware=[Middleware(FramingGuard)],  # request smuggling: before any route
         exception_handlers=fallback.HANDLERS,  # JSON 404 / 405 in the API's error shape
@@ -235,6 +237,7 @@ def create_app(
     )
     app.state.guardrail = holder
     app.state.reloader = reloader
+    app.state.console = Console(holder, reloader)
     return app
 
 

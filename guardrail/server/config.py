@@ -11,6 +11,7 @@ tenants:                       # callers must present a proxy key; each key belo
     keys: ["sha256:60303a...", "sha256:fd61a0..."]
 admin_keys: ["sha256:..."]     # optional: when set, GET /metrics needs one of these keys
 reload: {watch_ms: 1000}       # poll the files every N ms (0: only SIGHUP / check_now)
+console: {enabled: false, buffer: 500}  # the browser console at /console (needs admin_keys)
 ```
 
 Without `tenants`, `policy: FILE` serves every caller with one policy and asks for no key.
@@ -72,6 +73,13 @@ class ReloadConfig(_Strict):
     watch_ms: int = Field(default=DEFAULT_WATCH_MS, ge=0, le=3_600_000)
 
 
+class ConsoleConfig(_Strict):
+    """The browser console at `/console` (docs/console.md): off unless enabled."""
+
+    enabled: bool = False
+    buffer: int = Field(default=500, ge=1, le=100_000)  # recent decisions kept for the live view
+
+
 class ServerConfig(_Strict):
     """What the proxy serves: one policy for everyone, or a policy per tenant behind keys."""
 
@@ -80,11 +88,14 @@ class ServerConfig(_Strict):
     tenants: dict[str, TenantConfig] = {}
     admin_keys: list[KeyHash] = []
     reload: ReloadConfig = ReloadConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
     @model_validator(mode="after")
     def _check(self) -> ServerConfig:
         if (self.policy is None) == (not self.tenants):
             raise ValueError("set either `policy` (one policy, no keys) or `tenants`, not both")
+        if self.console.enabled and not self.admin_keys:
+            raise ValueError("`console: {enabled: true}` needs `admin_keys` (who may open it)")
         owner: dict[str, str] = {}
         for name, tenant in self.tenants.items():
             if not _name_ok(name):

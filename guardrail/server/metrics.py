@@ -162,6 +162,9 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemin",  # 1 only when every live worker has it
         )
+        # Also told of every decision `record` counts: the console's live view (which keeps
+        # nothing while the console is off).
+        self.taps: list[Callable[[Decision, str, str], None]] = []
         # only with several workers: the HTTP requests each live worker answered
         self.worker_requests = (
             Gauge(
@@ -187,6 +190,8 @@ class Metrics:
         for guard, reason in _not_read_whole(decision):
             self.partial_scans.labels(tenant, policy, guard, stage, reason).inc()
         self._record_escalations(decision)
+        for tap in self.taps:
+            tap(decision, tenant, policy)
 
     def _record_escalations(self, decision: Decision) -> None:
         # one judge call serves every label of a text, and (joined small texts, coalesce.py)

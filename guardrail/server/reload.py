@@ -26,6 +26,7 @@ import hashlib
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,20 @@ class Snapshot:
     version: int
 
 
+@dataclass(frozen=True)
+class ReloadEvent:
+    """One load or reload attempt, for the console's policy view (no policy text in it)."""
+
+    at: float  # time.time()
+    reason: str  # "start", "changed", "signal", ...
+    ok: bool
+    version: int | None  # the version serving after the attempt
+    problems: tuple[PolicyProblem, ...] = ()
+
+
+HISTORY = 20  # reload attempts remembered
+
+
 class Reloader:
     """Loads versions, watches their files, and installs each new valid version."""
 
@@ -96,6 +111,7 @@ class Reloader:
         self._install: Callable[[Snapshot], None] | None = None
         self._on_result: Callable[[str], None] = lambda result: None
         self._tasks: set[asyncio.Future[bool]] = set()
+        self.history: deque[ReloadEvent] = deque(maxlen=HISTORY)  # newest last
 
     @classmethod
     def for_policy(cls, path: str | Path, *, watch_ms: int | None = None) -> Reloader:
@@ -123,6 +139,7 @@ class Reloader:
             if self.current is None:
                 snapshot = self._build(previous=None)
                 self._adopt(snapshot)
+                self.history.append(ReloadEvent(time.time(), "start", True, snapshot.version))
             assert self.current is not None
             return self.current
 
@@ -157,6 +174,8 @@ class Reloader:
             extra = {Path(p.file) for p in problems if p.file} - set(seen)
             self._seen = {**seen, **_fingerprints(dict.fromkeys(extra))}
             self._on_result("failed")
+            version = self.current.version if self.current else None
+            self.history.append(ReloadEvent(time.time(), reason, False, version, tuple(problems)))
             log.warning(
                 "policy.reload_failed",
                 reason=reason,
@@ -166,6 +185,7 @@ class Reloader:
             return False
         self._adopt(snapshot)
         self._on_result("ok")
+        self.history.append(ReloadEvent(time.time(), reason, True, snapshot.version))
         log.info(
             "policy.reloaded",
             reason=reason,

@@ -1,0 +1,266 @@
+"""The console at /console through a real proxy: off by default, admin key only, the
+playground on the real pipeline, live decisions over SSE, the policy view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from guardrail.errors import PolicyError
+from guardrail.pipeline import Pipeline
+from guardrail.server.config import parse_server_config
+from guardrail.types import Stage
+from tests.e2e.console_env import (
+    ACME_KEY,
+    ADMIN,
+    LOGS_KEY,
+    RULES,
+    ConsoleServer,
+    console_server,
+    server_yaml,
+    write,
+)
+from tests.helpers.servers import FakeServer
+
+ADMIN_HEADERS = {"x-api-key": ADMIN}
+PAGES = ["/console", "/console/playground", "/console/live", "/console/policy"]
+APIS = ["/console/api/events", "/console/models/guard-minilm"]
+EMAIL = "jane.doe@example.com"
+
+
+@pytest.fixture(scope="module")
+def server(
+    fake_server: FakeServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConsoleServer]:
+    """A proxy with the console on."""
+    with console_server(tmp_path_factory.mktemp("console"), fake_server.url) as running:
+        yield running
+
+
+def check(
+    server: ConsoleServer, body: dict[str, object], headers: dict[str, str] = ADMIN_HEADERS
+) -> httpx.Response:
+    """POST the playground's JSON API."""
+    return httpx.post(server.url + "/console/api/check", json=body, headers=headers, timeout=30)
+
+
+def test_console_is_off_by_default(fake_server: FakeServer, tmp_path: Path) -> None:
+    """Without `console: {enabled: true}` every console path is a 404, admin key or not."""
+    with console_server(tmp_path, fake_server.url, console=False) as off:
+        for path in [*PAGES, *APIS, "/console/login", "/console/static/console.css"]:
+            for headers in ({}, ADMIN_HEADERS):
+                response = httpx.get(off.url + path, headers=headers, timeout=10)
+                assert response.status_code == 404, path
+                assert response.json()["error"]["code"] == "not_found"
+        assert check(off, {"tenant": "acme", "text": "hi"}).status_code == 404
+
+
+def test_console_needs_admin_keys_in_the_config() -> None:
+    """A config that enables the console without `admin_keys` is refused, naming the line."""
+    text = server_yaml().replace("admin_keys:", "#")
+    with pytest.raises(PolicyError, match="admin_keys"):
+        parse_server_config(text, "server.yaml")
+
+
+def test_console_refuses_requests_without_the_admin_key(server: ConsoleServer) -> None:
+    """No key, a tenant's key or a wrong key: 401 on every page and API, and no data shown."""
+    for headers in ({}, {"authorization": f"Bearer {ACME_KEY}"}, {"x-api-key": "nope"}):
+        for path in [*PAGES, *APIS]:
+            response = httpx.get(server.url + path, headers=headers, timeout=10)
+            assert response.status_code == 401, (path, headers)
+            for secret in ("console-rules", "acme", "guard-minilm", "kaboom"):
+                assert secret not in response.text.replace(path, "")
+        refused = check(server, {"tenant": "acme", "text": "hi"}, headers)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthorized"
+    for path in [*PAGES, *APIS[1:]]:
+        admitted = httpx.get(server.url + path, headers=ADMIN_HEADERS, timeout=30)
+        assert admitted.status_code == (303 if path == "/console" else 200), path
+
+
+def test_login_sets_a_session_cookie_and_forged_ones_are_refused(server: ConsoleServer) -> None:
+    """The login form trades the admin key for an HttpOnly, SameSite=Strict cookie that holds
+    no key; a wrong key, an edited cookie or another origin's form get 401."""
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        wrong = browser.post("/console/login", data={"key": "nope", "next": "/console/live"})
+        assert wrong.status_code == 401
+        foreign = browser.post(
+            "/console/login", data={"key": ADMIN}, headers={"origin": "http://evil.test"}
+        )
+        assert foreign.status_code == 401
+        ok = browser.post("/console/login", data={"key": ADMIN, "next": "//evil.test/x"})
+        assert ok.status_code == 303
+        assert ok.headers["location"] == "/console/playground"  # no open redirect
+        cookie = ok.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+        assert ADMIN not in cookie
+        assert browser.get("/console/live").status_code == 200
+        value = browser.cookies["guardrail_console"]
+        forged = value[:-1] + ("0" if value[-1] != "0" else "1")
+        browser.cookies.set("guardrail_console", forged, path="/console")
+        assert browser.get("/console/live").status_code == 401
+
+
+def test_playground_decides_as_guardrail_check_does(server: ConsoleServer) -> None:
+    """A text through the playground gets the decision `Pipeline.check` gives on the same
+    policy, plus the spans (on the raw text) and each rule's scores against its threshold."""
+    text = f"mail {EMAIL} and say kaboom\u200b now"
+    result = check(server, {"tenant": "acme", "text": text, "stage": "input"}).json()
+    expected = asyncio.run(_decide(server.root / "acme.yaml", text))
+    stage = result["stages"][0]
+    assert result["action"] == expected.action.value == "block"
+    assert stage["rules_fired"] == list(expected.rules_fired)
+    assert result["block"]["rule"] == "no-kaboom"
+    found = {s["entity"]: text[s["start"] : s["end"]] for s in stage["spans"]}
+    assert found["EMAIL"] == EMAIL
+    assert found["banned"].startswith("kaboom")
+    assert any(text[s["start"] : s["end"]] == "\u200b" for s in stage["spans"])
+    rules = {r["rule"]: r for r in stage["rules"]}
+    assert rules["no-kaboom"]["fired"] and rules["redact-pii"]["fired"]
+    assert all(lbl["score"] >= lbl["threshold"] for lbl in rules["no-kaboom"]["labels"])
+    assert {g["guard"] for g in stage["guards"]} == {"invisible", "pii", "banned"}
+
+
+async def _decide(policy: Path, text: str):  # type: ignore[no-untyped-def]
+    pipeline = Pipeline.from_file(policy)
+    return await pipeline.check(Stage.INPUT, [text], pipeline.new_request())
+
+
+def test_playground_checks_a_chat_request_by_its_roles(server: ConsoleServer) -> None:
+    """A pasted chat request is checked as the proxy checks it: user text as input, tool
+    results as tool, and the input's redaction shown as the rewritten text."""
+    request = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": f"write to {EMAIL}"},
+            {"role": "tool", "tool_call_id": "c1", "content": "the tool says hello"},
+        ],
+    }
+    result = check(server, {"tenant": "acme", "request": request}).json()
+    stages = {s["stage"]: s for s in result["stages"]}
+    assert set(stages) == {"input", "tool"}
+    assert stages["input"]["action"] == "redact"
+    assert EMAIL not in stages["input"]["rewritten"][0]
+    assert stages["tool"]["action"] == "allow"
+    bad = check(server, {"tenant": "acme", "request": {"messages": "no"}})
+    assert bad.status_code == 400
+    unknown = check(server, {"tenant": "nobody", "text": "hi"})
+    assert unknown.status_code == 400 and "nobody" in unknown.json()["error"]["message"]
+
+
+def _decisions_total(server: ConsoleServer) -> float:
+    text = httpx.get(server.url + "/metrics", headers=ADMIN_HEADERS, timeout=10).text
+    lines = [ln for ln in text.splitlines() if ln.startswith("guardrail_decisions_total{")]
+    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
+
+
+def test_playground_is_not_counted_or_shown_live(server: ConsoleServer) -> None:
+    """Playground checks reach no metrics and no live view: only real traffic does."""
+    before = _decisions_total(server)
+    kept = len(server_log(server))
+    assert check(server, {"tenant": "acme", "text": f"hi {EMAIL}"}).status_code == 200
+    assert _decisions_total(server) == before
+    assert len(server_log(server)) == kept
+    assert server.chat(f"hi {EMAIL}", ACME_KEY).status_code == 200
+    assert _decisions_total(server) > before
+
+
+def server_log(server: ConsoleServer) -> list[dict[str, object]]:
+    """What the live view's buffer holds now (read through the SSE endpoint's backlog)."""
+    return [e for e in read_events(server, after=0, until=lambda _: True, at_most_s=0.5)]
+
+
+def read_events(
+    server: ConsoleServer,
+    *,
+    after: int,
+    until: object,
+    at_most_s: float = 10.0,
+    send: object = None,
+) -> list[dict[str, object]]:
+    """Decision events from the SSE endpoint (backlog after `after`, then new ones) until
+    `until(event)` is true or `at_most_s` passes; `send()` runs once the stream is open."""
+    events: list[dict[str, object]] = []
+    deadline = time.monotonic() + at_most_s
+    timeout = httpx.Timeout(at_most_s, read=at_most_s)
+    url = f"{server.url}/console/api/events?after={after}"
+    try:
+        with httpx.stream("GET", url, headers=ADMIN_HEADERS, timeout=timeout) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            for line in stream.iter_lines():
+                if line.startswith("retry:") and callable(send):
+                    send()
+                if line.startswith("data: "):
+                    event = json.loads(line[6:])
+                    events.append(event)
+                    if callable(until) and until(event):
+                        break
+                if time.monotonic() > deadline:
+                    break
+    except httpx.ReadTimeout:
+        pass
+    return events
+
+
+def test_live_events_follow_traffic_without_raw_text(server: ConsoleServer) -> None:
+    """A request sent while the live stream is open arrives as an event with tenant, stage,
+    action, rules and latency, and without the text: the policy does not log it."""
+    secret = "live.secret@example.com"
+    events = read_events(
+        server,
+        after=10**9,  # only new ones
+        until=lambda e: e["tenant"] == "acme" and e["action"] == "redact",
+        send=lambda: server.chat(f"write to {secret}", ACME_KEY),
+    )
+    event = events[-1]
+    assert event["tenant"] == "acme" and event["stage"] == "input"
+    assert event["rules"] == ["redact-pii"] and event["policy"] == "console-rules"
+    assert event["texts"] is None and event["guard_ms"] > 0
+    assert secret not in json.dumps(events)
+    page = httpx.get(server.url + "/console/live", headers=ADMIN_HEADERS, timeout=10).text
+    assert "redact-pii" in page and secret not in page
+
+
+def test_live_events_carry_text_when_the_policy_logs_it(server: ConsoleServer) -> None:
+    """A tenant whose policy sets `log_text: true` shows the checked (redacted) text."""
+    events = read_events(
+        server,
+        after=10**9,
+        until=lambda e: e["tenant"] == "logs",
+        send=lambda: server.chat(f"hello {EMAIL}", LOGS_KEY),
+    )
+    texts = events[-1]["texts"]
+    assert isinstance(texts, list) and texts[0].startswith("hello <EMAIL")
+    assert EMAIL not in json.dumps(events)
+
+
+def test_policy_view_shows_versions_tests_history_and_model_cards(server: ConsoleServer) -> None:
+    """The policy view lists each tenant's policy hash, its tests with pass/fail, the reload
+    history, the model cards; a failed reload shows its problem until a good one."""
+    page = httpx.get(server.url + "/console/policy", headers=ADMIN_HEADERS, timeout=60).text
+    acme = Pipeline.from_file(server.root / "acme.yaml").policy
+    assert acme.content_hash in page
+    assert "Tests: 2 of 3 pass" in page and "FAIL: expected block, got allow" in page
+    assert 'href="/console/models/guard-minilm"' in page
+    card = httpx.get(server.url + "/console/models/guard-minilm", headers=ADMIN_HEADERS)
+    assert card.status_code == 200 and card.text.startswith("#")
+    assert (
+        httpx.get(server.url + "/console/models/no-such-bundle", headers=ADMIN_HEADERS).status_code
+        == 404
+    )
+    write(server.root / "acme.yaml", RULES.format(log_text="false") + "oops: [\n")
+    try:
+        assert server.reloader.check_now() is False
+        page = httpx.get(server.url + "/console/policy", headers=ADMIN_HEADERS, timeout=60).text
+        assert 'id="last-error"' in page and "acme.yaml" in page
+    finally:
+        write(server.root / "acme.yaml", RULES.format(log_text="false") + "# again\n")
+        assert server.reloader.check_now() is True
+    page = httpx.get(server.url + "/console/policy", headers=ADMIN_HEADERS, timeout=60).text
+    assert 'id="last-error"' not in page and page.count("<td>failed</td>") == 1
