@@ -3,8 +3,8 @@
 read JSON -> limits -> Conversation -> `Flow` (input stages, upstream, output stage or the
 stream's hold-back window, restore) -> the answer, an error or a refusal in the client's format.
 
-A `Wire` (one per endpoint, in `routes_openai.py` / `routes_anthropic.py`) says how to read
-its requests and write its answers; this module never looks at a wire format itself, and
+A `Wire` (one per endpoint, registered in `wires.py`) says how to read its requests and
+write its answers; this module never looks at a wire format itself, and
 holds no step of the flow: it reads the request, calls the upstream client and writes HTTP.
 """
 
@@ -59,6 +59,57 @@ class ErrorShape(Protocol):
     def error(self, exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Response:
         """An error answer in the client's format."""
         ...
+
+
+class Served(ErrorShape, Protocol):
+    """A registered wire shape (`server/wires.py`): where it is served, what it reads (a
+    TypedDict of `guardrail/wire.py`, for the OpenAPI description) and how it answers."""
+
+    path: str
+    method: str
+    summary: str
+    answers: str  # "flow": answer or stream through the flow; "passed": the upstream's JSON
+
+    @property
+    def request(self) -> type | None:
+        """The request body's type (None: no body)."""
+        ...
+
+    @property
+    def error_type(self) -> type:
+        """The error answer's type."""
+        ...
+
+    async def endpoint(self, request: Request) -> Response:
+        """The route's handler."""
+        ...
+
+
+class FlowEndpoint:
+    """Served through the whole flow (`Proxy.handle`): an answer, or a stream."""
+
+    method = "POST"
+    answers = "flow"
+
+    async def endpoint(self, request: Request) -> Response:
+        """`POST`, streamed or not."""
+        response: Response = await request.app.state.guardrail.handle(request, self)
+        return response
+
+
+class PassEndpoint:
+    """Input stages, then the upstream's answer as it came (`Proxy.pass_through`)."""
+
+    method = "POST"
+    answers = "passed"
+
+    async def endpoint(self, request: Request) -> Response:
+        """`POST`: input stages, then the upstream's JSON answer."""
+        holder = request.app.state.guardrail
+        response: Response = await holder.call(
+            request, self, lambda proxy: proxy.pass_through(request, self)
+        )
+        return response
 
 
 Work = Callable[[str, "Outcome"], Awaitable[Response]]

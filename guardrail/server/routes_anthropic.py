@@ -1,5 +1,5 @@
-"""Anthropic-compatible endpoints: `POST /v1/messages`, streamed or not, and
-`POST /v1/messages/count_tokens`.
+"""Anthropic-compatible wire shapes: `POST /v1/messages`, streamed or not, and
+`POST /v1/messages/count_tokens` (registered in `wires.py`).
 
 The request is checked in its own format (segments point into the Anthropic body), then
 translated to the OpenAI format for the upstream (`anthropic_format`); answers and streams
@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from guardrail.conversation import Conversation, parse_anthropic
 from guardrail.errors import GuardrailError
@@ -23,11 +21,11 @@ from guardrail.server.anthropic_format import (
     to_anthropic_response,
     to_openai_request,
 )
+from guardrail.server.proxy import FlowEndpoint, PassEndpoint
 from guardrail.server.sse import named_event
 from guardrail.upstream.base import Upstream, UpstreamRequest
 from guardrail.upstream.formats import CHAT
-
-Json = dict[str, Any]
+from guardrail.wire import AnthropicError, CountTokensRequest, Json, MessagesRequest
 
 _TYPES = {
     400: "invalid_request_error",
@@ -47,10 +45,14 @@ def error_body(exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Js
     return {"type": "error", "error": {"type": kind, "message": message, "code": exc.code, **extra}}
 
 
-class MessagesWire:
+class MessagesWire(FlowEndpoint):
     """`POST /v1/messages`."""
 
     route = "anthropic.messages"
+    path = "/v1/messages"
+    summary = "Anthropic messages"
+    request = MessagesRequest
+    error_type = AnthropicError
     format = CHAT
 
     def parse(self, body: Json, *, scan_system: bool) -> Conversation:
@@ -79,12 +81,16 @@ class MessagesWire:
 MESSAGES = MessagesWire()
 
 
-class CountTokensWire:
+class CountTokensWire(PassEndpoint):
     """`POST /v1/messages/count_tokens`: the texts would reach the provider, so they are
     checked as a `/v1/messages` request is (same parser and field table); the count comes
     from an Anthropic upstream, never from a local estimate (`upstream/anthropic_tokens.py`)."""
 
     route = "anthropic.count_tokens"
+    path = "/v1/messages/count_tokens"
+    summary = "Anthropic token count (texts checked as for messages; needs an Anthropic route)"
+    request = CountTokensRequest
+    error_type = AnthropicError
     count_keys = ("messages",)
 
     def parse(self, body: Json, *, scan_system: bool) -> Conversation:
@@ -98,23 +104,3 @@ class CountTokensWire:
 
 
 COUNT_TOKENS = CountTokensWire()
-
-
-async def messages(request: Request) -> Response:
-    """`POST /v1/messages`."""
-    response: Response = await request.app.state.guardrail.handle(request, MESSAGES)
-    return response
-
-
-async def count_tokens(request: Request) -> Response:
-    """`POST /v1/messages/count_tokens`: input stages, then the Anthropic upstream's count."""
-    response: Response = await request.app.state.guardrail.call(
-        request, COUNT_TOKENS, lambda proxy: proxy.pass_through(request, COUNT_TOKENS)
-    )
-    return response
-
-
-ROUTES = [
-    Route("/v1/messages", messages, methods=["POST"]),
-    Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
-]

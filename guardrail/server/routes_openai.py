@@ -1,5 +1,5 @@
-"""OpenAI-compatible endpoints: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
-`/v1/models`.
+"""OpenAI-compatible wire shapes: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
+`/v1/models` (registered in `wires.py`).
 
 Requests go upstream as they came (unknown fields included) once checked; only our
 `guardrail_stage` extension keys are removed. Errors are OpenAI-shaped:
@@ -14,7 +14,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from guardrail.conversation import (
     Conversation,
@@ -23,12 +22,17 @@ from guardrail.conversation import (
 )
 from guardrail.errors import GuardrailError
 from guardrail.flow import Outcome
-from guardrail.server.proxy import Proxy
+from guardrail.server.proxy import FlowEndpoint, PassEndpoint, Proxy
 from guardrail.server.sse import DONE, data_event
 from guardrail.upstream import formats
 from guardrail.upstream.base import Upstream, UpstreamRequest
-
-Json = dict[str, Any]
+from guardrail.wire import (
+    ChatRequest,
+    CompletionRequest,
+    EmbeddingsRequest,
+    Json,
+    OpenAIError,
+)
 
 
 def error_type(exc: GuardrailError, status: int) -> str:
@@ -56,6 +60,7 @@ def error_body(exc: GuardrailError, status: int, extra: Mapping[str, Any]) -> Js
 class _OpenAIWire:
     route = ""
     format = formats.CHAT
+    error_type: type = OpenAIError
 
     def parse(self, body: Json, *, scan_system: bool) -> Conversation:
         return self.format.parse_request(body, scan_system=scan_system)
@@ -80,17 +85,23 @@ class _OpenAIWire:
         return data_event(error_body(exc, exc.http_status, {}))
 
 
-class ChatWire(_OpenAIWire):
+class ChatWire(FlowEndpoint, _OpenAIWire):
     """`POST /v1/chat/completions`."""
 
     route = "openai.chat"
+    path = "/v1/chat/completions"
+    summary = "OpenAI chat completions"
+    request = ChatRequest
     format = formats.CHAT
 
 
-class CompletionWire(_OpenAIWire):
+class CompletionWire(FlowEndpoint, _OpenAIWire):
     """`POST /v1/completions` (legacy text completions)."""
 
     route = "openai.completions"
+    path = "/v1/completions"
+    summary = "OpenAI legacy completions"
+    request = CompletionRequest
     format = formats.TEXT
 
 
@@ -98,22 +109,13 @@ CHAT = ChatWire()
 COMPLETION = CompletionWire()
 
 
-async def chat_completions(request: Request) -> Response:
-    """`POST /v1/chat/completions`, streamed or not."""
-    response: Response = await request.app.state.guardrail.handle(request, CHAT)
-    return response
-
-
-async def completions(request: Request) -> Response:
-    """`POST /v1/completions`, streamed or not."""
-    response: Response = await request.app.state.guardrail.handle(request, COMPLETION)
-    return response
-
-
-class EmbeddingsWire(_OpenAIWire):
+class EmbeddingsWire(PassEndpoint, _OpenAIWire):
     """`POST /v1/embeddings`: every string of `input` is checked like a user message."""
 
     route = "openai.embeddings"
+    path = "/v1/embeddings"
+    summary = "OpenAI embeddings (inputs checked like user messages)"
+    request = EmbeddingsRequest
     count_keys = ("input",)
 
     def parse(self, body: Json, *, scan_system: bool) -> Conversation:
@@ -126,36 +128,32 @@ class EmbeddingsWire(_OpenAIWire):
 EMBEDDINGS = EmbeddingsWire()
 
 
-async def embeddings(request: Request) -> Response:
-    """`POST /v1/embeddings`: input stages, then the upstream's embeddings as they came."""
-    response: Response = await request.app.state.guardrail.call(
-        request, EMBEDDINGS, lambda proxy: proxy.pass_through(request, EMBEDDINGS)
-    )
-    return response
-
-
 class ModelsWire(_OpenAIWire):
-    """`GET /v1/models`."""
-
-    route = "openai.models"
-
-
-MODELS = ModelsWire()
-
-
-async def models(request: Request) -> Response:
     """`GET /v1/models`: what the upstream serves (for a valid key, when keys are set),
     asked with the key a completion would carry; its refusals answer as OpenAI errors."""
 
-    async def entry(proxy: Proxy) -> Response:
-        async def work(request_id: str, outcome: Outcome) -> Response:
-            names = await proxy.upstream.models(proxy.upstream_key(request))
-            return JSONResponse(_model_list(names))
+    route = "openai.models"
+    path = "/v1/models"
+    method = "GET"
+    summary = "models of the upstream"
+    request = None
+    answers = "models"
 
-        return await proxy.run(request, MODELS, work)
+    async def endpoint(self, request: Request) -> Response:
+        """`GET /v1/models`."""
 
-    response: Response = await request.app.state.guardrail.call(request, MODELS, entry)
-    return response
+        async def entry(proxy: Proxy) -> Response:
+            async def work(request_id: str, outcome: Outcome) -> Response:
+                names = await proxy.upstream.models(proxy.upstream_key(request))
+                return JSONResponse(_model_list(names))
+
+            return await proxy.run(request, self, work)
+
+        response: Response = await request.app.state.guardrail.call(request, self, entry)
+        return response
+
+
+MODELS = ModelsWire()
 
 
 def _model_list(names: list[str]) -> Json:
@@ -164,11 +162,3 @@ def _model_list(names: list[str]) -> Json:
         {"id": n, "object": "model", "created": created, "owned_by": "guardrail"} for n in names
     ]
     return {"object": "list", "data": data}
-
-
-ROUTES = [
-    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-    Route("/v1/completions", completions, methods=["POST"]),
-    Route("/v1/embeddings", embeddings, methods=["POST"]),
-    Route("/v1/models", models, methods=["GET"]),
-]

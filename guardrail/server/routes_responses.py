@@ -1,4 +1,5 @@
-"""OpenAI Responses API endpoint: `POST /v1/responses`, streamed or not.
+"""OpenAI Responses API wire shape: `POST /v1/responses`, streamed or not (registered in
+`wires.py`).
 
 The request is checked in its own format (`responses_request.parse_responses`: segments
 point into the Responses body, and what guardrail cannot check is refused), translated to
@@ -12,25 +13,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from guardrail.conversation import Conversation
 from guardrail.errors import GuardrailError
+from guardrail.server.proxy import FlowEndpoint
 from guardrail.server.responses_format import StreamEncoder, to_response
 from guardrail.server.responses_request import parse_responses, to_chat_request
 from guardrail.server.routes_openai import error_body
 from guardrail.server.sse import named_event
 from guardrail.upstream.formats import CHAT
+from guardrail.wire import Json, OpenAIError, ResponsesRequest
 
-Json = dict[str, Any]
 
-
-class ResponsesWire:
+class ResponsesWire(FlowEndpoint):
     """`POST /v1/responses`."""
 
     route = "openai.responses"
+    path = "/v1/responses"
+    summary = "OpenAI Responses API"
+    request = ResponsesRequest
+    error_type = OpenAIError
     format = CHAT
 
     def parse(self, body: Json, *, scan_system: bool) -> Conversation:
@@ -60,12 +63,3 @@ class ResponsesWire:
 
 
 RESPONSES = ResponsesWire()
-
-
-async def responses(request: Request) -> Response:
-    """`POST /v1/responses`."""
-    response: Response = await request.app.state.guardrail.handle(request, RESPONSES)
-    return response
-
-
-ROUTES = [Route("/v1/responses", responses, methods=["POST"])]
