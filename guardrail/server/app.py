@@ -26,7 +26,7 @@ from starlette.routing import Route
 from guardrail.errors import GuardrailError
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline
-from guardrail.server import fallback, openapi, routes_anthropic, routes_openai, routes_responses
+from guardrail.server import fallback, openapi, wires
 from guardrail.server.auth import Tenancy, key_matches, unauthorized
 from guardrail.server.console import CONSOLE_ROUTES, Console
 from guardrail.server.framing import FramingGuard
@@ -225,9 +225,7 @@ def create_app(
     app = Starlette(
         routes=[
             *_health_routes(),
-            *routes_openai.ROUTES,
-            *routes_anthropic.ROUTES,
-            *routes_responses.ROUTES,
+            *wires.routes(),  # every registered wire shape
             *openapi.ROUTES,
             *CONSOLE_ROUTES,  # 404 unless the server config enables it
         ],
