@@ -73,6 +73,7 @@ BUILTIN: Mapping[str, str] = {
     "canary": "guardrail.guards.canary:KIND",
     "language": "guardrail.guards.language:KIND",
     "json_schema": "guardrail.guards.json_schema:KIND",
+    "topics": "guardrail.guards.topics:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"
