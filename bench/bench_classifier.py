@@ -18,6 +18,11 @@ machine slows every engine alike):
    without the head (1 thread, batch 1), the pass without requesting the head's output, and
    the per-window entity decoding. `--token-head` runs only this section (no PyTorch needed).
 
+`--topics` runs only the cost of the `topics` guard (no PyTorch needed): building it (the
+descriptions embedded once), and per text a classifier scan alone vs the classifier and a
+topics guard together (one shared pass: forward passes are counted), and the topics guard's
+own work once the pass is done (a cache hit: centring and cosines in numpy).
+
 `--long-text` runs only the cost of reading long texts whole (no PyTorch needed): 10k, 50k and
 100k characters of benign prose (rows of ../shared/data/benign joined, else synthetic), every
 window scored, windows one per job vs 4 per pass, against a sampled read (`long_text: sample`,
@@ -647,6 +652,86 @@ def _token_row(
     ]
 
 
+TOPIC_DESCRIPTIONS = {
+    "medical": "medical symptoms, diagnosis and treatment of illness",
+    "legal": "legal advice about laws, contracts, courts and lawsuits",
+    "investing": "investment advice about stocks, shares, crypto and retirement savings",
+    "politics": "politics, elections, politicians and political parties",
+    "competitors": "products and prices of our competitors",
+}
+
+
+def topics_cost(bundle: Bundle, reps: int) -> str:
+    """Median ms: classifier alone vs classifier + topics (one pass), topics after the pass."""
+    from guardrail.guards.classifier import ClassifierGuard
+    from guardrail.guards.topics import TopicsGuard, TopicSpace, embedder
+    from guardrail.inference.runtime import ClassifierRuntime
+    from guardrail.settings import Settings
+    from guardrail.types import CheckContext, Stage
+
+    runtime = ClassifierRuntime(bundle, Settings(inference_workers=1, inference_threads=1))
+    start = time.perf_counter()
+    space = TopicSpace(embedder(runtime), TOPIC_DESCRIPTIONS)
+    build_ms = (time.perf_counter() - start) * 1000
+    inj = ClassifierGuard("injection", runtime, "injection")
+    topics = TopicsGuard("topics", runtime, space, allow=False, threshold=0.4)
+    ctx = CheckContext(stage=Stage.INPUT)
+    rows = []
+    for label, base in (("prompt", "Should I sell my shares now?"), ("2 kB", long_prose(2000, 1))):
+        alone, both, after, passes = [], [], [], 0
+        fetch = _fetch_cost(runtime, base, reps)
+        for i in range(reps):
+            texts = [f"{base} ({i})", f"{base} [{i}]"]  # fresh texts: no cache hits
+            alone += timed(lambda t=texts: asyncio.run(inj.scan(t[:1], ctx)), 1)
+            before = runtime.forward_passes
+            both += timed(lambda t=texts: asyncio.run(_gather(inj, topics, t[1:], ctx)), 1)
+            passes += runtime.forward_passes - before
+            after += timed(lambda t=texts: asyncio.run(topics.scan(t[1:], ctx)), 1)
+        windows = len(runtime.windows(base))
+        rows.append(
+            [
+                label,
+                str(windows),
+                f"{statistics.median(alone) * 1000:.2f}",
+                f"{statistics.median(both) * 1000:.2f}",
+                f"{passes / reps:.1f}",
+                f"{statistics.median(after) * 1000:.3f}",
+                fetch,
+            ]
+        )
+    runtime.close()
+    header = [
+        "text",
+        "windows",
+        "classifier alone",
+        "classifier + topics",
+        "passes",
+        "topics after the pass",
+        "graph run: heads / heads + embedding",
+    ]
+    return f"build (5 topics + background): {build_ms:.0f} ms\n\n" + table(header, rows)
+
+
+def _fetch_cost(runtime: Any, text: str, reps: int) -> str:
+    """Median ms of one session run asking for the heads only vs the heads and the embedding
+    (interleaved): what exposing the pooled tensor costs."""
+    model = runtime.model
+    ids, mask = model.pad(runtime.rows(text))
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    heads = [h.output for h in model.heads.values()]
+    spec = runtime.bundle.manifest.embedding
+    with_embedding = [*heads, spec.output] if spec is not None else heads
+    plain, fetched = [], []
+    for _ in range(reps):
+        plain += timed(lambda: model.session.run(heads, feeds), 1)
+        fetched += timed(lambda: model.session.run(with_embedding, feeds), 1)
+    return f"{statistics.median(plain) * 1000:.2f} / {statistics.median(fetched) * 1000:.2f}"
+
+
+async def _gather(a: Any, b: Any, texts: list[str], ctx: Any) -> None:
+    await asyncio.gather(a.scan(texts, ctx), b.scan(texts, ctx))
+
+
 def main() -> int:
     """Run every section and print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -660,9 +745,15 @@ def main() -> int:
     parser.add_argument(
         "--long-text", action="store_true", help="only the cost of whole reads (no torch)"
     )
+    parser.add_argument("--topics", action="store_true", help="only the topics guard (no torch)")
     args = parser.parse_args()
     started = time.perf_counter()
     bundle = load_bundle(args.bundle)
+    if args.topics:
+        load1, load5, _ = os.getloadavg()
+        print(f"# topics guard: {bundle.name}\n\n- load average {load1:.1f} / {load5:.1f}\n")
+        print(topics_cost(bundle, 10 if args.quick else 30))
+        return 0
     if args.long_text:
         load1, load5, _ = os.getloadavg()
         print(f"# long texts read whole: {bundle.name}\n")
