@@ -18,7 +18,7 @@ LPVENV := .venv-litellm-proxy
 LPSTAMP := $(LPVENV)/.installed-stamp
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: venv train-venv wheelhouse litellm-proxy-venv demo test pytest lint format bench train clean
+.PHONY: venv train-venv wheelhouse litellm-proxy-venv browser-deps demo test pytest lint format bench train clean
 
 venv: $(STAMP)  ## .venv: serve, demo, lint and test (no torch; idempotent)
 
@@ -54,13 +54,24 @@ $(LPSTAMP): pyproject.toml
 
 litellm-proxy-venv: $(LPSTAMP)  ## litellm's proxy, for the plug-in tests and bench/bench_proxy.py
 
+# The console's browser tests (tests/e2e/test_console_browser.py) drive Debian's chromium and
+# chromium-driver with selenium (.venv, [dev]). Best effort, only when chromedriver is missing:
+# without root or apt the tests skip, saying why.
+browser-deps:  ## chromium + chromium-driver from the distribution, when missing
+	@command -v chromedriver >/dev/null 2>&1 || { \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null || \
+	  { apt-get update -q >/dev/null 2>&1 && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; } || \
+	  echo "browser-deps: chromium not installed; the console's browser tests will skip"; }
+
 demo: venv  ## builds .venv only; proxy on 127.0.0.1 + local upstream + sample traffic, prints what happened
 	$(BIN)/guardrail demo --policy policies/default.yaml
 
 test: venv lint pytest  ## lint, types and the test suite
 
 # The suite in .venv (the torch tests skip there, saying so), then those tests in .venv-train.
-pytest: venv litellm-proxy-venv train-venv wheelhouse
+pytest: venv litellm-proxy-venv train-venv wheelhouse browser-deps
 	GUARDRAIL_LITELLM_PROXY=$(CURDIR)/$(LPVENV)/bin/litellm \
 	  GUARDRAIL_WHEELHOUSE=$(CURDIR)/$(WHEELHOUSE) $(BIN)/python -m pytest
 	$(TBIN)/python -m pytest $(TRAIN_TESTS)

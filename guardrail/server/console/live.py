@@ -135,4 +135,6 @@ class DecisionLog:
 
 def counts(log: DecisionLog) -> dict[str, Any]:
     """Numbers about the buffer, for the page."""
-    return {"size": log.recent.maxlen, "kept": len(log.recent), "viewers": len(log.viewers)}
+    settings = log.settings()
+    size = settings.buffer if settings is not None else log.recent.maxlen
+    return {"size": size, "kept": len(log.recent), "viewers": len(log.viewers)}

@@ -59,7 +59,7 @@ HEADERS = {
     "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",  # "no-referrer" would make form posts say Origin: null
     "cache-control": "no-store",
     "x-frame-options": "DENY",
 }

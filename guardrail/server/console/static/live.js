@@ -78,7 +78,10 @@
     for (const tr of rows.rows) tr.hidden = !shown(tr);
   }
 
-  for (const el of Object.values(filters)) el.addEventListener("input", refilter);
+  for (const el of Object.values(filters)) {
+    el.addEventListener("input", refilter);
+    el.addEventListener("change", refilter);
+  }
   document.getElementById("filters").addEventListener("submit", (e) => e.preventDefault());
 
   const source = new EventSource("/console/api/events?after=" + last);
