@@ -3,6 +3,8 @@ tests/e2e/policies/topics.yaml): an allow-list on prompts, a deny-list on answer
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import openai
 import pytest
 
@@ -73,3 +75,26 @@ def test_medical_answer_is_blocked_at_output(proxy_url: ProxyFactory, fake: Fake
         "no-medical-answers",
         "output",
     )
+
+
+PACK = Path(__file__).resolve().parents[2] / "policies" / "customer-support.yaml"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "shadowed"),
+    [
+        ("Who is going to win the next election?", True),
+        ("I was charged twice this month, please refund one of the payments.", False),
+    ],
+)
+def test_customer_support_pack_records_off_topic_prompts_in_shadow(
+    proxy_url: ProxyFactory, fake: FakeUpstream, prompt: str, shadowed: bool
+) -> None:
+    """The pack's topics allow-list never blocks: an off-topic prompt is answered and named in
+    x-guardrail-shadow-rules; a billing prompt is not named."""
+    raw = openai_client(proxy_url(PACK)).chat.completions.with_raw_response.create(
+        model="gpt-test", messages=[{"role": "user", "content": prompt}]
+    )
+    assert raw.parse().choices[0].message.content == f"echo: {prompt}"
+    named = "off-topic-seen" in raw.headers.get("x-guardrail-shadow-rules", "").split(",")
+    assert named is shadowed
