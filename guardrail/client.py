@@ -43,10 +43,11 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
 from guardrail import client_responses
-from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, plain
+from guardrail.integrations.edge import Call, Edge, PolicyLike, plain
 from guardrail.integrations.loop import BackgroundLoop, background_loop, wait
 from guardrail.upstream import shapes
 from guardrail.upstream.formats import CHAT, TEXT, AnswerFormat
+from guardrail.wire import Json
 
 __all__ = ["AsyncGuardedStream", "GuardedStream", "wrap"]
 

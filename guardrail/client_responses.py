@@ -23,9 +23,10 @@ import openai
 from openai._models import construct_type
 from openai.types.responses import Response, ResponseStreamEvent
 
-from guardrail.integrations.edge import Json, plain
+from guardrail.integrations.edge import plain
 from guardrail.server.responses_format import StreamEncoder, to_response
 from guardrail.server.responses_request import parse_responses, to_chat_request
+from guardrail.wire import Json
 
 # the SDK's per-call options: they go to the chat call as they are, never into the body
 _OPTIONS = ("extra_headers", "extra_query", "timeout")

@@ -46,13 +46,13 @@ from typing import Any
 from guardrail import fields
 from guardrail.errors import RequestError, UncheckableInput
 from guardrail.types import Stage
+from guardrail.wire import Json, copy_json
 
 STAGE_MARK = "guardrail_stage"
 """Extension key on an OpenAI message or content part that names its stage."""
 
 PathKey = str | int
 WirePath = tuple[PathKey, ...]
-Body = dict[str, Any]
 
 _MARKABLE = {Stage.INPUT.value, Stage.RETRIEVED.value, Stage.TOOL.value}
 
@@ -79,7 +79,7 @@ class Segment:
 class Conversation:
     """The segments of one wire body. `body` is the conversation's own copy."""
 
-    body: Body
+    body: Json
     segments: list[Segment] = field(default_factory=list)
 
     def texts(self, stage: Stage) -> list[str]:
@@ -113,7 +113,7 @@ class Conversation:
         return changed
 
 
-def _write(body: Body, segment: Segment, text: str) -> None:
+def _write(body: Json, segment: Segment, text: str) -> None:
     value: Any = text
     if segment.json_value:
         try:
@@ -124,13 +124,6 @@ def _write(body: Body, segment: Segment, text: str) -> None:
     for key in segment.path[:-1]:
         node = node[key]
     node[segment.path[-1]] = value
-
-
-def _copy(body: Body) -> Body:
-    # JSON bodies hold only dict/list/str/number/bool/None: a JSON round trip is a deep copy
-    # that is faster than copy.deepcopy.
-    copied: Body = json.loads(json.dumps(body))
-    return copied
 
 
 def _require_list(value: Any, what: str) -> list[Any]:
@@ -202,9 +195,9 @@ def _checked(
 # ---------------------------------------------------------------- OpenAI chat (request)
 
 
-def parse_openai_chat(body: Body, *, scan_system: bool = False) -> Conversation:
+def parse_openai_chat(body: Json, *, scan_system: bool = False) -> Conversation:
     """Segments of an OpenAI `chat.completions` request (a copy of `body`)."""
-    conv = Conversation(_copy(body))
+    conv = Conversation(copy_json(body))
     messages = _require_list(conv.body.get("messages"), "messages")
     for i, message in enumerate(messages):
         message = _require_dict(message, f"messages[{i}]")
@@ -307,7 +300,7 @@ def _openai_function(
             yield at.segment(text, (*path, key))
 
 
-def strip_stage_marks(body: Body) -> Body:
+def strip_stage_marks(body: Json) -> Json:
     """Remove our `guardrail_stage` extension keys (in place) before a body goes upstream."""
     for message in body.get("messages") or ():
         if isinstance(message, dict):
@@ -328,9 +321,9 @@ def _parts(content: Any) -> Iterable[dict[str, Any]]:
 # ------------------------------------------------------------ OpenAI completions (request)
 
 
-def parse_openai_completion(body: Body) -> Conversation:
+def parse_openai_completion(body: Json) -> Conversation:
     """Segments of a legacy `/v1/completions` request: the prompt(s) are `input`."""
-    conv = Conversation(_copy(body))
+    conv = Conversation(copy_json(body))
     prompt = conv.body.get("prompt")
     if isinstance(prompt, str):
         conv.segments.append(Segment(Stage.INPUT, prompt, ("prompt",)))
@@ -351,11 +344,11 @@ def parse_openai_completion(body: Body) -> Conversation:
 # ------------------------------------------------------------ OpenAI embeddings (request)
 
 
-def parse_openai_embeddings(body: Body) -> Conversation:
+def parse_openai_embeddings(body: Json) -> Conversation:
     """Segments of an `/v1/embeddings` request: each string of `input` is `input`, as a user
     message is. Token ids (an array of integers, or of such arrays) cannot be checked, so
     they are refused (UncheckableInput), never forwarded."""
-    conv = Conversation(_copy(body))
+    conv = Conversation(copy_json(body))
     value = conv.body.get("input")
     if isinstance(value, str):
         conv.segments.append(Segment(Stage.INPUT, value, ("input",)))
@@ -382,9 +375,9 @@ def _token_ids(value: Any) -> bool:
 # ------------------------------------------------------------------ Anthropic (request)
 
 
-def parse_anthropic(body: Body, *, scan_system: bool = False) -> Conversation:
+def parse_anthropic(body: Json, *, scan_system: bool = False) -> Conversation:
     """Segments of an Anthropic `messages` request (a copy of `body`)."""
-    conv = Conversation(_copy(body))
+    conv = Conversation(copy_json(body))
     if scan_system:
         system = conv.body.get("system")
         if isinstance(system, str):
@@ -499,7 +492,7 @@ def _json_leaves(value: Any, path: WirePath, at: At) -> Iterator[Segment]:
 # ------------------------------------------------------------ OpenAI responses (output)
 
 
-def parse_openai_chat_response(response: Body) -> Conversation:
+def parse_openai_chat_response(response: Json) -> Conversation:
     """`output` segments of a chat completion: every text-bearing field of each choice's
     message (`guardrail.fields`: content and its parts, refusal, reasoning, the audio
     transcript, tool-call names and arguments, citation titles and URLs)."""
@@ -530,7 +523,7 @@ _OUTPUT_TEXTS: tuple[WirePath, ...] = (
 )
 
 
-def _chat_messages(response: Body) -> Iterator[tuple[int, dict[str, Any]]]:
+def _chat_messages(response: Json) -> Iterator[tuple[int, dict[str, Any]]]:
     for i, choice in enumerate(response.get("choices") or ()):
         message = choice.get("message") if isinstance(choice, dict) else None
         if isinstance(message, dict):
@@ -549,7 +542,7 @@ def _at_path(node: Any, path: WirePath) -> Any:
     return node
 
 
-def clean_chat_response(response: Body) -> list[WirePath]:
+def clean_chat_response(response: Json) -> list[WirePath]:
     """Before an answer's output check: drop what the check would not see (in place).
 
     Each choice's `logprobs` become null (their tokens repeat the text outside the
@@ -561,7 +554,7 @@ def clean_chat_response(response: Body) -> list[WirePath]:
     return _drop_unlisted(response, parse_openai_chat_response(response), fields.CHAT)
 
 
-def _drop_unlisted(response: Body, conv: Conversation, wire: str) -> list[WirePath]:
+def _drop_unlisted(response: Json, conv: Conversation, wire: str) -> list[WirePath]:
     dropped: list[WirePath] = []
     for i, choice in enumerate(response.get("choices") or ()):
         if isinstance(choice, dict) and choice.get("logprobs") is not None:
@@ -581,7 +574,7 @@ def _drop_unlisted(response: Body, conv: Conversation, wire: str) -> list[WirePa
 
 
 def forget_mirrors(
-    response: Body, before: Sequence[Segment], after: Conversation
+    response: Json, before: Sequence[Segment], after: Conversation
 ) -> list[WirePath]:
     """Audio whose transcript the output check changed no longer says what the text says:
     drop the audio data (in place; returns the paths removed)."""
@@ -595,13 +588,13 @@ def forget_mirrors(
     return dropped
 
 
-def clean_completion_response(response: Body) -> list[WirePath]:
+def clean_completion_response(response: Json) -> list[WirePath]:
     """Before a legacy answer's output check: `logprobs` become null, and fields holding a
     string `guardrail.fields` does not list are removed (in place; returns their paths)."""
     return _drop_unlisted(response, parse_openai_completion_response(response), fields.TEXT)
 
 
-def parse_openai_completion_response(response: Body) -> Conversation:
+def parse_openai_completion_response(response: Json) -> Conversation:
     """`output` segments of a legacy text completion: each choice's text."""
     conv = Conversation(response)
     for i, choice in enumerate(response.get("choices") or ()):
@@ -610,7 +603,7 @@ def parse_openai_completion_response(response: Body) -> Conversation:
     return conv
 
 
-def last_user_text(body: Body) -> str:
+def last_user_text(body: Json) -> str:
     """The text of the last user message of an OpenAI chat body ('' if none)."""
     for message in reversed(body.get("messages") or []):
         if isinstance(message, dict) and message.get("role") == "user":

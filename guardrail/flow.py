@@ -15,10 +15,9 @@ value in the `Outcome` (each edge decides what it becomes: an error, an exceptio
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from guardrail.conversation import Conversation, WirePath, forget_mirrors
 from guardrail.errors import ContentBlocked
@@ -29,10 +28,10 @@ from guardrail.stream_limit import cap_completion
 from guardrail.streaming import CONTENT_FILTER, Holdback, StreamGuard
 from guardrail.types import SEVERITY, Action, Block, Decision, Mode, Stage
 from guardrail.upstream.formats import AnswerFormat
+from guardrail.wire import Json, copy_json
 
 log = get_logger("guardrail.flow")
 
-Json = dict[str, Any]
 Chunks = AsyncIterator[Json]
 Edit = tuple[WirePath, str | None]  # None: a field the output check cannot see, cleared
 """A changed output text: where it lives in the answer and its new value."""
@@ -137,7 +136,7 @@ class Flow:
         if not self.parallel_input:
             await self.check_input(conv, state, outcome)
             return None if outcome.block else await send(conv.body)
-        early = asyncio.ensure_future(send(_copy(conv.body)))
+        early = asyncio.ensure_future(send(copy_json(conv.body)))
         try:
             await self.check_input(conv, state, outcome)
         except BaseException:
@@ -239,11 +238,6 @@ def _input_rewrites(pipeline: Pipeline) -> bool:
         and rule.stages & set(INPUT_STAGES)
         for rule in pipeline.policy.rules
     )
-
-
-def _copy(body: Json) -> Json:
-    copied: Json = json.loads(json.dumps(body))
-    return copied
 
 
 async def _cancel(task: asyncio.Future[T], discard: Callable[[T], Awaitable[None]]) -> None:

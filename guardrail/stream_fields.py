@@ -23,8 +23,9 @@ from guardrail.errors import UpstreamBadResponse
 from guardrail.streaming import CONTENT_FILTER, Holdback, MakeHoldback, Release, chunk_index
 from guardrail.types import Decision
 from guardrail.upstream.formats import CHAT, AnswerFormat
+from guardrail.wire import Json
 
-Chunk = dict[str, Any]
+Chunk = Json  # one OpenAI stream chunk
 
 SIDE_TEXTS = ("refusal", "reasoning_content")
 """Delta keys whose text this guard checks (besides `audio.transcript` and tool names)."""

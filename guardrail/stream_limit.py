@@ -9,9 +9,9 @@ from typing import Any
 
 from guardrail.logging import get_logger
 from guardrail.upstream.formats import CHAT, AnswerFormat
+from guardrail.wire import Json
 
 log = get_logger("guardrail.server")
-Json = dict[str, Any]
 LENGTH = "length"
 _FINISH = "finish_reason"
 

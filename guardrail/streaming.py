@@ -50,10 +50,11 @@ from typing import Any, Literal
 from guardrail.errors import LimitExceeded, UpstreamBadResponse
 from guardrail.types import Action, Block, Decision, Stage
 from guardrail.upstream.formats import CHAT, AnswerFormat
+from guardrail.wire import Json
 
 CheckFn = Callable[[str], Awaitable[Decision]]
 RestoreFn = Callable[[str], str]
-Chunk = dict[str, Any]
+Chunk = Json  # one OpenAI stream chunk
 Opcodes = Sequence[tuple[str, int, int, int, int]]
 
 CONTENT_FILTER = "content_filter"

@@ -29,6 +29,7 @@ from guardrail.pipeline import Pipeline, RequestState
 from guardrail.settings import Settings, get_settings
 from guardrail.types import CheckContext, Decision, Finding, Stage
 from guardrail.upstream.base import Upstream, UpstreamRequest
+from guardrail.wire import Json
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
     from guardrail.server.metrics import Metrics
 
 log = get_logger("guardrail.telemetry")
-
-Json = dict[str, Any]
 
 
 def tracer_from_settings(settings: Settings | None = None) -> Tracer | None:

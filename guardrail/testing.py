@@ -49,8 +49,7 @@ from guardrail.server.sse import named_event
 from guardrail.types import CheckContext, Decision, Finding, Span
 from guardrail.upstream import shapes
 from guardrail.upstream.formats import CHAT, TEXT, AnswerFormat
-
-Json = dict[str, Any]
+from guardrail.wire import Json
 
 __all__ = [
     "DelayedGuard",

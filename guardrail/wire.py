@@ -22,7 +22,10 @@ Json = dict[str, Any]
 
 
 def copy_json(value: Json) -> Json:
-    """A deep copy of a JSON object (what goes upstream never aliases what was checked)."""
+    """A deep copy of a JSON object (what goes upstream never aliases what was checked).
+
+    JSON bodies hold only dict/list/str/number/bool/None: a JSON round trip is a deep copy
+    that is faster than copy.deepcopy."""
     copied: Json = json.loads(json.dumps(value))
     return copied
 

@@ -15,7 +15,6 @@ its own SDK) and turns a block into `ContentBlocked` or a refusal answer.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,13 +25,14 @@ from pydantic import BaseModel
 
 from guardrail.conversation import Conversation, strip_stage_marks
 from guardrail.errors import ContentBlocked
-from guardrail.flow import Edit, Flow, Json, Outcome, blocked_error
+from guardrail.flow import Edit, Flow, Outcome, blocked_error
 from guardrail.pipeline import Pipeline, RequestState
 from guardrail.server.limits import Limits, reject_lone_surrogates
 from guardrail.server.metrics import Metrics
 from guardrail.streaming import StreamGuard
 from guardrail.types import Block
 from guardrail.upstream.formats import AnswerFormat
+from guardrail.wire import Json, copy_json
 
 __all__ = ["Call", "Edge", "Edit", "Json", "PolicyLike", "apply_edits", "plain"]
 
@@ -199,5 +199,4 @@ def apply_edits(answer: Any, edits: Iterable[Edit]) -> None:
 
 def _upstream_body(body: Json) -> Json:
     """A copy of a checked body as it may go upstream: no `guardrail_stage` marks."""
-    copied: Json = json.loads(json.dumps(body))
-    return strip_stage_marks(copied)
+    return strip_stage_marks(copy_json(body))

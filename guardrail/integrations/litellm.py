@@ -52,9 +52,10 @@ from litellm.types.utils import (
 )
 
 from guardrail.errors import PolicyError, PolicyProblem, RequestError
-from guardrail.integrations.edge import Call, Edge, Json, PolicyLike, plain
+from guardrail.integrations.edge import Call, Edge, PolicyLike, plain
 from guardrail.integrations.loop import background_loop
 from guardrail.upstream.formats import CHAT, TEXT, AnswerFormat
+from guardrail.wire import Json
 
 __all__ = ["GuardedLitellm", "PolicyGuardrail", "guarded_acompletion", "guarded_completion"]
 

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guardrail.errors import RequestError
-
-Json = dict[str, Any]
+from guardrail.wire import Json
 
 STOP_REASONS = {
     "stop": "end_turn",

@@ -23,8 +23,8 @@ from typing import Any
 from guardrail.conversation import Conversation, WirePath
 from guardrail.errors import LimitExceeded, RequestError, TooManyParts
 from guardrail.settings import Settings, get_settings
+from guardrail.wire import Json
 
-Json = dict[str, Any]
 _SURROGATE = re.compile("[\ud800-\udfff]")
 COUNTED = ("messages", "prompt", "input")
 """The arrays a body's counts cover by default: chat / Anthropic messages, legacy prompts,

@@ -42,10 +42,10 @@ from guardrail.streaming import StreamGuard
 from guardrail.upstream import shapes
 from guardrail.upstream.base import LOCAL_HEADER_PREFIX, Upstream, UpstreamRequest
 from guardrail.upstream.formats import AnswerFormat
+from guardrail.wire import Json
 
 log = get_logger("guardrail.server")
 
-Json = dict[str, Any]
 Chunks = AsyncIterator[Json]
 
 _BODY = "max_body_bytes"

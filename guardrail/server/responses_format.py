@@ -26,7 +26,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-Json = dict[str, Any]
+from guardrail.wire import Json
+
 Event = tuple[str, Json]
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}

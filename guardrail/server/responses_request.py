@@ -21,7 +21,6 @@ by the provider (`previous_response_id`, `conversation`, stored `prompt` templat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,8 +28,7 @@ from guardrail import fields
 from guardrail.conversation import At, Conversation, Segment, WirePath
 from guardrail.errors import RequestError, UncheckableInput
 from guardrail.types import Stage
-
-Json = dict[str, Any]
+from guardrail.wire import Json, copy_json
 
 ROLES = frozenset({"user", "assistant", "system", "developer"})
 TEXT_PARTS = {"input_text": "text", "output_text": "text", "refusal": "refusal"}
@@ -65,7 +63,7 @@ _UNSUPPORTED = ("background", "max_tool_calls")
 def parse_responses(body: Json, *, scan_system: bool = False) -> Conversation:
     """Segments of a Responses request (a copy of `body`); refuses what cannot be checked."""
     _check_fields(body)
-    conv = Conversation(_copy(body))
+    conv = Conversation(copy_json(body))
     instructions = conv.body.get("instructions")
     if instructions is not None and not isinstance(instructions, str):
         raise RequestError("instructions must be a string")
@@ -194,11 +192,6 @@ def _check_tools(tools: Any, choice: Any) -> None:
         )
     if choice is not None and not isinstance(choice, dict | str):
         raise RequestError("tool_choice must be a string or an object")
-
-
-def _copy(body: Json) -> Json:
-    copied: Json = json.loads(json.dumps(body))
-    return copied
 
 
 # ----------------------------------------------------------------------- translation

@@ -12,7 +12,6 @@ answered in (`guardrail/server/wires.py`); adding a shape never touches this mod
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from guardrail.conversation import (
     Conversation,
@@ -26,8 +25,7 @@ from guardrail.conversation import (
     parse_openai_completion_response,
 )
 from guardrail.upstream import shapes
-
-Json = dict[str, Any]
+from guardrail.wire import Json
 
 
 class AnswerFormat:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import Any
 
-Json = dict[str, Any]
+from guardrail.wire import Json
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> Json:
