@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import json
 import struct
 import subprocess
@@ -244,9 +245,14 @@ def charsmap(norm: dict[int, str]) -> bytes:
     `Precompiled` looks up each grapheme, then each code point: with single-code-point keys that
     is the engine's per-code-point mapping (NFKC on the whole text would compose "e" + U+0301
     into one character; the engine does not)."""
+    return _charsmap(tuple(sorted(norm.items())))
+
+
+@functools.lru_cache(maxsize=2)
+def _charsmap(items: tuple[tuple[int, str], ...]) -> bytes:
     blob = bytearray()
     keys: dict[bytes, int] = {}
-    for cp, out in sorted(norm.items()):
+    for cp, out in items:
         keys[chr(cp).encode("utf-8")] = len(blob)
         blob += out.encode("utf-8") + b"\0"
     units = _double_array(keys)
