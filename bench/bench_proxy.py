@@ -19,6 +19,10 @@ FakeUpstream, in its own process), and each target runs in its own process too:
   (d) litellm proxy `litellm --config` from its own venv (default .venv-litellm-proxy, built
                     by `make litellm-proxy-venv`), only when that exists
 
+`--console` measures (b) twice more, alternating, served through a server config with and
+without the browser console enabled (idle: nobody has it open; issue #25), and only those
+beside (a): "does an enabled console cost the proxy anything".
+
 `--workers 1 2` measures (b) and (c) once per worker count (`guardrail serve --workers N`;
 (b') and the baselines with 1), and notes how many requests each worker answered.
 
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import os
 import re
@@ -347,6 +352,12 @@ def main(argv: list[str] | None = None) -> int:
         help="measure (b) and (c) with each of these `guardrail serve --workers` counts",
     )
     parser.add_argument(
+        "--console",
+        action="store_true",
+        help="only (a) and (b) through a server config, console off / enabled and idle, "
+        "alternating twice",
+    )
+    parser.add_argument(
         "--baseline",
         metavar="REV",
         action="append",
@@ -366,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
         fake_cmd = [PYTHON, "-c", FAKE_SERVER, str(fake_port)]
         with process(fake_cmd, fake + "/v1/models"):
             results = [run_target("(a) direct to upstream", None, "", fake, args)]
+            if args.console:
+                results += console_targets(rules, fake, tmp, args, env)
+                print(table(results))
+                return 0
             for name, via, workers in (
                 *((f"(b) guardrail, rules{_workers(n)}", "auto", n) for n in args.workers),
                 ("(b') guardrail, rules, via litellm", "litellm", 1),
@@ -410,6 +425,38 @@ def default_target(
     return run_target(
         name, cmd, f"http://127.0.0.1:{port}/readyz", f"http://127.0.0.1:{port}", args, env
     )
+
+
+CONSOLE_CONFIG = """\
+version: 1
+policy: {policy}
+admin_keys: ["sha256:{admin}"]
+console: {{enabled: {enabled}}}
+"""
+
+
+def console_targets(
+    rules: Path, fake: str, tmp: Path, args: argparse.Namespace, env: dict[str, str]
+) -> list[Result]:
+    """(b) through a server config with the console off, then enabled and idle, twice over
+    (alternating, so that drift on a shared machine shows as a difference between repeats)."""
+    admin = hashlib.sha256(b"bench-console-admin-key").hexdigest()
+    out = []
+    for round_ in (1, 2):
+        for enabled in ("false", "true"):
+            config = tmp / f"server-console-{enabled}.yaml"
+            config.write_text(CONSOLE_CONFIG.format(policy=rules, admin=admin, enabled=enabled))
+            port = free_port()
+            cmd = _serve_cmd(rules, port, fake + "/v1", "auto")
+            cmd[cmd.index("--policy") : cmd.index("--policy") + 2] = [
+                "--server-config",
+                str(config),
+            ]
+            state = "console enabled, idle" if enabled == "true" else "console off"
+            url = f"http://127.0.0.1:{port}"
+            name = f"(b) guardrail, rules, {state} #{round_}"
+            out.append(run_target(name, cmd, url + "/readyz", url, args, env))
+    return out
 
 
 def checkout(rev: str, into: Path) -> Path:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 ARGS_ENV = "GUARDRAIL_SERVE_ARGS"
+CONSOLE_SECRET_ENV = "GUARDRAIL_CONSOLE_SECRET"  # guardrail/server/console/session.py
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 POOL_ENV = "GUARDRAIL_INFERENCE_WORKERS"
 _PATHS = ("policy", "server_config", "config")  # arguments that are paths
@@ -85,6 +87,8 @@ def serve_workers(args: argparse.Namespace) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="guardrail-metrics-")
     os.environ[METRICS_DIR_ENV] = metrics_dir  # a fresh one per run: no stale worker files
     os.environ[ARGS_ENV] = encode_args(args)
+    # one console session key for every worker: a login on one is valid on the others
+    os.environ.setdefault(CONSOLE_SECRET_ENV, secrets.token_hex(32))
     config = uvicorn.Config(
         f"{__name__}:worker_app",
         factory=True,

@@ -59,6 +59,9 @@ def test_console_is_off_by_default(fake_server: FakeServer, tmp_path: Path) -> N
                 assert response.status_code == 404, path
                 assert response.json()["error"]["code"] == "not_found"
         assert check(off, {"tenant": "acme", "text": "hi"}).status_code == 404
+        for path in ("/console/login", "/console/logout", "/console/playground"):
+            posted = httpx.post(off.url + path, data={"key": ADMIN}, timeout=10)
+            assert posted.status_code == 404, path
 
 
 def test_console_needs_admin_keys_in_the_config() -> None:
@@ -264,3 +267,20 @@ def test_policy_view_shows_versions_tests_history_and_model_cards(server: Consol
         assert server.reloader.check_now() is True
     page = httpx.get(server.url + "/console/policy", headers=ADMIN_HEADERS, timeout=60).text
     assert 'id="last-error"' not in page and page.count("<td>failed</td>") == 1
+
+
+def test_sessions_expire_follow_admin_keys_and_are_shared_by_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A session cookie ends when it expires or its admin key leaves `admin_keys`; processes
+    that share GUARDRAIL_CONSOLE_SECRET (`serve --workers N` sets one) accept each other's."""
+    from guardrail.server.auth import hash_key
+    from guardrail.server.console.session import SESSION_S, Sessions
+
+    keys = [hash_key(ADMIN)]
+    monkeypatch.setenv("GUARDRAIL_CONSOLE_SECRET", "shared-by-the-workers")
+    cookie = Sessions().issue(ADMIN, now=1000.0)
+    assert Sessions().valid(cookie, keys, now=1001.0)  # another worker's Sessions
+    assert not Sessions().valid(cookie, keys, now=1000.0 + SESSION_S + 1)
+    assert not Sessions().valid(cookie, [hash_key("another-admin")], now=1001.0)
+    assert not Sessions(secret="a-different-process").valid(cookie, keys, now=1001.0)

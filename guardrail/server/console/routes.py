@@ -189,6 +189,8 @@ def _next(form: dict[str, str]) -> str:
 
 async def logout(request: Request) -> Response:
     """Forget the session cookie."""
+    if not _console(request).enabled():
+        return _error(NotFound(f"no endpoint at {request.url.path}"), 404)
     response = RedirectResponse("/console/login", 303, headers=HEADERS)
     response.delete_cookie(COOKIE, path="/console")
     return response
