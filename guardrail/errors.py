@@ -16,6 +16,7 @@
     │   └── AmbiguousFraming            ambiguous_framing   (Content-Length and
     │                                                        Transfer-Encoding both set)
     ├── AuthError                       unauthorized
+    ├── NotReady                        not_ready           (the policy is still loading)
     ├── NotSupported                    not_supported       (the configured upstream cannot
     │                                                        serve this endpoint)
     ├── UpstreamError                   upstream_error      (provider failed)
@@ -27,6 +28,17 @@
 
 Inside the core a block is a value (`Decision.block`); `ContentBlocked` exists for the
 in-process wrapper, where an exception is the natural way to stop the caller.
+
+A block's own code (`Block.code`: the `code` of an error answer for a block, and
+`ContentBlocked.block_code`) is the rule's, or one of guardrail's:
+
+    content_blocked                     a rule that names no `code` of its own
+    guard_unavailable                   a guard could not run and its rule fails closed
+                                        (503: our outage, not the client's fault)
+    limit_exceeded                      a streamed span outgrew the hold-back bound before
+                                        it could be checked whole (the stream is cut)
+
+`tests/test_error_tree.py` pins that every code the source emits is in this docstring.
 """
 
 from __future__ import annotations
@@ -182,6 +194,13 @@ class AuthError(GuardrailError):
     http_status = 401
 
 
+class NotReady(GuardrailError):
+    """The policy (and the classifier bundles it names) is still loading, or failed to."""
+
+    code = "not_ready"
+    http_status = 503
+
+
 class NotSupported(GuardrailError):
     """The endpoint exists, but the configured upstream cannot serve it (e.g. Anthropic's
     token counting behind an OpenAI-only upstream); never answered with a made-up value."""
@@ -234,26 +253,20 @@ class ContentBlocked(GuardrailError):
         super().__init__(f"{message} (rule {rule!r}, stage {stage})")
 
 
+DEFAULT_BLOCK_CODE = "content_blocked"
+"""The block code of a rule that names none."""
+GUARD_UNAVAILABLE = "guard_unavailable"
+"""The block code when a guard could not run and its rule fails closed."""
+BLOCK_CODES = frozenset({DEFAULT_BLOCK_CODE, GUARD_UNAVAILABLE, "limit_exceeded"})
+"""The block codes guardrail sets itself (a rule may name its own)."""
+
+
+def _tree(cls: type[GuardrailError]) -> list[type[GuardrailError]]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _tree(sub))]
+
+
 ERROR_CODES: dict[str, type[GuardrailError]] = {
-    cls.code: cls
-    for cls in (
-        GuardrailError,
-        PolicyError,
-        BundleError,
-        GuardError,
-        GuardTimeout,
-        RequestError,
-        LimitExceeded,
-        AmbiguousFraming,
-        UncheckableInput,
-        NotFound,
-        MethodNotAllowed,
-        AuthError,
-        NotSupported,
-        UpstreamError,
-        UpstreamTimeout,
-        UpstreamUnavailable,
-        UpstreamBadResponse,
-        ContentBlocked,
-    )
+    cls.code: cls for cls in _tree(GuardrailError) if cls.__module__ == __name__
 }
+"""Every error class of this module, by code (subclasses elsewhere, e.g. a guard's own
+`GuardError`, keep their parent's code)."""

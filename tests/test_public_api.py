@@ -41,6 +41,7 @@ def test_error_codes_are_stable() -> None:
     """Every documented error code maps to its class; codes never change silently."""
     assert sorted(ERROR_CODES) == [
         "ambiguous_framing",
+        "body_timeout",
         "bundle_invalid",
         "content_blocked",
         "guard_failed",
@@ -50,8 +51,10 @@ def test_error_codes_are_stable() -> None:
         "limit_exceeded",
         "method_not_allowed",
         "not_found",
+        "not_ready",
         "not_supported",
         "policy_invalid",
+        "too_many_parts",
         "unauthorized",
         "uncheckable_input",
         "upstream_bad_response",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from guardrail.errors import GUARD_UNAVAILABLE
 from guardrail.policy.compile import CompiledRule
 from guardrail.policy.redact import Edit, Vault, apply_edits
 from guardrail.types import (
@@ -28,8 +29,6 @@ from guardrail.types import (
     Span,
     Stage,
 )
-
-GUARD_UNAVAILABLE = "guard_unavailable"
 
 
 def _failure_hits(rule: CompiledRule, reason: str) -> list[RuleHit]:

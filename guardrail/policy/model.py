@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from guardrail.errors import DEFAULT_BLOCK_CODE
 from guardrail.types import Action, FailMode, Mode, Stage
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -77,7 +78,7 @@ class RuleConfig(_Strict):
     # For `redact`: put the original values back into the answer.
     restore: bool = False
     # Stable code for blocks by this rule (default "content_blocked").
-    code: str = Field(default="content_blocked", pattern=r"^[a-z][a-z0-9_]*$")
+    code: str = Field(default=DEFAULT_BLOCK_CODE, pattern=r"^[a-z][a-z0-9_]*$")
 
     @field_validator("action", mode="before")
     @classmethod

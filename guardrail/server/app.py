@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from guardrail.errors import GuardrailError
+from guardrail.errors import GuardrailError, NotReady
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline
 from guardrail.server import fallback, openapi, wires
@@ -48,13 +48,6 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
 log = get_logger("guardrail.server")
-
-
-class NotReady(GuardrailError):
-    """The policy is still loading (or failed to load)."""
-
-    code = "not_ready"
-    http_status = 503
 
 
 class ProxyHolder:

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from guardrail.conversation import Conversation
 from guardrail.errors import (
+    GUARD_UNAVAILABLE,
     BodyTimeout,
     GuardrailError,
     LimitExceeded,
@@ -33,7 +34,6 @@ from guardrail.errors import (
 from guardrail.flow import Flow, Outcome, blocked_error
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline, RequestState
-from guardrail.policy.decide import GUARD_UNAVAILABLE
 from guardrail.server import client_values
 from guardrail.server.limits import Limits, reject_lone_surrogates
 from guardrail.server.metrics import Metrics
