@@ -74,6 +74,7 @@ def console(driver: Any, server: ConsoleServer) -> Any:
 
     driver.get(server.url + "/console/playground")
     assert "Log in" in driver.title
+    accessible(driver)
     driver.find_element(By.ID, "key").send_keys(ADMIN)
     driver.find_element(By.CSS_SELECTOR, "form.login button").click()
     wait(driver, lambda d: d.find_elements(By.ID, "check"))
@@ -85,6 +86,20 @@ def wait(driver: Any, until: Callable[[Any], Any]) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(until)
+
+
+UNLABELLED = """
+return Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea, meter"))
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute("aria-label"))
+  .map(el => el.outerHTML.slice(0, 80));
+"""
+
+
+def accessible(driver: Any) -> None:
+    """The page has a language, a main landmark, and a name for every control and bar."""
+    assert driver.execute_script("return document.documentElement.lang") == "en"
+    assert driver.execute_script("return document.querySelectorAll('main').length") == 1
+    assert driver.execute_script(UNLABELLED) == []
 
 
 def screenshot(driver: Any, name: str) -> None:
@@ -118,6 +133,7 @@ def test_playground_highlights_pii_and_blocks_an_injection(console: Any) -> None
     assert "fired" in fired.get_attribute("class")
     assert fired.find_elements(By.TAG_NAME, "meter")  # the score against its threshold
     assert "block-injection" in console.find_element(By.ID, "block").text
+    accessible(console)
     screenshot(console, "playground")
 
 
@@ -145,6 +161,7 @@ def test_live_view_shows_traffic_and_no_text_the_policy_does_not_log(
     assert "and to <EMAIL_" in logs.text
     page = console.page_source
     assert secret not in page and EMAIL not in page
+    accessible(console)
     screenshot(console, "live")
     Select(console.find_element(By.ID, "f-action")).select_by_value("block")
 
@@ -168,6 +185,7 @@ def test_policy_view_shows_tests_and_model_cards(console: Any, server: ConsoleSe
     assert any(c.startswith("Tests:") and "of" in c for c in captions)
     link = console.find_element(By.LINK_TEXT, "guard-minilm")
     assert link.get_attribute("href").endswith("/console/models/guard-minilm")
+    accessible(console)
     screenshot(console, "policy")
     link.click()
     wait(console, lambda d: "guard-minilm" in d.page_source)

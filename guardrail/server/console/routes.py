@@ -315,7 +315,7 @@ async def policy_page(request: Request) -> Response:
             {
                 "tenant": tenant,
                 "policy": pipeline.policy,
-                "files": [str(f) for f in pipeline.policy.files],
+                "files": [_shown_path(f, console.reloader) for f in pipeline.policy.files],
                 "rules": rule_rows(pipeline),
                 "guards": guard_rows(pipeline),
                 "bundles": sorted(bundles(pipeline)),
@@ -326,6 +326,13 @@ async def policy_page(request: Request) -> Response:
     context: dict[str, Any] = {"page": "policy", "tenants": tenants, "history": attempts}
     context.update(version=current.version if current else None, last_error=last_error(attempts))
     return _page("policy.html", context)
+
+
+def _shown_path(path: Path, reloader: Reloader | None) -> str:
+    """A policy file relative to the server config's folder when it is under it."""
+    base = reloader.base_dir.resolve() if reloader is not None else None
+    resolved = path.resolve()
+    return str(resolved.relative_to(base)) if base and resolved.is_relative_to(base) else str(path)
 
 
 async def model_card(request: Request) -> Response:
