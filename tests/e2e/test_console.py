@@ -137,7 +137,8 @@ async def _decide(policy: Path, text: str):  # type: ignore[no-untyped-def]
 
 def test_playground_checks_a_chat_request_by_its_roles(server: ConsoleServer) -> None:
     """A pasted chat request is checked as the proxy checks it: user text as input, tool
-    results as tool, and the input's redaction shown as the rewritten text."""
+    results as tool, and the input's redaction shown as the rewritten text; bad bodies get
+    stable error codes."""
     request = {
         "model": "m",
         "messages": [
@@ -155,6 +156,18 @@ def test_playground_checks_a_chat_request_by_its_roles(server: ConsoleServer) ->
     assert bad.status_code == 400
     unknown = check(server, {"tenant": "nobody", "text": "hi"})
     assert unknown.status_code == 400 and "nobody" in unknown.json()["error"]["message"]
+    url, headers = (
+        server.url + "/console/api/check",
+        {**ADMIN_HEADERS, "content-type": "application/json"},
+    )
+    assert (
+        httpx.post(url, content=b"{nope", headers=headers).json()["error"]["code"]
+        == "invalid_request"
+    )
+    too_big = httpx.post(url, content=b"[" + b" " * 1_100_000 + b"]", headers=headers, timeout=30)
+    assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "limit_exceeded"
+    as_form = httpx.post(url, data={"text": "hi"}, headers=ADMIN_HEADERS)
+    assert as_form.status_code == 415  # a cross-site form cannot send JSON without a preflight
 
 
 def _decisions_total(server: ConsoleServer) -> float:

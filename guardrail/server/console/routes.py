@@ -26,7 +26,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from guardrail.errors import AuthError, GuardrailError, NotFound, RequestError
+from guardrail.errors import AuthError, GuardrailError, LimitExceeded, NotFound, RequestError
 from guardrail.server.auth import key_matches, unauthorized
 from guardrail.server.config import ConsoleConfig
 from guardrail.server.console import playground
@@ -140,10 +140,18 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+async def _body(request: Request) -> bytes:
+    """The request body, read no further than `MAX_FORM_BYTES`."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise LimitExceeded("bytes of the console request body", len(body), MAX_FORM_BYTES)
+    return bytes(body)
+
+
 async def _form(request: Request) -> dict[str, str]:
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise RequestError(f"the form is larger than {MAX_FORM_BYTES} bytes")
+    body = await _body(request)
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
 
@@ -215,10 +223,10 @@ async def playground_page(request: Request) -> Response:
         if not _same_origin(request):
             return _error(AuthError("the form must come from this console"), 401)
         try:
-            form = await _form(request)
-            context.update(form=form, result=await _check(console, form))
+            context["form"] = form = await _form(request)  # shown again with the result
+            context["result"] = await _check(console, form)
         except GuardrailError as exc:
-            context.update(form=locals().get("form", {}), error=str(exc), code=exc.code)
+            context.update(error=str(exc), code=exc.code)
     return _page("playground.html", context)
 
 
@@ -262,16 +270,25 @@ async def check_api(request: Request) -> Response:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return _error(RequestError("send application/json"), 415)
     try:
-        body = json.loads(await request.body())
-        if not isinstance(body, dict):
-            raise RequestError("the body must be a JSON object")
+        body = await _json_object(request)
         tenant = body.pop("tenant", "")
         result = await _run(_console(request), str(tenant), body)
-    except ValueError:
-        return _error(RequestError("the body is not valid JSON"), 400)
+    except LimitExceeded as exc:
+        return _error(exc, 413)
     except GuardrailError as exc:
         return _error(exc, 400)
     return JSONResponse(result, headers=HEADERS)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await _body(request)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise RequestError("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise RequestError("the body must be a JSON object")
+    return body
 
 
 async def live_page(request: Request) -> Response:
