@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from guardrail.conversation import Conversation, WirePath, forget_mirrors
 from guardrail.errors import ContentBlocked
@@ -108,6 +108,7 @@ class Flow:
 
     async def check_input(self, conv: Conversation, state: RequestState, outcome: Outcome) -> None:
         """Run the input stages in order; rewrites go back into the conversation's body."""
+        state.response_format = requested_format(conv.body)  # for output guards (json_schema)
         for stage in INPUT_STAGES:
             texts = conv.texts(stage)
             if stage not in self.pipeline.stages or not texts:
@@ -223,6 +224,12 @@ class Flow:
         """A refusing answer as stream chunks of `format`."""
         pieces = [self.refusal or ""]
         return list(format.chunks(pieces, model=model, finish_reason=CONTENT_FILTER))
+
+
+def requested_format(body: Json) -> dict[str, Any] | None:
+    """The body's `response_format` object, if it has one (OpenAI chat requests)."""
+    value = body.get("response_format")
+    return value if isinstance(value, dict) else None
 
 
 def blocked_error(block: Block) -> ContentBlocked:

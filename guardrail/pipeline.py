@@ -49,6 +49,8 @@ class RequestState:
     # Only the console's playground sets it: each check then appends what its guards found,
     # below the thresholds too (a Decision keeps only the hits), with spans on the raw texts.
     trace: list[StageTrace] | None = None
+    # The request's `response_format` (see CheckContext.response_format); set by the flow.
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Pipeline:
             request_key=state.key,
             tenant=state.tenant,
             policy=self.policy.name,
+            response_format=state.response_format,
         )
         owner = WORK_OWNER.set(state.key)  # the inference pool's turns are per request
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -195,6 +195,10 @@ class CheckContext(_Frozen):
     # When the guard's time budget ends (`time.monotonic()`); a guard that reads in parts
     # answers by then with what it read and a PARTIAL_SCAN finding. None: no deadline.
     deadline: float | None = None
+    # The request's `response_format` as the client sent it (OpenAI chat; None when absent):
+    # the request's own promise about the answer's shape, for guards that check it (json_schema
+    # `from_request`). Set by the flow from the request body (issue #23 hook).
+    response_format: dict[str, Any] | None = None
 
 
 WORK_OWNER: ContextVar[str] = ContextVar("guardrail_work_owner", default="")

@@ -11,30 +11,39 @@ are accepted), else `invalid_json`; a document that breaks the schema is `schema
 (as is one nested too deeply to validate). One finding per text, score 1.0, its span the
 whole text; use `action: block` or `warn`.
 
-Not done here (see the issue #23 report): validating against the request's own
-`response_format` schema -- a guard sees the texts of a stage, not the request -- and telling
-the answer's content from its other output texts (tool-call names and arguments, refusal and
-reasoning parts are output texts too, and each is validated).
+With `from_request: true` the request's own `response_format` decides (OpenAI chat
+requests; the flow hands it over as `CheckContext.response_format`): `{type: json_schema,
+json_schema: {schema}}` validates against that schema, `{type: json_object}` requires one JSON
+object; a request without one falls back to the policy's schema, or is not checked when the
+policy names none. A request's schema is the client's, so it is held to more than a policy's:
+only local `$ref`s, `pattern` run with RE2 (no backtracking: a pattern cannot hang the proxy),
+no `patternProperties` (jsonschema matches those with Python's `re`); a schema that breaks
+these rules, or is not a valid schema, is not used (the upstream rejects invalid ones anyway)
+and the policy's schema, if any, applies. Compiled request schemas are cached (64, by content).
+
+Not done here: telling the answer's content from its other output texts (tool-call names and
+arguments, refusal and reasoning parts are output texts too, and each is validated).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
+from jsonschema.validators import extend, validator_for
 from pydantic import ConfigDict, Field, model_validator
 from referencing import Registry
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from guardrail.guards._spans import off_loop
+from guardrail.guards._spans import compile_re2, off_loop
 from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding, Span
@@ -46,7 +55,8 @@ _REF_KEYS = ("$ref", "$dynamicRef")
 
 
 class JsonSchemaConfig(GuardConfig):
-    """`schema` (inline) or `schema_file`; `allow_fence`: accept a ```json fence."""
+    """`schema` (inline) or `schema_file`; `allow_fence`: accept a ```json fence;
+    `from_request`: the request's `response_format`, when it has one, decides."""
 
     model_config = ConfigDict(strict=True, populate_by_name=True)
 
@@ -54,11 +64,21 @@ class JsonSchemaConfig(GuardConfig):
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     schema_file: str | None = None
     allow_fence: bool = True
+    from_request: bool = Field(
+        default=False,
+        description="validate against the request's response_format (json_schema or "
+        "json_object) when it has one; else the policy's schema, if any",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> JsonSchemaConfig:
-        if (self.json_schema is None) == (self.schema_file is None):
-            raise ValueError("set exactly one of schema (inline) or schema_file")
+        both = self.json_schema is not None and self.schema_file is not None
+        neither = self.json_schema is None and self.schema_file is None
+        if both or (neither and not self.from_request):
+            raise ValueError(
+                "set exactly one of schema (inline) or schema_file (or from_request: true, "
+                "with at most one of them as the fallback)"
+            )
         return self
 
 
@@ -68,10 +88,17 @@ class JsonSchemaGuard(NoThresholds):
     per_text: Final = True  # a document is valid or not as a whole: never join texts
     text_form: Final = "raw"  # validate what the client gets, not its canonical spelling
 
-    def __init__(self, name: str, validator: Validator, allow_fence: bool) -> None:
+    def __init__(
+        self,
+        name: str,
+        validator: Validator | None,
+        allow_fence: bool,
+        from_request: bool = False,
+    ) -> None:
         self.name = name
-        self._validator = validator
+        self._validator = validator  # the policy's (None: only requests' schemas)
         self._allow_fence = allow_fence
+        self._from_request = from_request
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -80,12 +107,16 @@ class JsonSchemaGuard(NoThresholds):
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """A finding for each non-blank text that is not a valid document."""
-        return await off_loop(texts, lambda: self._findings(texts))
+        requested = request_validator(ctx.response_format) if self._from_request else None
+        validator = requested or self._validator
+        if validator is None:  # from_request only, and the request asked for no format
+            return []
+        return await off_loop(texts, lambda: self._findings(texts, validator))
 
-    def _findings(self, texts: Sequence[str]) -> list[Finding]:
+    def _findings(self, texts: Sequence[str], validator: Validator) -> list[Finding]:
         found: list[Finding] = []
         for index, text in enumerate(texts):
-            label = self.problem(text) if text.strip() else None
+            label = self.problem(text, validator) if text.strip() else None
             if label is not None:
                 span = Span(start=0, end=len(text), entity=label)
                 found.append(
@@ -95,8 +126,10 @@ class JsonSchemaGuard(NoThresholds):
                 )
         return found
 
-    def problem(self, text: str) -> str | None:
-        """`invalid_json`, `schema_violation`, or None for a valid document."""
+    def problem(self, text: str, validator: Validator | None = None) -> str | None:
+        """`invalid_json`, `schema_violation`, or None for a valid document (against
+        `validator`, default: the policy's schema)."""
+        validator = validator or self._validator
         body = text.strip()
         fenced = _FENCE.match(body) if self._allow_fence else None
         try:
@@ -104,7 +137,7 @@ class JsonSchemaGuard(NoThresholds):
         except (ValueError, RecursionError):
             return INVALID_JSON
         try:
-            valid = self._validator.is_valid(document)
+            valid = validator is None or validator.is_valid(document)
         except RecursionError:  # too deep to prove valid
             valid = False
         return None if valid else SCHEMA_VIOLATION
@@ -141,9 +174,8 @@ def _read_schema(config: JsonSchemaConfig, policy_dir: Path) -> Any:
         raise ValueError(f"schema_file {str(path)!r} is not JSON or YAML: {exc}") from None
 
 
-def build(config: JsonSchemaConfig, context: BuildContext) -> JsonSchemaGuard:
-    """Read and check the schema once; validators never fetch remote references."""
-    schema = _read_schema(config, context.policy_dir)
+def checked_validator(schema: Any) -> Validator:
+    """A validator for `schema` that never fetches; ValueError says what is wrong with it."""
     if not isinstance(schema, dict | bool):
         raise ValueError("the schema must be a JSON object (or true/false)")
     remote = sorted({ref for ref in _refs(schema) if not ref.startswith("#")})
@@ -154,8 +186,92 @@ def build(config: JsonSchemaConfig, context: BuildContext) -> JsonSchemaGuard:
         cls.check_schema(schema)
     except SchemaError as exc:
         raise ValueError(f"invalid JSON Schema: {exc.message}") from None
-    validator = cls(schema, registry=Registry())
-    return JsonSchemaGuard(context.name, validator, config.allow_fence)
+    return cls(schema, registry=Registry())
+
+
+def build(config: JsonSchemaConfig, context: BuildContext) -> JsonSchemaGuard:
+    """Read and check the schema once; validators never fetch remote references."""
+    has_schema = config.json_schema is not None or config.schema_file is not None
+    validator = checked_validator(_read_schema(config, context.policy_dir)) if has_schema else None
+    return JsonSchemaGuard(context.name, validator, config.allow_fence, config.from_request)
+
+
+# -- the request's own response_format (from_request) ---------------------------------------
+
+_JSON_OBJECT = '{"type": "object"}'
+
+
+def request_validator(response_format: Mapping[str, Any] | None) -> Validator | None:
+    """A validator for what the request's `response_format` asks for; None when it asks for
+    no JSON, or its schema breaks the rules for a client's schema (module docstring)."""
+    if not response_format:
+        return None
+    kind = response_format.get("type")
+    if kind == "json_object":
+        return _request_schema(_JSON_OBJECT)
+    spec = response_format.get("json_schema")
+    if kind != "json_schema" or not isinstance(spec, dict) or "schema" not in spec:
+        return None
+    try:
+        key = json.dumps(spec["schema"], sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return _request_schema(key)
+
+
+@lru_cache(maxsize=64)
+def _request_schema(key: str) -> Validator | None:
+    schema = json.loads(key)
+    if "patternProperties" in set(_keys(schema)):
+        return None  # jsonschema matches them with Python's re: a client could hang it
+    try:
+        validator = checked_validator(schema)
+    except ValueError:
+        return None
+    cls = extend(type(validator), {"pattern": _re2_pattern})
+    try:  # compile every pattern now: RE2 refuses lookaround and backreferences
+        for pattern in _patterns(schema):
+            _re2(pattern)
+    except ValueError:
+        return None
+    return cls(schema, registry=Registry())
+
+
+@lru_cache(maxsize=256)
+def _re2(pattern: str) -> Any:
+    return compile_re2(pattern)
+
+
+def _re2_pattern(
+    validator: Validator, pattern: str, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    """The `pattern` keyword with RE2 (a search, as JSON Schema says)."""
+    if validator.is_type(instance, "string") and not _re2(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _keys(node: Any) -> Iterator[str]:
+    """Every object key in a schema, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _keys(item)
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    """Every `pattern` value in a schema."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _patterns(item)
 
 
 KIND = GuardKind(config=JsonSchemaConfig, build=build)
