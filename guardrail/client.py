@@ -166,6 +166,10 @@ class _Request:
             source = extra if key in extra else self.kwargs  # extra_body wins, as in the SDK
             if key in source:
                 self.body[key] = plain(_drop_unset(source[key]))
+        # read-only, for output guards (json_schema `from_request`); never written back
+        requested = (extra if "response_format" in extra else self.kwargs).get("response_format")
+        if isinstance(requested, Mapping):
+            self.body["response_format"] = plain(_drop_unset(requested))
 
     def _extra_body(self) -> dict[str, Any]:
         extra = self.kwargs.get("extra_body")
