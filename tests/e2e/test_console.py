@@ -297,3 +297,38 @@ def test_sessions_expire_follow_admin_keys_and_are_shared_by_workers(
     assert not Sessions().valid(cookie, keys, now=1000.0 + SESSION_S + 1)
     assert not Sessions().valid(cookie, [hash_key("another-admin")], now=1001.0)
     assert not Sessions(secret="a-different-process").valid(cookie, keys, now=1001.0)
+
+
+def test_decision_log_keeps_a_bounded_buffer_and_bounded_viewer_queues() -> None:
+    """The live buffer keeps the last `console.buffer` summaries (resized when a reload
+    changes it, nothing kept while off), and a viewer that never reads misses events
+    instead of queueing them without end."""
+    from guardrail.server.config import ConsoleConfig
+    from guardrail.server.console.live import QUEUE, DecisionLog
+    from guardrail.types import Action, Decision
+
+    settings = [ConsoleConfig(enabled=True, buffer=3)]
+    log = DecisionLog(lambda: settings[0], lambda tenant: False)
+    decision = Decision(stage=Stage.INPUT, action=Action.ALLOW, texts=("never shown",))
+    for _ in range(5):
+        log.record(decision, "acme", "p")
+    assert [s.id for s in log.recent] == [3, 4, 5]
+    settings[0] = ConsoleConfig(enabled=True, buffer=2)
+    log.record(decision, "acme", "p")
+    assert [s.id for s in log.recent] == [5, 6]
+    settings[0] = ConsoleConfig(enabled=False)
+    log.record(decision, "acme", "p")
+    assert [s.id for s in log.recent] == [5, 6]
+    assert all(s.texts is None for s in log.recent)
+
+    async def stalled_viewer() -> int:
+        settings[0] = ConsoleConfig(enabled=True, buffer=2)
+        events = log.events()
+        assert (await anext(events)).startswith("retry:")  # the viewer is registered now
+        for _ in range(QUEUE + 10):
+            log.record(decision, "acme", "p")
+        await events.aclose()
+        return log.dropped
+
+    assert asyncio.run(stalled_viewer()) == 10
+    assert not log.viewers  # a closed stream unregisters its queue
