@@ -23,10 +23,19 @@ windows of a long text (its start, its end, an even spread of the middle): text 
 chosen windows is NOT read, so an instruction hidden there is missed. Each such text carries a
 `partial_scan` finding (reason `sampled`, score = the share not read), which the decision
 records but which does not apply the fail mode: the policy asked for it.
+
+`route_non_english: guard-multilingual` sends every text that `guardrail.language.is_english`
+reads as not English (script, then stop words; short Latin texts count as English) to a second
+bundle with the same head and labels, so English traffic keeps the first bundle's speed. Its
+scores are mapped onto the first bundle's scale, per stage and label, piecewise linearly so
+that its calibrated threshold lands on the first bundle's (a score at the routed bundle's
+threshold reads as the first one's threshold; order is kept): rules, their thresholds and the
+escalation band apply unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -46,6 +55,7 @@ from guardrail.inference.bundle import (
 )
 from guardrail.inference.pool import Analysis
 from guardrail.inference.runtime import ClassifierRuntime, get_runtime
+from guardrail.language import is_english
 from guardrail.types import PARTIAL_SCAN, CheckContext, Finding, Stage
 
 
@@ -76,12 +86,18 @@ class ClassifierConfig(GuardConfig):
         default=None,
         description="ask a judge guard about uncertain scores (see guards/escalation.py)",
     )
+    route_non_english: str | None = Field(
+        default=None,
+        description="a second bundle (same head and labels, e.g. guard-multilingual) for texts "
+        "that do not read as English; its scores are mapped onto this bundle's thresholds",
+    )
 
     @model_validator(mode="after")
     def _check_bundle(self, info: ValidationInfo) -> ClassifierConfig:
-        manifest = manifest_for_validation(self.bundle, info)
-        if manifest is not None:
-            check_head(manifest, self.head, self.labels)
+        for ref in (self.bundle, self.route_non_english):
+            manifest = manifest_for_validation(ref, info) if ref else None
+            if manifest is not None:
+                check_head(manifest, self.head, self.labels)
         return self
 
 
@@ -142,6 +158,7 @@ class ClassifierGuard:
         # the strict profile is one stricter set for every stage: it ignores the per-stage ones
         self._by_stage = {} if threshold_profile == "strict" else spec.thresholds_by_stage
         self.escalator: Escalator | None = None  # set by `build` for `escalate:`
+        self.route: ClassifierGuard | None = None  # set by `build` for `route_non_english:`
 
     @property
     def reserve_ms(self) -> float:
@@ -181,16 +198,34 @@ class ClassifierGuard:
         deadline = ctx.deadline
         if deadline is not None:  # the judge's time was added to the budget (`reserve_ms`)
             deadline -= self.reserve_ms / 1000
-        results = await self.runtime.score_until(
-            [text for _, text in indexed], deadline, self.sample
+        parts = self._partition(indexed)
+        runs = await asyncio.gather(
+            *(
+                g.runtime.score_until([t for _, t in rows], deadline, self.sample)
+                for g, rows in parts
+            )
         )
         findings: list[Finding] = []
-        for (i, _), result in zip(indexed, results, strict=True):
-            findings += self._findings(i, result)
+        for (guard, rows), results in zip(parts, runs, strict=True):
+            for (i, _), result in zip(rows, results, strict=True):
+                found = self._findings(i, result)
+                findings += found if guard is self else self._rescaled(found, guard, ctx.stage)
         if self.escalator is not None:
             thresholds = self.thresholds_for_stages([ctx.stage])
             findings = await self.escalator.review(texts, findings, ctx, thresholds)
         return findings
+
+    def _partition(
+        self, indexed: list[tuple[int, str]]
+    ) -> list[tuple[ClassifierGuard, list[tuple[int, str]]]]:
+        """(guard, its texts): everything to this guard, or with `route_non_english` the texts
+        that do not read as English to the routed one."""
+        if self.route is None:
+            return [(self, indexed)]
+        english = [is_english(t) for _, t in indexed]
+        own = [x for x, en in zip(indexed, english, strict=True) if en]
+        routed = [x for x, en in zip(indexed, english, strict=True) if not en]
+        return [(g, rows) for g, rows in ((self, own), (self.route, routed)) if rows]
 
     def _findings(self, index: int, result: Analysis) -> list[Finding]:
         head = result.scores.get(self.head, {})  # empty when a deadline came before any window
@@ -214,6 +249,28 @@ class ClassifierGuard:
                 )
             )
         return findings
+
+    def _rescaled(
+        self, findings: list[Finding], routed: ClassifierGuard, stage: Stage
+    ) -> list[Finding]:
+        """`routed`'s scores on this guard's scale (see the module docstring)."""
+        ours = self.thresholds_for_stages([stage])
+        theirs = routed.thresholds_for_stages([stage])
+        out = []
+        for f in findings:
+            if f.label in ours and f.label in theirs:
+                f = f.model_copy(update={"score": rescale(f.score, theirs[f.label], ours[f.label])})
+            out.append(f)
+        return out
+
+
+def rescale(score: float, source: float, target: float) -> float:
+    """Piecewise-linear, increasing map of [0, 1] onto itself that sends `source` to `target`."""
+    if score < source:
+        return score * target / source
+    if source >= 1.0:
+        return target
+    return target + (score - source) * (1.0 - target) / (1.0 - source)
 
 
 def shared_runtime(ref: str, context: BuildContext) -> ClassifierRuntime:
@@ -241,6 +298,15 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
     )
     if config.escalate is not None:
         guard.escalator = Escalator(config.escalate, context.name, guard.labels)
+    if config.route_non_english is not None:
+        guard.route = ClassifierGuard(
+            context.name,
+            shared_runtime(config.route_non_english, context),
+            config.head,
+            config.labels,
+            config.threshold_profile,
+            sample=config.long_text == "sample",
+        )
     return guard
 
 
