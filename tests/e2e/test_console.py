@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -332,3 +335,43 @@ def test_decision_log_keeps_a_bounded_buffer_and_bounded_viewer_queues() -> None
 
     assert asyncio.run(stalled_viewer()) == 10
     assert not log.viewers  # a closed stream unregisters its queue
+
+    async def whole_stream() -> list[str]:
+        return [event async for event in log.events(lifetime_s=0.05)]
+
+    replayed = asyncio.run(whole_stream())  # ends by itself, after the buffer's two events
+    assert replayed[0].startswith("retry:") and len(replayed) == 3
+    assert not log.viewers
+
+
+def test_an_open_live_view_does_not_keep_a_stopping_server_alive(tmp_path: Path) -> None:
+    """SIGTERM while a live view streams: the stream ends by itself (the browser would resume
+    it) and `guardrail serve` exits, instead of waiting for the viewer to leave."""
+    from guardrail.server.auth import hash_key
+    from guardrail.server.console.live import STREAM_S
+    from guardrail.testing import wait_until
+    from tests.helpers.servers import free_port, ready
+
+    write(tmp_path / "acme.yaml", RULES.format(log_text="false"))
+    config = f'version: 1\npolicy: acme.yaml\nadmin_keys: ["{hash_key(ADMIN)}"]\n'
+    write(tmp_path / "server.yaml", config + "console: {enabled: true}\n")
+    port = free_port()
+    command = [sys.executable, "-m", "guardrail", "serve", "--server-config", "server.yaml"]
+    command += ["--port", str(port), "--upstream", "local", "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_until(lambda: ready(url) or process.poll() is not None, timeout_s=60)
+        events = f"{url}/console/api/events"
+        with httpx.stream("GET", events, headers=ADMIN_HEADERS, timeout=STREAM_S * 4) as stream:
+            lines = stream.iter_lines()
+            assert next(lines).startswith("retry:")
+            process.send_signal(signal.SIGTERM)
+            rest = list(lines)  # ends when the server ends the stream
+        assert all(not line.startswith("data:") for line in rest)
+        # uvicorn re-raises the SIGTERM it caught once it has shut down gracefully
+        assert process.wait(timeout=STREAM_S * 4) in (0, -signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

@@ -25,7 +25,12 @@ from guardrail.types import Decision
 TEXT_CHARS = 300  # characters of each logged text shown (when the policy logs text at all)
 TEXTS = 3  # texts shown per decision
 QUEUE = 256  # events waiting for one viewer before it starts missing some
-KEEPALIVE_S = 15.0  # an SSE comment this often keeps proxies from closing an idle stream
+# A stream ends after STREAM_S and the browser reconnects RETRY_MS later, resuming after the
+# last event it saw: an open live view can hold up a server's graceful shutdown (which waits
+# for responses in flight, and an ASGI app is not told it began) by STREAM_S at most, and no
+# idle stream lives long enough for a proxy in between to time it out.
+STREAM_S = 5.0
+RETRY_MS = 500
 
 
 @dataclass(frozen=True)
@@ -109,23 +114,25 @@ class DecisionLog:
         """Buffered summaries newer than `last_id` (0: all), oldest first."""
         return [s for s in self.recent if s.id > last_id]
 
-    async def events(self, last_id: int = 0) -> AsyncIterator[str]:
-        """Server-sent events: the buffer after `last_id`, then each new decision."""
+    async def events(self, last_id: int = 0, lifetime_s: float = STREAM_S) -> AsyncIterator[str]:
+        """Server-sent events: the buffer after `last_id`, then each new decision, for
+        `lifetime_s`; then the stream ends and the browser resumes it (`Last-Event-ID`)."""
         queue: asyncio.Queue[Summary] = asyncio.Queue(maxsize=QUEUE)
         self.viewers.add(queue)  # before reading the buffer: nothing falls between the two
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + lifetime_s
         try:
-            yield "retry: 2000\n\n"
+            yield f"retry: {RETRY_MS}\n\n"
             # an id from before a restart is past the newest: start from the newest
             sent = min(last_id, self.recent[-1].id if self.recent else 0)
             for summary in self.since(last_id):
                 sent = summary.id
                 yield summary.event()
-            while True:
+            while (left := deadline - loop.time()) > 0:
                 try:
-                    summary = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                    summary = await asyncio.wait_for(queue.get(), left)
                 except TimeoutError:
-                    yield ": keepalive\n\n"
-                    continue
+                    break
                 if summary.id > sent:
                     sent = summary.id
                     yield summary.event()
