@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from guardrail.conversation import Conversation, WirePath, forget_mirrors
 from guardrail.errors import ContentBlocked
+from guardrail.guards.base import AddsSystemText
 from guardrail.logging import get_logger
 from guardrail.pipeline import Pipeline, RequestState
 from guardrail.stream_fields import FieldGuard
@@ -89,6 +90,10 @@ class Flow:
         self.tenant = tenant  # "" without proxy keys; a metric label
         self.options = pipeline.policy.options
         self.parallel_input = self.options.parallel_input and not _input_rewrites(pipeline)
+        # guards that add a line to the system prompt sent upstream (canary `inject`)
+        # (the server times each guard in a telemetry.TimedGuard: look at the guard inside)
+        guards = [getattr(g, "inner", g) for g in pipeline.policy.guards.values()]
+        self._system_texts = [g for g in guards if isinstance(g, AddsSystemText)]
         if self.options.parallel_input and not self.parallel_input:
             # the upstream would see the text before it is redacted: run the checks first
             log.warning("server.parallel_input_disabled", reason="input redact/rewrite rules")
@@ -147,6 +152,14 @@ class Flow:
             await _cancel(early, discard)
             return None if outcome.block else await send(conv.body)
         return await early
+
+    def with_system_text(self, body: Json, state: RequestState) -> Json:
+        """The OpenAI-format body an edge sends upstream, with the guards' system lines for
+        this request (canary `inject`) as a new first system message (a copy; as it is when
+        no guard adds one, or for a body without `messages`). Edges call it on the body in
+        the upstream's format, after any translation from the client's."""
+        lines = [t for g in self._system_texts if (t := g.system_text(state.key))]
+        return with_system_message(body, "\n".join(lines)) if lines else body
 
     # ---------------------------------------------------------------- output stage
 
@@ -224,6 +237,17 @@ class Flow:
         """A refusing answer as stream chunks of `format`."""
         pieces = [self.refusal or ""]
         return list(format.chunks(pieces, model=model, finish_reason=CONTENT_FILTER))
+
+
+def with_system_message(body: Json, text: str) -> Json:
+    """A copy of an OpenAI chat body with `text` as a first system message (others: as is).
+    Inserted, not merged into the app's own system message, so that the input checks' paths
+    into the body, and the app's prompt, stay as they were."""
+    if not isinstance(body.get("messages"), list):
+        return body
+    copied = copy_json(body)
+    copied["messages"].insert(0, {"role": "system", "content": text})
+    return copied
 
 
 def requested_format(body: Json) -> dict[str, Any] | None:

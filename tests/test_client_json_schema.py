@@ -1,5 +1,6 @@
-"""`guardrail.wrap()` with json_schema `from_request` (issue #23): the wrapped SDK call's own
-`response_format` reaches the output guard, as through the proxy."""
+"""`guardrail.wrap()` and the request-aware guards of issue #23, as through the proxy: the
+wrapped SDK call's own `response_format` reaches json_schema `from_request`, and a canary
+`inject` policy adds its system message to the call."""
 
 from __future__ import annotations
 
@@ -53,3 +54,22 @@ def test_wrapped_call_is_checked_against_its_response_format(
     assert answer.choices[0].message.content == '{"n": 1}'
     plain = client.chat.completions.create(model="gpt-test", messages=messages)  # type: ignore[arg-type]
     assert plain.choices[0].message.content == '{"m": 1}'
+
+
+CANARY_POLICY = Path(__file__).parent / "e2e" / "policies" / "canary_inject.yaml"
+
+
+def test_wrapped_call_sends_the_per_request_canary(base_url: str, fake: FakeUpstream) -> None:
+    """wrap() with a canary `inject` policy: the SDK call goes out with the canary system
+    message first (the caller's messages follow unchanged)."""
+    raw = openai.OpenAI(base_url=base_url, api_key="test", max_retries=0)
+    try:
+        client = wrap(raw, policy=CANARY_POLICY)
+        messages: list[dict[str, str]] = [{"role": "user", "content": "hello"}]
+        answer = client.chat.completions.create(model="gpt-test", messages=messages)  # type: ignore[arg-type]
+    finally:
+        raw.close()
+    assert answer.choices[0].message.content == "echo: hello"
+    sent = fake.requests[0].body["messages"]
+    assert sent[0]["role"] == "system" and "gr-" in sent[0]["content"]
+    assert sent[1:] == messages

@@ -60,6 +60,16 @@ class ReservesTime(Protocol):
         ...
 
 
+@runtime_checkable
+class AddsSystemText(Protocol):
+    """A guard that puts a line of its own into the system prompt sent upstream (the canary
+    guard's per-request token): the flow asks once per request, before the upstream call."""
+
+    def system_text(self, request_key: str) -> str | None:
+        """The text to add for the request with this server-made key (None: nothing)."""
+        ...
+
+
 class NoThresholds:
     """Base for guards whose findings are facts scored 1.0 (rule guards): a rule fires on any
     finding, so there are no per-label default thresholds."""

@@ -122,7 +122,7 @@ class Edge:
         """
 
         async def sending(body: Json) -> T:
-            return await send(_upstream_body(body))
+            return await send(self.flow.with_system_text(_upstream_body(body), call.state))
 
         return await self.flow.call(call.conversation, call.state, call.outcome, sending, discard)
 

@@ -326,7 +326,8 @@ class Proxy:
         directives = _directives(request)
 
         def build(checked: Json) -> UpstreamRequest:
-            return UpstreamRequest(wire.upstream_body(checked), wire.format, key, directives)
+            body = self.flow.with_system_text(wire.upstream_body(checked), state)
+            return UpstreamRequest(body, wire.format, key, directives)
 
         async def open_stream(checked: Json) -> Chunks:
             return await prime(self.upstream.stream(build(checked)))

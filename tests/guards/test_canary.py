@@ -108,11 +108,11 @@ def test_guard_satisfies_the_protocol(build_guard: Any) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({}, "set canaries, system_prompt or system_prompt_file"),
+        ({}, "set canaries, system_prompt, system_prompt_file or inject: true"),
         ({"canaries": ["abc-12"]}, "canaries need at least 8 letters or digits: abc-12"),
         ({"system_prompt": "x", "system_prompt_file": "p.txt"}, "not both"),
         ({"canaries": [CANARY], "ngram": 1}, "greater than or equal to 2"),
-        ({"canaries": [CANARY], "inject": True}, "Extra inputs are not permitted"),
+        ({"canaries": [CANARY], "colour": "red"}, "Extra inputs are not permitted"),
     ],
 )
 def test_invalid_parameters_are_explained(
