@@ -76,6 +76,7 @@ class Console:
         self.reloader = reloader
         self.sessions = Sessions()
         self.tests = PolicyTests()
+        self._texts_for: tuple[object, dict[str, bool]] = (None, {})
         self.log = DecisionLog(self.settings, self._logs_text)
         if reloader is not None:  # without a server config the console stays off
             holder.metrics.taps.append(self.log.record)
@@ -102,8 +103,13 @@ class Console:
         return tenancy.proxies if tenancy is not None else {}
 
     def _logs_text(self, tenant: str) -> bool:
-        proxy = self.proxies().get(tenant)
-        return proxy is not None and proxy.pipeline.policy.options.log_text
+        """Whether the tenant's policy logs text (asked on every decision: worked out once
+        per served version, not per call)."""
+        tenancy = self.holder.tenancy
+        if tenancy is not self._texts_for[0]:
+            logs = {t: p.pipeline.policy.options.log_text for t, p in self.proxies().items()}
+            self._texts_for = (tenancy, logs)
+        return self._texts_for[1].get(tenant, False)
 
 
 def _console(request: Request) -> Console:
@@ -199,6 +205,8 @@ async def logout(request: Request) -> Response:
     """Forget the session cookie."""
     if not _console(request).enabled():
         return _error(NotFound(f"no endpoint at {request.url.path}"), 404)
+    if not _same_origin(request):
+        return _error(AuthError("the form must come from this console"), 401)
     response = RedirectResponse("/console/login", 303, headers=HEADERS)
     response.delete_cookie(COOKIE, path="/console")
     return response

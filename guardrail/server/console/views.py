@@ -17,6 +17,7 @@ from guardrail.server.reload import Reloader
 from guardrail.telemetry import unwrap_guard
 
 MODEL_CARD = "MODEL_CARD.md"
+VERSIONS_KEPT = 64  # policy versions whose test results are remembered
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class PolicyTests:
         async with self._lock:  # one run per version, however many pages ask at once
             if key not in self._done:
                 ran = await run_policy_tests(plain_copy(pipeline))
+                if len(self._done) >= VERSIONS_KEPT:  # the oldest version's results go
+                    del self._done[next(iter(self._done))]
                 self._done[key] = [_test_row(i, t, problem) for i, t, problem in ran]
             return self._done[key]
 
