@@ -204,7 +204,9 @@ class Flow:
             return capped, None
         if Stage.OUTPUT in self.pipeline.stages:
             # refusal, reasoning, transcripts, tool names: checked too; unknown keys dropped
-            fields = FieldGuard(guard.make_holdback, refusal=guard.refusal, format=format)
+            fields = FieldGuard(
+                guard.make_holdback, refusal=guard.refusal, format=format, on_block=guard.adopt
+            )
             capped = fields.guard(capped)
         return guard.guard(capped), guard
 

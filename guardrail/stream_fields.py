@@ -15,12 +15,20 @@ piece by piece, so it ends the stream as a bad upstream answer.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from guardrail.errors import UpstreamBadResponse
-from guardrail.streaming import CONTENT_FILTER, Holdback, MakeHoldback, Release, chunk_index
+from guardrail.streaming import (
+    BLOCK_KEY,
+    CONTENT_FILTER,
+    Holdback,
+    MakeHoldback,
+    Release,
+    block_fields,
+    chunk_index,
+)
 from guardrail.types import Decision
 from guardrail.upstream.formats import CHAT, AnswerFormat
 from guardrail.wire import Json
@@ -46,6 +54,9 @@ class FieldGuard:
     refusal: str | None = None  # on a block, say this in the final chunk (on_block: refusal)
     format: AnswerFormat = CHAT  # without deltas (legacy text): only a chunk's own keys
     blocked: Decision | None = None
+    # told of a block at once (the flow hands it to the StreamGuard behind this one, which
+    # then ends the stream and holds the block for the edges' logs)
+    on_block: Callable[[Decision], None] | None = None
     _channels: dict[tuple[int, str], Holdback] = field(default_factory=dict)
     _named: set[tuple[int, int]] = field(default_factory=set)
     _last: Chunk = field(default_factory=dict)  # the last chunk's own keys (id, model, ...)
@@ -116,6 +127,8 @@ class FieldGuard:
 
     def _take(self, release: Release) -> str:
         self.blocked = release.blocked
+        if release.blocked is not None and self.on_block is not None:
+            self.on_block(release.blocked)
         return release.text if release.blocked is None else ""
 
     async def _call(self, index: int, call: Any) -> Chunk:
@@ -164,4 +177,6 @@ class FieldGuard:
     def _block_chunk(self, chunk: Chunk, index: int) -> Chunk:
         delta: Chunk = {"content": self.refusal} if self.refusal else {}
         choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": CONTENT_FILTER}
+        if self.blocked is not None:
+            choice[BLOCK_KEY] = block_fields(self.blocked)
         return {**{k: v for k, v in chunk.items() if k != "usage"}, "choices": [choice]}

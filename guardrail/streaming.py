@@ -58,6 +58,8 @@ Chunk = Json  # one OpenAI stream chunk
 Opcodes = Sequence[tuple[str, int, int, int, int]]
 
 CONTENT_FILTER = "content_filter"
+BLOCK_KEY = "guardrail"
+"""The key of a choice cut by a block: `{"rule", "stage", "code"}`, as a block error names them."""
 HOLD_LIMIT_RULE = "stream-hold-limit"  # the rule name of a fail-closed hold-back block
 DEFAULT_MAX_HELD = 4096
 # Longer than any value the guards find that contains white space and has no end marker of
@@ -348,6 +350,14 @@ class _Choice:
     channels: dict[int, Holdback] = field(default_factory=dict)
 
 
+def block_fields(decision: Decision) -> Json:
+    """What a cut stream says about its block: the fields a block error carries."""
+    block = decision.block
+    if block is None:
+        return {}
+    return {"rule": block.rule, "stage": block.stage.value, "code": block.code}
+
+
 @dataclass
 class StreamGuard:
     """Applies holdbacks to an OpenAI chunk stream (`format`: chat or legacy text; a choice's
@@ -359,6 +369,11 @@ class StreamGuard:
     blocked: Decision | None = None
     _choices: dict[int, _Choice] = field(default_factory=dict)
     _last: Chunk = field(default_factory=dict)
+
+    def adopt(self, decision: Decision) -> None:
+        """A block found in front of this guard (side fields): the stream ends with it."""
+        if self.blocked is None:
+            self.blocked = decision
 
     async def guard(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
         """The guarded stream. Closes `chunks` when it stops early."""
@@ -458,10 +473,15 @@ class StreamGuard:
 
     def _block_chunk(self, index: int) -> Chunk:
         delta: dict[str, Any] = {"content": self.refusal} if self.refusal else {}
-        return self._chunk(index, delta, CONTENT_FILTER)
+        block = block_fields(self.blocked) if self.blocked is not None else None
+        return self._chunk(index, delta, CONTENT_FILTER, block)
 
-    def _chunk(self, index: int, delta: dict[str, Any], finish: str | None) -> Chunk:
+    def _chunk(
+        self, index: int, delta: dict[str, Any], finish: str | None, block: Json | None = None
+    ) -> Chunk:
         choice = self.format.make_choice(index, delta, finish)
+        if block:
+            choice[BLOCK_KEY] = block
         drop = ("choices",) if finish is not None else ("choices", "usage")
         base = {k: v for k, v in self._last.items() if k not in drop}
         return {**base, "choices": [choice]}

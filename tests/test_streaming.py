@@ -287,7 +287,8 @@ def test_chat_stream_block_ends_with_content_filter(pipeline: Pipeline) -> None:
 
 
 def test_chat_stream_refusal_text_in_final_chunk(pipeline: Pipeline) -> None:
-    """Under on_block: refusal the final chunk carries the refusal message."""
+    """Under on_block: refusal the final chunk carries the refusal message (and the block:
+    rule, stage, code)."""
     chunks = list(shapes.chat_chunks(list("kaboom " * 10), model="m"))
     out = asyncio.run(_guarded(pipeline, chunks, refusal="No."))
     assert out[-1]["choices"][0] == {
@@ -295,6 +296,7 @@ def test_chat_stream_refusal_text_in_final_chunk(pipeline: Pipeline) -> None:
         "logprobs": None,
         "finish_reason": CONTENT_FILTER,
         "delta": {"content": "No."},
+        "guardrail": {"rule": "no-bad-out", "stage": "output", "code": "content_blocked"},
     }
 
 

@@ -24,7 +24,7 @@ import uuid
 
 MAX_ID_CHARS = 64
 HASH_PREFIX = "h-"
-_ID_SHAPE = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+_ID_SHAPE = re.compile(rf"[A-Za-z0-9._:\-]{{1,{MAX_ID_CHARS}}}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Credential prefixes of the common providers (AWS access keys, GitHub, GitLab, Slack,
 # OpenAI / Anthropic / Stripe, Google, Hugging Face, npm, SendGrid, JWTs).

@@ -168,16 +168,11 @@ async def prime(chunks: Chunks) -> Chunks:
     try:
         first = await anext(iterator)
     except StopAsyncIteration:
-        return _empty()
+        return shapes.as_stream(())
     except BaseException:
         await _aclose(iterator)
         raise
     return _chain(first, iterator)
-
-
-async def _empty() -> Chunks:
-    return
-    yield  # an empty async generator
 
 
 async def _chain(first: Json, rest: Chunks) -> Chunks:

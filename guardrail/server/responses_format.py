@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from guardrail.streaming import BLOCK_KEY
 from guardrail.wire import Json
 
 Event = tuple[str, Json]
@@ -207,6 +208,7 @@ class StreamEncoder:
     _message: _Item | None = None  # the open message item
     _calls: dict[int, _Item] = field(default_factory=dict)  # tool-call index -> item
     _finish: str | None = None
+    _block: Json | None = None  # the rule, stage and code of a block that cut the stream
     _usage: Any = None
 
     async def encode(self, chunks: AsyncIterator[Json]) -> AsyncIterator[Event]:
@@ -262,6 +264,8 @@ class StreamEncoder:
                 events += self._call(call)
         if choice.get("finish_reason"):
             self._finish = choice["finish_reason"]
+        if isinstance(choice.get(BLOCK_KEY), dict):
+            self._block = choice[BLOCK_KEY]
         return events
 
     # ---- text
@@ -375,6 +379,8 @@ class StreamEncoder:
 
     def _end(self) -> list[Event]:
         status, details = _status(self._finish)
+        if details is not None and self._block:  # which rule cut it, as a block error says
+            details = {**details, **self._block}
         item_status = "completed" if status == "completed" else "incomplete"
         events: list[Event] = []
         for item in self._items:
