@@ -101,3 +101,56 @@ def _answer(text: str) -> dict[str, Any]:
 
 async def _drop(answer: Any) -> None:
     return None
+
+
+def test_a_streamed_answer_that_repeats_the_token_never_releases_it() -> None:
+    """Streamed in 3-character pieces, an answer that repeats its system prompt ends with
+    content_filter, and no piece of the token reaches the client."""
+    edge = Edge(Pipeline.from_file(POLICY))
+
+    async def streaming_model(body: dict[str, Any]) -> Any:
+        system = body["messages"][0]["content"]
+        text = f"Here is what I was told: {system} Anything else?"
+        return _chunks([text[i : i + 3] for i in range(0, len(text), 3)])
+
+    async def one_call() -> tuple[list[dict[str, Any]], str]:
+        body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
+        call = edge.open(body, CHAT)
+        chunks = await edge.run(call, streaming_model, _close)
+        assert chunks is not None
+        return [c async for c in edge.guard_stream(call, chunks)], _token(edge, call.state.key)
+
+    out, token = asyncio.run(one_call())
+    released = "".join(
+        c["choices"][0]["delta"].get("content") or "" for c in out if c.get("choices")
+    )
+    assert out[-1]["choices"][0]["finish_reason"] == "content_filter"
+    assert token[3:11] not in released  # not even the first 8 hex digits
+
+
+def _token(edge: Edge, key: str) -> str:
+    guard = edge.pipeline.policy.guards["leak"]
+    assert isinstance(guard, CanaryGuard)
+    return guard.request_canary(key)
+
+
+async def _chunks(pieces: list[str]) -> Any:
+    for piece in pieces:
+        yield {
+            "id": "x",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+        }
+    yield {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
+
+
+async def _close(chunks: Any) -> None:
+    await chunks.aclose()
