@@ -126,6 +126,25 @@ class EmbeddingSpec(_Strict):
     pooling: Literal["mean"] = "mean"  # masked mean over the last layer's tokens
 
 
+class FocusSpec(_Strict):
+    """A closer look at suspicious windows (optional, `focus:` in bundle.yaml).
+
+    A long window dilutes a short paragraph: an instruction hidden in 500 tokens of benign
+    text scores lower than the same instruction alone. A window whose `head` gives its
+    `labels` `above` or more is scored again as sub-windows of `max_length` tokens every
+    `stride`; a sub-window's `labels` count towards the text's score when they reach
+    `min_score` (a short excerpt is judged more strictly than a whole window). Only
+    suspicious windows pay for it; both levels are chosen per model on benign long documents.
+    """
+
+    head: str
+    labels: list[str] = Field(min_length=1)
+    above: float = Field(gt=0.0, lt=1.0)
+    min_score: float = Field(default=0.0, ge=0.0, lt=1.0)
+    max_length: int = Field(ge=8)
+    stride: int = Field(ge=1)
+
+
 class Manifest(_Strict):
     """bundle.yaml, format 1."""
 
@@ -140,6 +159,7 @@ class Manifest(_Strict):
     files: dict[str, str]
     training: dict[str, Any] = Field(default_factory=dict)
     embedding: EmbeddingSpec | None = None
+    focus: FocusSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -160,7 +180,19 @@ class Manifest(_Strict):
             raise ValueError("two heads read the same graph output")
         if self.embedding is not None and self.embedding.output in outputs:
             raise ValueError("embedding.output is also a head's output")
+        if self.focus is not None:
+            self._focus_consistent(self.focus)
         return self
+
+    def _focus_consistent(self, focus: FocusSpec) -> None:
+        head = self.heads.get(focus.head)
+        if head is None or head.type == "token":
+            raise ValueError(f"focus.head {focus.head!r} is not a softmax or sigmoid head")
+        unknown = [n for n in focus.labels if n not in head.labels]
+        if unknown:
+            raise ValueError(f"focus.labels {unknown} are not labels of head {focus.head!r}")
+        if not focus.stride <= focus.max_length < self.max_length:
+            raise ValueError("focus needs stride <= max_length < the bundle's max_length")
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ import numpy as np
 
 from guardrail.inference.entities import Entity, Tagged, TokenScheme
 from guardrail.inference.fair import FairExecutor
+from guardrail.inference.focus import Focus
 from guardrail.inference.onnx import Output, Probs, Vectors
 from guardrail.inference.windows import Row, Sampled, Window
 from guardrail.settings import Settings
@@ -114,6 +115,7 @@ class PoolStats:
     encoded: int = 0  # texts tokenised (= jobs started)
     windows: int = 0  # windows scored
     batches: int = 0  # forward passes started by the pool
+    focused: int = 0  # of `windows`: sub-windows of suspicious windows (inference/focus.py)
 
 
 def text_key(text: str) -> bytes:
@@ -179,14 +181,16 @@ class InferencePool:
         schemes: Mapping[str, TokenScheme] | None = None,
         locate: Encode | None = None,
         sample: Sample | None = None,
+        focus: Focus | None = None,
     ) -> None:
         """`encode` gives the rows to score; `locate` (default: `encode`) the same windows with
         character offsets, used when token heads' entities are decoded (see `schemes`);
-        `sample` a sampled read's windows (without it, a sampled read reads every window)."""
+        `sample` a sampled read's windows (without it, a sampled read reads every window);
+        `focus` which windows are scored again as sub-windows (inference/focus.py)."""
         self.options = options or PoolOptions()
         self.stats = PoolStats()
         self._encode, self._locate, self._forward = encode, locate or encode, forward
-        self._sample = sample
+        self._sample, self._focus = sample, focus
         self._labels = {head: list(names) for head, names in labels.items()}
         self._schemes = dict(schemes or {})  # token heads whose entities are decoded
         # set by the first `analyze` or by `expect_entities`: from then on every text decodes
@@ -358,16 +362,22 @@ class InferencePool:
             with self._lock:
                 self.stats.encoded += 1
                 self.stats.windows += len(windows)
-            if self._batcher is not None:
-                self._batcher.put(windows, job)
-                return
-            size = self.options.window_batch
-            chunks = [windows[i : i + size] for i in range(0, len(windows), size)]
-            for chunk in chunks[1:]:  # the rest go to other workers; the first runs here
-                self._submit(job.owner, self._run_chunk, chunk, job)
-            self._run_chunk(chunks[0], job)
+            self._queue(windows, job, run_first=True)
         except BaseException as exc:
             self._fail(job.key, job.future, exc)
+
+    def _queue(self, windows: Sequence[Window], job: _Job, run_first: bool = False) -> None:
+        """Hand `windows` to the batcher or the workers in chunks (`run_first`: the first
+        chunk runs on this thread)."""
+        if self._batcher is not None:
+            self._batcher.put(windows, job)
+            return
+        size = self.options.window_batch
+        chunks = [windows[i : i + size] for i in range(0, len(windows), size)]
+        for chunk in chunks[1:] if run_first else chunks:  # the rest go to other workers
+            self._submit(job.owner, self._run_chunk, chunk, job)
+        if run_first:
+            self._run_chunk(chunks[0], job)
 
     def _windows(self, job: _Job, text: str) -> list[Window]:
         """The windows a job scores: every one, or the sampler's (then `job.unread` is set)."""
@@ -381,8 +391,13 @@ class InferencePool:
     def _run_chunk(self, windows: Sequence[Window], job: _Job) -> None:
         try:
             output = self._pass([w.row for w in windows])
+            self._refocus(windows, output, job)
             found = self._decode(windows, output) if job.decodes else {}
-            if job.merge(output.probs, found, len(windows), output.embeddings):
+            if windows[0].focused and self._focus is not None:  # a chunk is all one kind
+                done = job.merge(self._focus.restrict(output.probs), {}, len(windows))
+            else:
+                done = job.merge(output.probs, found, len(windows), output.embeddings)
+            if done:
                 self._finish(job)
         except BaseException as exc:
             self._fail(job.key, job.future, exc)
@@ -391,16 +406,39 @@ class InferencePool:
         try:
             output = self._pass([window.row for window, _ in items])
             merged = [
-                (job, output.row(i), self._decode([window], output.row(i)) if job.decodes else {})
-                for i, (window, job) in enumerate(items)
+                (job, window, part, self._decode([window], part) if job.decodes else {})
+                for (window, job), part in zip(items, _rows(output, len(items)), strict=True)
             ]
+            for job, window, part, _ in merged:
+                self._refocus([window], part, job)
         except BaseException as exc:
             for _, job in items:
                 self._fail(job.key, job.future, exc)
             return
-        for job, part, found in merged:
-            if job.merge(part.probs, found, 1, part.embeddings):
+        for job, window, part, found in merged:
+            if window.focused and self._focus is not None:
+                done = job.merge(self._focus.restrict(part.probs), {}, 1)
+            else:
+                done = job.merge(part.probs, found, 1, part.embeddings)
+            if done:
                 self._finish(job)
+
+    def _refocus(self, windows: Sequence[Window], output: Output, job: _Job) -> None:
+        """Queue the sub-windows of the suspicious ones among `windows` (before their own
+        results are merged, so the job cannot finish without them)."""
+        if self._focus is None:
+            return
+        focus = self._focus
+        subs = [s for i, w in enumerate(windows) for s in focus.windows(w, output.row(i).probs)]
+        if not subs:
+            return
+        with job.lock:
+            job.remaining += len(subs)
+            job.total += len(subs)
+        with self._lock:
+            self.stats.windows += len(subs)
+            self.stats.focused += len(subs)
+        self._queue(subs, job)
 
     def _pass(self, rows: Sequence[Row]) -> Output:
         result = self._forward(rows)
@@ -502,6 +540,11 @@ class _Batcher:
                 return batch, True
             batch.append(item)
         return batch, False
+
+
+def _rows(output: Output, count: int) -> list[Output]:
+    """One `Output` per row of a pass."""
+    return [output.row(i) for i in range(count)]
 
 
 def _settle(

@@ -18,6 +18,7 @@ from types import TracebackType
 
 from guardrail.inference.bundle import Bundle, HeadSpec, load_bundle
 from guardrail.inference.entities import TokenScheme
+from guardrail.inference.focus import Focus
 from guardrail.inference.onnx import OnnxModel, Probs, Vectors
 from guardrail.inference.pool import Analysis, Encode, InferencePool, PoolOptions, Scores
 from guardrail.inference.windows import Row, Sampled, Window, Windowing
@@ -60,6 +61,8 @@ class ClassifierRuntime:
         encode: Encode = partial(windowing.text_rows, encode=model.encode)
         locate: Encode = partial(windowing.text_windows, encode=model.encode_offsets)
         sample = partial(_sample, windowing, model)
+        spec = manifest.focus
+        focus = Focus.from_spec(spec, manifest.heads[spec.head], windowing) if spec else None
         options = PoolOptions.from_settings(settings)
         self.pool = InferencePool(
             encode,
@@ -70,6 +73,7 @@ class ClassifierRuntime:
             schemes,
             locate if schemes else None,
             sample,
+            focus,
         )
         weakref.finalize(self, self.pool.close)
 

@@ -48,6 +48,7 @@ class Window:
     offsets: tuple[Offset | None, ...] = ()  # empty when offsets were not asked for
     words: tuple[int | None, ...] = ()
     part: int = 0  # which tokenization (a huge text's slice start): word ids are per part
+    focused: bool = False  # a sub-window of a suspicious window (inference/focus.py)
 
 
 @dataclass(frozen=True)

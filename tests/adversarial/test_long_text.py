@@ -7,12 +7,12 @@ same document without it is forwarded. Before the fix only 16 windows of such a 
 scored (its edges and a sample of the middle), so most positions were never read at all.
 
 Every window is read now (`test_whole_read_covers_every_character` pins that independently
-of the model), but reading is not detecting: guard-minilm scores this paragraph below its
-threshold (0.555) in two of the twenty cells, input at 30 % and 45 %, where the 512-token
-window that holds it is mostly benign newsletter (0.36 and 0.49 on the raw text). Those two
-are strict xfails: they are forwarded today, and turn into failures to update when a model
-that keeps its recall in long windows ships (256-token windows found every cell, but fired
-on a benign window too; see docs/robustness.md "Long texts").
+of the model), but reading is not detecting by itself: guard-minilm scores this paragraph
+below its threshold (0.555) in two of the twenty cells, input at 30 % and 45 %, when it judges
+the 512-token window that holds it (0.36 and 0.49: that window is mostly benign newsletter).
+The bundle's `focus:` looks closer at such a window (injection >= 0.3): its 256-token
+sub-windows score the paragraph 0.99 and the cells are blocked (tests/inference/test_focus.py
+pins the mechanism on the 30 % cell's window).
 
 A policy with a deliberately tiny time budget shows the other half: a text the guard cannot
 read whole in time is blocked under `fail: closed` and, under `fail: open`, allowed only with
@@ -20,8 +20,8 @@ a `partial_scan` finding in the decision and the metrics -- never as a plain all
 
 Cost: a whole read of 100k characters is ~53 windows of 512 tokens, 12-35 s per request on
 the shared 2-core machine under load (nice'd; the twenty cells took 240 s). The default run
-keeps four cells (both stages; input 30 % is the issue's forwarded case, now a strict xfail);
-the other sixteen are marked `slow`.
+keeps four cells (both stages; input 30 % is the issue's forwarded case); the other sixteen
+are marked `slow`.
 """
 
 from __future__ import annotations
@@ -130,8 +130,6 @@ SUMMARY = "The newsletter covers gardening, clubs and local events."  # the fake
 # 45 %, 60 %, 98 % refused with 503)
 POSITIONS = (0.02, 0.1, 0.2, 0.3, 0.4, 0.45, 0.6, 0.7, 0.85, 0.98)
 DEFAULT_RUN = {("input", 0.3), ("input", 0.6), ("retrieved", 0.45), ("retrieved", 0.98)}
-# cells where the paragraph is read but scores under the threshold in its window (see above)
-MISSED = {("input", 0.3), ("input", 0.45)}
 SEEDS = {"input": 1, "retrieved": 2}  # documents checked clean by the clean-document test
 
 
@@ -177,12 +175,8 @@ def send(base: str, text: str, stage: str) -> httpx.Response:
 
 
 def marks(stage: str, at: float) -> list[pytest.MarkDecorator]:
-    """`slow` outside the default run; a strict xfail where the model misses the paragraph."""
-    found = [] if (stage, at) in DEFAULT_RUN else [pytest.mark.slow]
-    if (stage, at) in MISSED:
-        reason = "read whole, but the classifier scores the diluted paragraph under threshold"
-        found.append(pytest.mark.xfail(strict=True, reason=reason))
-    return found
+    """`slow` outside the default run."""
+    return [] if (stage, at) in DEFAULT_RUN else [pytest.mark.slow]
 
 
 CELLS = [

@@ -254,11 +254,15 @@ def test_closing_fails_a_scoring_job_that_an_analyze_displaced(
                 future.result(timeout=30)
 
 
-def _ordered_pool(order: list[int], gate: threading.Event) -> InferencePool:
+def _ordered_pool(
+    order: list[int], gate: threading.Event, entered: threading.Event
+) -> InferencePool:
     """A one-worker pool over a fake model that records which text (its row's id) it scores,
-    and holds its first pass until `gate` opens, so later submissions queue up behind it."""
+    and holds its first pass (after setting `entered`) until `gate` opens, so later
+    submissions queue up behind it."""
 
     def forward(rows: Sequence[Row]) -> dict[str, Probs]:
+        entered.set()
         gate.wait(10)
         order.extend(row[0] for row in rows)
         return {"h": np.full((len(rows), 1), 0.5)}
@@ -272,8 +276,8 @@ def test_a_request_of_many_texts_gets_one_turn(per_request: bool, b_turn: int) -
     queued while the first runs, is scored third (one more of the eight had its turn queued
     first), not ninth, as when each text owns a turn."""
     order: list[int] = []
-    gate = threading.Event()
-    pool = _ordered_pool(order, gate)
+    gate, entered = threading.Event(), threading.Event()
+    pool = _ordered_pool(order, gate, entered)
 
     def submit(owner: str, texts: list[str]) -> list[Any]:
         token = WORK_OWNER.set(owner if per_request else "")
@@ -283,6 +287,9 @@ def test_a_request_of_many_texts_gets_one_turn(per_request: bool, b_turn: int) -
             WORK_OWNER.reset(token)
 
     many = submit("request-a", [str(i) for i in range(1, 9)])
+    # the worker holds the first text before the other request arrives (without this wait the
+    # result depended on whether the worker thread won the race to take it)
+    assert entered.wait(10)
     (other,) = submit("request-b", ["100"])
     gate.set()
     for future in [*many, other]:
