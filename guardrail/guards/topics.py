@@ -31,6 +31,9 @@ measured on the other half (classifiers/train/topics_eval.py; policies/README.md
 sets another. A rule's own `threshold`/`thresholds` apply to the score above (for `off_topic`:
 1 - similarity). Texts are read whole, by the rule's deadline like a classifier guard: a text
 not read whole by then is judged on the windows read and carries a `partial_scan` finding.
+The pass is shared with classifier guards that read whole (the default); a classifier with
+`long_text: sample` caches its sampled reads apart, so on long texts the two then cost a pass
+each.
 """
 
 from __future__ import annotations
