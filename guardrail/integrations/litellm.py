@@ -110,7 +110,8 @@ class PolicyGuardrail(CustomGuardrail):
         await self.edge.check_input(call)
         if call.block is not None:
             self._raise_block(call, data, None)
-        checked = call.upstream_body()
+        # with the canary guard's per-request system message (`inject`), if the policy has one
+        checked = self.edge.flow.with_system_text(call.upstream_body(), call.state)
         data.update({key: checked[key] for key in format.text_keys if key in checked})
         self._remember(data, call)
         return data
@@ -243,7 +244,12 @@ def _dump(response: Any) -> Json:
 def _body(data: Mapping[str, Any], format: AnswerFormat) -> Json:
     """The OpenAI-shaped part of a litellm request that the policy checks."""
     keys = ("model", "stream", *format.text_keys)
-    return {key: plain(data[key]) for key in keys if key in data}
+    body = {key: plain(data[key]) for key in keys if key in data}
+    # read-only, for json_schema `from_request` (a pydantic class as response_format is not
+    # a schema we can read: skipped); never written back into litellm's request
+    if isinstance(data.get("response_format"), Mapping):
+        body["response_format"] = plain(data["response_format"])
+    return body
 
 
 # ------------------------------------------------------------------- in-process SDK
