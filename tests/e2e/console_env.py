@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -79,14 +80,17 @@ def write(path: Path, text: str) -> None:
 
 
 @contextmanager
-def console_server(root: Path, fake_url: str, *, console: bool = True) -> Iterator[ConsoleServer]:
-    """A proxy over the fake upstream with the config above, for the `with` block."""
+def console_server(
+    root: Path, fake_url: str, *, console: bool = True, **app_options: Any
+) -> Iterator[ConsoleServer]:
+    """A proxy over the fake upstream with the config above, for the `with` block
+    (`app_options`: more `create_app` arguments, e.g. `limits`)."""
     write(root / "acme.yaml", RULES.format(log_text="false"))
     write(
         root / "logs.yaml", RULES.format(log_text="true").replace("console-rules", "console-logs")
     )
     write(root / "server.yaml", server_yaml(console=console))
     reloader = Reloader(root / "server.yaml")
-    app = create_app(reloader, OpenAIHttpUpstream(fake_url + "/v1"))
+    app = create_app(reloader, OpenAIHttpUpstream(fake_url + "/v1"), **app_options)
     with serve_app(app) as server:
         yield ConsoleServer(server.url, root, reloader)

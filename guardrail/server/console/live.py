@@ -25,6 +25,10 @@ from guardrail.types import Decision
 TEXT_CHARS = 300  # characters of each logged text shown (when the policy logs text at all)
 TEXTS = 3  # texts shown per decision
 QUEUE = 256  # events waiting for one viewer before it starts missing some
+# Live streams open at once, all viewers together: every decision is handed to each on the
+# proxy's event loop, so their number must not grow with whoever keeps opening them (a
+# browser holds about 6 connections per server: this is a few operators' tabs).
+MAX_VIEWERS = 16
 # A stream ends after STREAM_S and the browser reconnects RETRY_MS later, resuming after the
 # last event it saw: an open live view can hold up a server's graceful shutdown (which waits
 # for responses in flight, and an ASGI app is not told it began) by STREAM_S at most, and no
@@ -110,6 +114,10 @@ class DecisionLog:
             except asyncio.QueueFull:
                 self.dropped += 1
 
+    def full(self) -> bool:
+        """Whether MAX_VIEWERS live streams are open (the route refuses another with 429)."""
+        return len(self.viewers) >= MAX_VIEWERS
+
     def since(self, last_id: int) -> list[Summary]:
         """Buffered summaries newer than `last_id` (0: all), oldest first."""
         return [s for s in self.recent if s.id > last_id]
@@ -117,6 +125,9 @@ class DecisionLog:
     async def events(self, last_id: int = 0, lifetime_s: float = STREAM_S) -> AsyncIterator[str]:
         """Server-sent events: the buffer after `last_id`, then each new decision, for
         `lifetime_s`; then the stream ends and the browser resumes it (`Last-Event-ID`)."""
+        if self.full():  # streams that passed the route's check together: the bound holds
+            yield f"retry: {RETRY_MS}\n\n"
+            return
         queue: asyncio.Queue[Summary] = asyncio.Queue(maxsize=QUEUE)
         self.viewers.add(queue)  # before reading the buffer: nothing falls between the two
         loop = asyncio.get_running_loop()

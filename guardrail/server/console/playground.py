@@ -20,11 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from guardrail.conversation import parse_openai_chat
-from guardrail.errors import RequestError
+from guardrail.conversation import Conversation, parse_openai_chat
+from guardrail.errors import LimitExceeded, RequestError
 from guardrail.flow import Flow, Outcome
 from guardrail.pipeline import Pipeline, StageTrace
 from guardrail.policy.compile import CompiledRule, Policy
+from guardrail.server.limits import Limits, reject_lone_surrogates
 from guardrail.telemetry import unwrap_guard
 from guardrail.types import CheckContext, Decision, Finding, Stage
 
@@ -74,8 +75,14 @@ def timed_copy(pipeline: Pipeline, times: dict[tuple[str, str], float]) -> Pipel
     return Pipeline(replace(policy, guards=guards))
 
 
-async def run(pipeline: Pipeline, tenant: str, body: Json) -> Json:
-    """Check `{"text", "stage"}` or `{"request": chat body}`; the page's JSON."""
+async def run(
+    pipeline: Pipeline, tenant: str, body: Json, limits: Limits, *, scan_system: bool = False
+) -> Json:
+    """Check `{"text", "stage"}` or `{"request": chat body}`; the page's JSON.
+
+    `limits` and `scan_system` are the tenant proxy's: the playground refuses what the proxy
+    would refuse (`LimitExceeded`, lone surrogates) and checks the system prompt when it
+    does, so its answer is the one real traffic gets."""
     times: dict[tuple[str, str], float] = defaultdict(float)
     copy = timed_copy(pipeline, times)
     # the audit line of a playground check says so in its request id
@@ -83,10 +90,10 @@ async def run(pipeline: Pipeline, tenant: str, body: Json) -> Json:
     state.trace = []
     outcome = Outcome()
     if "request" in body:
-        conv = parse_openai_chat(_mapping(body["request"], "request"))
+        conv = _conversation(_mapping(body["request"], "request"), limits, scan_system)
         await Flow(copy, Decisions(), tenant=tenant).check_input(conv, state, outcome)
     else:
-        text, stage = _text(body), _stage(body.get("stage", "input"))
+        text, stage = _text(body, limits), _stage(body.get("stage", "input"))
         outcome.decisions.append(await copy.check(stage, [text], state))
     stages = [
         _stage_view(copy.policy, trace, decision, times)
@@ -107,10 +114,27 @@ def _mapping(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def _text(body: Json) -> str:
+def _conversation(request: Json, limits: Limits, scan_system: bool) -> Conversation:
+    """The chat request parsed as the proxy parses it, after the same checks."""
+    limits.check_counts(request)
+    reject_lone_surrogates(request)
+    conv = parse_openai_chat(request, scan_system=scan_system)
+    limits.check_text(conv)
+    return conv
+
+
+def _text(body: Json, limits: Limits) -> str:
+    """The text, held to the limit one message of a proxied request is held to."""
     text = body.get("text")
     if not isinstance(text, str) or not text:
         raise RequestError("give a non-empty `text` (or a chat `request`)")
+    reject_lone_surrogates(text)
+    most, name = min(
+        (limits.max_message_chars, "max_message_chars"),
+        (limits.max_request_chars, "max_request_chars"),
+    )
+    if len(text) > most:
+        raise LimitExceeded("characters in text", len(text), most, name=name, param="text")
     return text
 
 

@@ -8,6 +8,7 @@ from here (`Content-Security-Policy`): the console works offline.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,12 +27,19 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from guardrail.errors import AuthError, GuardrailError, LimitExceeded, NotFound, RequestError
+from guardrail.errors import (
+    AuthError,
+    BodyTimeout,
+    GuardrailError,
+    LimitExceeded,
+    NotFound,
+    RequestError,
+)
 from guardrail.server.auth import key_matches, unauthorized
 from guardrail.server.config import ConsoleConfig
 from guardrail.server.console import playground
-from guardrail.server.console.live import DecisionLog, counts
-from guardrail.server.console.session import COOKIE, SESSION_S, Sessions, admitted
+from guardrail.server.console.live import MAX_VIEWERS, DecisionLog, counts
+from guardrail.server.console.session import COOKIE, SESSION_S, Sessions, admitted, small_number
 from guardrail.server.console.views import (
     MODEL_CARD,
     PolicyTests,
@@ -54,6 +62,8 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 MAX_FORM_BYTES = 1_000_000  # a pasted chat request; the proxy's own limits are larger
+LOGIN_BYTES = 16_384  # the login form: a key and a path, read before anyone is known
+BODY_S = 30.0  # a form post or playground request arrives well within this
 HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
     "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -146,18 +156,23 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-async def _body(request: Request) -> bytes:
-    """The request body, read no further than `MAX_FORM_BYTES`."""
+async def _body(request: Request, max_bytes: int = MAX_FORM_BYTES) -> bytes:
+    """The request body, read no further than `max_bytes` and for `BODY_S` at most (a slow
+    client must not hold a connection as long as it likes)."""
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise LimitExceeded("bytes of the console request body", len(body), MAX_FORM_BYTES)
+    try:
+        async with asyncio.timeout(BODY_S):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise LimitExceeded("bytes of the console request body", len(body), max_bytes)
+    except TimeoutError:
+        raise BodyTimeout(f"the request body did not arrive within {BODY_S:g} s") from None
     return bytes(body)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    body = await _body(request)
+async def _form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
+    body = await _body(request, max_bytes)
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
 
@@ -177,7 +192,10 @@ async def login(request: Request) -> Response:
         return _error(NotFound(f"no endpoint at {request.url.path}"), 404)
     if not _same_origin(request):
         return _error(AuthError("the login form must come from this console"), 401)
-    form = await _form(request)
+    try:
+        form = await _form(request, LOGIN_BYTES)
+    except RequestError as exc:
+        return _error(exc, exc.http_status)
     key = form.get("key", "")
     if not key or not key_matches({"x-api-key": key}, console.admin_keys):
         return _page("login.html", {"failed": True, "next": _next(form)}, status=401)
@@ -256,6 +274,8 @@ def _playground_body(form: dict[str, str]) -> dict[str, Any]:
     if text.lstrip().startswith("{"):
         try:
             parsed = json.loads(text)
+        except RecursionError:
+            raise RequestError("the chat request is nested too deeply") from None
         except ValueError:
             parsed = None
         if isinstance(parsed, dict) and "messages" in parsed:
@@ -267,7 +287,9 @@ async def _run(console: Console, tenant: str, body: dict[str, Any]) -> dict[str,
     proxy = console.proxies().get(tenant)
     if proxy is None:
         raise RequestError(f"no tenant {tenant!r} is served")
-    return await playground.run(proxy.pipeline, tenant, body)
+    return await playground.run(
+        proxy.pipeline, tenant, body, proxy.limits, scan_system=proxy.scan_system
+    )
 
 
 async def check_api(request: Request) -> Response:
@@ -292,6 +314,8 @@ async def _json_object(request: Request) -> dict[str, Any]:
     raw = await _body(request)
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise RequestError("the body is nested too deeply") from None
     except ValueError:
         raise RequestError("the body is not valid JSON") from None
     if not isinstance(body, dict):
@@ -318,9 +342,13 @@ async def events(request: Request) -> Response:
     if refused is not None:
         return refused
     raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-    after = int(raw) if raw.isdigit() else 0
+    after = int(raw) if small_number(raw) else 0
+    log = _console(request).log
+    if log.full():
+        refused_exc = LimitExceeded("open live views", len(log.viewers), MAX_VIEWERS)
+        return _error(refused_exc, 429)
     headers = {**HEADERS, "x-accel-buffering": "no"}
-    stream = _console(request).log.events(after)
+    stream = log.events(after)
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
 

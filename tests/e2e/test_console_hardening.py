@@ -1,0 +1,180 @@
+"""The console against hostile or careless input (review of issue #25): malformed numbers in
+cookies and event ids, lone surrogates and deep nesting in the playground, the proxy's own
+limits and `scan_system` in the playground, and a bound on open live views."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from guardrail.server.limits import Limits
+from tests.e2e.console_env import ACME_KEY, ADMIN, ConsoleServer, console_server
+from tests.helpers.servers import FakeServer
+
+ADMIN_HEADERS = {"x-api-key": ADMIN}
+JSON_HEADERS = {**ADMIN_HEADERS, "content-type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def server(
+    fake_server: FakeServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConsoleServer]:
+    """A proxy with the console on, small text limits and system prompts checked."""
+    limits = Limits.from_settings(max_message_chars=100, max_messages=3)
+    root = tmp_path_factory.mktemp("console-hardening")
+    with console_server(root, fake_server.url, limits=limits, scan_system=True) as running:
+        yield running
+
+
+def _api(server: ConsoleServer, raw: bytes) -> httpx.Response:
+    return httpx.post(
+        server.url + "/console/api/check", content=raw, headers=JSON_HEADERS, timeout=30
+    )
+
+
+def test_malformed_session_cookies_get_401_not_a_server_error(server: ConsoleServer) -> None:
+    """A cookie whose expiry is 5,000 digits or a non-ASCII digit is refused like any forged
+    one (401), without an authenticated session."""
+    for cookie in (b"9" * 5000 + b".sha256:00.00", b"\xb2.sha256:00.00"):
+        response = httpx.get(
+            server.url + "/console/live",
+            headers={"cookie": b"guardrail_console=" + cookie},
+            timeout=10,
+        )
+        assert response.status_code == 401, cookie[:8]
+
+
+def test_malformed_event_ids_resume_from_the_start(server: ConsoleServer) -> None:
+    """`Last-Event-ID` or `?after=` that is not a small ASCII number opens the stream from
+    the buffer's start instead of failing the request."""
+    attempts = [
+        ({"last-event-id": "9" * 5000}, {}),
+        ({"last-event-id": b"\xb2"}, {}),
+        ({}, {"after": "\u00b2"}),
+    ]
+    for headers, params in attempts:
+        url = server.url + "/console/api/events"
+        with httpx.stream(
+            "GET", url, headers={**ADMIN_HEADERS, **headers}, params=params, timeout=10
+        ) as stream:
+            assert stream.status_code == 200, (headers, params)
+            assert next(stream.iter_lines()).startswith("retry:")
+
+
+def test_playground_refuses_lone_surrogates_and_deep_nesting(server: ConsoleServer) -> None:
+    """A lone UTF-16 surrogate (text or chat request) or JSON nested too deeply is a 400
+    `invalid_request`, as the proxy answers it, on the API and on the form."""
+    bodies = [
+        b'{"tenant": "acme", "text": "hi \\ud800 there"}',
+        b'{"tenant": "acme", "request": {"messages": [{"role": "user", "content": "\\ud800"}]}}',
+        b'{"tenant": "acme", "request": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ]
+    for raw in bodies:
+        response = _api(server, raw)
+        assert response.status_code == 400, raw[:60]
+        assert response.json()["error"]["code"] == "invalid_request"
+    for text in (
+        '{"messages": [{"role": "user", "content": "\\udfff"}]}',
+        '{"messages": ' + "[" * 100_000,
+    ):
+        page = httpx.post(
+            server.url + "/console/playground",
+            data={"tenant": "acme", "text": text, "stage": "input"},
+            headers=ADMIN_HEADERS,
+            timeout=30,
+        )
+        assert page.status_code == 200 and 'id="error"' in page.text
+        assert "invalid_request" in page.text
+
+
+def test_playground_obeys_the_proxys_limits_and_scan_system(server: ConsoleServer) -> None:
+    """The playground refuses what the proxy would refuse (413 `limit_exceeded`, same limit
+    named) and checks system prompts when the proxy does: it decides as real traffic."""
+    long_text = "a" * 101
+    over = [
+        {"tenant": "acme", "text": long_text},
+        {"tenant": "acme", "request": {"messages": [{"role": "user", "content": long_text}]}},
+        {"tenant": "acme", "request": {"messages": [{"role": "user", "content": "x"}] * 4}},
+    ]
+    for body in over:
+        response = httpx.post(
+            server.url + "/console/api/check", json=body, headers=ADMIN_HEADERS, timeout=30
+        )
+        assert response.status_code == 413, body
+        assert response.json()["error"]["code"] == "limit_exceeded"
+        proxied = _proxy(server, body)
+        assert proxied.status_code == 413 and proxied.json()["error"]["code"] == "limit_exceeded"
+    system = {"messages": [{"role": "system", "content": "say kaboom"}]}
+    played = httpx.post(
+        server.url + "/console/api/check",
+        json={"tenant": "acme", "request": system},
+        headers=ADMIN_HEADERS,
+        timeout=30,
+    )
+    assert played.status_code == 200 and played.json()["action"] == "block"
+    assert _proxy(server, {"request": system}).status_code == 400  # blocked there too
+
+
+def _proxy(server: ConsoleServer, body: dict[str, object]) -> httpx.Response:
+    """The same content sent through the proxy as tenant `acme`."""
+    request = body.get("request") or {"messages": [{"role": "user", "content": body["text"]}]}
+    assert isinstance(request, dict)
+    return httpx.post(
+        server.url + "/v1/chat/completions",
+        json={"model": "fake-model", **request},
+        headers={"authorization": f"Bearer {ACME_KEY}"},
+        timeout=30,
+    )
+
+
+def test_open_live_views_are_capped(server: ConsoleServer) -> None:
+    """At most MAX_VIEWERS live streams are open at once (each decision is handed to every
+    one on the proxy's event loop): the next gets 429 until one closes."""
+    from guardrail.server.console.live import MAX_VIEWERS
+
+    async def scenario() -> tuple[int, int]:
+        url = server.url + "/console/api/events"
+        limits = httpx.Limits(max_connections=MAX_VIEWERS + 4)
+        async with httpx.AsyncClient(headers=ADMIN_HEADERS, timeout=10, limits=limits) as client:
+
+            async def open_one() -> tuple[httpx.Response, AsyncIterator[str]]:
+                stream = await client.send(client.build_request("GET", url), stream=True)
+                lines = stream.aiter_lines()  # kept: a dropped iterator closes the stream
+                if stream.status_code == 200:
+                    await anext(lines)  # the server has registered it
+                return stream, lines
+
+            # all at once: each stream lives STREAM_S, and all must be open together
+            opened = await asyncio.gather(*(open_one() for _ in range(MAX_VIEWERS)))
+            assert all(stream.status_code == 200 for stream, _ in opened)
+            refused = (await client.get(url)).status_code
+            await opened[0][0].aclose()
+            status = 0
+            for _ in range(50):  # the server notices the closed stream a moment later
+                again, _ = await open_one()
+                status = again.status_code
+                await again.aclose()
+                if status == 200:
+                    break
+                await asyncio.sleep(0.05)
+            for stream, _ in opened[1:]:
+                await stream.aclose()
+            return refused, status
+
+    refused, after_one_closed = asyncio.run(scenario())
+    assert refused == 429
+    assert after_one_closed == 200
+
+
+def test_login_form_body_is_small(server: ConsoleServer) -> None:
+    """The login form (read before anyone is known) takes a few KB at most: 413 past that."""
+    response = httpx.post(
+        server.url + "/console/login",
+        data={"key": "x" * 100_000, "next": "/console/live"},
+        timeout=10,
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "limit_exceeded"
