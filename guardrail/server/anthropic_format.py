@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guardrail.errors import RequestError
+from guardrail.streaming import BLOCK_KEY
 from guardrail.wire import Json
 
 STOP_REASONS = {
@@ -261,6 +262,7 @@ class StreamEncoder:
     _block: int = -1  # index of the open content block (-1: none)
     _block_kind: str = ""  # "text" or f"tool:{k}"
     _stop_reason: str | None = None
+    _cut_by: Json | None = None  # the rule, stage and code of a block that cut the stream
     _usage: Json = field(default_factory=dict)
 
     async def encode(self, chunks: AsyncIterator[Json]) -> AsyncIterator[tuple[str, Json]]:
@@ -306,6 +308,8 @@ class StreamEncoder:
         if choice.get("finish_reason"):
             self._stop_reason = STOP_REASONS.get(choice["finish_reason"], "end_turn")
             events += self._close()
+        if isinstance(choice.get(BLOCK_KEY), dict):
+            self._cut_by = choice[BLOCK_KEY]
         return events
 
     def _tool(self, call: Json) -> list[tuple[str, Json]]:
@@ -349,7 +353,9 @@ class StreamEncoder:
         return [("content_block_stop", stop)]
 
     def _finish(self) -> list[tuple[str, Json]]:
-        delta = {"stop_reason": self._stop_reason or "end_turn", "stop_sequence": None}
+        delta: Json = {"stop_reason": self._stop_reason or "end_turn", "stop_sequence": None}
+        if self._cut_by:  # which rule cut the stream, as a block error names it
+            delta[BLOCK_KEY] = self._cut_by
         usage = {"output_tokens": int(self._usage.get("completion_tokens") or 0)}
         return [
             *self._close(),

@@ -1,4 +1,5 @@
-"""A stream cut by a block names the rule, stage and code, as a block error does."""
+"""A stream cut by a block names the rule, stage and code, as a block error does (chat,
+legacy completions, Responses, Anthropic messages)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import httpx
 
 from guardrail.testing import FakeUpstream, Reply
-from tests.e2e.clients import openai_client
+from tests.e2e.clients import anthropic_client, openai_client
 from tests.e2e.conftest import ProxyFactory
 
 BANNED = list("Step one is easy. Step two: detonate now. Step three.")
@@ -66,3 +67,20 @@ def test_side_field_block_names_the_rule(proxy_url: ProxyFactory, fake: FakeUpst
     last = chunks[-1]["choices"][-1]
     assert (last["finish_reason"], last["guardrail"]) == ("content_filter", RULE)
     assert "detonate" not in json.dumps(chunks)
+
+
+def test_anthropic_stream_block_names_the_rule(proxy_url: ProxyFactory, fake: FakeUpstream) -> None:
+    """An Anthropic stream cut mid-way ends with stop_reason refusal, and its message_delta
+    carries `guardrail` (rule, stage, code); the Anthropic SDK's event keeps it."""
+    fake.script(Reply(chunks=BANNED))
+    events = list(
+        anthropic_client(proxy_url()).messages.create(
+            model="claude-test",
+            max_tokens=64,
+            stream=True,
+            messages=[{"role": "user", "content": "steps?"}],
+        )
+    )
+    delta = next(e for e in events if e.type == "message_delta").delta
+    assert delta.stop_reason == "refusal"
+    assert (delta.model_extra or {}).get("guardrail") == RULE
