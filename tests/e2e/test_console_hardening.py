@@ -36,9 +36,10 @@ def _api(server: ConsoleServer, raw: bytes) -> httpx.Response:
 
 
 def test_malformed_session_cookies_get_401_not_a_server_error(server: ConsoleServer) -> None:
-    """A cookie whose expiry is 5,000 digits or a non-ASCII digit is refused like any forged
-    one (401), without an authenticated session."""
-    for cookie in (b"9" * 5000 + b".sha256:00.00", b"\xb2.sha256:00.00"):
+    """A cookie whose expiry is 5,000 digits or a non-ASCII digit, or whose signature is not
+    ASCII, is refused like any forged one (401), without an authenticated session."""
+    cookies = (b"9" * 5000 + b".sha256:00.00", b"\xb2.sha256:00.00", b"99999999999.x.\xb2")
+    for cookie in cookies:
         response = httpx.get(
             server.url + "/console/live",
             headers={"cookie": b"guardrail_console=" + cookie},

@@ -48,7 +48,8 @@ class Sessions:
         expires, _, key_hash = payload.partition(".")
         if not small_number(expires) or int(expires) < (now or time.time()):
             return False
-        if not hmac.compare_digest(self._mac(payload), mac):
+        # bytes: compare_digest raises on a str that is not ASCII (a forged cookie can be)
+        if not hmac.compare_digest(self._mac(payload).encode(), mac.encode("utf-8", "replace")):
             return False
         return key_hash in admin_keys
 
