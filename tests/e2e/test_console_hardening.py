@@ -179,3 +179,16 @@ def test_login_form_body_is_small(server: ConsoleServer) -> None:
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "limit_exceeded"
+
+
+def test_a_malformed_origin_is_refused_not_an_error(server: ConsoleServer) -> None:
+    """An `Origin` header urllib cannot split (`http://[`) is another origin: 401 on the
+    login form, logout and the playground form, never a server error."""
+    for path in ("/console/login", "/console/logout", "/console/playground"):
+        response = httpx.post(
+            server.url + path,
+            data={"key": ADMIN, "text": "hi"},
+            headers={**ADMIN_HEADERS, "origin": "http://["},
+            timeout=10,
+        )
+        assert response.status_code == 401, path

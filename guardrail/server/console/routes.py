@@ -153,7 +153,11 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # e.g. "http://[": not this console either
+        return False
+    return netloc == request.headers.get("host", "")
 
 
 async def _body(request: Request, max_bytes: int = MAX_FORM_BYTES) -> bytes:
