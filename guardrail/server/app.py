@@ -59,13 +59,15 @@ class ProxyHolder:
         upstream: Upstream,
         metrics: Metrics,
         *,
+        limits: Limits,
+        scan_system: bool = False,
         tracer: Tracer | None = None,
-        **options: int | bool | Limits,
     ) -> None:
         self.upstream = InstrumentedUpstream(upstream, metrics, tracer)
         self.metrics = metrics
         self.tracer = tracer
-        self.options = options
+        self.limits = limits  # resolved once, in create_app; every tenant's proxy shares them
+        self.scan_system = scan_system
         self.tenancy: Tenancy | None = None
         self.error: str | None = None
         metrics.watch_inference(self.runtimes)
@@ -83,7 +85,8 @@ class ProxyHolder:
             self.metrics,
             tenant=tenant,
             forward_client_key=not keyed,
-            **self.options,  # type: ignore[arg-type]
+            scan_system=self.scan_system,
+            limits=self.limits,
         )
 
     def ready(self, pipeline: Pipeline) -> None:
@@ -186,7 +189,7 @@ def create_app(
         limits = replace(limits, max_body_bytes=max_body_bytes)
     if tracer is None:
         tracer = tracer_from_settings()
-    holder = ProxyHolder(upstream, Metrics(), tracer=tracer, scan_system=scan_system, limits=limits)
+    holder = ProxyHolder(upstream, Metrics(), limits=limits, scan_system=scan_system, tracer=tracer)
     reloader: Reloader | None = None
     if isinstance(policy, Pipeline):
         holder.ready(policy)
