@@ -5,7 +5,9 @@ limits and `scan_system` in the playground, and a bound on open live views."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -192,3 +194,49 @@ def test_a_malformed_origin_is_refused_not_an_error(server: ConsoleServer) -> No
             timeout=10,
         )
         assert response.status_code == 401, path
+
+
+class _Counted(dict[str, Any]):
+    """A span that counts how often its fields are read."""
+
+    reads = 0
+
+    def __getitem__(self, key: str) -> Any:
+        _Counted.reads += 1
+        return super().__getitem__(key)
+
+
+def _naive_pieces(text: str, spans: list[dict[str, Any]]) -> list[tuple[str, tuple[str, ...]]]:
+    """The obvious definition: each run between span edges, with the entities covering it."""
+    ok = [s for s in spans if 0 <= s["start"] < s["end"] <= len(text)]
+    edges = sorted({0, len(text), *(s["start"] for s in ok), *(s["end"] for s in ok)})
+    out = []
+    for start, end in itertools.pairwise(edges):
+        covering = (s["entity"] for s in ok if s["start"] <= start and end <= s["end"])
+        out.append((text[start:end], tuple(dict.fromkeys(covering))))
+    return out
+
+
+def test_highlighting_many_spans_reads_each_span_a_few_times() -> None:
+    """The playground page cuts a text at its spans in one sweep: thousands of spans (one per
+    invisible character of a pasted text) read each span a bounded number of times, not
+    once per piece (which held the event loop for minutes), with the same pieces."""
+    from guardrail.server.console.views import pieces
+
+    text = "a\u200b" * 2000
+    spans = [_Counted(start=2 * i + 1, end=2 * i + 2, entity="ZWSP") for i in range(2000)]
+    _Counted.reads = 0
+    cut = pieces(text, spans)
+    assert _Counted.reads <= 20 * len(spans)
+    assert [(p.text, p.entities) for p in cut] == _naive_pieces(text, list(spans))
+    overlapping = [
+        {"start": 0, "end": 10, "entity": "EMAIL"},
+        {"start": 2, "end": 5, "entity": "NAME"},
+        {"start": 2, "end": 8, "entity": "EMAIL"},
+        {"start": 4, "end": 12, "entity": "banned"},
+        {"start": 9, "end": 40, "entity": "out of range"},
+    ]
+    sample = "0123456789ab"
+    assert [(p.text, p.entities) for p in pieces(sample, overlapping)] == _naive_pieces(
+        sample, overlapping
+    )
