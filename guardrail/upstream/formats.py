@@ -11,6 +11,7 @@ answered in (`guardrail/server/wires.py`); adding a shape never touches this mod
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 
 from guardrail.conversation import (
@@ -28,7 +29,7 @@ from guardrail.upstream import shapes
 from guardrail.wire import Json
 
 
-class AnswerFormat:
+class AnswerFormat(ABC):
     """What guardrail needs to know about one OpenAI answer format (see the module doc)."""
 
     name: str  # "chat" | "text": logs and tests
@@ -40,22 +41,27 @@ class AnswerFormat:
     choice_problem: str  # the upstream error when it does not
     id_prefix: str  # of answer ids: `chatcmpl-...` / `cmpl-...`
 
+    @abstractmethod
     def parse_request(self, body: Json, *, scan_system: bool) -> Conversation:
         """A request's segments (on a copy of `body`)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def parse_answer(self, answer: Json) -> Conversation:
         """The `output` segments of a whole answer (pointing into `answer` itself)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def clean_answer(self, answer: Json) -> list[WirePath]:
         """Drop what the output check would not see (in place); the paths dropped."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def prompt(self, body: Json) -> str:
         """The text a scripted or echoing upstream answers to."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def answer(
         self,
         text: str,
@@ -66,8 +72,9 @@ class AnswerFormat:
         prompt_tokens: int = 0,
     ) -> Json:
         """A whole answer with one choice saying `text` (id: `{id_prefix}-guardrail`)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def chunks(
         self,
         pieces: Iterable[str],
@@ -78,19 +85,22 @@ class AnswerFormat:
         include_usage: bool = False,
     ) -> Iterator[Json]:
         """A whole stream saying `pieces` (and its usage, where the format streams one)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def read_delta(self, choice: Json) -> Json:
         """A stream choice's delta in chat terms (`content`, `tool_calls`, side fields)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def make_choice(self, index: int, delta: Json, finish: str | None) -> Json:
         """A stream choice of this format from a delta in chat terms."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def blank(self, model: str) -> Json:
         """A request without text (an output-only check has no request to parse)."""
-        raise NotImplementedError
+        ...
 
     def _id(self, id: str | None) -> str:
         return id or f"{self.id_prefix}-guardrail"
