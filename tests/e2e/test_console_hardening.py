@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -240,3 +241,31 @@ def test_highlighting_many_spans_reads_each_span_a_few_times() -> None:
     assert [(p.text, p.entities) for p in pieces(sample, overlapping)] == _naive_pieces(
         sample, overlapping
     )
+
+
+def test_an_off_console_answers_404_to_every_method_and_path(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """Off, the console does not give itself away: any method on any /console path (and
+    `/console/`) is a JSON 404 without an `Allow` header, not a 405 listing its methods or a
+    redirect. On, a wrong method is a 405 and an unknown path a 404."""
+    tries = [
+        ("POST", "/console/live"),
+        ("GET", "/console/logout"),
+        ("PUT", "/console/api/check"),
+        ("DELETE", "/console"),
+        ("OPTIONS", "/console/login"),
+        ("GET", "/console/"),
+        ("GET", "/console/models/a/b"),
+    ]
+    with console_server(tmp_path, fake_server.url, console=False) as off:
+        for method, path in tries:
+            response = httpx.request(method, off.url + path, headers=ADMIN_HEADERS, timeout=10)
+            assert response.status_code == 404, (method, path)
+            assert response.json()["error"]["code"] == "not_found"
+            assert "allow" not in response.headers
+    with console_server(tmp_path, fake_server.url) as on:
+        wrong = httpx.get(on.url + "/console/logout", headers=ADMIN_HEADERS, timeout=10)
+        assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+        unknown = httpx.get(on.url + "/console/nothing", headers=ADMIN_HEADERS, timeout=10)
+        assert unknown.status_code == 404

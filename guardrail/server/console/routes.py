@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,12 +27,14 @@ from starlette.responses import (
     StreamingResponse,
 )
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from guardrail.errors import (
     AuthError,
     BodyTimeout,
     GuardrailError,
     LimitExceeded,
+    MethodNotAllowed,
     NotFound,
     RequestError,
 )
@@ -419,16 +422,48 @@ async def static(request: Request) -> Response:
     return FileResponse(path, headers=HEADERS)
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class _Path:
+    """One console path as an ASGI app, so that every method reaches it (a function endpoint
+    gets the router's 405, which would list the methods of a path that "does not exist"):
+    while the console is off, 404 whatever the method; on, the method's handler, or a 405
+    naming the methods the path takes."""
+
+    def __init__(self, **by_method: Endpoint) -> None:
+        self.handlers = {method.upper(): handler for method, handler in by_method.items()}
+        if "GET" in self.handlers:
+            self.handlers.setdefault("HEAD", self.handlers["GET"])
+        self.allow = ", ".join(sorted(m for m in self.handlers if m != "HEAD"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self._answer(request)
+        await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        if not self.handlers or not _console(request).enabled():
+            return _error(NotFound(f"no endpoint at {request.url.path}"), 404)
+        handler = self.handlers.get(request.method)
+        if handler is None:
+            where = f"{request.url.path} does not accept {request.method}"
+            response = _error(MethodNotAllowed(f"{where} (allowed: {self.allow})"), 405)
+            response.headers["allow"] = self.allow
+            return response
+        return await handler(request)
+
+
 ROUTES = [
-    Route("/console", index, methods=["GET"]),
-    Route("/console/login", login_form, methods=["GET"]),
-    Route("/console/login", login, methods=["POST"]),
-    Route("/console/logout", logout, methods=["POST"]),
-    Route("/console/playground", playground_page, methods=["GET", "POST"]),
-    Route("/console/api/check", check_api, methods=["POST"]),
-    Route("/console/live", live_page, methods=["GET"]),
-    Route("/console/api/events", events, methods=["GET"]),
-    Route("/console/policy", policy_page, methods=["GET"]),
-    Route("/console/models/{name}", model_card, methods=["GET"]),
-    Route("/console/static/{name}", static, methods=["GET"]),
+    Route("/console", _Path(GET=index)),
+    Route("/console/login", _Path(GET=login_form, POST=login)),
+    Route("/console/logout", _Path(POST=logout)),
+    Route("/console/playground", _Path(GET=playground_page, POST=playground_page)),
+    Route("/console/api/check", _Path(POST=check_api)),
+    Route("/console/live", _Path(GET=live_page)),
+    Route("/console/api/events", _Path(GET=events)),
+    Route("/console/policy", _Path(GET=policy_page)),
+    Route("/console/models/{name}", _Path(GET=model_card)),
+    Route("/console/static/{name}", _Path(GET=static)),
+    Route("/console/{rest:path}", _Path()),  # anything else under /console, `/console/` too
 ]
