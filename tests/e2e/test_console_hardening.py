@@ -269,3 +269,23 @@ def test_an_off_console_answers_404_to_every_method_and_path(
         assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
         unknown = httpx.get(on.url + "/console/nothing", headers=ADMIN_HEADERS, timeout=10)
         assert unknown.status_code == 404
+
+
+def test_pages_escape_markup_in_texts_spans_and_logged_text(server: ConsoleServer) -> None:
+    """Markup in a checked text -- inside a highlighted span, in the rewritten text, and in a
+    live row of a tenant that logs text -- reaches the pages as text, never as elements."""
+    from tests.e2e.console_env import LOGS_KEY
+
+    attack = '<img src=x onerror=alert(1)>"x@example.com"<script>alert(2)</script>'
+    page = httpx.post(
+        server.url + "/console/playground",
+        data={"tenant": "acme", "text": attack, "stage": "input"},
+        headers=ADMIN_HEADERS,
+        timeout=30,
+    ).text
+    assert 'class="span"' in page  # the e-mail address was highlighted
+    assert "<img" not in page and "<script>alert" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert server.chat(attack, LOGS_KEY).status_code == 200
+    live = httpx.get(server.url + "/console/live", headers=ADMIN_HEADERS, timeout=10).text
+    assert "&lt;img src=x" in live and "<img" not in live and "<script>alert" not in live
