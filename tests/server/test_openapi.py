@@ -1,4 +1,5 @@
-"""The OpenAPI description is made from the registered wire shapes and covers every route."""
+"""The OpenAPI description is made from the registered wire shapes and covers every route;
+every shape that reads a body has its field table."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from starlette.routing import Route
 
+from guardrail import fields
 from guardrail.pipeline import Pipeline
 from guardrail.server.app import create_app
 from guardrail.server.openapi import SPEC, build_spec
@@ -54,3 +56,12 @@ def test_description_follows_the_registry() -> None:
     assert "/v1/responses" not in fewer["paths"]
     assert "ResponsesRequest" not in fewer["components"]["schemas"]
     assert "/v1/chat/completions" in fewer["paths"]
+
+
+def test_every_shape_with_a_body_has_its_field_table() -> None:
+    """Each registered shape that reads a body has request rows in guardrail/fields.py under
+    its route name, so a new shape cannot go without its table of text-bearing fields."""
+    tabled = {row.wire for row in fields.TABLE if row.side == "request"}
+    for wire in WIRES:
+        if wire.request is not None:
+            assert wire.route in tabled, wire.route
