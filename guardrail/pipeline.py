@@ -217,9 +217,10 @@ async def _scan_one(
 ) -> list[Finding] | GuardFailure:
     ctx = ctx.model_copy(update={"deadline": time.monotonic() + timeout_s})
     try:
-        return await asyncio.wait_for(
-            _scan_joined(guard, texts, ctx), timeout=timeout_s + grace_s(timeout_s)
-        )
+        # `asyncio.timeout`, not `wait_for`: the scan runs in the task `gather` made for this
+        # guard instead of one more task per guard and stage (and one more event loop turn)
+        async with asyncio.timeout(timeout_s + grace_s(timeout_s)):
+            return await _scan_joined(guard, texts, ctx)
     except TimeoutError:
         log.warning("guard.failed", guard=name, reason="timeout", timeout_s=timeout_s)
         return GuardFailure(guard=name, reason="timeout")

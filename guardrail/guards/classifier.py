@@ -199,12 +199,11 @@ class ClassifierGuard:
         if deadline is not None:  # the judge's time was added to the budget (`reserve_ms`)
             deadline -= self.reserve_ms / 1000
         parts = self._partition(indexed)
-        runs = await asyncio.gather(
-            *(
-                g.runtime.score_until([t for _, t in rows], deadline, self.sample)
-                for g, rows in parts
-            )
-        )
+        reads = [
+            g.runtime.score_until([t for _, t in rows], deadline, self.sample) for g, rows in parts
+        ]
+        # one bundle (the usual case) is awaited in this task: `gather` would add a task
+        runs = [await reads[0]] if len(reads) == 1 else await asyncio.gather(*reads)
         findings: list[Finding] = []
         for (guard, rows), results in zip(parts, runs, strict=True):
             for (i, _), result in zip(rows, results, strict=True):
