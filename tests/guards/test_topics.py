@@ -133,7 +133,8 @@ def test_several_descriptions_of_a_topic_count_as_one_topic() -> None:
     (a,) = scan_texts(one, BITCOIN)
     (b,) = scan_texts(two, BITCOIN)
     assert a.label == b.label == "investing"
-    assert b.score >= a.score
+    # descriptions are embedded in one padded batch: int8 padding moves a score by ~1e-7
+    assert b.score >= a.score - 1e-4
 
 
 def test_long_texts_take_the_best_window(deny: Guard) -> None:
