@@ -1,6 +1,7 @@
 """Classifier runtime benchmark: PyTorch eager vs ONNX fp32 vs ONNX int8, in one run.
 
     python bench/bench_classifier.py [--bundle guard-minilm] [--run DIR] [--also B] [--quick]
+    python bench/bench_classifier.py --mix [--graph PATH] [--also B] [--rounds 3]
 
 Prints markdown tables (ratios are measured in this one run, cells interleaved, so a busy
 machine slows every engine alike):
@@ -22,6 +23,11 @@ machine slows every engine alike):
 descriptions embedded once), and per text a classifier scan alone vs the classifier and a
 topics guard together (one shared pass: forward passes are counted), and the topics guard's
 own work once the pass is done (a cache hit: centring and cosines in numpy).
+
+`--mix` runs only section 2 (no PyTorch needed), the runtime as it opens the bundle now
+against the same graph with every ONNX Runtime fusion on (the session before issue #20), and
+each `--graph PATH` (another model.onnx in the same runtime: a candidate of
+classifiers/train/optimize_graph.py); `--rounds` passes, wall and CPU ms per call.
 
 `--long-text` runs only the cost of reading long texts whole (no PyTorch needed): 10k, 50k and
 100k characters of benign prose (rows of ../shared/data/benign joined, else synthetic), every
@@ -360,6 +366,49 @@ def latency_mix(engines: Engines, texts: list[str]) -> str:
         pick = [ms[int(q * (len(ms) - 1))] for q in (0.5, 0.9, 0.99)]
         rows.append([name, *(f"{v:.1f}" for v in pick), f"{statistics.mean(ms):.1f}"])
     return table(["engine (1 thread)", "p50 ms", "p90 ms", "p99 ms", "mean ms"], rows)
+
+
+def session_mix(bundle: Bundle, graphs: list[Path], others: list[Bundle], rounds: int) -> str:
+    """`--mix`: section 2 for the bundle as the runtime opens it, against the same graph with
+    every ONNX Runtime fusion on (the session before issue #20), each `--graph` (the same
+    runtime over another graph file) and the `--also` bundles; texts interleaved, `rounds`
+    passes over the mix. Wall and CPU ms per call (CPU: other people's jobs do not count)."""
+    settings = Settings(inference_workers=1, inference_cache_size=0)
+    runtimes = {"runtime int8 (this runtime)": ClassifierRuntime(bundle, settings)}
+    before = ClassifierRuntime(bundle, settings)
+    before.model.session = open_session(bundle.model_path, 1, disabled_optimizers=())
+    runtimes["runtime int8, every ORT fusion (before #20)"] = before
+    for graph in graphs:
+        runtime = ClassifierRuntime(bundle, settings)
+        runtime.model.session = open_session(graph, 1)
+        runtimes[f"runtime int8, graph {graph.name}"] = runtime
+    for other in others:
+        runtimes[f"runtime int8: {other.name}"] = ClassifierRuntime(other, settings)
+    texts, origin = mix_texts(240)
+    wall: dict[str, list[list[float]]] = {name: [] for name in runtimes}
+    cpu: dict[str, list[float]] = {name: [] for name in runtimes}
+    for _ in range(rounds):
+        per_round: dict[str, list[float]] = {name: [] for name in runtimes}
+        for text in texts:
+            for name, runtime in runtimes.items():
+                start, start_cpu = time.perf_counter(), time.process_time()
+                runtime.score_sync([text])
+                per_round[name].append((time.perf_counter() - start) * 1000)
+                cpu[name].append((time.process_time() - start_cpu) * 1000)
+        for name, values in per_round.items():
+            wall[name].append(values)
+    for runtime in runtimes.values():
+        runtime.close()
+    rows = []
+    for name in runtimes:
+        p50s = [statistics.median(r) for r in wall[name]]
+        every = sorted(v for r in wall[name] for v in r)
+        p90 = every[int(0.9 * (len(every) - 1))]
+        p50 = f"{statistics.median(p50s):.2f} ({min(p50s):.2f}-{max(p50s):.2f})"
+        p50_cpu = f"{statistics.median(cpu[name]):.2f}"
+        rows.append([name, p50, p50_cpu, f"{p90:.1f}", f"{statistics.mean(every):.1f}"])
+    header = ["engine (1 thread)", "p50 ms (range over rounds)", "p50 CPU ms", "p90 ms", "mean ms"]
+    return f"{origin}, {rounds} rounds\n\n" + table(header, rows)
 
 
 def token_lengths(engines: Engines, texts: list[str]) -> str:
@@ -746,9 +795,23 @@ def main() -> int:
         "--long-text", action="store_true", help="only the cost of whole reads (no torch)"
     )
     parser.add_argument("--topics", action="store_true", help="only the topics guard (no torch)")
+    parser.add_argument(
+        "--mix", action="store_true", help="only section 2: this session vs before #20 (no torch)"
+    )
+    parser.add_argument(
+        "--graph", action="append", default=[], type=Path, help="--mix: another model.onnx"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--mix: passes over the mix")
     args = parser.parse_args()
     started = time.perf_counter()
     bundle = load_bundle(args.bundle)
+    if args.mix:
+        load1, load5, _ = os.getloadavg()
+        print(f"# realistic mix: {bundle.name}\n\n- load average {load1:.1f} / {load5:.1f}\n")
+        others = [load_bundle(name) for name in args.also]
+        print(session_mix(bundle, args.graph, others, args.rounds))
+        print(f"\n_total bench time {time.perf_counter() - started:.0f} s_")
+        return 0
     if args.topics:
         load1, load5, _ = os.getloadavg()
         print(f"# topics guard: {bundle.name}\n\n- load average {load1:.1f} / {load5:.1f}\n")

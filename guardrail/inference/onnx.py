@@ -45,6 +45,15 @@ class Output:
 
 _PROBE = "guardrail probe text"
 
+# ONNX Runtime fusions left off. SkipLayerNormFusion turns each Add + LayerNormalization into
+# one SkipLayerNormalization whose CPU kernel is slower than the two ops it replaces (~7x the
+# time per element of LayerNormalization): guard-minilm, 1 thread, CPU ms per pass 1x64 tokens
+# 6.22 -> 5.63, 1x128 11.56 -> 10.19, 1x512 73.52 -> 69.20. Outputs move by float rounding only
+# (the next dynamic int8 quantisation can round differently), several times less than batching
+# a window with another already moves them (classifiers/train/optimize_graph.py;
+# docs/benchmarks.md "Graph optimisation tried").
+DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
+
 
 def session_options(threads: int = 1) -> ort.SessionOptions:
     """Options tuned for small encoders: `threads` intra-op, one inter-op, full optimisation."""
@@ -58,13 +67,24 @@ def session_options(threads: int = 1) -> ort.SessionOptions:
 
 
 def open_session(
-    path: Path, threads: int = 1, providers: Sequence[str] = ("CPUExecutionProvider",)
+    path: Path,
+    threads: int = 1,
+    providers: Sequence[str] = ("CPUExecutionProvider",),
+    disabled_optimizers: Sequence[str] = DISABLED_OPTIMIZERS,
 ) -> ort.InferenceSession:
-    """An inference session for `path` on the first available of `providers`."""
+    """An inference session for `path` on the first available of `providers`, with the ONNX
+    Runtime fusions named in `disabled_optimizers` left off on the CPU provider (they were
+    measured there only: other providers keep ORT's defaults; benchmarks pass `()`)."""
     available = set(ort.get_available_providers())
     chosen = [p for p in providers if p in available] or ["CPUExecutionProvider"]
+    off = list(disabled_optimizers) if chosen == ["CPUExecutionProvider"] else []
     try:
-        return ort.InferenceSession(str(path), session_options(threads), providers=chosen)
+        return ort.InferenceSession(
+            str(path),
+            session_options(threads),
+            providers=chosen,
+            disabled_optimizers=off,
+        )
     except Exception as exc:  # onnxruntime raises its own untyped pybind errors
         raise BundleError(f"{path.name}: ONNX Runtime cannot load it: {exc}") from exc
 
