@@ -101,7 +101,7 @@ def test_runtime_windows_match_the_runtime() -> None:
 
 @pytest.mark.parametrize("bundle", [b.name for b in BUILT])
 def test_bundle_manifest_hashes_size_and_graph_outputs(bundle: str) -> None:
-    """bundle.yaml lists every file with its sha256, the graph's inputs and one output per head."""
+    """bundle.yaml lists every file's sha256, the inputs, one output per head (+ embedding)."""
     onnx = pytest.importorskip("onnx")
     folder = BUNDLES / bundle
     m = yaml.safe_load((folder / "bundle.yaml").read_text())
@@ -112,7 +112,10 @@ def test_bundle_manifest_hashes_size_and_graph_outputs(bundle: str) -> None:
     assert (folder / "model.onnx").stat().st_size <= 30 * 2**20
     graph = onnx.load(str(folder / "model.onnx"), load_external_data=False).graph
     assert [i.name for i in graph.input] == m["inputs"]
-    assert {o.name for o in graph.output} == {h["output"] for h in m["heads"].values()}
+    embedding = [m["embedding"]["output"]] if m.get("embedding") else []
+    assert {o.name for o in graph.output} == {h["output"] for h in m["heads"].values()} | {
+        *embedding
+    }
     for head in m["heads"].values():
         positive = [lab for lab in head["labels"] if lab not in head["negative"]]
         if head["type"] == "token":  # thresholds per entity type (B-X / I-X -> X)
