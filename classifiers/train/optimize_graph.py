@@ -21,15 +21,24 @@ of the process so other people's jobs on the 2 cores do not count, 1 intra-op th
   quantized form also quantizes the LayerNorm and moved logits by up to 1.0) then quantize;
   QAttention's weights are quantized with reduce_range (7 bits: ORT's choice, not ours);
 - `fused MHA`: the same with MultiHeadAttention (fp32 core, Q/K/V int8 MatMuls), no
-  SkipLayerNorm fusion, session with SkipLayerNormFusion off.
+  SkipLayerNorm fusion, session with SkipLayerNormFusion off;
+- `flash MultiHeadAttention when unpadded`: the shipped int8 graph, weights untouched, each
+  layer's attention core behind an `If` (flash_when_unpadded), session with
+  SkipLayerNormFusion off.
 
 Fidelity: every candidate against the shipped graph on real texts (rows of the training
 files of ../shared/data, never dev, never printed, plus a few written here), one window of up
 to 512 tokens each, batch 1 as the runtime runs: the largest probability change per head and
 how many decisions flip at the bundle's thresholds (thresholds, thresholds_strict,
 thresholds_by_stage, focus levels; token heads per token). Prints markdown tables.
-`--write NAME` saves that candidate's graph as the bundle's model.onnx and refreshes the hashes
-(only for graph candidates; a session option is a runtime change, guardrail/inference/onnx.py).
+
+The report starts from the graph before #20 (`--graph FILE`, e.g. from
+`git show 30ed12e:classifiers/guard-minilm/model.onnx`; the bundle's own graph has the flash
+attention since). `--write` (no report) makes the shipped graph the `flash MultiHeadAttention
+when unpadded` candidate (flash_when_unpadded: weights untouched, a padded batch runs the
+original nodes bit for bit) after a check, and refreshes bundle.yaml's sha256 of model.onnx,
+keeping its comments. On a graph that has the candidate already it writes nothing. The
+session option (SkipLayerNormFusion off) is a runtime change: guardrail/inference/onnx.py.
 """
 
 from __future__ import annotations
@@ -74,6 +83,8 @@ OWN_TEXTS = (
     "Acme Corp reported revenue of 4.2 billion dollars for the fiscal year ending June 2024.",
 )
 SKIP_LN_OFF = ("SkipLayerNormFusion",)
+FLASH = "flash MultiHeadAttention when unpadded"
+MAX_SHIFT = 0.2  # --write: the largest probability change allowed on OWN_TEXTS
 SHAPES = (16, 64, 128, 512)
 
 
@@ -149,6 +160,116 @@ def _live(nodes, outputs: list[str]):
         live.add(id(node))
         stack.extend(node.input)
     return [n for n in nodes if id(n) in live]
+
+
+ATTENTION = "/model/encoder/encoder/layer.{}/attention/self/"
+
+
+def flash_when_unpadded(model):  # onnx.ModelProto -> onnx.ModelProto
+    """The shipped graph with each layer's attention core (Reshape/Transpose, QK^T, scale, mask
+    Add, Softmax, .V) moved into the else branch of an `If`, whose then branch is one
+    com.microsoft MultiHeadAttention on the same Q, K, V without a mask. ONNX Runtime runs that
+    op with its tiled (flash) CPU kernel only when it has no mask, so the then branch is taken
+    only when the attention mask is all ones (one window per pass, as the runtime runs them);
+    a padded batch runs the original nodes, bit for bit. Weights are untouched."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    producer = {o: n for n in graph.node for o in n.output}
+    constants = {
+        n.output[0]: numpy_helper.to_array(n.attribute[0].t)
+        for n in graph.node
+        if n.op_type == "Constant"
+    }
+    position = {id(n): i for i, n in enumerate(graph.node)}
+    moved: set[int] = set()
+    branches: dict[int, object] = {}
+    layer = 0
+    while ATTENTION.format(layer) + "Reshape_3_output_0" in producer:
+        last, node = _attention_if(layer, producer, constants, position, moved)
+        branches[id(last)] = node
+        layer += 1
+    if not layer:
+        raise SystemExit("no BERT self-attention found (not a MiniLM export?)")
+    one, use = "/flash/one", "/flash/unpadded"
+    graph.initializer.append(helper.make_tensor(one, TensorProto.INT64, [], [1]))
+    head = [
+        helper.make_node("ReduceMin", ["attention_mask"], ["/flash/min"], keepdims=0),
+        helper.make_node("Equal", ["/flash/min", one], [use]),
+    ]
+    nodes = [branches.get(id(n), n) for n in graph.node if id(n) not in moved or id(n) in branches]
+    _set_nodes(graph, head + nodes)
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    onnx.checker.check_model(model)
+    return model
+
+
+def _attention_if(layer: int, producer: dict, constants: dict, position: dict, moved: set[int]):
+    """(the core's last node, the `If` that replaces the core) for one layer; the core's nodes
+    are added to `moved`."""
+    from onnx import NodeProto, helper
+
+    prefix = ATTENTION.format(layer)
+    q, k, v = (prefix + f"{x}/Add_output_0" for x in ("query", "key", "value"))
+    context = prefix + "Reshape_3_output_0"
+    core, stack, seen = [], [context], set()
+    while stack:  # the compute nodes between Q, K, V and the context (shape nodes stay out)
+        name = stack.pop()
+        if name in seen or name in (q, k, v) or name not in producer:
+            continue
+        seen.add(name)
+        node = producer[name]
+        if node.name.startswith(prefix) and node.op_type not in ("Concat", "Constant", "Unsqueeze"):
+            core.append(node)
+            stack.extend(node.input)
+    ops = collections.Counter(n.op_type for n in core)
+    expected = {"Reshape": 4, "Transpose": 4, "MatMul": 2, "Mul": 1, "Add": 1, "Softmax": 1}
+    (mul,) = [n for n in core if n.op_type == "Mul"]
+    scale = float(np.asarray(constants[mul.input[1]]).reshape(-1)[0])
+    if ops != expected or abs(scale - 32**-0.5) > 1e-6:  # MultiHeadAttention's default scale
+        raise SystemExit(f"layer {layer}: attention core {dict(ops)}, scale {scale}: unexpected")
+    moved |= {id(n) for n in core}
+    copies = []
+    for node in sorted(core, key=lambda n: position[id(n)]):
+        copy = NodeProto()
+        copy.CopyFrom(node)
+        copy.output[:] = [o + "_masked" if o == context else o for o in copy.output]
+        copies.append(copy)
+    masked = helper.make_graph(
+        copies, f"layer{layer}_masked", [], [_float_output(context + "_masked")]
+    )
+    flash = helper.make_graph(
+        [
+            helper.make_node(
+                "MultiHeadAttention",
+                [q, k, v],
+                [context + "_flash"],
+                domain="com.microsoft",
+                num_heads=12,
+            )
+        ],
+        f"layer{layer}_flash",
+        [],
+        [_float_output(context + "_flash")],
+    )
+    last = producer[context]
+    node = helper.make_node(
+        "If",
+        ["/flash/unpadded"],
+        [context],
+        name=prefix + "If",
+        then_branch=flash,
+        else_branch=masked,
+    )
+    return last, node
+
+
+def _float_output(name: str):
+    from onnx import TensorProto, helper
+
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
 
 
 def fuse_then_quantize(fp32: Path, out: Path, mha: bool) -> dict[str, int]:
@@ -356,14 +477,21 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def build(bundle: Path, work: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
+def build(shipped: Path, work: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
     """Every candidate: name -> (graph, optimizers the session disables)."""
     import onnx
 
-    shipped = bundle / "model.onnx"
+    if any("/flash/unpadded" in n.input for n in onnx.load(str(shipped)).graph.node):
+        raise SystemExit(
+            f"{shipped} has the flash attention already: compare from the graph before it, "
+            "--graph FILE (git show 30ed12e:classifiers/<bundle>/model.onnx > FILE)"
+        )
     fp32 = work / "fp32.onnx"
     onnx.save(fold(onnx.load(str(shipped))), str(fp32))
     made = {"shipped": (shipped, ()), "shipped, SkipLayerNormFusion off": (shipped, SKIP_LN_OFF)}
+    flash = work / "flash.onnx"
+    onnx.save(flash_when_unpadded(onnx.load(str(shipped))), str(flash))
+    made[FLASH] = (flash, SKIP_LN_OFF)
     for name, mha in (("fused QAttention", False), ("fused MHA", True)):
         out = work / f"{name.split()[1]}.onnx"
         ops = fuse_then_quantize(fp32, out, mha)
@@ -372,12 +500,41 @@ def build(bundle: Path, work: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
     return made
 
 
-def report(bundle: Path, rounds: int, count: int, keep: str | None, out: Path | None) -> None:
+def ship(bundle: Path) -> None:
+    """`--write`: the bundle's model.onnx becomes flash_when_unpadded(model.onnx), after a
+    check on OWN_TEXTS: a padded batch gives bit-identical outputs (the original nodes run),
+    each text alone stays within MAX_SHIFT of the old graph's probabilities."""
+    import onnx
+
+    source = bundle / "model.onnx"
+    model = onnx.load(str(source))
+    if any("/flash/unpadded" in n.input for n in model.graph.node):
+        print(f"{source} has the flash attention already; nothing written")
+        return
+    manifest = yaml.safe_load((bundle / "bundle.yaml").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = Path(tmp) / "model.onnx"
+        onnx.save(flash_when_unpadded(model), str(graph))
+        old, new = session(source, SKIP_LN_OFF), session(graph, SKIP_LN_OFF)
+        rows = windows(bundle / "tokenizer.json", list(OWN_TEXTS))
+        names = [o.name for o in old.get_outputs()]
+        padded = feed_batched(rows[0], max(rows, key=len))
+        pairs = zip(old.run(names, padded), new.run(names, padded), strict=True)
+        same = [np.array_equal(a, b) for a, b in pairs]
+        cells = fidelity(manifest, single(old), single(new), rows)
+        shift = max(float(v) for k, v in cells.items() if k.startswith("max abs d prob"))
+        if not all(same) or shift > MAX_SHIFT:
+            raise SystemExit(f"check failed: padded identical {same}, max shift {shift}")
+        write(bundle, graph)
+    print(f"wrote {source} ({FLASH}); {cells}")
+
+
+def report(bundle: Path, rounds: int, count: int, out: Path | None, graph: Path | None) -> None:
     manifest = yaml.safe_load((bundle / "bundle.yaml").read_text())
     with tempfile.TemporaryDirectory() as tmp:
         work = out or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        made = build(bundle, work)
+        made = build(graph or bundle / "model.onnx", work)
         sessions = {name: session(path, off) for name, (path, off) in made.items()}
         times = timing(sessions, rounds)
         base = times["shipped"]
@@ -401,12 +558,6 @@ def report(bundle: Path, rounds: int, count: int, keep: str | None, out: Path | 
         cells = {n: fidelity(manifest, runners["shipped"], r, check) for n, r in runners.items()}
         keys = list(next(iter(cells.values())))
         print(markdown(["candidate", *keys], [[n, *c.values()] for n, c in cells.items()]))
-        if keep:
-            graph, off = made[keep]
-            if off or graph == bundle / "model.onnx":
-                raise SystemExit(f"{keep!r} is not a new graph; nothing written")
-            write(bundle, graph)
-            print(f"\nwrote {bundle / 'model.onnx'} ({keep})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -414,10 +565,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bundle", type=Path, default=REPO_ROOT / "classifiers/guard-minilm")
     parser.add_argument("--rounds", type=int, default=5, help="timing rounds (interleaved)")
     parser.add_argument("--texts", type=int, default=420, help="training rows for fidelity")
-    parser.add_argument("--write", metavar="CANDIDATE", help="ship this graph candidate")
+    parser.add_argument("--write", action="store_true", help=f"ship '{FLASH}' (no report)")
     parser.add_argument("--out", type=Path, help="keep the candidate graphs in this folder")
+    parser.add_argument("--graph", type=Path, help="the graph to start from (default: bundle's)")
     args = parser.parse_args(argv)
-    report(args.bundle.resolve(), args.rounds, args.texts, args.write, args.out)
+    if args.write:
+        ship(args.bundle.resolve())
+    else:
+        report(args.bundle.resolve(), args.rounds, args.texts, args.out, args.graph)
 
 
 if __name__ == "__main__":
