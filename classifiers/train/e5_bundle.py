@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from . import data as D
 from . import refit as R
 from .e5_convert import build_tokenizer, read_e5, to_bert, wheel_file
-from .e5_graph import FEATURES, export, pad, session
+from .e5_graph import FEATURES, Pooled, export, pad, session
 from .e5_prune import SAMPLE_FILES, keep_ids, piece_counts, prune, sample_texts
 from .inj_head import train_loop
 
@@ -50,6 +50,14 @@ MAX_LENGTH, STRIDE = 512, 384
 # rows per (file, family, language, label): (positives, negatives); validation 40 / 40
 TRAIN_CAP, VAL_CAP, DEV_HARM_TEXT = (90, 45), (30, 20), 900
 DEPTHS = (6, 12)
+# "q4": one feature pass over the 12-layer 4-bit graph serves both depths; "int8": the features
+# of the served graph itself (int8 layers, e5_graph.quantize_int8) for one depth
+SETUP = {"scheme": "q4", "suffix": ""}
+
+
+def use_scheme(scheme: str, depth: int) -> None:
+    SETUP["scheme"] = scheme
+    SETUP["suffix"] = "" if scheme == "q4" else f"_{scheme}_{depth}"
 
 
 def lang(e: D.Example) -> str:
@@ -130,7 +138,10 @@ class Tap(torch.nn.Module):
 
 
 def select(feats: np.ndarray, depth: int) -> np.ndarray:
-    """The columns Pooled(depth) computes: means of depth/3, 2*depth/3, depth; max of depth."""
+    """The columns Pooled(depth) computes: means of depth/3, 2*depth/3, depth; max of depth
+    (features of a Pooled graph itself are those already)."""
+    if feats.shape[1] == 4 * 384:
+        return feats.astype(np.float32)
     cols = [feats[:, (i - 1) * 384 : i * 384] for i in (depth // 3, 2 * depth // 3, depth)]
     cols.append(feats[:, (12 + (0 if depth == 6 else 1)) * 384 :][:, :384])
     return np.concatenate(cols, 1).astype(np.float32)
@@ -162,7 +173,8 @@ def features(sess: Any, tok: Any, rows: list[D.Example], train: bool) -> tuple[n
         for w in parts:
             windows.append([0, *w, 2])
             owner.append(i)
-    out = np.zeros((len(windows), 14 * 384), dtype=np.float16)
+    width = sess.get_outputs()[0].shape[-1]
+    out = np.zeros((len(windows), width if isinstance(width, int) else 14 * 384), np.float16)
     order = sorted(range(len(windows)), key=lambda j: len(windows[j]))
     start = 0
     while start < len(order):
@@ -177,18 +189,22 @@ def features(sess: Any, tok: Any, rows: list[D.Example], train: bool) -> tuple[n
     return out, np.array(owner)
 
 
-def cmd_features(data_dir: Path) -> None:
+def cmd_features(data_dir: Path, depth: int) -> None:
     train, val = load_rows(data_dir)
     dev = dev_sets(data_dir)
-    _, tok, bert = encoder(data_dir)
-    graph = RUN / "tap.q4.onnx"
-    if not graph.exists():
+    small, tok, bert = encoder(data_dir)
+    graph = RUN / ("tap.q4.onnx" if SETUP["scheme"] == "q4" else f"pooled{SETUP['suffix']}.onnx")
+    if not graph.exists() and SETUP["scheme"] == "q4":
         export_tap(bert, graph)
+    elif not graph.exists():
+        model = Pooled(to_bert(small, layers=depth))
+        export(model, RUN / "tmp.fp32.onnx", graph, SETUP["scheme"])
+        (RUN / "tmp.fp32.onnx").unlink()
     sess = session(graph)
     sets = {"train": (train, True), "val": (val, False)}
     sets.update({f"dev_{k}": (v, False) for k, v in dev.items()})
     for name, (rows, is_train) in sets.items():
-        path = RUN / f"feats_{name}.npz"
+        path = RUN / f"feats_{name}{SETUP['suffix']}.npz"
         if path.exists():
             continue
         print(f"{name}: {len(rows)} rows", flush=True)
@@ -235,7 +251,7 @@ def fit_heads(rows: list[D.Example], x: np.ndarray, owner: np.ndarray, seed: int
 
 
 def load(name: str) -> tuple[np.ndarray, np.ndarray]:
-    data = np.load(RUN / f"feats_{name}.npz")
+    data = np.load(RUN / f"feats_{name}{SETUP['suffix']}.npz")
     return data["feats"], data["owner"]
 
 
@@ -337,19 +353,19 @@ def evaluate(depth: int, train, val, dev, seed: int = 0) -> tuple[Any, dict, dic
     return heads, arrays, {"thresholds": th, **scores(val, dev, arrays, th)}
 
 
-def cmd_fit(data_dir: Path) -> None:
+def cmd_fit(data_dir: Path, depths: tuple[int, ...]) -> None:
     train, val = load_rows(data_dir)
     dev = dev_sets(data_dir)
     report: dict[str, Any] = {"train_rows": len(train), "val_rows": len(val)}
-    for depth in DEPTHS:
+    for depth in depths:
         heads, _arrays, res = evaluate(depth, train, val, dev)
         report[f"depth_{depth}"] = res
         torch.save(
             {"injection": heads[0].state_dict(), "harm": heads[1].state_dict()},
-            RUN / f"heads_{depth}.pt",
+            RUN / f"heads_{depth}{SETUP['suffix']}.pt",
         )
         print(json.dumps({f"depth_{depth}": {k: v for k, v in res.items() if k != "by_language"}}))
-    (RUN / "fit.json").write_text(json.dumps(report, indent=1) + "\n")
+    (RUN / f"fit{SETUP['suffix']}.json").write_text(json.dumps(report, indent=1) + "\n")
 
 
 def main() -> None:
@@ -357,17 +373,19 @@ def main() -> None:
     ap.add_argument("step", choices=["features", "fit", "write"])
     ap.add_argument("--data-dir", type=Path, default=D.DEFAULT_DATA_DIR)
     ap.add_argument("--depth", type=int, default=12, choices=DEPTHS)
+    ap.add_argument("--scheme", choices=["q4", "int8"], default="q4")
     args = ap.parse_args()
     torch.set_num_threads(1)
     RUN.mkdir(parents=True, exist_ok=True)
+    use_scheme(args.scheme, args.depth)
     if args.step == "features":
-        cmd_features(args.data_dir)
+        cmd_features(args.data_dir, args.depth)
     elif args.step == "fit":
-        cmd_fit(args.data_dir)
+        cmd_fit(args.data_dir, DEPTHS if args.scheme == "q4" else (args.depth,))
     else:
         from .e5_write import write_bundle
 
-        write_bundle(args.data_dir, args.depth)
+        write_bundle(args.data_dir, args.depth, args.scheme)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ bundle and maps its scores onto the first bundle's thresholds (issue #24)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def test_rescale_is_increasing_and_sends_threshold_to_threshold() -> None:
     mapped = [rescale(x, 0.2, 0.7) for x in grid]
     assert mapped[0] == 0.0 and mapped[-1] == pytest.approx(1.0)
     assert rescale(0.2, 0.2, 0.7) == pytest.approx(0.7)
-    assert all(a < b for a, b in zip(mapped, mapped[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(mapped))
 
 
 def test_a_routed_bundle_without_the_head_is_a_policy_error(
