@@ -1,6 +1,6 @@
-"""The ONNX Runtime fusions the runtime leaves off are real optimiser names that change the
-shipped graphs (ONNX Runtime ignores unknown names silently, so a typo would cost the speed-up
-without any error; issue #20)."""
+"""Issue #20's speed-ups: the ONNX Runtime fusions the runtime leaves off are real optimiser
+names that change the shipped graphs (ONNX Runtime ignores unknown names silently, so a typo
+would cost the speed-up without any error), and the shipped graphs' flash attention branch."""
 
 from __future__ import annotations
 
@@ -63,3 +63,21 @@ def test_open_session_runs_the_graph_with_those_fusions_off() -> None:
     runtime = outputs(open_session(model, 1))
     assert same(runtime, outputs(manual(DISABLED_OPTIMIZERS)))
     assert not same(runtime, outputs(manual(())))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_graph_attends_through_flash_only_when_unpadded(name: str) -> None:
+    """Every layer's attention is an If on an all-ones mask: unmasked MultiHeadAttention (ORT's
+    flash kernel) then, the original Softmax path for padded batches."""
+    graph = onnx.load(str(REPO_BUNDLES_DIR / name / "model.onnx")).graph
+    branches = [n for n in graph.node if n.op_type == "If"]
+    condition = {o: n for n in graph.node for o in n.output}
+    assert len(branches) in (4, 6)  # guard-minilm-l4 / guard-minilm layers
+    for node in branches:
+        branch = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        then, other = branch["then_branch"], branch["else_branch"]
+        (flash,) = then.node
+        assert flash.op_type == "MultiHeadAttention" and len(flash.input) == 3  # no mask
+        assert "Softmax" in {n.op_type for n in other.node}
+        assert condition[node.input[0]].op_type == "Equal"  # min(attention_mask) == 1
+        assert condition[condition[node.input[0]].input[0]].input == ["attention_mask"]
