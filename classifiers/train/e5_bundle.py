@@ -370,7 +370,7 @@ def cmd_fit(data_dir: Path, depths: tuple[int, ...]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("step", choices=["features", "fit", "write"])
+    ap.add_argument("step", choices=["features", "fit", "write", "card"])
     ap.add_argument("--data-dir", type=Path, default=D.DEFAULT_DATA_DIR)
     ap.add_argument("--depth", type=int, default=12, choices=DEPTHS)
     ap.add_argument("--scheme", choices=["q4", "int8"], default="q4")
@@ -382,6 +382,10 @@ def main() -> None:
         cmd_features(args.data_dir, args.depth)
     elif args.step == "fit":
         cmd_fit(args.data_dir, DEPTHS if args.scheme == "q4" else (args.depth,))
+    elif args.step == "card":  # served comparisons + card, without re-exporting
+        from .e5_write import refresh_card
+
+        refresh_card(args.data_dir)
     else:
         from .e5_write import write_bundle
 

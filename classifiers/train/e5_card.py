@@ -45,7 +45,8 @@ def _depth_rows(metrics: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _language_rows(by_language: dict[str, Any]) -> list[str]:
+def _language_rows(by_language: dict[str, Any], english: dict[str, Any]) -> list[str]:
+    """Per language: ours (n), then guard-minilm's rate on the same rows where measured."""
     rows = [
         "| language | attacks blocked (n) | unsafe blocked (n) | negatives blocked (n) |",
         "|---|---|---|---|",
@@ -54,8 +55,20 @@ def _language_rows(by_language: dict[str, Any]) -> list[str]:
         cells = []
         for kind in ("attack", "unsafe", "negative"):
             v = kinds.get(kind)
-            cells.append(f"{v['blocked']:.3f} ({v['n']})" if v else "")
+            other = english.get(code, {}).get(kind, {}).get("blocked")
+            versus = f" / {other:.3f}" if other is not None else ""
+            cells.append(f"{v['blocked']:.3f}{versus} ({v['n']})" if v else "")
         rows.append(f"| {code} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _dev_language_rows(dev: dict[str, Any]) -> list[str]:
+    rows = ["| language | kind | n | guard-multilingual | guard-minilm |", "|---|---|---|---|---|"]
+    ours, theirs = dev["guard-multilingual"], dev["guard-minilm"]
+    for code, kinds in ours.items():
+        for kind, v in kinds.items():
+            other = theirs[code][kind]["blocked"]
+            rows.append(f"| {code} | {kind} | {v['n']} | {v['blocked']} | {other} |")
     return rows
 
 
@@ -130,8 +143,23 @@ def write_card(path: Path, metrics: dict[str, Any], info: dict[str, Any]) -> Non
         f"Per language, validation rows (our split: prompts and social-media text, input stage, "
         f"{depth} layers). Small n: read the counts.",
         "",
-        *_language_rows(chosen["by_language"]),
+        *_language_rows(chosen["by_language"], metrics.get("val_by_language_guard_minilm", {})),
         "",
+        "Each cell: guard-multilingual / guard-minilm (the English bundle, served by the runtime",
+        "with its own input thresholds) on the same rows. The English tokenizer turns most",
+        "non-Latin text into [UNK]: guard-minilm blocks many ordinary non-English prompts",
+        "(negatives) and misses harmful text in scripts it cannot read.",
+        "",
+        *(
+            [
+                "dev/injection per language (served by the runtime, input stage; n is small):",
+                "",
+                *_dev_language_rows(metrics["dev_injection_by_language"]),
+                "",
+            ]
+            if "dev_injection_by_language" in metrics
+            else []
+        ),
         "English next to the English bundle (guard-minilm, served by the runtime with its own",
         "input thresholds) on the same rows: English validation prompts/text of our split, and",
         "dev/ (all of dev/injection: English plus its de/fr/es/it rows; 900 dev/harm_text rows):",

@@ -88,6 +88,54 @@ def english_bundle_rates(val: list[D.Example], dev: dict, arrays: dict, th: dict
     return out
 
 
+def served_rates(name: str, rows: list[D.Example], by: Any) -> dict[str, dict[str, Any]]:
+    """Input-stage block rates of bundle `name` served by the runtime (its own per-stage
+    thresholds), per `by(row)` group and kind (attack / unsafe / negative)."""
+    from guardrail.inference.bundle import load_bundle
+    from guardrail.inference.runtime import ClassifierRuntime
+    from guardrail.settings import Settings
+
+    settings = Settings(inference_workers=1, inference_batching=False, inference_cache_size=0)
+    with ClassifierRuntime(load_bundle(name), settings) as rt:
+        stage = {
+            h: {**rt.heads[h].thresholds, **rt.heads[h].thresholds_by_stage.get("input", {})}
+            for h in ("injection", "harm")
+        }
+        fired = [
+            _fires_minilm(s, stage) for s in rt.score_sync([e.text[: B.EVAL_CHARS] for e in rows])
+        ]
+    groups: dict[str, list[int]] = {}
+    for i, e in enumerate(rows):
+        groups.setdefault(by(e), []).append(i)
+    out = {}
+    for g, idx in sorted(groups.items()):
+        kinds = _kinds(
+            [rows[i] for i in idx], np.array([fired[i] for i in idx]), np.zeros(len(idx))
+        )
+        out[g] = {k: {"n": v["n"], "blocked": v["multilingual"]} for k, v in kinds.items()}
+    return out
+
+
+def refresh_card(data_dir: Path) -> None:
+    """Add the served comparisons (guard-minilm per language on our validation rows; both
+    bundles per language on dev/injection) to e5_metrics.json, rewrite the card, rehash."""
+    from .e5_card import write_card
+
+    _, val = B.load_rows(data_dir)
+    rows = [e for e in val if e.channel in ("prompt", "text")]
+    path = D.REPO_ROOT / "classifiers/train/e5_metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["val_by_language_guard_minilm"] = served_rates("guard-minilm", rows, B.lang)
+    dev = R.dev_rows(data_dir)["injection"]
+    metrics["dev_injection_by_language"] = {
+        name: served_rates(name, dev, B.lang) for name in ("guard-multilingual", "guard-minilm")
+    }
+    path.write_text(json.dumps(metrics, indent=1) + "\n")
+    info = yaml.safe_load((B.BUNDLE / "bundle.yaml").read_text())["training"]
+    write_card(B.BUNDLE / "MODEL_CARD.md", metrics, info)
+    R.rehash(B.BUNDLE)
+
+
 def _fires_minilm(scores: dict, stage: dict) -> bool:
     inj, harm = scores["injection"], scores["harm"]
     return bool(
