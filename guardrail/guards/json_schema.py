@@ -17,7 +17,9 @@ json_schema: {schema}}` validates against that schema, `{type: json_object}` req
 object; a request without one falls back to the policy's schema, or is not checked when the
 policy names none. A request's schema is the client's, so it is held to more than a policy's:
 only local `$ref`s, `pattern` run with RE2 (no backtracking: a pattern cannot hang the proxy),
-no `patternProperties` (jsonschema matches those with Python's `re`); a schema that breaks
+no `patternProperties` (jsonschema matches those with Python's `re`), at most
+`MAX_EXPANDED` subschemas with its `$ref`s inlined (no recursion: refs that fan out would make
+validating one value take forever), validated off the event loop; a schema that breaks
 these rules, or is not a valid schema, is not used (the upstream rejects invalid ones anyway)
 and the policy's schema, if any, applies. Compiled request schemas are cached (64, by content).
 
@@ -27,12 +29,14 @@ arguments, refusal and reasoning parts are output texts too, and each is validat
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import unquote
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
@@ -111,6 +115,8 @@ class JsonSchemaGuard(NoThresholds):
         validator = requested or self._validator
         if validator is None:  # from_request only, and the request asked for no format
             return []
+        if requested is not None:  # its cost is the client's choice: never on the event loop
+            return await asyncio.to_thread(self._findings, texts, validator)
         return await off_loop(texts, lambda: self._findings(texts, validator))
 
     def _findings(self, texts: Sequence[str], validator: Validator) -> list[Finding]:
@@ -224,6 +230,8 @@ def _request_schema(key: str) -> Validator | None:
     schema = json.loads(key)
     if "patternProperties" in set(_keys(schema)):
         return None  # jsonschema matches them with Python's re: a client could hang it
+    if _expanded(schema) > MAX_EXPANDED:
+        return None  # its refs fan out: validating one value would try too many subschemas
     try:
         validator = checked_validator(schema)
     except ValueError:
@@ -248,6 +256,73 @@ def _re2_pattern(
     """The `pattern` keyword with RE2 (a search, as JSON Schema says)."""
     if validator.is_type(instance, "string") and not _re2(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# subschema objects a client's schema may expand to with its `$ref`s inlined: validating one
+# value of the answer tries at most these (levels of `anyOf` naming the next level twice
+# expand to 2**levels, which would hold the proxy for as long as the client likes)
+MAX_EXPANDED = 2_000
+_OVER = MAX_EXPANDED + 1
+_UNFOLLOWED = ("$dynamicRef", "$recursiveRef")  # resolved at validation time: not bounded here
+
+
+def _expanded(schema: Any) -> int:
+    """The objects of `schema` with every `$ref` inlined, capped at `_OVER`; a recursive schema
+    (its validation can fan out again at each level of the document), a nested `$id` (it moves
+    the base of the refs below it) or a ref this walk cannot follow counts as over."""
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Any) -> int:
+        if isinstance(node, list):
+            return min(_OVER, sum(size(item) for item in node))
+        if not isinstance(node, dict):
+            return 0
+        if id(node) in memo:
+            return memo[id(node)]
+        if id(node) in active:
+            return _OVER
+        active.add(id(node))
+        total = 1
+        for name, value in node.items():
+            if name in _UNFOLLOWED or (name == "$id" and node is not schema):
+                total = _OVER
+            elif name == "$ref":
+                target = _local(schema, value)
+                total += _OVER if target is None else size(target)
+            else:
+                total += size(value)
+            if total >= _OVER:
+                break
+        active.discard(id(node))
+        memo[id(node)] = min(total, _OVER)
+        return memo[id(node)]
+
+    try:
+        return size(schema)
+    except RecursionError:
+        return _OVER
+
+
+def _local(root: Any, ref: Any) -> Any:
+    """What a local JSON-pointer `$ref` ('#', '#/a/b') names in `root`; None for anything else."""
+    if not isinstance(ref, str) or not ref.startswith("#"):
+        return None
+    path = unquote(ref[1:])
+    if not path:
+        return root
+    if not path.startswith("/"):
+        return None  # an anchor ('#name')
+    node = root
+    for part in path[1:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
 
 
 def _keys(node: Any) -> Iterator[str]:

@@ -1,0 +1,74 @@
+"""Review of session 9's serving-path changes: each test pins a bug the review found."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from guardrail.guards.json_schema import request_validator
+from guardrail.types import CheckContext, Stage
+from tests.guards.conftest import build
+
+
+def _format(schema: Any) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
+
+
+def _ref_bomb(levels: int) -> dict[str, Any]:
+    """Each level's anyOf names the next level twice: 2**levels subschemas to try."""
+    defs: dict[str, Any] = {
+        f"d{i}": {"anyOf": [{"$ref": f"#/$defs/d{i + 1}"}, {"$ref": f"#/$defs/d{i + 1}"}]}
+        for i in range(levels)
+    }
+    defs[f"d{levels}"] = {"type": "string"}
+    return {"$defs": defs, "$ref": "#/$defs/d0"}
+
+
+def _nested_recursion() -> dict[str, Any]:
+    """A recursive schema that fans out at every level of the document it validates."""
+    branch = {"properties": {"a": {"$ref": "#"}}, "required": ["b"]}
+    return {"anyOf": [branch, branch]}
+
+
+@pytest.mark.parametrize("schema", [_ref_bomb(40), _nested_recursion()])
+def test_client_schemas_whose_refs_fan_out_are_not_used(schema: dict[str, Any]) -> None:
+    """A client's schema whose $refs expand past the bound (2**40 subschemas, or a recursion
+    that doubles per document level) gives no validator: validating `1` against it would hold
+    the event loop for longer than the age of the universe."""
+    assert request_validator(_format(schema)) is None
+
+
+def test_client_schemas_with_shared_refs_still_validate() -> None:
+    """Local refs that expand to a small schema are used as before."""
+    item = {"type": "object", "properties": {"sku": {"type": "string"}}, "required": ["sku"]}
+    schema = {
+        "$defs": {"item": item},
+        "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/item"}, "b": {"$ref": "#/$defs/item"}},
+    }
+    validator = request_validator(_format(schema))
+    assert validator is not None
+    assert validator.is_valid({"a": {"sku": "x"}}) and not validator.is_valid({"a": {}})
+
+
+def test_a_requests_schema_is_validated_off_the_event_loop() -> None:
+    """A short answer checked against a client's schema does not run on the event loop (the
+    cost of a schema within the bound is still the client's choice): another task gets a turn
+    before the scan is done."""
+    guard = build("json_schema", from_request=True)
+    ctx = CheckContext(stage=Stage.OUTPUT, response_format=_format({"type": "string"}))
+
+    async def run() -> list[bool]:
+        scan = asyncio.create_task(guard.scan(['"ok"'], ctx))
+        seen: list[bool] = []
+        for _ in range(10_000):  # bounded: the scan ends long before
+            await asyncio.sleep(0)
+            seen.append(scan.done())
+            if scan.done():
+                break
+        assert await scan == []
+        return seen
+
+    assert asyncio.run(run())[0] is False
