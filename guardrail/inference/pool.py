@@ -134,6 +134,8 @@ class _Job:
     owner: bytes = b""  # whose turn its work takes (the first caller's request, else the text)
     remaining: int = 0
     total: int = 0  # windows to score (0 until the text is tokenised)
+    subs: int = 0  # of `total`: sub-windows of suspicious windows (they read no new text)
+    subs_left: int = 0  # of `remaining`: those sub-windows not merged yet
     unread: float = 0.0  # share of the text the sample leaves out
     best: dict[str, Probs] = field(default_factory=dict)
     found: dict[str, list[Tagged]] = field(default_factory=dict)
@@ -146,9 +148,13 @@ class _Job:
         found: Mapping[str, list[Tagged]],
         rows: int,
         embeddings: Vectors | None = None,
+        focused: bool = False,
     ) -> bool:
-        """Fold in the results of `rows` windows; True when every window is in."""
+        """Fold in the results of `rows` windows (`focused`: sub-windows); True when every
+        window is in."""
         with self.lock:
+            if focused:
+                self.subs_left -= rows
             if embeddings is not None:
                 self.vectors.append(embeddings)
             for head, values in probs.items():
@@ -162,7 +168,14 @@ class _Job:
     def progress(self, labels: Mapping[str, Sequence[str]]) -> Analysis:
         """The windows scored so far, as a cut-short result (no entities)."""
         with self.lock:
-            done = (self.total - self.remaining) / self.total if self.total else 0.0
+            # the text's windows read, and no more than the windows with their sub-windows:
+            # sub-windows read no new text, and while any is pending the text is not done
+            windows, left = self.total - self.subs, self.remaining - self.subs_left
+            done = (
+                min((windows - left) / windows, (self.total - self.remaining) / self.total)
+                if windows
+                else 0.0
+            )
             scores = _scores(self.best, labels)
             vectors = _stack(self.vectors)
         return Analysis(scores, {}, 1.0 - (1.0 - self.unread) * done, True, vectors)
@@ -394,7 +407,7 @@ class InferencePool:
             self._refocus(windows, output, job)
             found = self._decode(windows, output) if job.decodes else {}
             if windows[0].focused and self._focus is not None:  # a chunk is all one kind
-                done = job.merge(self._focus.restrict(output.probs), {}, len(windows))
+                done = job.merge(self._focus.restrict(output.probs), {}, len(windows), None, True)
             else:
                 done = job.merge(output.probs, found, len(windows), output.embeddings)
             if done:
@@ -417,7 +430,7 @@ class InferencePool:
             return
         for job, window, part, found in merged:
             if window.focused and self._focus is not None:
-                done = job.merge(self._focus.restrict(part.probs), {}, 1)
+                done = job.merge(self._focus.restrict(part.probs), {}, 1, None, True)
             else:
                 done = job.merge(part.probs, found, 1, part.embeddings)
             if done:
@@ -435,6 +448,8 @@ class InferencePool:
         with job.lock:
             job.remaining += len(subs)
             job.total += len(subs)
+            job.subs += len(subs)
+            job.subs_left += len(subs)
         with self._lock:
             self.stats.windows += len(subs)
             self.stats.focused += len(subs)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pytest
 
 from guardrail.guards.json_schema import request_validator
+from guardrail.inference.focus import Focus
+from guardrail.inference.pool import InferencePool, PoolOptions
+from guardrail.inference.windows import Window, Windowing
 from guardrail.types import CheckContext, Stage
 from tests.guards.conftest import build
 
@@ -72,3 +79,53 @@ def test_a_requests_schema_is_validated_off_the_event_loop() -> None:
         return seen
 
     assert asyncio.run(run())[0] is False
+
+
+class _Blocking:
+    """A forward pass: rows holding token 1 are suspicious (0.9), the row [2, ...] waits for
+    `release` (bounded), sub-windows with token 3 score 0.95."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def __call__(self, rows: Sequence[list[int]]) -> dict[str, np.ndarray]:
+        if any(row[0] == 2 for row in rows):
+            assert self.release.wait(10.0)
+        bad = [0.95 if 3 in row and len(row) == 4 else 0.9 if 1 in row else 0.1 for row in rows]
+        return {"h": np.array([[1.0 - b, b] for b in bad])}
+
+
+def test_pending_parent_windows_count_as_unread_while_sub_windows_are_done() -> None:
+    """A deadline's partial result says how much of the TEXT is unread: with one of two
+    windows scored (and its three sub-windows), half the text is unread, not 1/5 of the
+    windows (sub-windows read no new text)."""
+    text = "two windows"
+    windows = [Window([1, 1, 1, 1, 1, 1, 1, 3]), Window([2, 2, 2, 2, 2, 2, 2, 2])]
+    focus = Focus("h", np.array([0.0, 1.0]), 0.5, Windowing(max_length=4, stride=2))
+    forward = _Blocking()
+    pool = InferencePool(
+        lambda _: windows,
+        forward,
+        {"h": ["ok", "bad"]},
+        PoolOptions(workers=2, cache_size=0),
+        focus=focus,
+    )
+
+    async def partial() -> float:
+        return (await pool.score_until([text], deadline=time.monotonic()))[0].unread
+
+    try:
+        seen: list[float] = []
+        for _ in range(200):  # bounded: A and its 3 sub-windows take a few ms
+            seen.append(asyncio.run(partial()))
+            if pool.stats.batches >= 4 and len(seen) > 20:
+                break
+            time.sleep(0.01)
+        assert pool.stats.focused == 3 and pool.stats.batches >= 4
+        assert min(seen) >= 0.5
+        forward.release.set()
+        result = pool.submit([text])[0].result(timeout=10.0)
+        assert result.unread == 0.0 and result.scores["h"]["bad"] == pytest.approx(0.95)
+    finally:
+        forward.release.set()
+        pool.close()
