@@ -306,6 +306,13 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
             config.threshold_profile,
             sample=config.long_text == "sample",
         )
+        # a label the routed bundle cannot score would never fire on non-English texts
+        missing = sorted(set(guard.labels) - set(guard.route.labels))
+        if missing:
+            raise ValueError(
+                f"route_non_english bundle {config.route_non_english!r} has no label "
+                f"{', '.join(missing)} in head {config.head!r}: name `labels:` it can score"
+            )
     return guard
 
 

@@ -6,17 +6,22 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from ruamel.yaml import YAML
 
+from guardrail.errors import PolicyError
 from guardrail.guards.json_schema import request_validator
 from guardrail.inference.focus import Focus
 from guardrail.inference.pool import InferencePool, PoolOptions
 from guardrail.inference.windows import Window, Windowing
+from guardrail.policy.load import load_policy_text
 from guardrail.types import CheckContext, Stage
 from tests.guards.conftest import build
+from tests.helpers.tiny_bundle import build_tiny_bundle, write_manifest
 
 
 def _format(schema: Any) -> dict[str, Any]:
@@ -129,3 +134,25 @@ def test_pending_parent_windows_count_as_unread_while_sub_windows_are_done() -> 
     finally:
         forward.release.set()
         pool.close()
+
+
+def test_a_routed_bundle_must_report_every_label_the_guard_reports(tmp_path: Path) -> None:
+    """`route_non_english` without `labels:` to a bundle whose head lacks one of the first
+    bundle's labels is refused at load: non-English texts would get no score for it, so its
+    rules could never fire on them (text passed that was not judged)."""
+    first = build_tiny_bundle(tmp_path / "first", name="first")
+    second = build_tiny_bundle(tmp_path / "second", name="second", seed=7)
+    data = YAML(typ="safe", pure=True).load((second / "bundle.yaml").read_text())
+    data["heads"]["injection"]["labels"] = ["benign", "attack", "other"]
+    data["heads"]["injection"]["thresholds"] = {}
+    data["heads"]["injection"]["thresholds_strict"] = {}
+    write_manifest(second, data)
+    policy = f"""\
+version: 1
+guards:
+  injection: {{kind: classifier, bundle: {first}, head: injection, route_non_english: {second}}}
+rules:
+  - {{name: inj, guard: injection, stages: [input], action: block}}
+"""
+    with pytest.raises(PolicyError, match="route_non_english"):
+        load_policy_text(policy, file=str(tmp_path / "p.yaml"))
