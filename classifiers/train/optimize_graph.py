@@ -131,7 +131,7 @@ def fold(model):  # onnx.ModelProto -> onnx.ModelProto
             )
             drop.add(id(node))
     nodes = [replace.get(id(n), n) for n in graph.node if id(n) not in drop]
-    _set_nodes(graph, _live(nodes, [o.name for o in graph.output]))
+    _set_nodes(graph, live_nodes(nodes, [o.name for o in graph.output]))
     graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in tables.items())
     used = {i for n in graph.node for i in n.input}
     live = [t for t in graph.initializer if t.name in used]
@@ -147,8 +147,9 @@ def _set_nodes(graph, nodes) -> None:
     graph.node.extend(nodes)
 
 
-def _live(nodes, outputs: list[str]):
-    """`nodes` that some graph output depends on, in their original (topological) order."""
+def live_nodes(nodes, outputs: list[str]):
+    """`nodes` that some graph output depends on, in their original (topological) order
+    (also used by refit.py's splice)."""
     producer = {o: n for n in nodes for o in n.output}
     need, stack, live = set(), list(outputs), set()
     while stack:

@@ -55,6 +55,7 @@ from .inj_head import (
     train_loop,
     window_labels,
 )
+from .optimize_graph import live_nodes
 from .train import build_train_set
 
 BUNDLE = D.REPO_ROOT / "classifiers/guard-minilm"
@@ -397,28 +398,13 @@ def splice(onnx_in: Path, onnx_out: Path, heads: dict[str, torch.nn.Sequential])
             helper.make_node("Add", [p + "o", p + "b2"], [f"{name}_logits"], name=p + "Add2"),
         ]
     del graph.node[:]
-    graph.node.extend(_live(keep, [o.name for o in graph.output]))
+    graph.node.extend(live_nodes(keep, [o.name for o in graph.output]))
     used = {i for n in graph.node for i in n.input}
     live_init = [t for t in graph.initializer if t.name in used]
     del graph.initializer[:]
     graph.initializer.extend(live_init)
     onnx.checker.check_model(model)
     onnx.save(model, str(onnx_out))
-
-
-def _live(nodes, outputs: list[str]):
-    """`nodes` that some graph output depends on, in their original (topological) order."""
-    producer = {o: n for n in nodes for o in n.output}
-    need, stack, live = set(), list(outputs), set()
-    while stack:
-        t = stack.pop()
-        if t in need or t not in producer:
-            continue
-        need.add(t)
-        n = producer[t]
-        live.add(id(n))
-        stack.extend(n.input)
-    return [n for n in nodes if id(n) in live]
 
 
 def previous_heads(onnx_path: Path):
