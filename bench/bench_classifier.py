@@ -389,8 +389,15 @@ def session_mix(bundle: Bundle, graphs: list[Path], others: list[Bundle], rounds
     cpu: dict[str, list[float]] = {name: [] for name in runtimes}
     for _ in range(rounds):
         per_round: dict[str, list[float]] = {name: [] for name in runtimes}
-        for text in texts:
-            for name, runtime in runtimes.items():
+        names = list(runtimes)
+        for i, text in enumerate(texts):
+            # each text goes first to a different engine, so no row always scores cold; a
+            # control (`--graph` of the bundle's own graph) shows what is left: on 2026-12-07
+            # the first runtime built was 1.3-3 ms slower at p50 than the same graph and
+            # options built later, in either order (docs/benchmarks.md)
+            turn = i % len(names)
+            for name in names[turn:] + names[:turn]:
+                runtime = runtimes[name]
                 start, start_cpu = time.perf_counter(), time.process_time()
                 runtime.score_sync([text])
                 per_round[name].append((time.perf_counter() - start) * 1000)
