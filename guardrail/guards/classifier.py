@@ -56,7 +56,7 @@ from guardrail.inference.bundle import (
 from guardrail.inference.pool import Analysis
 from guardrail.inference.runtime import ClassifierRuntime, get_runtime
 from guardrail.language import is_english
-from guardrail.types import PARTIAL_SCAN, CheckContext, Finding, Stage
+from guardrail.types import PARTIAL_SCAN, CheckContext, Finding, PartialReason, Stage
 
 
 class ClassifierConfig(GuardConfig):
@@ -237,16 +237,7 @@ class ClassifierGuard:
             )
             for label in self.labels
         ]
-        if result.unread > 0.0:
-            findings.append(
-                Finding(
-                    guard=self.name,
-                    label=PARTIAL_SCAN,
-                    score=min(1.0, result.unread),
-                    text_index=index,
-                    reason="budget" if result.cut else "sampled",
-                )
-            )
+        findings += partial_scan(self.name, index, result)
         return findings
 
     def _rescaled(
@@ -270,6 +261,16 @@ def rescale(score: float, source: float, target: float) -> float:
     if source >= 1.0:
         return target
     return target + (score - source) * (1.0 - target) / (1.0 - source)
+
+
+def partial_scan(guard: str, index: int, result: Analysis) -> list[Finding]:
+    """The `partial_scan` finding of a read that left part of its text unread (none when it
+    read everything): reason `budget` after a deadline, `sampled` when the policy sampled."""
+    if result.unread <= 0.0:
+        return []
+    reason: PartialReason = "budget" if result.cut else "sampled"
+    score = min(1.0, result.unread)
+    return [Finding(guard=guard, label=PARTIAL_SCAN, score=score, text_index=index, reason=reason)]
 
 
 def shared_runtime(ref: str, context: BuildContext) -> ClassifierRuntime:

@@ -154,17 +154,17 @@ def _no_nan(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _refs(node: Any) -> Iterator[str]:
-    """Every `$ref` / `$dynamicRef` value in a schema."""
+def _values(node: Any, keys: tuple[str, ...]) -> Iterator[str]:
+    """Every string value of one of `keys` anywhere in a schema (`$ref`s, `pattern`s)."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in _REF_KEYS and isinstance(value, str):
+            if key in keys and isinstance(value, str):
                 yield value
             else:
-                yield from _refs(value)
+                yield from _values(value, keys)
     elif isinstance(node, list):
         for item in node:
-            yield from _refs(item)
+            yield from _values(item, keys)
 
 
 def _read_schema(config: JsonSchemaConfig, policy_dir: Path) -> Any:
@@ -184,7 +184,7 @@ def checked_validator(schema: Any) -> Validator:
     """A validator for `schema` that never fetches; ValueError says what is wrong with it."""
     if not isinstance(schema, dict | bool):
         raise ValueError("the schema must be a JSON object (or true/false)")
-    remote = sorted({ref for ref in _refs(schema) if not ref.startswith("#")})
+    remote = sorted({ref for ref in _values(schema, _REF_KEYS) if not ref.startswith("#")})
     if remote:
         raise ValueError(f"only local references (#/...) are allowed, got: {', '.join(remote)}")
     cls = validator_for(schema, default=Draft202012Validator)
@@ -238,7 +238,7 @@ def _request_schema(key: str) -> Validator | None:
         return None
     cls = extend(type(validator), {"pattern": _re2_pattern})
     try:  # compile every pattern now: RE2 refuses lookaround and backreferences
-        for pattern in _patterns(schema):
+        for pattern in _values(schema, ("pattern",)):
             _re2(pattern)
     except ValueError:
         return None
@@ -334,19 +334,6 @@ def _keys(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _keys(item)
-
-
-def _patterns(node: Any) -> Iterator[str]:
-    """Every `pattern` value in a schema."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "pattern" and isinstance(value, str):
-                yield value
-            else:
-                yield from _patterns(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _patterns(item)
 
 
 KIND = GuardKind(config=JsonSchemaConfig, build=build)

@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from guardrail.guards.classifier import manifest_for_validation, shared_runtime
+from guardrail.guards.classifier import manifest_for_validation, partial_scan, shared_runtime
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.inference.pool import Analysis
 from guardrail.inference.runtime import ClassifierRuntime
@@ -239,16 +239,8 @@ class TopicsGuard:
                     Finding(guard=self.name, label=name, score=float(s), text_index=index)
                     for name, s in zip(self.space.names, sims, strict=True)
                 ]
-        if result.unread > 0.0:
-            found.append(
-                Finding(
-                    guard=self.name,
-                    label=PARTIAL_SCAN,
-                    score=min(1.0, result.unread),
-                    text_index=index,
-                    reason="budget",  # topics never sample: only a deadline leaves text unread
-                )
-            )
+        # topics never sample: only a deadline leaves text unread (reason `budget`)
+        found += partial_scan(self.name, index, result)
         return found
 
 
