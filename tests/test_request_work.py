@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
+import string
 from collections.abc import Coroutine, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,10 @@ from tests.helpers.servers import FakeServer
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "policies" / "default.yaml"
 _unique = itertools.count()
+# letters, fresh per run: no result cache has seen the prompt, and it holds no long digit run
+# (an `id()` did: 31 of 300 such 15-digit runs pass the Luhn check and are redacted as
+# CREDIT_CARD, which made this test fail at random)
+_RUN = "".join(random.choice(string.ascii_lowercase) for _ in range(8))
 
 
 def prompt() -> str:
@@ -34,7 +40,7 @@ def prompt() -> str:
     return (
         "Please summarise the following note for the team and keep it short. The launch "
         "moved to Thursday and questions go to the usual channel. "
-        f"Reference number {next(_unique)}-{id(_unique)}."
+        f"Reference {_RUN} number {next(_unique)}."
     )
 
 
