@@ -51,6 +51,9 @@ class RequestState:
     trace: list[StageTrace] | None = None
     # The request's `response_format` (see CheckContext.response_format); set by the flow.
     response_format: dict[str, Any] | None = None
+    # False for a policy's own `tests:` examples (guardrail test, calibrate, the console's policy
+    # view): they are not traffic, so they write no `policy.decided` audit line.
+    audit: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ class Pipeline:
         elapsed = (time.perf_counter() - started) * 1000
         decision = decision.model_copy(update={"guard_ms": round(elapsed, 3)})
         state.decisions.append(decision)
-        self._audit(decision, state, texts)
+        if state.audit:
+            self._audit(decision, state, texts)
         for observer in self.observers:
             observer(decision, state)
         return decision

@@ -46,8 +46,12 @@ def decision_json(decision: Decision) -> dict[str, Any]:
     return data
 
 
-async def _check_one(pipeline: Pipeline, stage: Stage, text: str) -> Decision:
-    return await pipeline.check(stage, [text], pipeline.new_request())
+async def _check_one(
+    pipeline: Pipeline, stage: Stage, text: str, *, audit: bool = True
+) -> Decision:
+    state = pipeline.new_request()
+    state.audit = audit
+    return await pipeline.check(stage, [text], state)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -78,7 +82,7 @@ async def run_policy_tests(pipeline: Pipeline) -> list[tuple[int, PolicyTest, st
     """Each `tests:` example of the pipeline's policy: (index, test, None or what went wrong)."""
     results = []
     for index, test in enumerate(pipeline.policy.tests):
-        decision = await _check_one(pipeline, test.stage, test.text)
+        decision = await _check_one(pipeline, test.stage, test.text, audit=False)
         results.append((index, test, _outcome(test, decision)))
     return results
 
