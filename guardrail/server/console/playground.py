@@ -28,8 +28,7 @@ from guardrail.policy.compile import CompiledRule, Policy
 from guardrail.server.limits import Limits, reject_lone_surrogates
 from guardrail.telemetry import unwrap_guard
 from guardrail.types import CheckContext, Decision, Finding, Stage
-
-Json = dict[str, Any]
+from guardrail.wire import Json
 
 
 class Stopwatch:
