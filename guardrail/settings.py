@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     # Size of the thread pool that runs tokenisation and forward passes off the event loop.
     # 0 = one worker per CPU core.
     inference_workers: int = Field(default=0, ge=0)
+    # A pass that would run alone (no other pass in flight in this process, nothing queued)
+    # runs on a second session of the same graph with one intra-op thread per core the pool
+    # spans (`wide_threads`), so one request at a time uses every core; concurrent passes keep
+    # 1 thread each. Off by itself when the pool has one worker (e.g. `serve --workers N` with
+    # N >= cores). Costs a second copy of each bundle's session in memory.
+    inference_wide_alone: bool = False
+    # Let the wide session's extra threads busy-wait between passes (ORT's
+    # `session.intra_op.allow_spinning`): they then burn the cores a concurrent pass needs.
+    inference_wide_spinning: bool = False
     # ONNX Runtime execution providers, in order of preference; unavailable ones are skipped.
     inference_providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
 
@@ -85,6 +94,22 @@ class Settings(BaseSettings):
     def worker_count(self) -> int:
         """`inference_workers`, with 0 resolved to the number of CPU cores."""
         return self.inference_workers or os.cpu_count() or 1
+
+    def wide_threads(self) -> int:
+        """Intra-op threads of the session a lone pass runs on: the pool's workers, at most
+        the cores this process may use; 0 (no wide session) when that is not more than
+        `inference_threads` or `inference_wide_alone` is off."""
+        if not self.inference_wide_alone:
+            return 0
+        threads = min(self.worker_count(), usable_cores())
+        return threads if threads > self.inference_threads else 0
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def get_settings() -> Settings:

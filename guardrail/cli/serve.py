@@ -13,6 +13,7 @@ reloaded safely (also on SIGHUP); see docs/operate.md.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from guardrail.server.reload import Reloader
     from guardrail.upstream.base import Upstream
+
+WIDE_ENV = "GUARDRAIL_INFERENCE_WIDE_ALONE"  # Settings.inference_wide_alone
 
 
 def register(subparsers: Any) -> None:
@@ -83,6 +86,15 @@ def register(subparsers: Any) -> None:
         "inference pool (cores // N threads unless GUARDRAIL_INFERENCE_WORKERS > 0); "
         "SIGHUP reloads every worker; metrics are aggregated (default 1; docs/operate.md)",
     )
+    serve.add_argument(
+        "--wide-alone",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a classifier pass that runs alone (no other in flight) uses every core of the "
+        "worker's inference pool, on a second session of the bundle; concurrent passes keep "
+        "one thread each. Off by itself with --workers N >= cores (default: env "
+        f"{WIDE_ENV}, else off; docs/operate.md)",
+    )
     _limit_flags(serve)
     _connection_flags(serve)
     serve.set_defaults(func=run_serve)
@@ -140,6 +152,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from guardrail.server.limits import from_arguments
 
     configure(level=args.log_level)
+    wide_alone = getattr(args, "wide_alone", None)  # absent in argument sets of older runs
+    if wide_alone is not None:  # the settings read it when the runtimes are built
+        os.environ[WIDE_ENV] = "true" if wide_alone else "false"
     if args.workers > 1:  # each worker builds its own app; the parent only supervises
         from guardrail.cli.serve_workers import serve_workers
 

@@ -19,7 +19,8 @@ with). Two things differ from plain uvicorn:
 
 Each worker's inference pool gets `cores // N` threads (at least 1) unless
 `GUARDRAIL_INFERENCE_WORKERS` is set to a positive number, so workers x threads stay about
-the number of cores.
+the number of cores. Where a worker owns fewer than 2 cores (cores // N < 2, e.g. N >= cores)
+a lone pass's wide session (`inference_wide_alone`) is switched off in every worker.
 Metrics are aggregated over the workers with prometheus_client's multiprocess mode, in a
 fresh temporary `PROMETHEUS_MULTIPROC_DIR` per run, removed when the server stops
 (guardrail/server/metrics.py).
@@ -41,7 +42,9 @@ from typing import TYPE_CHECKING, Any
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from guardrail.cli.serve import WIDE_ENV
 from guardrail.logging import get_logger
+from guardrail.settings import usable_cores
 
 if TYPE_CHECKING:
     from prometheus_client import Gauge
@@ -74,6 +77,12 @@ def pool_size(workers: int, cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // workers)
 
 
+def wide_allowed(workers: int, cores: int | None = None) -> bool:
+    """Whether each worker owns 2 or more cores, so that a lone pass may run on several
+    (`inference_wide_alone`); with `workers` >= cores it stays off whatever the settings."""
+    return (cores or usable_cores()) // workers >= 2
+
+
 def serve_workers(args: argparse.Namespace) -> int:
     """Check the policy, then run `args.workers` workers until SIGTERM/SIGINT: 0, or 2 when
     the policy (or upstream) is invalid, 1 when a worker could not start."""
@@ -84,6 +93,8 @@ def serve_workers(args: argparse.Namespace) -> int:
 
     if os.environ.get(POOL_ENV, "0").strip() in ("", "0"):  # unset or "one per core"
         os.environ[POOL_ENV] = str(pool_size(args.workers))
+    if not wide_allowed(args.workers):  # a worker's lone pass must not take another's core
+        os.environ[WIDE_ENV] = "false"
     metrics_dir = tempfile.mkdtemp(prefix="guardrail-metrics-")
     os.environ[METRICS_DIR_ENV] = metrics_dir  # a fresh one per run: no stale worker files
     os.environ[ARGS_ENV] = encode_args(args)

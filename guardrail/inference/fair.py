@@ -44,7 +44,13 @@ class FairExecutor(Executor):
         self._ready = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._shutdown = False
+        self._queued = 0  # items submitted and not yet taken by a worker
         _LIVE.add(self)
+
+    @property
+    def queued(self) -> int:
+        """Work items waiting for a worker (a snapshot: it may change right after)."""
+        return self._queued
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         """Run `fn` in the turn of the anonymous owner (`None`)."""
@@ -59,6 +65,7 @@ class FairExecutor(Executor):
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             self._queues.setdefault(owner, deque()).append((future, fn, args, kwargs))
+            self._queued += 1
             if len(self._threads) < self._workers:
                 self._spawn()
             self._ready.notify()
@@ -73,6 +80,7 @@ class FairExecutor(Executor):
                     for future, *_ in queue:
                         future.cancel()
                 self._queues.clear()
+                self._queued = 0
             self._ready.notify_all()
         if wait:
             for thread in self._threads:
@@ -95,6 +103,7 @@ class FairExecutor(Executor):
                 return None
             owner, queue = self._queues.popitem(last=False)
             item = queue.popleft()
+            self._queued -= 1
             if queue:
                 self._queues[owner] = queue
             return item

@@ -55,10 +55,14 @@ _PROBE = "guardrail probe text"
 DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
 
 
-def session_options(threads: int = 1) -> ort.SessionOptions:
-    """Options tuned for small encoders: `threads` intra-op, one inter-op, full optimisation."""
+def session_options(threads: int = 1, spinning: bool = True) -> ort.SessionOptions:
+    """Options tuned for small encoders: `threads` intra-op, one inter-op, full optimisation.
+    `spinning` False: the intra-op threads sleep as soon as a pass ends instead of busy-waiting
+    for the next (ORT's `session.intra_op.allow_spinning`; only matters with `threads` > 1)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -71,6 +75,7 @@ def open_session(
     threads: int = 1,
     providers: Sequence[str] = ("CPUExecutionProvider",),
     disabled_optimizers: Sequence[str] = DISABLED_OPTIMIZERS,
+    spinning: bool = True,
 ) -> ort.InferenceSession:
     """An inference session for `path` on the first available of `providers`, with the ONNX
     Runtime fusions named in `disabled_optimizers` left off on the CPU provider (they were
@@ -81,7 +86,7 @@ def open_session(
     try:
         return ort.InferenceSession(
             str(path),
-            session_options(threads),
+            session_options(threads, spinning),
             providers=chosen,
             disabled_optimizers=off,
         )
@@ -132,13 +137,22 @@ def activate(kind: str, logits: npt.NDArray[np.float32]) -> Probs:
 
 
 class OnnxModel:
-    """A bundle's graph and tokenizer. `forward` runs every head in one pass."""
+    """A bundle's graph and tokenizer. `forward` runs every head in one pass.
+
+    `wide_threads` > `threads` also opens a second session of the same graph with that many
+    intra-op threads (`spinning` as `session_options` says), which `infer(rows, wide=True)`
+    runs: the pool uses it for a pass that would otherwise leave the process's other cores
+    idle (pool.py). Same graph and weights, so it decides as the narrow session does; its
+    float sums may be split differently over threads, so outputs agree to rounding only.
+    """
 
     def __init__(
         self,
         bundle: Bundle,
         threads: int = 1,
         providers: Sequence[str] = ("CPUExecutionProvider",),
+        wide_threads: int = 0,
+        wide_spinning: bool = False,
     ) -> None:
         self.bundle = bundle
         self.heads: dict[str, HeadSpec] = dict(bundle.manifest.heads)
@@ -147,6 +161,11 @@ class OnnxModel:
         self.prefix, self.suffix = special_tokens(self.tokenizer)
         self.pad_id = pad_id(self.tokenizer)
         self.session = open_session(bundle.model_path, threads, providers)
+        self.wide_session = (
+            open_session(bundle.model_path, wide_threads, providers, spinning=wide_spinning)
+            if wide_threads > threads and self.providers == ["CPUExecutionProvider"]
+            else None  # intra-op threads are a CPU matter: no second copy on a GPU
+        )
         self._outputs = [head.output for head in self.heads.values()]
         embedding = bundle.manifest.embedding
         if embedding is not None:  # fetched from the same pass as the heads (no extra work)
@@ -154,11 +173,17 @@ class OnnxModel:
         self._check_graph()
         self._lock = threading.Lock()
         self._passes = 0
+        self._wide_passes = 0
 
     @property
     def forward_passes(self) -> int:
-        """How many times the graph has run (one per `forward` call)."""
+        """How many times the graph has run (one per `forward` call), on either session."""
         return self._passes
+
+    @property
+    def wide_passes(self) -> int:
+        """Of `forward_passes`: those run on the wide session."""
+        return self._wide_passes
 
     @property
     def providers(self) -> list[str]:
@@ -224,15 +249,18 @@ class OnnxModel:
         """Every head's probabilities for each row (token heads: max over the row's tokens)."""
         return self.infer(rows).probs
 
-    def infer(self, rows: Sequence[Sequence[int]]) -> Output:
-        """One pass: every head's probabilities, and each token head's per-token ones."""
+    def infer(self, rows: Sequence[Sequence[int]], wide: bool = False) -> Output:
+        """One pass: every head's probabilities, and each token head's per-token ones
+        (`wide`: on the wide session, where there is one)."""
         if not rows:
             raise ValueError("forward() needs at least one row")
         ids, mask = self.pad(rows)
         arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        logits = self.session.run(self._outputs, {n: arrays[n] for n in self.input_names})
+        session = self.wide_session if wide and self.wide_session is not None else self.session
+        logits = session.run(self._outputs, {n: arrays[n] for n in self.input_names})
         with self._lock:
             self._passes += 1
+            self._wide_passes += session is not self.session
         embeddings = unit_rows(logits.pop()) if len(logits) > len(self.heads) else None
         probs: dict[str, Probs] = {}
         tokens: dict[str, list[Probs]] = {}

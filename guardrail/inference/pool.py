@@ -14,6 +14,13 @@ session reached 138-147 texts/s. So by default:
   `inference_batch_wait_ms` into one padded forward pass: for GPUs, or where it measurably
   wins (bench/bench_classifier.py measures both).
 
+A pass that would run alone -- no other pass in flight in this process and no work queued
+for the pool's workers -- runs on `wide` where the runtime gives one (a session of the same
+graph with one intra-op thread per core the pool spans, `inference_wide_alone`): one request at
+a time then gets both cores for its pass instead of leaving one idle. Under concurrency every
+pass stays on the 1-thread session, since threads fighting for the same cores made passes
+several times slower (docs/benchmarks.md, issue #20).
+
 The core is thread-based and loop-agnostic (`submit` returns concurrent futures), so the
 async `score` and the blocking `score_sync` (CLI, benchmarks) share it.
 
@@ -116,6 +123,33 @@ class PoolStats:
     windows: int = 0  # windows scored
     batches: int = 0  # forward passes started by the pool
     focused: int = 0  # of `windows`: sub-windows of suspicious windows (inference/focus.py)
+    wide: int = 0  # of `batches`: passes run alone on the wide session
+
+
+class _InFlight:
+    """Forward passes running now in this process, over every pool (they share the cores)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def enter(self) -> int:
+        """Count one more pass in; how many others were running."""
+        with self._lock:
+            self._count += 1
+            return self._count - 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._count -= 1
+
+    @property
+    def count(self) -> int:
+        """Passes in flight now (a snapshot)."""
+        return self._count
+
+
+PASSES = _InFlight()
 
 
 def text_key(text: str) -> bytes:
@@ -195,14 +229,17 @@ class InferencePool:
         locate: Encode | None = None,
         sample: Sample | None = None,
         focus: Focus | None = None,
+        wide: Forward | None = None,
     ) -> None:
         """`encode` gives the rows to score; `locate` (default: `encode`) the same windows with
         character offsets, used when token heads' entities are decoded (see `schemes`);
         `sample` a sampled read's windows (without it, a sampled read reads every window);
-        `focus` which windows are scored again as sub-windows (inference/focus.py)."""
+        `focus` which windows are scored again as sub-windows (inference/focus.py); `wide`
+        the forward for a pass that runs alone (module docstring)."""
         self.options = options or PoolOptions()
         self.stats = PoolStats()
         self._encode, self._locate, self._forward = encode, locate or encode, forward
+        self._wide = wide
         self._sample, self._focus = sample, focus
         self._labels = {head: list(names) for head, names in labels.items()}
         self._schemes = dict(schemes or {})  # token heads whose entities are decoded
@@ -456,10 +493,23 @@ class InferencePool:
         self._queue(subs, job)
 
     def _pass(self, rows: Sequence[Row]) -> Output:
-        result = self._forward(rows)
+        others = PASSES.enter()
+        try:
+            alone = others == 0 and not self._backlog()
+            forward = self._wide if alone and self._wide is not None else self._forward
+            wide = forward is not self._forward
+            result = forward(rows)
+        finally:
+            PASSES.leave()
         with self._lock:
             self.stats.batches += 1
+            self.stats.wide += wide
         return result if isinstance(result, Output) else Output(dict(result), {})
+
+    def _backlog(self) -> bool:
+        """True when work waits for the pool's workers (a free one starts it right away, so
+        this pass would not run alone for long)."""
+        return isinstance(self.executor, FairExecutor) and self.executor.queued > 0
 
     def _decode(self, windows: Sequence[Window], output: Output) -> dict[str, list[Tagged]]:
         """Each token head's per-token probability rows in these windows (those with offsets)."""

@@ -37,7 +37,11 @@ class ClassifierRuntime:
         settings = settings or get_settings()
         self.bundle = bundle
         self.model = OnnxModel(
-            bundle, threads=settings.inference_threads, providers=settings.inference_providers
+            bundle,
+            threads=settings.inference_threads,
+            providers=settings.inference_providers,
+            wide_threads=settings.wide_threads(),
+            wide_spinning=settings.inference_wide_spinning,
         )
         manifest = bundle.manifest
         self.windowing = Windowing(
@@ -74,6 +78,7 @@ class ClassifierRuntime:
             locate if schemes else None,
             sample,
             focus,
+            partial(model.infer, wide=True) if model.wide_session is not None else None,
         )
         weakref.finalize(self, self.pool.close)
 
@@ -86,6 +91,11 @@ class ClassifierRuntime:
     def forward_passes(self) -> int:
         """Forward passes run so far (several texts or windows may share one when batching)."""
         return self.model.forward_passes
+
+    @property
+    def wide_passes(self) -> int:
+        """Of `forward_passes`: those run alone on the wide (multi-thread) session."""
+        return self.model.wide_passes
 
     @property
     def token_heads(self) -> list[str]:
