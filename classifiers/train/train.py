@@ -154,6 +154,12 @@ def parse_args(argv=None):
     ap.add_argument(
         "--freeze-layers", type=int, default=2, help="freeze embeddings + the first N layers"
     )
+    ap.add_argument(
+        "--freeze-embeddings",
+        action="store_true",
+        help="with --freeze-layers 0: also freeze the position / type embeddings and their "
+        "LayerNorm (word embeddings are always frozen)",
+    )
     ap.add_argument("--init", type=Path, help="start from this checkpoint, not the base model")
     ap.add_argument(
         "--keep-layers", default="", help="with --init: keep only these layers, e.g. 0,2,4,5"
@@ -198,7 +204,7 @@ def make_optimizer(model: GuardModel, args, total_steps: int):
 
     for p in model.encoder.embeddings.word_embeddings.parameters():
         p.requires_grad_(False)
-    if args.freeze_layers:
+    if args.freeze_layers or getattr(args, "freeze_embeddings", False):
         for p in model.encoder.embeddings.parameters():
             p.requires_grad_(False)
         for layer in model.encoder.encoder.layer[: args.freeze_layers]:
