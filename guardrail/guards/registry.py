@@ -74,6 +74,7 @@ BUILTIN: Mapping[str, str] = {
     "language": "guardrail.guards.language:KIND",
     "json_schema": "guardrail.guards.json_schema:KIND",
     "topics": "guardrail.guards.topics:KIND",
+    "injection_signatures": "guardrail.guards.injection_signatures:KIND",
 }
 
 ENTRY_POINT_GROUP = "guardrail.guards"
