@@ -27,7 +27,9 @@ own work once the pass is done (a cache hit: centring and cosines in numpy).
 `--mix` runs only section 2 (no PyTorch needed), the runtime as it opens the bundle now
 against the same graph with every ONNX Runtime fusion on (the session before issue #20), and
 each `--graph PATH` (another model.onnx in the same runtime: a candidate of
-classifiers/train/optimize_graph.py); `--rounds` passes, wall and CPU ms per call.
+classifiers/train/optimize_graph.py); `--rounds` passes, wall and CPU ms per call. `--wide`
+adds a 2-worker pool with lone passes on the 1-thread session, on a 2-thread one
+(`inference_wide_alone`) and on a spinning 2-thread one (issue #20).
 
 `--long-text` runs only the cost of reading long texts whole (no PyTorch needed): 10k, 50k and
 100k characters of benign prose (rows of ../shared/data/benign joined, else synthetic), every
@@ -368,13 +370,19 @@ def latency_mix(engines: Engines, texts: list[str]) -> str:
     return table(["engine (1 thread)", "p50 ms", "p90 ms", "p99 ms", "mean ms"], rows)
 
 
-def session_mix(bundle: Bundle, graphs: list[Path], others: list[Bundle], rounds: int) -> str:
+def session_mix(
+    bundle: Bundle, graphs: list[Path], others: list[Bundle], rounds: int, wide: bool = False
+) -> str:
     """`--mix`: section 2 for the bundle as the runtime opens it, against the same graph with
     every ONNX Runtime fusion on (the session before issue #20), each `--graph` (the same
-    runtime over another graph file) and the `--also` bundles; texts interleaved, `rounds`
-    passes over the mix. Wall and CPU ms per call (CPU: other people's jobs do not count)."""
+    runtime over another graph file), the `--also` bundles and, with `wide`, a 2-worker pool
+    (serve's on 2 cores) with lone passes on the 1-thread session, on a 2-thread session, and
+    on a 2-thread session whose threads spin; texts interleaved, `rounds` passes over the
+    mix. Wall and CPU ms per call (CPU: other people's jobs do not count)."""
     settings = Settings(inference_workers=1, inference_cache_size=0)
     runtimes = {"runtime int8 (this runtime)": ClassifierRuntime(bundle, settings)}
+    if wide:
+        runtimes.update(wide_runtimes(bundle))
     before = ClassifierRuntime(bundle, settings)
     before.model.session = open_session(bundle.model_path, 1, disabled_optimizers=())
     runtimes["runtime int8, every ORT fusion (before #20)"] = before
@@ -414,8 +422,25 @@ def session_mix(bundle: Bundle, graphs: list[Path], others: list[Bundle], rounds
         p50 = f"{statistics.median(p50s):.2f} ({min(p50s):.2f}-{max(p50s):.2f})"
         p50_cpu = f"{statistics.median(cpu[name]):.2f}"
         rows.append([name, p50, p50_cpu, f"{p90:.1f}", f"{statistics.mean(every):.1f}"])
-    header = ["engine (1 thread)", "p50 ms (range over rounds)", "p50 CPU ms", "p90 ms", "mean ms"]
+    header = ["engine", "p50 ms (range over rounds)", "p50 CPU ms", "p90 ms", "mean ms"]
     return f"{origin}, {rounds} rounds\n\n" + table(header, rows)
+
+
+def wide_runtimes(bundle: Bundle) -> dict[str, ClassifierRuntime]:
+    """`--mix --wide`: 2 pool workers, lone passes on 1 thread / 2 threads / 2 spinning."""
+    base = {"inference_workers": 2, "inference_cache_size": 0}
+    cases = {
+        "2 workers, 1-thread passes": {"inference_wide_alone": False},
+        "2 workers, lone passes wide": {"inference_wide_alone": True},
+        "2 workers, lone passes wide, spinning": {
+            "inference_wide_alone": True,
+            "inference_wide_spinning": True,
+        },
+    }
+    return {
+        f"runtime int8, {name}": ClassifierRuntime(bundle, Settings(**base, **changes))
+        for name, changes in cases.items()
+    }
 
 
 def token_lengths(engines: Engines, texts: list[str]) -> str:
@@ -809,6 +834,9 @@ def main() -> int:
         "--graph", action="append", default=[], type=Path, help="--mix: another model.onnx"
     )
     parser.add_argument("--rounds", type=int, default=3, help="--mix: passes over the mix")
+    parser.add_argument(
+        "--wide", action="store_true", help="--mix: also lone passes on a 2-thread session"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     bundle = load_bundle(args.bundle)
@@ -816,7 +844,7 @@ def main() -> int:
         load1, load5, _ = os.getloadavg()
         print(f"# realistic mix: {bundle.name}\n\n- load average {load1:.1f} / {load5:.1f}\n")
         others = [load_bundle(name) for name in args.also]
-        print(session_mix(bundle, args.graph, others, args.rounds))
+        print(session_mix(bundle, args.graph, others, args.rounds, args.wide))
         print(f"\n_total bench time {time.perf_counter() - started:.0f} s_")
         return 0
     if args.topics:

@@ -23,6 +23,10 @@ FakeUpstream, in its own process), and each target runs in its own process too:
 without the browser console enabled (idle: nobody has it open; issue #25), and only those
 beside (a): "does an enabled console cost the proxy anything".
 
+`--wide` measures (c) four times more, alternating, with `--no-wide-alone` and
+`--wide-alone` (a pass that runs alone on a 2-thread session; issue #20), and only those beside
+(a); each row notes how many of its encoder passes ran wide (`guardrail_inference_wide`).
+
 `--workers 1 2` measures (b) and (c) once per worker count (`guardrail serve --workers N`;
 (b') and the baselines with 1), and notes how many requests each worker answered.
 
@@ -358,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         "alternating twice",
     )
     parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="only (a) and (c), lone passes on a 2-thread session off / on, alternating twice",
+    )
+    parser.add_argument(
         "--baseline",
         metavar="REV",
         action="append",
@@ -377,8 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         fake_cmd = [PYTHON, "-c", FAKE_SERVER, str(fake_port)]
         with process(fake_cmd, fake + "/v1/models"):
             results = [run_target("(a) direct to upstream", None, "", fake, args)]
-            if args.console:
-                results += console_targets(rules, fake, tmp, args, env)
+            if args.console or args.wide:
+                more = console_targets if args.console else wide_targets
+                results += more(rules, fake, tmp, args, env)
                 print(table(results))
                 return 0
             for name, via, workers in (
@@ -457,6 +467,42 @@ def console_targets(
             name = f"(b) guardrail, rules, {state} #{round_}"
             out.append(run_target(name, cmd, url + "/readyz", url, args, env))
     return out
+
+
+def wide_targets(
+    rules: Path, fake: str, tmp: Path, args: argparse.Namespace, env: dict[str, str]
+) -> list[Result]:
+    """(c) with lone passes on the 1-thread session, then on the wide one, twice over
+    (alternating, so that drift on a shared machine shows as a difference between repeats)."""
+    del rules, tmp  # the same signature as console_targets
+    out = []
+    for round_ in (1, 2):
+        for flag in ("--no-wide-alone", "--wide-alone"):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            cmd = guardrail_cmd(ROOT / "policies" / "default.yaml", port, fake + "/v1")
+            name = f"(c) default policy, {flag.removeprefix('--')} #{round_}"
+            result = Result(name)
+            print(f"measuring {name} ...", file=sys.stderr, flush=True)
+            try:
+                with process([*cmd, flag], url + "/readyz", env):
+                    asyncio.run(measure(url, args, result))
+                    result.note = wide_share(url)
+            except (RuntimeError, httpx.HTTPError) as exc:
+                result.note = f"failed: {str(exc).splitlines()[0][:120]}"
+            out.append(result)
+    return out
+
+
+def wide_share(base: str) -> str:
+    """How many of the server's encoder passes ran on the wide session."""
+    text = httpx.get(base + "/metrics", timeout=5).text
+
+    def total(name: str) -> float:
+        found = re.findall(rf"^guardrail_inference_{name}_total\{{[^}}]*\}} (\S+)$", text, re.M)
+        return sum(float(v) for v in found)
+
+    return f"wide passes: {total('wide'):.0f} / {total('batches'):.0f}"
 
 
 def checkout(rev: str, into: Path) -> Path:

@@ -371,6 +371,7 @@ class InferenceCollector(Collector):
         ("coalesced", "Texts that joined an identical text already being scored."),
         ("windows", "Windows (model inputs) scored."),
         ("batches", "Forward passes run (windows / batches = mean batch size)."),
+        ("wide", "Of the forward passes: those run alone on the wide (multi-thread) session."),
     )
 
     def __init__(self, runtimes: Callable[[], Iterable[ClassifierRuntime]]) -> None:

@@ -67,7 +67,12 @@ class Served:
 
 
 def _serve(
-    tmp_path: Path, upstream: str, text: str = POLICY.format(words="kaboom"), watch_ms: int = 0
+    tmp_path: Path,
+    upstream: str,
+    text: str = POLICY.format(words="kaboom"),
+    watch_ms: int = 0,
+    extra: tuple[str, ...] = (),
+    env_extra: dict[str, str] | None = None,
 ) -> Served:
     policy = tmp_path / "policy.yaml"
     policy.write_text(text)
@@ -75,10 +80,12 @@ def _serve(
     tmp.mkdir()
     port = free_port()
     env = {**os.environ, "TMPDIR": str(tmp), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env.update(env_extra or {})
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [sys.executable, "-m", "guardrail", "serve", "--policy", str(policy)]
     command += ["--port", str(port), "--upstream", upstream, "--workers", "2"]
     command += ["--watch-ms", str(watch_ms), "--log-level", "warning"]  # 0: only on SIGHUP
+    command += extra
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     return Served(process, f"http://127.0.0.1:{port}", policy, tmp)
 
@@ -101,17 +108,28 @@ def fake_workers(tmp_path: Path, fake: FakeUpstream, fake_server: FakeServer) ->
     yield from _running(_serve(tmp_path, fake_server.url + "/v1"))
 
 
-@pytest.fixture
-def classifier_workers(tmp_path: Path) -> Iterator[Served]:
-    """Two workers whose policy scores every input with a (tiny, real) ONNX classifier."""
+def _classifier_policy(tmp_path: Path) -> str:
     from tests.helpers.tiny_bundle import build_tiny_bundle
 
     build_tiny_bundle(tmp_path / "tiny")
     text = POLICY.format(words="kaboom").replace(
         "guards:\n", "guards:\n  inj: {kind: classifier, bundle: ./tiny, head: injection}\n"
     )
-    text += "  - {name: no-injection, guard: inj, stages: [input], action: warn}\n"
-    yield from _running(_serve(tmp_path, "local", text))
+    return text + "  - {name: no-injection, guard: inj, stages: [input], action: warn}\n"
+
+
+@pytest.fixture
+def classifier_workers(tmp_path: Path) -> Iterator[Served]:
+    """Two workers whose policy scores every input with a (tiny, real) ONNX classifier."""
+    yield from _running(_serve(tmp_path, "local", _classifier_policy(tmp_path)))
+
+
+@pytest.fixture
+def wide_classifier_workers(tmp_path: Path) -> Iterator[Served]:
+    """`classifier_workers` started with `--wide-alone`, each worker's pool 2 threads (as a
+    user who set GUARDRAIL_INFERENCE_WORKERS would)."""
+    text, pool = _classifier_policy(tmp_path), {"GUARDRAIL_INFERENCE_WORKERS": "2"}
+    yield from _running(_serve(tmp_path, "local", text, extra=("--wide-alone",), env_extra=pool))
 
 
 def _running(served: Served) -> Iterator[Served]:
@@ -196,6 +214,28 @@ def test_inference_counters_are_summed_over_the_workers(classifier_workers: Serv
 
     # one input text per call; copied into the shared files every second
     assert wait_until(lambda: texts() == sent, timeout_s=10, interval_s=0.5), texts()
+
+
+def test_wide_alone_stays_off_where_a_worker_owns_under_two_cores(
+    wide_classifier_workers: Served,
+) -> None:
+    """`--workers 2 --wide-alone`: lone passes run on a multi-thread session only where each
+    worker owns 2+ cores (none on a 2-core machine), counted in guardrail_inference_wide."""
+    from guardrail.cli.serve_workers import wide_allowed
+
+    served = wide_classifier_workers
+    statuses, sent = _until_both_answered(served, "hello there")  # one at a time: each alone
+    assert statuses == {200}
+
+    def total(name: str) -> float:
+        found = re.search(rf"^guardrail_inference_{name}_total\S* (\S+)$", served.metrics(), re.M)
+        return float(found.group(1)) if found else -1.0
+
+    # copied into the shared files every second: wait until every text is in (a repeat is
+    # a cache hit, so each worker ran one pass, alone)
+    assert wait_until(lambda: total("texts") == sent, timeout_s=10, interval_s=0.5)
+    assert total("batches") >= 2
+    assert (total("wide") > 0) == wide_allowed(2)
 
 
 def test_a_killed_worker_is_replaced_and_its_counts_are_kept(local_workers: Served) -> None:
