@@ -159,6 +159,18 @@ def detect(text: str) -> str:
     return best if shares[best] >= STOP_SHARE else UNDETERMINED
 
 
+def is_latin_script(text: str) -> bool:
+    """Whether at least half of `text`'s letters are Latin (texts without letters: yes).
+
+    The English bundles' WordPiece vocabulary reads Latin script (accents stripped); Han, kana,
+    Hangul, Cyrillic, Arabic, Devanagari, Thai, Greek ... it mostly cannot, so this is the
+    test `route_when: not_latin` uses to send such text to a bundle that can."""
+    if text.isascii():  # the usual case: every letter is Latin, no Unicode name per letter
+        return True
+    scripts = _scripts(text)
+    return scripts["LATIN"] * 2 >= sum(scripts.values())
+
+
 def is_english(text: str) -> bool:
     """Whether `text` reads as English by script and stop words (short texts: yes)."""
     scripts = _scripts(text)

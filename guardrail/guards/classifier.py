@@ -30,7 +30,9 @@ bundle with the same head and labels, so English traffic keeps the first bundle'
 scores are mapped onto the first bundle's scale, per stage and label, piecewise linearly so
 that its calibrated threshold lands on the first bundle's (a score at the routed bundle's
 threshold reads as the first one's threshold; order is kept): rules, their thresholds and the
-escalation band apply unchanged.
+escalation band apply unchanged. `route_when: not_latin` routes only texts whose letters are
+mostly not Latin (`guardrail.language.is_latin_script`: the scripts the English vocabulary cannot
+read), so French or German text stays with the first bundle.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from guardrail.inference.bundle import (
 )
 from guardrail.inference.pool import Analysis
 from guardrail.inference.runtime import ClassifierRuntime, get_runtime
-from guardrail.language import is_english
+from guardrail.language import is_english, is_latin_script
 from guardrail.types import PARTIAL_SCAN, CheckContext, Finding, PartialReason, Stage
 
 
@@ -90,6 +92,11 @@ class ClassifierConfig(GuardConfig):
         default=None,
         description="a second bundle (same head and labels, e.g. guard-multilingual) for texts "
         "that do not read as English; its scores are mapped onto this bundle's thresholds",
+    )
+    route_when: Literal["not_english", "not_latin"] = Field(
+        default="not_english",
+        description="which texts `route_non_english` sends: not_english (script, then stop "
+        "words) or not_latin (only texts whose letters are mostly not Latin script)",
     )
 
     @model_validator(mode="after")
@@ -159,6 +166,7 @@ class ClassifierGuard:
         self._by_stage = {} if threshold_profile == "strict" else spec.thresholds_by_stage
         self.escalator: Escalator | None = None  # set by `build` for `escalate:`
         self.route: ClassifierGuard | None = None  # set by `build` for `route_non_english:`
+        self.route_when: Literal["not_english", "not_latin"] = "not_english"
 
     @property
     def reserve_ms(self) -> float:
@@ -221,7 +229,8 @@ class ClassifierGuard:
         that do not read as English to the routed one."""
         if self.route is None:
             return [(self, indexed)]
-        english = [is_english(t) for _, t in indexed]
+        stays = is_latin_script if self.route_when == "not_latin" else is_english
+        english = [stays(t) for _, t in indexed]
         own = [x for x, en in zip(indexed, english, strict=True) if en]
         routed = [x for x, en in zip(indexed, english, strict=True) if not en]
         return [(g, rows) for g, rows in ((self, own), (self.route, routed)) if rows]
@@ -307,6 +316,7 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
             config.threshold_profile,
             sample=config.long_text == "sample",
         )
+        guard.route_when = config.route_when
         # a label the routed bundle cannot score would never fire on non-English texts
         missing = sorted(set(guard.labels) - set(guard.route.labels))
         if missing:

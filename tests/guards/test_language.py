@@ -8,7 +8,7 @@ from typing import Any, get_args
 import pytest
 
 from guardrail.guards.base import Guard
-from guardrail.language import LANGUAGES, Language, detect, is_english
+from guardrail.language import LANGUAGES, Language, detect, is_english, is_latin_script
 from tests.guards.language_probes import SENTENCES, UNDETERMINED
 
 
@@ -47,6 +47,18 @@ def test_is_english_keeps_its_short_text_rule() -> None:
     assert is_english("ok thanks") and detect("ok thanks") == "und"
     polish = UNDETERMINED[5]
     assert not is_english(polish) and detect(polish) == "und"
+
+
+def test_is_latin_script_by_the_share_of_latin_letters() -> None:
+    """Latin text of any language (accents too) and letterless text are Latin; every written
+    sentence in a non-Latin script is not; a Latin share of exactly half still counts."""
+    for lang in ("en", "fr", "es", "de", "it", "pt", "nl"):
+        assert all(is_latin_script(t) for t in SENTENCES[lang]), lang
+    for lang in ("el", "th", "ko", "ja", "zh", "cyrillic", "arabic", "devanagari"):
+        assert not any(is_latin_script(t) for t in SENTENCES[lang]), lang
+    assert is_latin_script("") and is_latin_script("1234 + 5678 = ?")
+    assert is_latin_script("Crème brûlée, s'il vous plaît")
+    assert is_latin_script("abcd жзий") and not is_latin_script("abc жзий")
 
 
 def _labels(guard: Guard, scan: Any, *texts: str) -> list[tuple[int, str]]:

@@ -32,12 +32,13 @@ def two_bundles(tmp_path: Path) -> tuple[Path, Path]:
     return first, second
 
 
-def _guard(first: Path, second: Path | None) -> ClassifierGuard:
+def _guard(first: Path, second: Path | None, when: str = "not_english") -> ClassifierGuard:
     config = ClassifierConfig(
         kind="classifier",
         bundle=str(first),
         head="injection",
         route_non_english=str(second) if second else None,
+        route_when=when,
     )
     return build(config, BuildContext(name="injection"))
 
@@ -56,6 +57,19 @@ def test_only_non_english_texts_reach_the_routed_bundle(two_bundles: tuple[Path,
     _scores(guard, [ENGLISH, CHINESE, GERMAN])
     assert guard.runtime.forward_passes - own == 1
     assert guard.route.runtime.forward_passes - routed == 2
+
+
+def test_not_latin_routes_only_scripts_the_first_bundle_cannot_read(
+    two_bundles: tuple[Path, Path],
+) -> None:
+    """route_when: not_latin keeps English and German with the first bundle; Chinese is routed."""
+    first, second = two_bundles
+    guard = _guard(first, second, when="not_latin")
+    assert guard.route is not None
+    own, routed = guard.runtime.forward_passes, guard.route.runtime.forward_passes
+    _scores(guard, [ENGLISH, CHINESE, GERMAN])
+    assert guard.runtime.forward_passes - own == 2
+    assert guard.route.runtime.forward_passes - routed == 1
 
 
 def test_routed_scores_land_on_the_first_bundles_thresholds(
