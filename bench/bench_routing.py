@@ -27,34 +27,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ["GUARDRAIL_INFERENCE_CACHE_SIZE"] = "0"  # read when the runtimes are built
 
 from classifiers.train import probes, probes_scripts  # noqa: E402
+from classifiers.train.routing_probes import policy_variant  # noqa: E402
 from guardrail.pipeline import Pipeline  # noqa: E402
 from guardrail.types import Stage  # noqa: E402
-
-
-def variant(policy: Path, routed: bool, out: Path) -> Path:
-    """The policy with every classifier guard routed (or not), written next to `out`."""
-    yaml = YAML()
-    data: Any = yaml.load(policy.read_text())
-    for guard in data.get("guards", {}).values():
-        if guard.get("kind") != "classifier":
-            continue
-        guard.pop("route_non_english", None)
-        guard.pop("route_when", None)
-        if routed:
-            guard["route_non_english"] = "guard-multilingual"
-            guard["route_when"] = "not_latin"
-    with out.open("w") as f:
-        yaml.dump(data, f)
-    return out
 
 
 async def one(pipeline: Pipeline, text: str) -> float:
@@ -68,7 +49,7 @@ async def run(policy: Path, rounds: int) -> dict[tuple[str, str], list[float]]:
     scripts = [r["text"] for r in probes_scripts.rows("everyday_scripts")]
     with tempfile.TemporaryDirectory() as tmp:
         pipelines = {
-            name: Pipeline.from_file(variant(policy, routed, Path(tmp) / f"{name}.yaml"))
+            name: Pipeline.from_file(policy_variant(policy, routed, Path(tmp) / f"{name}.yaml"))
             for name, routed in (("unrouted", False), ("routed", True))
         }
     for p in pipelines.values():  # warm-up: sessions, arenas, caches

@@ -99,6 +99,55 @@ def _quantisation(scheme: str) -> list[str]:
     ]
 
 
+def _routing_rows(probes: dict[str, Any]) -> list[str]:
+    """Per language and in all: blocked/n on each probe set, without -> with the route."""
+    sets = ("everyday_scripts", "attacks_scripts", "harmful_scripts")
+    counts = {(v, s, lang): c for v in probes for s in sets for lang, c in probes[v][s].items()}
+    langs = sorted({lang for _, _, lang in counts})
+    for v in probes:
+        for s in sets:
+            per = [counts[(v, s, lang)] for lang in langs if (v, s, lang) in counts]
+            counts[(v, s, "all")] = [sum(c[0] for c in per), sum(c[1] for c in per)]
+    rows = [
+        "| language | everyday prompts blocked | attacks blocked | harmful requests blocked |",
+        "|---|---|---|---|",
+    ]
+    for lang in [*langs, "all"]:
+        cells = []
+        for s in sets:
+            a = counts.get(("unrouted", s, lang), [0, 0])
+            b = counts.get(("routed", s, lang), [0, 0])
+            cells.append(f"{a[0]}/{a[1]} -> {b[0]}/{b[1]}")
+        rows.append(f"| {lang} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _routing(metrics: dict[str, Any]) -> list[str]:
+    if "routing_probes" not in metrics:
+        return []
+    return [
+        "## Routing in policies/default.yaml",
+        "",
+        "Both classifier guards of the default policy send text whose letters are mostly not",
+        "Latin to this bundle (`route_non_english: guard-multilingual`, `route_when: not_latin`);",
+        "Latin-script text, all languages, stays with guard-minilm, which dev/'s de/fr/es/it rows",
+        "favour (see above; dev/ has no non-Latin row). Measured on our own probes",
+        "(`classifiers/train/probes_scripts.py`, written for this, in none of the data; 10",
+        "everyday prompts, 5 attacks and 4 harmful requests per language) through the default",
+        "policy's input stage, without the route -> with it",
+        "(`python -m classifiers.train.routing_probes`):",
+        "",
+        *_routing_rows(metrics["routing_probes"]),
+        "",
+        "Neither meets issue #24's target (>= 0.90 of attacks at <= 1 % of everyday prompts);",
+        "in sum the route is better on all three sets, though not in every language (fewer",
+        "Korean and Russian attacks). Cost: about 120 MB more memory per process (the",
+        "XLM-R tokenizer alone ~90 MB) and up to ~250 MB after long non-Latin texts;",
+        "`bench/bench_routing.py` for latency (docs/benchmarks.md).",
+        "",
+    ]
+
+
 def write_card(path: Path, metrics: dict[str, Any], info: dict[str, Any]) -> None:
     depth = metrics["chosen_depth"]
     chosen = next(iter(metrics["candidates"].values()))  # the shipped one comes first
@@ -173,6 +222,7 @@ def write_card(path: Path, metrics: dict[str, Any], info: dict[str, Any]) -> Non
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in metrics["latency_ms_128_tokens"].items()],
         "",
+        *_routing(metrics),
         "## Limits",
         "",
         "* The multilingual injection data is mostly one attack style (XSafety goal hijacking,",
