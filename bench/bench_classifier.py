@@ -376,8 +376,9 @@ def session_mix(
     """`--mix`: section 2 for the bundle as the runtime opens it, against the same graph with
     every ONNX Runtime fusion on (the session before issue #20), each `--graph` (the same
     runtime over another graph file), the `--also` bundles and, with `wide`, a 2-worker pool
-    (serve's on 2 cores) with lone passes on the 1-thread session, on a 2-thread session, and
-    on a 2-thread session whose threads spin; texts interleaved, `rounds` passes over the
+    (serve's on 2 cores) with lone passes on the 1-thread session, on a 2-thread session, on
+    a 2-thread session whose threads spin, and every pass on one shared 2-thread session
+    without spinning; texts interleaved, `rounds` passes over the
     mix. Wall and CPU ms per call (CPU: other people's jobs do not count)."""
     settings = Settings(inference_workers=1, inference_cache_size=0)
     runtimes = {"runtime int8 (this runtime)": ClassifierRuntime(bundle, settings)}
@@ -427,7 +428,8 @@ def session_mix(
 
 
 def wide_runtimes(bundle: Bundle) -> dict[str, ClassifierRuntime]:
-    """`--mix --wide`: 2 pool workers, lone passes on 1 thread / 2 threads / 2 spinning."""
+    """`--mix --wide`: 2 pool workers, lone passes on 1 thread / 2 threads / 2 spinning, and
+    every pass on one shared 2-thread session."""
     base = {"inference_workers": 2, "inference_cache_size": 0}
     cases = {
         "2 workers, 1-thread passes": {"inference_wide_alone": False},
@@ -435,6 +437,10 @@ def wide_runtimes(bundle: Bundle) -> dict[str, ClassifierRuntime]:
         "2 workers, lone passes wide, spinning": {
             "inference_wide_alone": True,
             "inference_wide_spinning": True,
+        },
+        "2 workers, one 2-thread session, no spinning": {
+            "inference_threads": 2,
+            "inference_spinning": False,
         },
     }
     return {

@@ -23,9 +23,11 @@ FakeUpstream, in its own process), and each target runs in its own process too:
 without the browser console enabled (idle: nobody has it open; issue #25), and only those
 beside (a): "does an enabled console cost the proxy anything".
 
-`--wide` measures (c) four times more, alternating, with `--no-wide-alone` and
-`--wide-alone` (a pass that runs alone on a 2-thread session; issue #20), and only those beside
-(a); each row notes how many of its encoder passes ran wide (`guardrail_inference_wide`).
+`--wide` measures (c) with a lone pass on the 1-thread session (`--no-wide-alone`), on a
+2-thread one (`--wide-alone`), the same with spinning threads, and with one shared 2-thread
+session for every pass (`GUARDRAIL_INFERENCE_THREADS=2`, no spinning), twice over, alternating
+(issue #20), and only those beside (a); each row notes how many of its encoder passes ran wide
+(`guardrail_inference_wide`).
 
 `--workers 1 2` measures (b) and (c) once per worker count (`guardrail serve --workers N`;
 (b') and the baselines with 1), and notes how many requests each worker answered.
@@ -364,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wide",
         action="store_true",
-        help="only (a) and (c), lone passes on a 2-thread session off / on, alternating twice",
+        help="only (a) and (c): lone passes on 1 / 2 threads (and variants), alternating twice",
     )
     parser.add_argument(
         "--baseline",
@@ -469,23 +471,34 @@ def console_targets(
     return out
 
 
+WIDE_VARIANTS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("lone passes 1 thread", "--no-wide-alone", {}),
+    ("lone passes wide", "--wide-alone", {}),
+    ("lone passes wide, spinning", "--wide-alone", {"GUARDRAIL_INFERENCE_WIDE_SPINNING": "1"}),
+    (
+        "one 2-thread session, no spinning",
+        "--no-wide-alone",
+        {"GUARDRAIL_INFERENCE_THREADS": "2", "GUARDRAIL_INFERENCE_SPINNING": "0"},
+    ),
+)
+
+
 def wide_targets(
     rules: Path, fake: str, tmp: Path, args: argparse.Namespace, env: dict[str, str]
 ) -> list[Result]:
-    """(c) with lone passes on the 1-thread session, then on the wide one, twice over
-    (alternating, so that drift on a shared machine shows as a difference between repeats)."""
+    """(c) once per `WIDE_VARIANTS` entry, twice over (alternating, so that drift on a shared
+    machine shows as a difference between repeats of one variant)."""
     del rules, tmp  # the same signature as console_targets
     out = []
     for round_ in (1, 2):
-        for flag in ("--no-wide-alone", "--wide-alone"):
+        for label, flag, more in WIDE_VARIANTS:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             cmd = guardrail_cmd(ROOT / "policies" / "default.yaml", port, fake + "/v1")
-            name = f"(c) default policy, {flag.removeprefix('--')} #{round_}"
-            result = Result(name)
-            print(f"measuring {name} ...", file=sys.stderr, flush=True)
+            result = Result(f"(c) default policy, {label} #{round_}")
+            print(f"measuring {result.name} ...", file=sys.stderr, flush=True)
             try:
-                with process([*cmd, flag], url + "/readyz", env):
+                with process([*cmd, flag], url + "/readyz", {**env, **more}):
                     asyncio.run(measure(url, args, result))
                     result.note = wide_share(url)
             except (RuntimeError, httpx.HTTPError) as exc:

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # ONNX Runtime intra-op threads per session. On small machines 1 thread per session and
     # several callers (see `inference_workers`) gives more throughput than 1 caller x N threads.
     inference_threads: int = Field(default=1, ge=1)
+    # With inference_threads > 1: let the session's extra threads busy-wait between passes
+    # (ONNX Runtime's default, `session.intra_op.allow_spinning`).
+    inference_spinning: bool = True
     # Size of the thread pool that runs tokenisation and forward passes off the event loop.
     # 0 = one worker per CPU core.
     inference_workers: int = Field(default=0, ge=0)

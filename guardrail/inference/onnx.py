@@ -139,6 +139,7 @@ def activate(kind: str, logits: npt.NDArray[np.float32]) -> Probs:
 class OnnxModel:
     """A bundle's graph and tokenizer. `forward` runs every head in one pass.
 
+    `spinning`: whether the session's intra-op threads busy-wait (`session_options`).
     `wide_threads` > `threads` also opens a second session of the same graph with that many
     intra-op threads (`spinning` as `session_options` says), which `infer(rows, wide=True)`
     runs: the pool uses it for a pass that would otherwise leave the process's other cores
@@ -153,6 +154,7 @@ class OnnxModel:
         providers: Sequence[str] = ("CPUExecutionProvider",),
         wide_threads: int = 0,
         wide_spinning: bool = False,
+        spinning: bool = True,
     ) -> None:
         self.bundle = bundle
         self.heads: dict[str, HeadSpec] = dict(bundle.manifest.heads)
@@ -160,7 +162,7 @@ class OnnxModel:
         self.tokenizer = open_tokenizer(bundle.tokenizer_path)
         self.prefix, self.suffix = special_tokens(self.tokenizer)
         self.pad_id = pad_id(self.tokenizer)
-        self.session = open_session(bundle.model_path, threads, providers)
+        self.session = open_session(bundle.model_path, threads, providers, spinning=spinning)
         self.wide_session = (
             open_session(bundle.model_path, wide_threads, providers, spinning=wide_spinning)
             if wide_threads > threads and self.providers == ["CPUExecutionProvider"]

@@ -42,6 +42,7 @@ class ClassifierRuntime:
             providers=settings.inference_providers,
             wide_threads=settings.wide_threads(),
             wide_spinning=settings.inference_wide_spinning,
+            spinning=settings.inference_spinning,
         )
         manifest = bundle.manifest
         self.windowing = Windowing(
