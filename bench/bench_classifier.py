@@ -29,7 +29,8 @@ against the same graph with every ONNX Runtime fusion on (the session before iss
 each `--graph PATH` (another model.onnx in the same runtime: a candidate of
 classifiers/train/optimize_graph.py); `--rounds` passes, wall and CPU ms per call. `--wide`
 adds a 2-worker pool with lone passes on the 1-thread session, on a 2-thread one
-(`inference_wide_alone`) and on a spinning 2-thread one (issue #20).
+(`inference_wide_alone`; its threads spinning never, in a pass, always) and every pass on one
+shared 2-thread session (issue #20).
 
 `--long-text` runs only the cost of reading long texts whole (no PyTorch needed): 10k, 50k and
 100k characters of benign prose (rows of ../shared/data/benign joined, else synthetic), every
@@ -376,8 +377,8 @@ def session_mix(
     """`--mix`: section 2 for the bundle as the runtime opens it, against the same graph with
     every ONNX Runtime fusion on (the session before issue #20), each `--graph` (the same
     runtime over another graph file), the `--also` bundles and, with `wide`, a 2-worker pool
-    (serve's on 2 cores) with lone passes on the 1-thread session, on a 2-thread session, on
-    a 2-thread session whose threads spin, and every pass on one shared 2-thread session
+    (serve's on 2 cores) with lone passes on the 1-thread session, on a 2-thread session
+    (its threads spinning never, in a pass, always), and every pass on one shared 2-thread session
     without spinning; texts interleaved, `rounds` passes over the
     mix. Wall and CPU ms per call (CPU: other people's jobs do not count)."""
     settings = Settings(inference_workers=1, inference_cache_size=0)
@@ -428,19 +429,23 @@ def session_mix(
 
 
 def wide_runtimes(bundle: Bundle) -> dict[str, ClassifierRuntime]:
-    """`--mix --wide`: 2 pool workers, lone passes on 1 thread / 2 threads / 2 spinning, and
-    every pass on one shared 2-thread session."""
+    """`--mix --wide`: 2 pool workers, lone passes on 1 thread / 2 threads (spinning off, in a
+    pass, on), and every pass on one shared 2-thread session."""
     base = {"inference_workers": 2, "inference_cache_size": 0}
     cases = {
         "2 workers, 1-thread passes": {"inference_wide_alone": False},
         "2 workers, lone passes wide": {"inference_wide_alone": True},
+        "2 workers, lone passes wide, spinning in a pass": {
+            "inference_wide_alone": True,
+            "inference_wide_spinning": "in_pass",
+        },
         "2 workers, lone passes wide, spinning": {
             "inference_wide_alone": True,
-            "inference_wide_spinning": True,
+            "inference_wide_spinning": "on",
         },
         "2 workers, one 2-thread session, no spinning": {
             "inference_threads": 2,
-            "inference_spinning": False,
+            "inference_spinning": "off",
         },
     }
     return {

@@ -24,10 +24,10 @@ without the browser console enabled (idle: nobody has it open; issue #25), and o
 beside (a): "does an enabled console cost the proxy anything".
 
 `--wide` measures (c) with a lone pass on the 1-thread session (`--no-wide-alone`), on a
-2-thread one (`--wide-alone`), the same with spinning threads, and with one shared 2-thread
-session for every pass (`GUARDRAIL_INFERENCE_THREADS=2`, no spinning), twice over, alternating
-(issue #20), and only those beside (a); each row notes how many of its encoder passes ran wide
-(`guardrail_inference_wide`).
+2-thread one (`--wide-alone`), the same with threads spinning in a pass and always, and with
+one shared 2-thread session for every pass (`GUARDRAIL_INFERENCE_THREADS=2`, no spinning),
+twice over, alternating (issue #20), and only those beside (a); each row notes how many of its
+encoder passes ran wide (`guardrail_inference_wide`).
 
 `--workers 1 2` measures (b) and (c) once per worker count (`guardrail serve --workers N`;
 (b') and the baselines with 1), and notes how many requests each worker answered.
@@ -471,14 +471,16 @@ def console_targets(
     return out
 
 
+_SPIN = "GUARDRAIL_INFERENCE_WIDE_SPINNING"
 WIDE_VARIANTS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("lone passes 1 thread", "--no-wide-alone", {}),
     ("lone passes wide", "--wide-alone", {}),
-    ("lone passes wide, spinning", "--wide-alone", {"GUARDRAIL_INFERENCE_WIDE_SPINNING": "1"}),
+    ("lone passes wide, spinning in a pass", "--wide-alone", {_SPIN: "in_pass"}),
+    ("lone passes wide, spinning", "--wide-alone", {_SPIN: "on"}),
     (
         "one 2-thread session, no spinning",
         "--no-wide-alone",
-        {"GUARDRAIL_INFERENCE_THREADS": "2", "GUARDRAIL_INFERENCE_SPINNING": "0"},
+        {"GUARDRAIL_INFERENCE_THREADS": "2", "GUARDRAIL_INFERENCE_SPINNING": "off"},
     ),
 )
 

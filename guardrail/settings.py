@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,9 +26,10 @@ class Settings(BaseSettings):
     # ONNX Runtime intra-op threads per session. On small machines 1 thread per session and
     # several callers (see `inference_workers`) gives more throughput than 1 caller x N threads.
     inference_threads: int = Field(default=1, ge=1)
-    # With inference_threads > 1: let the session's extra threads busy-wait between passes
-    # (ONNX Runtime's default, `session.intra_op.allow_spinning`).
-    inference_spinning: bool = True
+    # With inference_threads > 1, how the session's extra threads wait for work: "on" (ONNX
+    # Runtime's default) busy-wait between operators and for a while after a pass, "in_pass"
+    # only while a pass runs, "off" never (guardrail/inference/onnx.py `Spinning`).
+    inference_spinning: Literal["on", "in_pass", "off"] = "on"
     # Size of the thread pool that runs tokenisation and forward passes off the event loop.
     # 0 = one worker per CPU core.
     inference_workers: int = Field(default=0, ge=0)
@@ -37,9 +39,9 @@ class Settings(BaseSettings):
     # 1 thread each. Off by itself when the pool has one worker (e.g. `serve --workers N` with
     # N >= cores). Costs a second copy of each bundle's session in memory.
     inference_wide_alone: bool = False
-    # Let the wide session's extra threads busy-wait between passes (ORT's
-    # `session.intra_op.allow_spinning`): they then burn the cores a concurrent pass needs.
-    inference_wide_spinning: bool = False
+    # How the wide session's extra threads wait (as `inference_spinning`); "on" burns, after
+    # each lone pass, the cores that the next, concurrent passes need.
+    inference_wide_spinning: Literal["on", "in_pass", "off"] = "off"
     # ONNX Runtime execution providers, in order of preference; unavailable ones are skipped.
     inference_providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -55,14 +56,23 @@ _PROBE = "guardrail probe text"
 DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
 
 
-def session_options(threads: int = 1, spinning: bool = True) -> ort.SessionOptions:
-    """Options tuned for small encoders: `threads` intra-op, one inter-op, full optimisation.
-    `spinning` False: the intra-op threads sleep as soon as a pass ends instead of busy-waiting
-    for the next (ORT's `session.intra_op.allow_spinning`; only matters with `threads` > 1)."""
+# How the intra-op threads of a session with more than one wait for work (ONNX Runtime
+# `session.intra_op.allow_spinning` / `session.force_spinning_stop`): "on" busy-wait between
+# operators and for a while after a pass (ORT's default); "in_pass" busy-wait between the
+# operators of a pass and sleep as soon as it returns; "off" always sleep (each operator then
+# wakes them).
+Spinning = Literal["on", "in_pass", "off"]
+
+
+def session_options(threads: int = 1, spinning: Spinning = "on") -> ort.SessionOptions:
+    """Options tuned for small encoders: `threads` intra-op, one inter-op, full optimisation;
+    `spinning` as `Spinning` says (only matters with `threads` > 1)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    if not spinning:
+    if spinning == "off":
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    elif spinning == "in_pass":
+        options.add_session_config_entry("session.force_spinning_stop", "1")
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -75,7 +85,7 @@ def open_session(
     threads: int = 1,
     providers: Sequence[str] = ("CPUExecutionProvider",),
     disabled_optimizers: Sequence[str] = DISABLED_OPTIMIZERS,
-    spinning: bool = True,
+    spinning: Spinning = "on",
 ) -> ort.InferenceSession:
     """An inference session for `path` on the first available of `providers`, with the ONNX
     Runtime fusions named in `disabled_optimizers` left off on the CPU provider (they were
@@ -139,9 +149,9 @@ def activate(kind: str, logits: npt.NDArray[np.float32]) -> Probs:
 class OnnxModel:
     """A bundle's graph and tokenizer. `forward` runs every head in one pass.
 
-    `spinning`: whether the session's intra-op threads busy-wait (`session_options`).
+    `spinning`, `wide_spinning`: how each session's intra-op threads wait (`Spinning`).
     `wide_threads` > `threads` also opens a second session of the same graph with that many
-    intra-op threads (`spinning` as `session_options` says), which `infer(rows, wide=True)`
+    intra-op threads, which `infer(rows, wide=True)`
     runs: the pool uses it for a pass that would otherwise leave the process's other cores
     idle (pool.py). Same graph and weights, so it decides as the narrow session does; its
     float sums may be split differently over threads, so outputs agree to rounding only.
@@ -153,8 +163,8 @@ class OnnxModel:
         threads: int = 1,
         providers: Sequence[str] = ("CPUExecutionProvider",),
         wide_threads: int = 0,
-        wide_spinning: bool = False,
-        spinning: bool = True,
+        wide_spinning: Spinning = "off",
+        spinning: Spinning = "on",
     ) -> None:
         self.bundle = bundle
         self.heads: dict[str, HeadSpec] = dict(bundle.manifest.heads)

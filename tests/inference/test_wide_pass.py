@@ -151,12 +151,16 @@ def test_serve_workers_turn_it_off_when_a_worker_owns_under_two_cores() -> None:
     assert [wide_allowed(n, cores=8) for n in (1, 2, 4, 5, 8)] == [True, True, True, False, False]
 
 
-def test_the_wide_session_does_not_spin_unless_asked() -> None:
-    """The wide session's threads sleep between passes unless `inference_wide_spinning`."""
-    key = "session.intra_op.allow_spinning"
-    assert session_options(2, spinning=False).get_session_config_entry(key) == "0"
-    with pytest.raises(RuntimeError):  # not set: ORT's default, spinning
-        session_options(2).get_session_config_entry(key)
+def test_spinning_settings_reach_the_session_options() -> None:
+    """ "off" stops ORT's spinning, "in_pass" stops it when a pass returns, "on" is ORT's default;
+    the wide session does not spin unless asked."""
+    allow, stop = "session.intra_op.allow_spinning", "session.force_spinning_stop"
+    assert session_options(2, "off").get_session_config_entry(allow) == "0"
+    assert session_options(2, "in_pass").get_session_config_entry(stop) == "1"
+    for key in (allow, stop):
+        with pytest.raises(RuntimeError):  # not set: ORT's default, spinning
+            session_options(2, "on").get_session_config_entry(key)
+    assert Settings().inference_wide_spinning == "off"
 
 
 REAL = REPO_BUNDLES_DIR / "guard-minilm"
