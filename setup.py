@@ -17,9 +17,11 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-# guard-minilm is what policies/default.yaml and strict.yaml use; guard-minilm-l4 (~20 MB) is
-# a smaller, weaker alternative that stays in the repository (see README "Install").
-WHEEL_BUNDLES = ("guard-minilm",)
+# guard-minilm is what policies/default.yaml and strict.yaml use, and policies/default.yaml
+# sends text in non-Latin scripts to guard-multilingual (~42 MB with its tokenizer);
+# guard-minilm-l4 (~20 MB) is a smaller, weaker alternative that stays in the repository
+# (see README "Install").
+WHEEL_BUNDLES = ("guard-minilm", "guard-multilingual")
 
 
 def bundle_files(folder: Path) -> list[str]:

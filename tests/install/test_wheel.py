@@ -92,14 +92,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 
 def test_wheel_lists_its_bundle(installed: Installed) -> None:
-    """The installed package finds the default bundle it carries, and verifies its hashes."""
+    """The installed package finds the bundles the default policy names (guard-minilm and, for
+    non-Latin scripts, guard-multilingual) and verifies their hashes."""
     listing = installed.run("models", "list")
     assert listing.returncode == 0, listing.stderr
     names = [line.split("\t")[0] for line in listing.stdout.splitlines()]
-    assert "guard-minilm" in names
+    assert {"guard-minilm", "guard-multilingual"} <= set(names)
     assert str(ROOT) not in listing.stdout  # found in site-packages, not in the checkout
-    verify = installed.run("models", "verify", "guard-minilm")
-    assert verify.returncode == 0, verify.stderr
+    for bundle in ("guard-minilm", "guard-multilingual"):
+        verify = installed.run("models", "verify", bundle)
+        assert verify.returncode == 0, verify.stderr
 
 
 def test_wheel_validates_the_default_policy(installed: Installed) -> None:
