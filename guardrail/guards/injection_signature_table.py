@@ -72,8 +72,8 @@ _DESTINATION = (
 _ROLE_TAG = (
     r"(?:[\[<({][ \t|]*)?(?:system|sys|assistant|ai|admin|administrator|developer|operator|root"
     r"|model|openai|anthropic)(?:[ \t]+(?:message|note|prompt|instructions?|update|notice"
-    r"|override|command|alert|directive|announcement|request))?[ \t|]*(?:[\])>}][ \t]*)?"
-    r"(?:[:\]]{1,2}|\|>)[ \t*_\"']*"
+    r"|override|command|alert|directive|announcement|request))?[ \t|]*(?:[\])>}][ \t]*"
+    r"(?:[:\]]{1,2})?|[:\]]{1,2}|\|>)[ \t*_\"']*"
 )
 
 SIGNATURES: tuple[Signature, ...] = (
@@ -124,7 +124,8 @@ SIGNATURES: tuple[Signature, ...] = (
         r"(?:data|document|text|input|content|context|e-?mail|message|conversation)\b|(?:all|any"
         rf"|every)(?:thing)?{_GAP}(?:other{_GAP}|else{_GAP})?(?:info|information|content|text|data"
         rf"|context|instructions?){_GAP}(?:except|but|other{_GAP}than|apart{_GAP}from)\b"
-        r"|other\s+(?:content|instructions|text|information)\b)",
+        r"|other\s+(?:content|instructions|text|information)\b|(?:the\s+)?user'?s?\s+(?:request"
+        r"|question|instructions?|query|task)\b)",
     ),
     Signature(
         "new_instructions_header",
@@ -287,8 +288,16 @@ SIGNATURES: tuple[Signature, ...] = (
         "send/forward/post something sensitive (the conversation, the user's e-mails, "
         "passwords, keys) to an address or URL",
         r"\b(?:send|forward|e-?mail|post|upload|transmit|leak|exfiltrate|copy|submit|relay"
-        rf"|share)\b[^\n]{{0,60}}?\b{_SENSITIVE}\b[^\n]{{0,40}}?\b(?:to|at|into|via){_GAP}"
+        rf"|share|append|attach)\b[^\n]{{0,60}}?\b{_SENSITIVE}\b[^\n]{{0,40}}?\b(?:to|at|into"
+        rf"|via){_GAP}"
         rf"{_DESTINATION}",
+    ),
+    Signature(
+        "visit_url_with_placeholder",
+        "exfiltration",
+        "an order to visit/open a URL whose query holds a placeholder for data to fill in",
+        r"\b(?:visit|open|navigate\s+to|browse\s+to)\s+(?:the\s+(?:url|link|page|website)\s+)?"
+        r"https?://[^\s\"'<>]{1,200}?[?&][\w.-]{1,40}=(?:\{|\[|<|%7b|%5b|%3c|\$[a-z_(])",
     ),
     # --- concealment: keep it from the user -----------------------------------------------
     Signature(
@@ -395,7 +404,8 @@ SIGNATURES: tuple[Signature, ...] = (
         'assistant", "Dear assistant", "AI agents reading this page")',
         rf"\b(?:note|message|instructions?|attention|reminder|notice|request|important|memo)"
         rf"{_GAP}(?:to|for){_GAP}(?:the{_GAP}|any{_GAP}|all{_GAP}|an{_GAP}|a{_GAP})?{_MODEL}s?"
-        rf"\b|\bif{_GAP}you{_GAP}are{_GAP}(?:an?{_GAP}|the{_GAP}){_MODEL}(?:\s*,|{_GAP}(?:reading"
+        rf"\b|\bto{_GAP}you,?{_GAP}(?:the{_GAP}|an?{_GAP})?{_MODEL}\b|\bif{_GAP}you{_GAP}are{_GAP}"
+        rf"(?:an?{_GAP}|the{_GAP}){_MODEL}(?:\s*,|{_GAP}(?:reading"
         rf"|processing|summari[sz]ing|parsing|analy[sz]ing|then|you{_GAP}must|please))\b|\b(?:dear"
         r"|hey|hi"
         rf"|hello|attention)[ \t]*,?[ \t]+{_MODEL}\b|\b{_MODEL}s?{_GAP}(?:that{_GAP}(?:is"
