@@ -14,8 +14,8 @@ session reached 138-147 texts/s. So by default:
   `inference_batch_wait_ms` into one padded forward pass: for GPUs, or where it measurably
   wins (bench/bench_classifier.py measures both).
 
-A pass that would run alone -- no other pass in flight in this process and no work queued
-for the pool's workers -- runs on `wide` where the runtime gives one (a session of the same
+A pass that would run alone -- no other pass in flight in this process, no work queued for
+the pool's workers and no other text in flight in this pool -- runs on `wide` where the runtime gives one (a session of the same
 graph with one intra-op thread per core the pool spans, `inference_wide_alone`): one request at
 a time then gets both cores for its pass instead of leaving one idle. Under concurrency every
 pass stays on the 1-thread session, since threads fighting for the same cores made passes
@@ -508,8 +508,12 @@ class InferencePool:
 
     def _backlog(self) -> bool:
         """True when work waits for the pool's workers (a free one starts it right away, so
-        this pass would not run alone for long)."""
-        return isinstance(self.executor, FairExecutor) and self.executor.queued > 0
+        this pass would not run alone for long), or another text is in flight here (its pass
+        is about to start: it is being tokenised, or its first pass just ended)."""
+        if isinstance(self.executor, FairExecutor) and self.executor.queued > 0:
+            return True
+        with self._lock:
+            return len(self._inflight) > 1
 
     def _decode(self, windows: Sequence[Window], output: Output) -> dict[str, list[Tagged]]:
         """Each token head's per-token probability rows in these windows (those with offsets)."""
