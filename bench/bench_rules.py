@@ -84,6 +84,7 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("language (allow-list)", "language", {"allow": ["en", "fr", "de"]}),
     ("json_schema (valid document)", "json_schema", {"schema": LINES_SCHEMA}),
+    ("injection_signatures (34 patterns)", "injection_signatures", {}),
 ]
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 

@@ -124,7 +124,7 @@ class TaskCounter:
 @pytest.mark.parametrize(
     ("stage", "guards"),
     [
-        (Stage.INPUT, {"invisible", "secrets", "pii", "injection", "harm", "size"}),
+        (Stage.INPUT, {"invisible", "secrets", "pii", "injection", "signatures", "harm", "size"}),
         (Stage.OUTPUT, {"secrets", "harm"}),
     ],
 )
