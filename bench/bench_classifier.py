@@ -28,7 +28,8 @@ own work once the pass is done (a cache hit: centring and cosines in numpy).
 against the same graph with every ONNX Runtime fusion on (the session before issue #20), and
 each `--graph PATH` (another model.onnx in the same runtime: a candidate of
 classifiers/train/optimize_graph.py); `--rounds` passes, wall and CPU ms per call. `--wide`
-adds a 2-worker pool with lone passes on the 1-thread session, on a 2-thread one
+adds one pass alone on a raw session, 1 thread against 2 (spinning off, in a pass, on), and
+a 2-worker pool with lone passes on the 1-thread session, on a 2-thread one
 (`inference_wide_alone`; its threads spinning never, in a pass, always) and every pass on one
 shared 2-thread session (issue #20).
 
@@ -426,6 +427,38 @@ def session_mix(
         rows.append([name, p50, p50_cpu, f"{p90:.1f}", f"{statistics.mean(every):.1f}"])
     header = ["engine", "p50 ms (range over rounds)", "p50 CPU ms", "p90 ms", "mean ms"]
     return f"{origin}, {rounds} rounds\n\n" + table(header, rows)
+
+
+def lone_pass(bundle: Bundle, rounds: int) -> str:
+    """`--mix --wide`: one pass alone (4 ms apart, as one request at a time runs them) on a
+    raw session, 1 intra-op thread against 2 with each `Spinning`, at 40 and 128 tokens;
+    median ms per round, cells interleaved."""
+    with ClassifierRuntime(bundle, Settings(inference_workers=1)) as runtime:
+        model = runtime.model  # its tokenizer and special tokens; the pool is not needed
+    sessions = {"1 thread": open_session(bundle.model_path, 1)}
+    for spin in ("off", "in_pass", "on"):
+        sessions[f"2 threads, spinning {spin}"] = open_session(bundle.model_path, 2, spinning=spin)
+    words = "please summarise the quarterly note for the team and keep it short " * 40
+    cells: dict[tuple[int, str], list[float]] = {}
+    for _ in range(rounds):
+        for tokens in (40, 128):
+            ids = np.array([[*model.prefix, *model.encode(words)[: tokens - 2], *model.suffix]])
+            arrays = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+            arrays["token_type_ids"] = np.zeros_like(ids)
+            feed = {name: arrays[name] for name in model.input_names}
+            for name, session in sessions.items():
+                times = []
+                for _ in range(40):
+                    time.sleep(0.004)
+                    start = time.perf_counter()
+                    session.run(None, feed)
+                    times.append((time.perf_counter() - start) * 1000)
+                cells.setdefault((tokens, name), []).append(statistics.median(times))
+    rows = [
+        [f"{tokens}", name, " / ".join(f"{v:.2f}" for v in values)]
+        for (tokens, name), values in cells.items()
+    ]
+    return table(["tokens", "session", "median ms per round"], rows)
 
 
 def wide_runtimes(bundle: Bundle) -> dict[str, ClassifierRuntime]:
@@ -855,6 +888,8 @@ def main() -> int:
         load1, load5, _ = os.getloadavg()
         print(f"# realistic mix: {bundle.name}\n\n- load average {load1:.1f} / {load5:.1f}\n")
         others = [load_bundle(name) for name in args.also]
+        if args.wide:
+            print(lone_pass(bundle, args.rounds) + "\n")
         print(session_mix(bundle, args.graph, others, args.rounds, args.wide))
         print(f"\n_total bench time {time.perf_counter() - started:.0f} s_")
         return 0
