@@ -15,11 +15,13 @@ session reached 138-147 texts/s. So by default:
   wins (bench/bench_classifier.py measures both).
 
 A pass that would run alone -- no other pass in flight in this process, no work queued for
-the pool's workers and no other text in flight in this pool -- runs on `wide` where the runtime gives one (a session of the same
-graph with one intra-op thread per core the pool spans, `inference_wide_alone`): one request at
-a time then gets both cores for its pass instead of leaving one idle. Under concurrency every
-pass stays on the 1-thread session, since threads fighting for the same cores made passes
-several times slower (docs/benchmarks.md, issue #20).
+the pool's workers and no other text in flight in this pool -- may run on `wide` where the
+runtime gives one (a session of the same graph with one intra-op thread per core the pool
+spans, `inference_wide_alone`): one request at a time then gets both cores for its pass
+instead of leaving one idle. Under concurrency every pass stays on the 1-thread session, since
+threads fighting for the same cores made passes several times slower. Which of the two a lone
+pass takes is measured as it runs (`lone.LoneChoice`: a wide pass is slower where another
+process keeps a core busy; docs/benchmarks.md, issue #20).
 
 The core is thread-based and loop-agnostic (`submit` returns concurrent futures), so the
 async `score` and the blocking `score_sync` (CLI, benchmarks) share it.
@@ -56,6 +58,7 @@ import numpy as np
 from guardrail.inference.entities import Entity, Tagged, TokenScheme
 from guardrail.inference.fair import FairExecutor
 from guardrail.inference.focus import Focus
+from guardrail.inference.lone import PASSES, LoneChoice
 from guardrail.inference.onnx import Output, Probs, Vectors
 from guardrail.inference.windows import Row, Sampled, Window
 from guardrail.settings import Settings
@@ -124,32 +127,6 @@ class PoolStats:
     batches: int = 0  # forward passes started by the pool
     focused: int = 0  # of `windows`: sub-windows of suspicious windows (inference/focus.py)
     wide: int = 0  # of `batches`: passes run alone on the wide session
-
-
-class _InFlight:
-    """Forward passes running now in this process, over every pool (they share the cores)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = 0
-
-    def enter(self) -> int:
-        """Count one more pass in; how many others were running."""
-        with self._lock:
-            self._count += 1
-            return self._count - 1
-
-    def leave(self) -> None:
-        with self._lock:
-            self._count -= 1
-
-    @property
-    def count(self) -> int:
-        """Passes in flight now (a snapshot)."""
-        return self._count
-
-
-PASSES = _InFlight()
 
 
 def text_key(text: str) -> bytes:
@@ -240,6 +217,7 @@ class InferencePool:
         self.stats = PoolStats()
         self._encode, self._locate, self._forward = encode, locate or encode, forward
         self._wide = wide
+        self._lone = LoneChoice()  # which session a lone pass runs on (lone.py)
         self._sample, self._focus = sample, focus
         self._labels = {head: list(names) for head, names in labels.items()}
         self._schemes = dict(schemes or {})  # token heads whose entities are decoded
@@ -493,17 +471,22 @@ class InferencePool:
         self._queue(subs, job)
 
     def _pass(self, rows: Sequence[Row]) -> Output:
-        others = PASSES.enter()
+        others, ticket = PASSES.enter()
         try:
-            alone = others == 0 and not self._backlog()
-            forward = self._wide if alone and self._wide is not None else self._forward
-            wide = forward is not self._forward
-            result = forward(rows)
+            wide = self._wide if others == 0 and not self._backlog() else None
+            lone = wide is not None  # alone, with a wide session to choose
+            if wide is None or not self._lone.wide():
+                wide = None
+            started = time.perf_counter()
+            result = (wide or self._forward)(rows)
+            if lone and PASSES.started == ticket:  # no pass began meanwhile: a clean timing
+                tokens = sum(len(row) for row in rows)
+                self._lone.record(wide is not None, time.perf_counter() - started, tokens)
         finally:
             PASSES.leave()
         with self._lock:
             self.stats.batches += 1
-            self.stats.wide += wide
+            self.stats.wide += wide is not None
         return result if isinstance(result, Output) else Output(dict(result), {})
 
     def _backlog(self) -> bool:

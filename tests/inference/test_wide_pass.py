@@ -1,6 +1,7 @@
 """Issue #20: a pass that runs alone uses the runtime's wide (multi-thread) session, a pass
-with another in flight does not; the wide session scores as the 1-thread one does; the setting
-off, or a pool of one worker (`serve --workers N` with N >= cores), opens no wide session."""
+with another in flight does not, nor a lone pass once the wide session was measured slower;
+the wide session scores as the 1-thread one does; the setting off, or a pool of one worker
+(`serve --workers N` with N >= cores), opens no wide session."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import pytest
 from guardrail.cli.serve_workers import wide_allowed
 from guardrail.inference.bundle import REPO_BUNDLES_DIR, load_bundle
 from guardrail.inference.fair import FairExecutor
+from guardrail.inference.lone import PASSES, LoneChoice
 from guardrail.inference.onnx import Output, session_options
-from guardrail.inference.pool import PASSES, InferencePool, Scores
+from guardrail.inference.pool import InferencePool, Scores
 from guardrail.inference.runtime import ClassifierRuntime, load_runtime
 from guardrail.inference.windows import Row
 from guardrail.settings import Settings, usable_cores
@@ -114,6 +116,30 @@ def test_a_pass_with_work_queued_for_the_workers_stays_narrow(tiny_bundle: Path)
         futures[0].result(WAIT_S)  # alone by now: nothing queued, nothing else in flight
         assert runtime.wide_passes == 1
     executor.shutdown(wait=True)
+
+
+def test_lone_passes_leave_a_wide_session_measured_slower(wide: ClassifierRuntime) -> None:
+    """Once lone passes on the wide session cost more per token than on the 1-thread one (a
+    neighbour holds a core), lone passes run on the 1-thread session."""
+    wide.pool._lone.record(True, seconds=1.0, tokens=1)  # as a starved 2-thread pass would
+    wide.pool._lone.record(False, seconds=1e-4, tokens=100)
+    for text in TEXTS:
+        wide.score_sync([text])
+    assert wide.forward_passes == len(TEXTS) and wide.wide_passes == 0
+    cost_wide, cost_narrow = wide.pool._lone.costs()
+    assert cost_wide == 1.0 and cost_narrow is not None and cost_narrow < 1.0  # real timings
+
+
+def test_lone_choice_prefers_the_cheaper_session_and_probes_the_other() -> None:
+    """Unmeasured: wide; measured: the cheaper per token; every 4th call the other one."""
+    choice = LoneChoice(probe_every=4)
+    assert [choice.wide() for _ in range(4)] == [True, True, True, False]
+    choice.record(True, seconds=0.004, tokens=100)
+    choice.record(False, seconds=0.002, tokens=100)
+    assert [choice.wide() for _ in range(4)] == [False, False, False, True]
+    for _ in range(12):  # the wide session gets cheap: the running cost follows
+        choice.record(True, seconds=0.001, tokens=100)
+    assert [choice.wide() for _ in range(4)] == [True, True, True, False]
 
 
 def test_the_setting_off_opens_no_wide_session(tiny_bundle: Path) -> None:

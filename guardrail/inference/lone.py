@@ -1,0 +1,85 @@
+"""When a forward pass runs alone, and which session it then runs on (issue #20).
+
+One request at a time leaves all but one core idle while its pass runs on a 1-thread session.
+The runtime can open a second, "wide" session of the same graph with one intra-op thread per
+core (`inference_wide_alone`); the pool (pool.py) runs a pass there only when no other pass is
+in flight in the process (`PASSES`, shared by every pool), since under concurrency threads
+fighting for the same cores make every pass slower.
+
+A wide pass is only faster when the other cores are really free: where another process keeps
+one busy, a 2-thread pass measured slower than a 1-thread one (docs/benchmarks.md). So
+`LoneChoice` keeps a running cost per token of lone passes on each session and sends a lone
+pass to the cheaper one; every `probe_every`-th lone pass goes to the other, so a change (the
+neighbour leaves, or comes back) is noticed. Until both are measured, lone passes run wide.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class InFlight:
+    """Forward passes running now in this process, over every pool (they share the cores)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._started = 0  # passes ever entered: unchanged over a pass = none began meanwhile
+
+    def enter(self) -> tuple[int, int]:
+        """Count one more pass in: how many others were running, and its `started` number."""
+        with self._lock:
+            self._count += 1
+            self._started += 1
+            return self._count - 1, self._started
+
+    @property
+    def started(self) -> int:
+        """Passes entered so far."""
+        return self._started
+
+    def leave(self) -> None:
+        """Count a pass out."""
+        with self._lock:
+            self._count -= 1
+
+    @property
+    def count(self) -> int:
+        """Passes in flight now (a snapshot)."""
+        return self._count
+
+
+PASSES = InFlight()
+
+
+class LoneChoice:
+    """Which session a lone pass runs on: the one measured cheaper per token, with probes."""
+
+    def __init__(self, probe_every: int = 16, weight: float = 0.25) -> None:
+        self._lock = threading.Lock()
+        self._every, self._weight = max(2, probe_every), weight
+        self._cost: dict[bool, float | None] = {True: None, False: None}  # wide -> s / token
+        self._count = 0
+
+    def wide(self) -> bool:
+        """True when the next lone pass should run on the wide session."""
+        with self._lock:
+            self._count += 1
+            preferred = self._preferred()
+            return preferred if self._count % self._every else not preferred
+
+    def record(self, wide: bool, seconds: float, tokens: int) -> None:
+        """Fold in what a lone pass on that session took for `tokens` tokens."""
+        cost = seconds / max(1, tokens)
+        with self._lock:
+            old = self._cost[wide]
+            self._cost[wide] = cost if old is None else old + self._weight * (cost - old)
+
+    def costs(self) -> tuple[float | None, float | None]:
+        """The running seconds per token of lone passes: (wide, 1-thread); None: not measured."""
+        with self._lock:
+            return self._cost[True], self._cost[False]
+
+    def _preferred(self) -> bool:
+        wide, narrow = self._cost[True], self._cost[False]
+        return wide is None or narrow is None or wide <= narrow
