@@ -74,9 +74,11 @@ def main(argv=None) -> None:
         run, args.graph, args.data_dir, previous_heads(args.graph), val, budgets
     )
     arrays = res.pop("arrays")
-    res["dev_injection_by_language"] = by_language(
-        arrays, dev_rows(args.data_dir), res["thresholds"]
-    )
+    dev = dev_rows(args.data_dir)
+    res["dev_injection_by_language"] = by_language(arrays, dev, res["thresholds"])
+    traps = json.loads(COMMITTED.read_text())["shipped"]["outcome"]["dev_injection_benign_blocked"]
+    res["dev_auc"] = dev_auc(arrays, dev, traps)
+    print("dev/injection ROC AUC / AP:", res["dev_auc"], flush=True)
     before = json.loads(COMMITTED.read_text())
     report = {
         "budgets": {f"{s}.{h}": b for (s, h), b in budgets.items()},
@@ -123,6 +125,24 @@ bundle at its per-channel thresholds, calibrated on each channel's validation ne
 budgets {budgets}. dev/ rows are out of family (never trained on: train.py `--extra` refuses to
 start if a training text is a dev/ text); probes are our own held-out templates (probes.py).
 Rates are the share of rows the default policy's classifier rules block at the named stage."""
+
+
+def dev_auc(arrays: dict, dev: dict, traps: float) -> dict[str, float]:
+    """Threshold-free dev/injection numbers (attack score = 1 - P(benign)), as finetune_ft.json
+    reports them: ROC AUC, average precision, and the share of attacks blocked at the best
+    single threshold that blocks at most `traps` of the benign traps (the shipped bundle's rate;
+    an oracle threshold set on dev itself, for comparing curves, not for serving)."""
+    import numpy as np
+    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+    y = np.array([e.inj > 0 for e in dev["injection"]])
+    score = 1.0 - arrays["injection_injection"][:, 0]
+    fpr, tpr, _ = roc_curve(y, score)
+    return {
+        "injection_roc_auc": round(float(roc_auc_score(y, score)), 4),
+        "injection_ap": round(float(average_precision_score(y, score)), 4),
+        "attacks_blocked_at_shipped_traps_rate": round(float(tpr[fpr <= traps].max()), 4),
+    }
 
 
 def by_language(arrays: dict, dev: dict, th: dict) -> dict:
