@@ -8,9 +8,10 @@ fighting for the same cores make every pass slower.
 
 A wide pass is only faster when the other cores are really free: where another process keeps
 one busy, a 2-thread pass measured slower than a 1-thread one (docs/benchmarks.md). So
-`LoneChoice` keeps a running cost per token of lone passes on each session and sends a lone
-pass to the cheaper one; every `probe_every`-th lone pass goes to the other, so a change (the
-neighbour leaves, or comes back) is noticed. Until both are measured, lone passes run wide.
+`LoneChoice` keeps the running time of lone passes on each session, per length class, and
+sends a lone pass to the faster one for its length; every `probe_every`-th lone pass of a
+class goes to the other, so a change (the neighbour leaves, or comes back) is noticed. Until
+both are measured, lone passes run wide.
 """
 
 from __future__ import annotations
@@ -53,33 +54,43 @@ PASSES = InFlight()
 
 
 class LoneChoice:
-    """Which session a lone pass runs on: the one measured cheaper per token, with probes."""
+    """Which session a lone pass runs on: the one measured faster for passes of about its
+    length (token counts in powers of two: a pass's cost is not proportional to its length),
+    with probes of the other."""
 
     def __init__(self, probe_every: int = 16, weight: float = 0.25) -> None:
         self._lock = threading.Lock()
         self._every, self._weight = max(2, probe_every), weight
-        self._cost: dict[bool, float | None] = {True: None, False: None}  # wide -> s / token
-        self._count = 0
+        self._seconds: dict[tuple[int, bool], float] = {}  # (length class, wide) -> running s
+        self._count: dict[int, int] = {}  # length class -> lone passes asked for
 
-    def wide(self) -> bool:
-        """True when the next lone pass should run on the wide session."""
+    def wide(self, tokens: int) -> bool:
+        """True when the next lone pass of `tokens` tokens should run on the wide session."""
+        size = _size(tokens)
         with self._lock:
-            self._count += 1
-            preferred = self._preferred()
-            return preferred if self._count % self._every else not preferred
+            count = self._count[size] = self._count.get(size, 0) + 1
+            preferred = self._preferred(size)
+            return preferred if count % self._every else not preferred
 
     def record(self, wide: bool, seconds: float, tokens: int) -> None:
-        """Fold in what a lone pass on that session took for `tokens` tokens."""
-        cost = seconds / max(1, tokens)
+        """Fold in what a lone pass of `tokens` tokens on that session took."""
+        key = (_size(tokens), wide)
         with self._lock:
-            old = self._cost[wide]
-            self._cost[wide] = cost if old is None else old + self._weight * (cost - old)
+            old = self._seconds.get(key)
+            self._seconds[key] = seconds if old is None else old + self._weight * (seconds - old)
 
-    def costs(self) -> tuple[float | None, float | None]:
-        """The running seconds per token of lone passes: (wide, 1-thread); None: not measured."""
+    def seconds(self, tokens: int) -> tuple[float | None, float | None]:
+        """The running seconds of lone passes of about `tokens` tokens: (wide, 1-thread);
+        None where not measured yet."""
+        size = _size(tokens)
         with self._lock:
-            return self._cost[True], self._cost[False]
+            return self._seconds.get((size, True)), self._seconds.get((size, False))
 
-    def _preferred(self) -> bool:
-        wide, narrow = self._cost[True], self._cost[False]
+    def _preferred(self, size: int) -> bool:
+        wide, narrow = self._seconds.get((size, True)), self._seconds.get((size, False))
         return wide is None or narrow is None or wide <= narrow
+
+
+def _size(tokens: int) -> int:
+    """A pass's length class: its token count rounded up to a power of two."""
+    return max(1, tokens - 1).bit_length()

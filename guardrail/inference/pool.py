@@ -474,13 +474,12 @@ class InferencePool:
         others, ticket = PASSES.enter()
         try:
             wide = self._wide if others == 0 and not self._backlog() else None
-            lone = wide is not None  # alone, with a wide session to choose
-            if wide is None or not self._lone.wide():
+            lone, tokens = wide is not None, sum(len(row) for row in rows)
+            if wide is None or not self._lone.wide(tokens):
                 wide = None
             started = time.perf_counter()
             result = (wide or self._forward)(rows)
             if lone and PASSES.started == ticket:  # no pass began meanwhile: a clean timing
-                tokens = sum(len(row) for row in rows)
                 self._lone.record(wide is not None, time.perf_counter() - started, tokens)
         finally:
             PASSES.leave()

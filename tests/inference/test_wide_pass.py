@@ -119,27 +119,31 @@ def test_a_pass_with_work_queued_for_the_workers_stays_narrow(tiny_bundle: Path)
 
 
 def test_lone_passes_leave_a_wide_session_measured_slower(wide: ClassifierRuntime) -> None:
-    """Once lone passes on the wide session cost more per token than on the 1-thread one (a
-    neighbour holds a core), lone passes run on the 1-thread session."""
-    wide.pool._lone.record(True, seconds=1.0, tokens=1)  # as a starved 2-thread pass would
-    wide.pool._lone.record(False, seconds=1e-4, tokens=100)
+    """Once lone passes of a length ran slower on the wide session than on the 1-thread one
+    (a neighbour holds a core), lone passes of that length run on the 1-thread session."""
+    tokens = len(wide.rows(TEXTS[0])[0])
+    assert all(len(wide.rows(t)[0]) == tokens for t in TEXTS)
+    wide.pool._lone.record(True, seconds=1.0, tokens=tokens)  # as a starved 2-thread pass
+    wide.pool._lone.record(False, seconds=1e-6, tokens=tokens)
     for text in TEXTS:
         wide.score_sync([text])
     assert wide.forward_passes == len(TEXTS) and wide.wide_passes == 0
-    cost_wide, cost_narrow = wide.pool._lone.costs()
-    assert cost_wide == 1.0 and cost_narrow is not None and cost_narrow < 1.0  # real timings
+    slow, fast = wide.pool._lone.seconds(tokens)
+    assert slow == 1.0 and fast is not None and 1e-6 < fast < 1.0  # real timings folded in
 
 
-def test_lone_choice_prefers_the_cheaper_session_and_probes_the_other() -> None:
-    """Unmeasured: wide; measured: the cheaper per token; every 4th call the other one."""
+def test_lone_choice_prefers_the_faster_session_per_length_and_probes_the_other() -> None:
+    """Unmeasured: wide; measured: the faster for that length class; every 4th call of a
+    class the other one."""
     choice = LoneChoice(probe_every=4)
-    assert [choice.wide() for _ in range(4)] == [True, True, True, False]
-    choice.record(True, seconds=0.004, tokens=100)
-    choice.record(False, seconds=0.002, tokens=100)
-    assert [choice.wide() for _ in range(4)] == [False, False, False, True]
-    for _ in range(12):  # the wide session gets cheap: the running cost follows
-        choice.record(True, seconds=0.001, tokens=100)
-    assert [choice.wide() for _ in range(4)] == [True, True, True, False]
+    assert [choice.wide(40) for _ in range(4)] == [True, True, True, False]
+    choice.record(True, seconds=0.004, tokens=40)
+    choice.record(False, seconds=0.002, tokens=33)  # 33-64 tokens: one class
+    assert [choice.wide(64) for _ in range(4)] == [False, False, False, True]
+    assert choice.wide(128)  # another class: not measured, so wide
+    for _ in range(12):  # the wide session gets fast: the running time follows
+        choice.record(True, seconds=0.001, tokens=50)
+    assert [choice.wide(50) for _ in range(4)] == [True, True, True, False]
 
 
 def test_the_setting_off_opens_no_wide_session(tiny_bundle: Path) -> None:
