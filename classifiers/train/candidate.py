@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import data as D
@@ -30,6 +31,7 @@ from .refit import (
     dev_rows,
     evaluate_candidate,
     fires,
+    outcome,
     parse_budgets,
     pooled_thresholds,
     previous_heads,
@@ -76,8 +78,9 @@ def main(argv=None) -> None:
     arrays = res.pop("arrays")
     dev = dev_rows(args.data_dir)
     res["dev_injection_by_language"] = by_language(arrays, dev, res["thresholds"])
-    traps = json.loads(COMMITTED.read_text())["shipped"]["outcome"]["dev_injection_benign_blocked"]
-    res["dev_auc"] = dev_auc(arrays, dev, traps)
+    shipped = json.loads(COMMITTED.read_text())["shipped"]
+    res["dev_auc"] = dev_auc(arrays, dev, shipped)
+    res["outcome_at_shipped_thresholds"] = outcome(arrays, dev, shipped["thresholds"])
     print("dev/injection ROC AUC / AP:", res["dev_auc"], flush=True)
     before = json.loads(COMMITTED.read_text())
     report = {
@@ -127,22 +130,41 @@ start if a training text is a dev/ text); probes are our own held-out templates 
 Rates are the share of rows the default policy's classifier rules block at the named stage."""
 
 
-def dev_auc(arrays: dict, dev: dict, traps: float) -> dict[str, float]:
+def dev_auc(arrays: dict, dev: dict, shipped: dict) -> dict[str, float]:
     """Threshold-free dev/injection numbers (attack score = 1 - P(benign)), as finetune_ft.json
-    reports them: ROC AUC, average precision, and the share of attacks blocked at the best
-    single threshold that blocks at most `traps` of the benign traps (the shipped bundle's rate;
-    an oracle threshold set on dev itself, for comparing curves, not for serving)."""
-    import numpy as np
-    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+    reports them (ROC AUC, average precision), and the input rule's (injection / jailbreak /
+    harm unsafe) attacks and traps blocked at the shipped bundle's thresholds (`shipped`:
+    refit.json's entry) and at the best injection / jailbreak thresholds that block at most the
+    shipped traps rate -- an oracle set on dev itself, for comparing models, not for serving."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
 
     y = np.array([e.inj > 0 for e in dev["injection"]])
     score = 1.0 - arrays["injection_injection"][:, 0]
-    fpr, tpr, _ = roc_curve(y, score)
+    at_shipped = fires(arrays, "injection", "input", shipped["thresholds"])
+    traps = shipped["outcome"]["dev_injection_benign_blocked"]
     return {
         "injection_roc_auc": round(float(roc_auc_score(y, score)), 4),
         "injection_ap": round(float(average_precision_score(y, score)), 4),
-        "attacks_blocked_at_shipped_traps_rate": round(float(tpr[fpr <= traps].max()), 4),
+        "attacks_blocked_at_shipped_thresholds": round(float(at_shipped[y].mean()), 4),
+        "traps_blocked_at_shipped_thresholds": round(float(at_shipped[~y].mean()), 4),
+        "attacks_blocked_at_shipped_traps_rate": best_at_traps(arrays, y, shipped, traps),
     }
+
+
+def best_at_traps(arrays: dict, y: np.ndarray, shipped: dict, traps: float) -> float:
+    """Most attacks the input rule blocks with any injection / jailbreak thresholds (harm unsafe
+    at the shipped one) while blocking at most `traps` of the benign rows. Only thresholds just
+    above a benign row's probability (or 0) change the outcome, so those are all tried."""
+    p = arrays["injection_injection"]
+    harm = arrays["injection_harm"][:, 0] >= shipped["thresholds"]["input"]["harm"]["unsafe"]
+    grid = [np.r_[np.nextafter(np.unique(p[~y, c]), 2.0), 0.0] for c in (1, 2)]
+    best = 0.0
+    for a in grid[0]:
+        hit = (p[:, 1:2] >= a) | (p[:, 2:3] >= grid[1][None, :]) | harm[:, None]
+        ok = hit[~y].mean(0) <= traps + 1e-9
+        if ok.any():
+            best = max(best, float(hit[y][:, ok].mean(0).max()))
+    return round(best, 4)
 
 
 def by_language(arrays: dict, dev: dict, th: dict) -> dict:
