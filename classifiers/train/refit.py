@@ -498,15 +498,20 @@ def update_manifest(
 
 
 def rehash(bundle: Path) -> None:
-    """bundle.yaml's `files`: the sha256 of each listed file as it is now."""
-    import yaml
+    """bundle.yaml's `files`: the sha256 of each listed file as it is now. Round-trip YAML, so
+    the manifest's comments (e.g. why its `focus:` levels were chosen) and layout survive."""
+    from ruamel.yaml import YAML
 
     from .export import sha256
 
     path = bundle / "bundle.yaml"
-    manifest = yaml.safe_load(path.read_text())
-    manifest["files"] = {n: sha256(bundle / n) for n in manifest["files"]}
-    path.write_text(yaml.safe_dump(manifest, sort_keys=False, width=100, allow_unicode=True))
+    yaml = YAML()
+    yaml.width = 100  # as the manifests were first written (yaml.safe_dump, width 100)
+    manifest = yaml.load(path.read_text())
+    for name in manifest["files"]:
+        manifest["files"][name] = sha256(bundle / name)
+    with path.open("w") as f:
+        yaml.dump(manifest, f)
 
 
 CARD_START, CARD_END = "<!-- refit:start -->", "<!-- refit:end -->"
