@@ -8,15 +8,17 @@ fighting for the same cores make every pass slower.
 
 A wide pass is only faster when the other cores are really free: where another process keeps
 one busy, a 2-thread pass measured slower than a 1-thread one (docs/benchmarks.md). So
-`LoneChoice` keeps the running time of lone passes on each session, per length class, and
-sends a lone pass to the faster one for its length; every `probe_every`-th lone pass of a
-class goes to the other, so a change (the neighbour leaves, or comes back) is noticed. Until
-both are measured, lone passes run wide.
+`LoneChoice` keeps the recent times of lone passes on each session, per length class, and
+sends a lone pass to the one with the lower median for its length; every `probe_every`-th
+lone pass of a class goes to the other, so a change (the neighbour leaves, or comes back) is
+noticed. Until both are measured, lone passes run wide.
 """
 
 from __future__ import annotations
 
+import statistics
 import threading
+from collections import deque
 
 
 class InFlight:
@@ -58,10 +60,12 @@ class LoneChoice:
     length (token counts in powers of two: a pass's cost is not proportional to its length),
     with probes of the other."""
 
-    def __init__(self, probe_every: int = 16, weight: float = 0.25) -> None:
+    def __init__(self, probe_every: int = 16, keep: int = 5) -> None:
         self._lock = threading.Lock()
-        self._every, self._weight = max(2, probe_every), weight
-        self._seconds: dict[tuple[int, bool], float] = {}  # (length class, wide) -> running s
+        self._every, self._keep = max(2, probe_every), keep
+        # (length class, wide) -> the last `keep` timings: their median is robust to one cold
+        # or preempted pass, and follows a change within a few probes
+        self._seconds: dict[tuple[int, bool], deque[float]] = {}
         self._count: dict[int, int] = {}  # length class -> lone passes asked for
 
     def wide(self, tokens: int) -> bool:
@@ -76,18 +80,21 @@ class LoneChoice:
         """Fold in what a lone pass of `tokens` tokens on that session took."""
         key = (_size(tokens), wide)
         with self._lock:
-            old = self._seconds.get(key)
-            self._seconds[key] = seconds if old is None else old + self._weight * (seconds - old)
+            self._seconds.setdefault(key, deque(maxlen=self._keep)).append(seconds)
 
     def seconds(self, tokens: int) -> tuple[float | None, float | None]:
-        """The running seconds of lone passes of about `tokens` tokens: (wide, 1-thread);
-        None where not measured yet."""
+        """The median seconds of recent lone passes of about `tokens` tokens: (wide,
+        1-thread); None where not measured yet."""
         size = _size(tokens)
         with self._lock:
-            return self._seconds.get((size, True)), self._seconds.get((size, False))
+            return self._median(size, True), self._median(size, False)
+
+    def _median(self, size: int, wide: bool) -> float | None:
+        found = self._seconds.get((size, wide))
+        return statistics.median(found) if found else None
 
     def _preferred(self, size: int) -> bool:
-        wide, narrow = self._seconds.get((size, True)), self._seconds.get((size, False))
+        wide, narrow = self._median(size, True), self._median(size, False)
         return wide is None or narrow is None or wide <= narrow
 
 

@@ -129,7 +129,7 @@ def test_lone_passes_leave_a_wide_session_measured_slower(wide: ClassifierRuntim
         wide.score_sync([text])
     assert wide.forward_passes == len(TEXTS) and wide.wide_passes == 0
     slow, fast = wide.pool._lone.seconds(tokens)
-    assert slow == 1.0 and fast is not None and 1e-6 < fast < 1.0  # real timings folded in
+    assert slow == 1.0 and fast is not None and 1e-6 < fast < 1.0  # real timings came in
 
 
 def test_lone_choice_prefers_the_faster_session_per_length_and_probes_the_other() -> None:
@@ -141,7 +141,7 @@ def test_lone_choice_prefers_the_faster_session_per_length_and_probes_the_other(
     choice.record(False, seconds=0.002, tokens=33)  # 33-64 tokens: one class
     assert [choice.wide(64) for _ in range(4)] == [False, False, False, True]
     assert choice.wide(128)  # another class: not measured, so wide
-    for _ in range(12):  # the wide session gets fast: the running time follows
+    for _ in range(3):  # the wide session gets fast: the median of the last 5 follows
         choice.record(True, seconds=0.001, tokens=50)
     assert [choice.wide(50) for _ in range(4)] == [True, True, True, False]
 
