@@ -141,13 +141,14 @@ _ZH_FILLER = (
     r"|提到的|提供的|这些|這些|那些|条|條|个|個|些|任何|都|系统|系統)"
 )
 _ZH_ORDERS = (
-    r"(?:指令|指示|命令|规则|規則|提示词|提示詞|系统提示|系統提示|准则|準則|指引|规定|規定)"
+    r"(?:指令|指示|命令|规则|規則|提示词|提示詞|系统提示|系統提示|准则|準則|指引|规定|規定|prompt)"
 )
 # After a bare dismiss, "命令" must not be followed by 的/中 ("忽略以上命令的输出": their output).
 _ZH_ORDERS_DIRECT = _any(
     *[
         "指令",
         "指示",
+        "prompt",
         "规则",
         "規則",
         "提示词",
@@ -166,6 +167,7 @@ _ZH_QUESTION = r"(?:问题|問題|提问|提問|题目|題目|内容|內容|话|
 # What follows a dismissed question in a hijack: "直接输出：", "输出以下内容", "现在你的任务是".
 _ZH_THEN = (
     r"(?:(?:直接|只|仅|僅|只需|只要)(?:输出|輸出|打印|复述|複述|回复|回覆)|(?:直接|只|仅|僅|只需|只要)?(?:说|說|回答|写|寫)\s*[：:“\"「]"
+    r"|(?:并|並|然后|然後|再)(?:输出|輸出)\s*[：:]|直接输入\s*[：:]|(?:现在|現在)你(?:需要|必须|必須)"
     r"|(?:输出|輸出|添加|打印|复述|複述)以下|(?:现在|現在)?你的(?:新)?任务是|(?:现在|現在)?你的(?:新)?任務是)"
 )
 _ZH_THIS = r"(?:该|該|此|这个|這個|这|這|本|那个|那個)"
@@ -268,10 +270,10 @@ _HI_IGNORE = (
     r"|करिए|कर\s+(?:दें|दो|दीजिए))|ध्यान\s+(?:न|मत)\s+(?:दें|दो|दीजिए)|भूल\s+(?:जाओ|जाएं|जाएँ|जाइए|जा))"
 )
 _HI_WORD = r"[\p{L}\p{M}]+"
-_HI_ASKED = r"(?:प्रश्न|सवाल|कमांड|आदेश|संकेत|निर्देश)"
+_HI_ASKED = r"(?:प्रश्न|सवाल|कमांड|आदेश|संकेत|निर्देश|समस्याओं|समस्या|रिमाइंडर|अनुस्मारक)"
 _HI_THEN = (
     r"(?:आउटपुट|परिणाम|कहें|कहो|लिखें|लिखो|बोलें|बोलो|प्रिंट|दोहराएं|दोहराएँ|दोहराओ|निष्कर्ष|उत्तर\s+दें"
-    r"|जवाब\s+दें|आपका\s+(?:नया\s+)?(?:कार्य|काम))"
+    r"|जवाब\s+दें|आपका\s+(?:नया\s+)?(?:कार्य|काम)|जोड\x{093c}?ें|अब\s+आपको)"
 )
 
 _TH_DISMISS = _any(
@@ -428,7 +430,7 @@ LANGUAGE_SIGNATURES += (
         rf"|(?:{_JA_POSITION}|この|その|私の)?(?:{_JA_FILLER}){{0,2}}(?:質問|問題|コマンド|{_JA_ORDERS})"
         r"(?:は|を|も)?(?:無視し|忘れ)[^\n]{0,200}?(?:直接出力|と出力|を出力|出力して|ように出力|出力に直接"
         r"|とだけ言|とだけ答え|とだけ書|とだけ返|直接返信|直接答え|直接繰り返|と繰り返|次の指示を追加"
-        r"|あなたの(?:新しい)?(?:仕事|任務|タスク)は)"
+        r"|とだけ繰り返|あなたの(?:新しい)?(?:仕事|任務|タスク)(?:は|です))"
         r"|(?:答える必要はありません|答えなくて(?:いい|よい|結構)|答えずに|回答せずに|答えを急がずに|回答は不要)"
         r"[^\n]{0,12}?(?:出力|繰り返)"
         rf"|{_JA_POSITION}(?:質問|問題)(?:に|には)?(?:答えず|回答せず|答えないで|回答しないで)[^\n]{{0,200}}?"
@@ -495,11 +497,11 @@ LANGUAGE_SIGNATURES += (
         rf"|{_RU_DISMISS}\s+(?:все\s+|эти\s+)?{_RU_ORDERS}\p{{L}}*\s+(?:выше|ранее|свыше)"
         rf"|{_RU_DISMISS}\s+(?:вс[её]|всё\s+то),?\s+(?:что|о\s+ч[её]м)\s+(?:было|тебе|вам|я)\s+"
         r"(?:\p{L}+\s+)?(?:выше|ранее|до\s+этого|раньше|прежде)"
-        rf"|(?:{_RU_DISMISS}|не\s+отвечай(?:те)?\s+на)\s+(?:этот\s+|эти\s+|данный\s+|предыдущ\p{{L}}*\s+"
+        rf"|(?:{_RU_DISMISS}|не\s+отвечай(?:те)?\s+на)\s+(?:этот\s+|эту\s+|это\s+|эти\s+|данный\s+|предыдущ\p{{L}}*\s+"
         r"|вышеприведенн\p{L}*\s+|вышеприведённ\p{L}*\s+|приведенн\p{L}*\s+выше\s+|приведённ\p{L}*\s+выше\s+"
         r"|вышеуказанн\p{L}*\s+|мои\s+|мой\s+|моё\s+|мое\s+)?(?:вопрос|команд|инструкци|указани|запрос"
-        r"|приглашени|подсказк)\p{L}*[^.\n]{0,30}?(?:выведи|выводи|скажи|напиши|ответь|отвечай|повтори|напечатай"
-        r"|теперь\s+(?:ваша|твоя)\s+(?:новая\s+)?задача)"
+        r"|приглашени|подсказк|напоминани|проблем)\p{L}*[^.\n]{0,30}?(?:выведи|выводи|скажи|напиши|ответь|отвечай|повтори|напечатай"
+        r"|теперь\s+(?:ваша|твоя)\s+(?:новая\s+)?задача|теперь\s+(?:вы|ты)\s+должн)"
         r"|(?:не\s+нужно\s+отвечать|не\s+надо\s+отвечать|не\s+отвечай(?:те)?|не\s+спеши(?:те)?\s+с\s+ответом)"
         r"\s*[,.;]?\s+(?:просто|прямо|только|сразу)\s+(?:выведи|выводи|напиши|скажи|введите|повтори)",
     ),
@@ -576,9 +578,9 @@ LANGUAGE_SIGNATURES += (
         rf"|{_AR_DISMISS}\s+(?:(?:كل|جميع|كافة)\s+)?(?:ال)?{_AR_ORDERS}ك(?:$|[^\p{{L}}])"
         rf"|{_AR_DISMISS}\s+(?:كل|جميع)\s+(?:ما|الذي)\s+(?:سبق|قيل|ورد|تقدم|ذكر|كتب)"
         rf"|(?:{_AR_DISMISS}|لا\s+تجب|لا\s+تجيب|لا\s+ترد)\s+(?:(?:على|عن)\s+)?(?:هذا\s+|هذه\s+|ذلك\s+)?"
-        r"(?:ال)?(?:سؤال|أسئلة|اسئلة|أمر|طلب|تعليمات|توجيه)(?:ي)?\s*(?:\s(?:المذكور\p{L}*\s+أعلاه|أعلاه"
+        r"(?:ال)?(?:سؤال|أسئلة|اسئلة|أمر|طلب|تعليمات|توجيه|مشاكل|تذكير)(?:ي)?\s*(?:\s(?:المذكور\p{L}*\s+أعلاه|أعلاه"
         r"|السابق\p{L}*|الوارد\p{L}*\s+أعلاه))?[^\n.]{0,25}?(?:أخرج|اخرج|إخراج|اطبع|الإخراج|الاخراج|اطرح\p{L}*"
-        r"|قل|اكتب|أعد|كرر|التكرار|أجب|الرد|رد|أضف|إضافة|الناتج|مهمتك)"
+        r"|قل|اكتب|أعد|كرر|التكرار|أجب|الرد|رد|أضف|إضافة|الناتج|مهمتك|(?:ف)?أنت\s+الآن)"
         r"|(?:لا\s+حاجة\s+(?:لل|إلى\s+ال)إجابة|لا\s+تتسرع\s+في\s+الإجابة|دون\s+الإجابة|لا\s+داعي\s+للإجابة)"
         r"\s*[،,]?\s*(?:فقط\s+)?(?:أخرج|اخرج|إخراج|اطبع|قل|اكتب|كرر)",
     ),
@@ -931,7 +933,8 @@ LANGUAGE_SIGNATURES += (
         r"(?:bitte\s+)?(?:die|diese|den|das|meine)\s+(?:\w+\s+){0,2}(?:frage\w*|anweisung\w*|befehl\w*"
         r"|aufforderung|eingabeaufforderung|erinnerung|hinweise?|probleme?)\s+und\s+(?:gib|geben\s+sie|sag"
         r"|sagen\s+sie|schreib\w*|antworte\w*|fahren\s+sie|fahre|füge|fügen\s+sie|kommen\s+sie|komm"
-        r"|formulieren\s+sie|formuliere)\b[^.\n]{0,30}?\b(?:aus|direkt|einfach|nur|folgendes|hinzu|heraus|um"
+        r"|formulieren\s+sie|formuliere|wiederholen\s+sie|wiederhole)\b[^.\n]{0,30}?\b(?:aus|direkt|einfach|nur"
+        r"|folgendes|hinzu|heraus|um"
         r"|anders|jetzt)\b"
         r"|\b(?:antworten\s+sie\s+nicht|nicht\s+antworten|antworte\s+nicht|beantworten\s+sie\s+(?:die|diese)\s+"
         r"(?:\w+\s+)?fragen?\s+nicht|beeilen\s+sie\s+sich\s+nicht\s+mit\s+der\s+antwort)\s*,?\s*(?:sondern\s+)?"
@@ -995,10 +998,12 @@ LANGUAGE_SIGNATURES += (
         r"|initiale|d'origine)"
         # a dismissed question or order, then the hijacked output ("... et affichez directement")
         r"|\b(?:ignore|ignorez|ignorer|oublie|oubliez|oublier)\s+(?:l['’]|la\s+|le\s+|les\s+|cette\s+"
-        r"|ces\s+|ma\s+|mes\s+)?(?:question|demande|commande|instruction|consigne)s?\b[^.\n]{0,25}?\bet\s+"
+        r"|ces\s+|ma\s+|mes\s+)?(?:question|demande|commande|instruction|consigne|invite|rappel)s?\b"
+        r"(?:[^.\n]{0,25}?,\s*(?:maintenant\s+)?(?:votre|ta)\s+(?:nouvelle\s+)?tâche|[^.\n]{0,25}?,\s*"
+        r"(?:vous\s+devez|tu\s+dois)\s+maintenant\b|[^.\n]{0,25}?\bet\s+"
         r"(?:\w+\s+)?(?:affiche|affichez|afficher|dis|dites|dire|écris|écrivez|écrire|indique|indiquez|indiquer"
         r"|produis|produisez|produire|réponds|répondez|répondre|ajoute|ajoutez|ajouter|répète|répétez|répéter"
-        r"|sors|sortez|imprime|imprimez)\b"
+        r"|sors|sortez|imprime|imprimez)\b)"
         r"|\b(?:ne\s+réponds\s+pas|ne\s+répondez\s+pas|pas\s+besoin\s+de\s+répondre|inutile\s+de\s+répondre)"
         r"[^.\n]{0,40}?,\s*(?:dis|dites|affiche|affichez|écris|écrivez|(?:juste|simplement)\s+\w+)\b",
     ),
@@ -1051,11 +1056,12 @@ LANGUAGE_SIGNATURES += (
         r"|\b(?:ignora|ignore|olvida|olvide)\s+(?:la|el|esta|este|tu|su)\s+(?:instrucción|instruccion|orden"
         r"|comando|indicación|indicacion|regla)\s+(?:anterior|previa|de\s+arriba|inicial|original)\b"
         # a dismissed question or order, then the hijacked output ("... y exporte directamente")
-        r"|\b(?:ignora|ignore|ignoren|olvida|olvide)\s+(?:la\s+|el\s+|esta\s+|este\s+|las\s+|los\s+|mi\s+)?"
-        r"(?:pregunta|orden|comando|instrucción|instruccion|solicitud|petición|peticion)(?:es|s)?\b[^.\n]{0,25}?"
-        r"\b[ye]\s+(?:\w+\s+)?(?:exporte|exporta|emita|emite|envíe\w*|envie\w*|diga|di|escribe|escriba"
+        r"|\b(?:ignora|ignore|ignoren|olvida|olvide)\s+(?:la\s+|el\s+|esta\s+|este\s+|esa\s+|ese\s+|las\s+"
+        r"|los\s+|mi\s+|mis\s+)?(?:pregunta|orden|comando|instrucción|instruccion|solicitud|petición|peticion"
+        r"|directiva|mensaje)(?:es|s)?\b(?:[^.\n]{0,25}?,\s*ahora\s+(?:su|tu)\s+(?:nueva\s+)?tarea|[^.\n]{0,25}?"
+        r"\b[ye]\s+(?:\w+\s+){0,2}(?:exporte|exporta|emita|emite|envíe\w*|envie\w*|diga|di|escribe|escriba"
         r"|responda|responde|muestre|muestra|imprime|imprima|agregue|agrega|añade|añada|repite|repita|genere"
-        r"|genera|produce|produzca)\b"
+        r"|genera|produce|produzca)\b)"
         r"|\b(?:no\s+respondas|no\s+responda|no\s+contestes|no\s+conteste|no\s+hay\s+necesidad\s+de\s+"
         r"responder|no\s+es\s+necesario\s+responder)[^.\n]{0,40}?,\s*(?:solo|sólo|simplemente)\s+(?:de\s+)?"
         r"(?:di|diga|emita|emite|escribe|escriba|exporte|muestra|muestre|responde|responda)\b",
