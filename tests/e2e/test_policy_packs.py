@@ -61,11 +61,18 @@ def test_classifiers_use_the_named_bundle(name: str) -> None:
     assert set(_classifier_bundles(path)) == {"guard-minilm"}
 
 
+# The one deliberate loosening: default.yaml's `injection` on user prompts, chosen on dev/ with
+# the signature rules beside it (classifiers/guard-minilm/MODEL_CARD.md, "Session 10"); the
+# policies that extend default.yaml inherit it. Any other, or another value, fails below.
+CHOSEN_LOOSER = {("block-injection", "injection"): 0.9}
+
+
 @pytest.mark.parametrize("path", POLICIES, ids=[p.stem for p in POLICIES])
 def test_written_thresholds_only_tighten(path: Path) -> None:
     """A classifier rule's own threshold is never above the bundle's calibrated one for its
-    stages and labels: a single `threshold:` would also replace the labels it was not meant
-    for (strict.yaml's 0.3 used to lift `jailbreak` from 0.026 to 0.3)."""
+    stages and labels (a single `threshold:` would also replace the labels it was not meant
+    for: strict.yaml's 0.3 used to lift `jailbreak` from 0.026 to 0.3), except the documented
+    choice in CHOSEN_LOOSER, at exactly its value."""
     policy = Pipeline.from_file(path).policy
     looser = []
     for rule in policy.rules:
@@ -77,6 +84,8 @@ def test_written_thresholds_only_tighten(path: Path) -> None:
         looser += [
             (rule.name, label)
             for label in sorted(labels)
-            if label in calibrated and rule.threshold_for(label) > calibrated[label]
+            if label in calibrated
+            and rule.threshold_for(label) > calibrated[label]
+            and CHOSEN_LOOSER.get((rule.name, label)) != rule.threshold_for(label)
         ]
     assert looser == []
