@@ -125,6 +125,10 @@ def _routing_rows(probes: dict[str, Any]) -> list[str]:
 def _routing(metrics: dict[str, Any]) -> list[str]:
     if "routing_probes" not in metrics:
         return []
+    attacks = {v: metrics["routing_probes"][v]["attacks_scripts"] for v in ("unrouted", "routed")}
+    worse = ", ".join(
+        lang for lang, (n, _) in attacks["routed"].items() if n < attacks["unrouted"][lang][0]
+    )
     return [
         "## Routing in policies/default.yaml",
         "",
@@ -139,9 +143,10 @@ def _routing(metrics: dict[str, Any]) -> list[str]:
         "",
         *_routing_rows(metrics["routing_probes"]),
         "",
-        "Neither meets issue #24's target (>= 0.90 of attacks at <= 1 % of everyday prompts);",
-        "in sum the route is better on all three sets, though not in every language (fewer",
-        "Korean and Russian attacks). Cost: about 120 MB more memory per process (the",
+        "Neither meets issue #24's target (>= 0.90 of attacks at <= 1 % of everyday prompts).",
+        "Both columns include the policy's signature rules, which read every script (they",
+        f"block attacks either way); attacks blocked fewer with the route: {worse or 'none'}.",
+        "Cost: about 120 MB more memory per process (the",
         "XLM-R tokenizer alone ~90 MB) and up to ~250 MB after long non-Latin texts;",
         "`bench/bench_routing.py` for latency (docs/benchmarks.md).",
         "",
