@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from guardrail.guards.base import Guard  # noqa: E402
+from guardrail.guards.injection_signature_table import SIGNATURES  # noqa: E402
 from guardrail.guards.registry import BuildContext, get_kind  # noqa: E402
 from guardrail.types import CheckContext, Stage  # noqa: E402
 
@@ -84,7 +85,7 @@ GUARDS: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("language (allow-list)", "language", {"allow": ["en", "fr", "de"]}),
     ("json_schema (valid document)", "json_schema", {"schema": LINES_SCHEMA}),
-    ("injection_signatures (34 patterns)", "injection_signatures", {}),
+    (f"injection_signatures ({len(SIGNATURES)} patterns)", "injection_signatures", {}),
 ]
 SIZES = {"200 chars": 200, "10 kB": 10_000}
 
