@@ -369,6 +369,13 @@ def main(argv: list[str] | None = None) -> int:
         help="only (a) and (c): lone passes on 1 / 2 threads (and variants), alternating twice",
     )
     parser.add_argument(
+        "--wide-variant",
+        action="append",
+        choices=list(WIDE_VARIANTS),
+        help="--wide: only these variants (repeatable; default all)",
+    )
+    parser.add_argument("--wide-rounds", type=int, default=2, help="--wide: rounds (default 2)")
+    parser.add_argument(
         "--baseline",
         metavar="REV",
         action="append",
@@ -472,28 +479,30 @@ def console_targets(
 
 
 _SPIN = "GUARDRAIL_INFERENCE_WIDE_SPINNING"
-WIDE_VARIANTS: tuple[tuple[str, str, dict[str, str]], ...] = (
-    ("lone passes 1 thread", "--no-wide-alone", {}),
-    ("lone passes wide", "--wide-alone", {}),
-    ("lone passes wide, spinning in a pass", "--wide-alone", {_SPIN: "in_pass"}),
-    ("lone passes wide, spinning", "--wide-alone", {_SPIN: "on"}),
-    (
+# --wide-variant key -> (row label, serve flag, environment)
+WIDE_VARIANTS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "narrow": ("lone passes 1 thread", "--no-wide-alone", {}),
+    "wide": ("lone passes wide", "--wide-alone", {}),
+    "wide-in-pass": ("lone passes wide, spinning in a pass", "--wide-alone", {_SPIN: "in_pass"}),
+    "wide-spin": ("lone passes wide, spinning", "--wide-alone", {_SPIN: "on"}),
+    "shared-2t": (
         "one 2-thread session, no spinning",
         "--no-wide-alone",
         {"GUARDRAIL_INFERENCE_THREADS": "2", "GUARDRAIL_INFERENCE_SPINNING": "off"},
     ),
-)
+}
 
 
 def wide_targets(
     rules: Path, fake: str, tmp: Path, args: argparse.Namespace, env: dict[str, str]
 ) -> list[Result]:
-    """(c) once per `WIDE_VARIANTS` entry, twice over (alternating, so that drift on a shared
-    machine shows as a difference between repeats of one variant)."""
+    """(c) once per `--wide-variant` (default: every `WIDE_VARIANTS` entry), `--wide-rounds`
+    times over (alternating, so that drift on a shared machine shows as a difference between
+    repeats of one variant)."""
     del rules, tmp  # the same signature as console_targets
     out = []
-    for round_ in (1, 2):
-        for label, flag, more in WIDE_VARIANTS:
+    for round_ in range(1, args.wide_rounds + 1):
+        for label, flag, more in (WIDE_VARIANTS[k] for k in args.wide_variant or WIDE_VARIANTS):
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             cmd = guardrail_cmd(ROOT / "policies" / "default.yaml", port, fake + "/v1")

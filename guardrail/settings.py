@@ -39,9 +39,11 @@ class Settings(BaseSettings):
     # 1 thread each. Off by itself when the pool has one worker (e.g. `serve --workers N` with
     # N >= cores). Costs a second copy of each bundle's session in memory.
     inference_wide_alone: bool = False
-    # How the wide session's extra threads wait (as `inference_spinning`); "on" burns, after
-    # each lone pass, the cores that the next, concurrent passes need.
-    inference_wide_spinning: Literal["on", "in_pass", "off"] = "off"
+    # How the wide session's extra threads wait (as `inference_spinning`). "in_pass": on the
+    # 2-core machine the only mode not measured slower than 1-thread lone passes ("off" pays a
+    # thread wake-up per operator, "on" burns the core the next pass needs after each pass;
+    # docs/benchmarks.md "A lone pass on both cores").
+    inference_wide_spinning: Literal["on", "in_pass", "off"] = "in_pass"
     # ONNX Runtime execution providers, in order of preference; unavailable ones are skipped.
     inference_providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
 

@@ -163,7 +163,7 @@ class OnnxModel:
         threads: int = 1,
         providers: Sequence[str] = ("CPUExecutionProvider",),
         wide_threads: int = 0,
-        wide_spinning: Spinning = "off",
+        wide_spinning: Spinning = "in_pass",
         spinning: Spinning = "on",
     ) -> None:
         self.bundle = bundle

@@ -182,15 +182,15 @@ def test_serve_workers_turn_it_off_when_a_worker_owns_under_two_cores() -> None:
 
 
 def test_spinning_settings_reach_the_session_options() -> None:
-    """ "off" stops ORT's spinning, "in_pass" stops it when a pass returns, "on" is ORT's default;
-    the wide session does not spin unless asked."""
+    """Spinning "off" stops ORT's spinning, "in_pass" stops it when a pass returns, "on" is
+    ORT's default; the wide session spins only within a pass unless told otherwise."""
     allow, stop = "session.intra_op.allow_spinning", "session.force_spinning_stop"
     assert session_options(2, "off").get_session_config_entry(allow) == "0"
     assert session_options(2, "in_pass").get_session_config_entry(stop) == "1"
     for key in (allow, stop):
         with pytest.raises(RuntimeError):  # not set: ORT's default, spinning
             session_options(2, "on").get_session_config_entry(key)
-    assert Settings().inference_wide_spinning == "off"
+    assert Settings().inference_wide_spinning == "in_pass"
 
 
 REAL = REPO_BUNDLES_DIR / "guard-minilm"
