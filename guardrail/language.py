@@ -171,6 +171,16 @@ def is_latin_script(text: str) -> bool:
     return scripts["LATIN"] * 2 >= sum(scripts.values())
 
 
+def latin_part(text: str) -> str:
+    """`text` with every letter of another script as a space: what the English bundles can read
+    of a mixed text. One character for one, so each run of another script stays a word break;
+    digits, punctuation and marks are kept. "" when that leaves under `MIN_WORDS` words: a
+    lone "JavaScript" in a Ukrainian question is too little to judge on its own (the English
+    injection head scores that one word above its threshold)."""
+    part = "".join(" " if c.isalpha() and _script(c) != "LATIN" else c for c in text)
+    return part if len(_WORD.findall(part)) >= MIN_WORDS else ""
+
+
 def is_english(text: str) -> bool:
     """Whether `text` reads as English by script and stop words (short texts: yes)."""
     scripts = _scripts(text)

@@ -32,7 +32,10 @@ that its calibrated threshold lands on the first bundle's (a score at the routed
 threshold reads as the first one's threshold; order is kept): rules, their thresholds and the
 escalation band apply unchanged. `route_when: not_latin` routes only texts whose letters are
 mostly not Latin (`guardrail.language.is_latin_script`: the scripts the English vocabulary cannot
-read), so French or German text stays with the first bundle.
+read), so French or German text stays with the first bundle; the Latin part of a routed text
+(four words or more, `guardrail.language.latin_part`) is read by the first bundle too and the
+higher score counts, so padding an English attack with Chinese does not take it away from the
+bundle that reads English.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from guardrail.inference.bundle import (
 )
 from guardrail.inference.pool import Analysis
 from guardrail.inference.runtime import ClassifierRuntime, get_runtime
-from guardrail.language import is_english, is_latin_script
+from guardrail.language import is_english, is_latin_script, latin_part
 from guardrail.types import PARTIAL_SCAN, CheckContext, Finding, PartialReason, Stage
 
 
@@ -217,6 +220,8 @@ class ClassifierGuard:
             for (i, _), result in zip(rows, results, strict=True):
                 found = self._findings(i, result)
                 findings += found if guard is self else self._rescaled(found, guard, ctx.stage)
+        if len(parts) > 1:
+            findings = _highest(findings)
         if self.escalator is not None:
             thresholds = self.thresholds_for_stages([ctx.stage])
             findings = await self.escalator.review(texts, findings, ctx, thresholds)
@@ -229,10 +234,12 @@ class ClassifierGuard:
         that do not read as English to the routed one."""
         if self.route is None:
             return [(self, indexed)]
-        stays = is_latin_script if self.route_when == "not_latin" else is_english
-        english = [stays(t) for _, t in indexed]
-        own = [x for x, en in zip(indexed, english, strict=True) if en]
-        routed = [x for x, en in zip(indexed, english, strict=True) if not en]
+        if self.route_when == "not_latin":
+            own, routed = _by_script(indexed)
+        else:
+            english = [is_english(t) for _, t in indexed]
+            own = [x for x, en in zip(indexed, english, strict=True) if en]
+            routed = [x for x, en in zip(indexed, english, strict=True) if not en]
         return [(g, rows) for g, rows in ((self, own), (self.route, routed)) if rows]
 
     def _findings(self, index: int, result: Analysis) -> list[Finding]:
@@ -261,6 +268,37 @@ class ClassifierGuard:
                 f = f.model_copy(update={"score": rescale(f.score, theirs[f.label], ours[f.label])})
             out.append(f)
         return out
+
+
+def _by_script(
+    indexed: list[tuple[int, str]],
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """`route_when: not_latin`: (texts for the first bundle, texts for the routed one). A text
+    that is mostly not Latin goes to the routed bundle, and its Latin part, if any, to the first
+    one as well: an English attack padded with as much Chinese is mostly padding to the routed
+    bundle, and must not escape the bundle that reads English (the higher score counts)."""
+    own: list[tuple[int, str]] = []
+    routed: list[tuple[int, str]] = []
+    for index, text in indexed:
+        if is_latin_script(text):
+            own.append((index, text))
+            continue
+        routed.append((index, text))
+        latin = latin_part(text)
+        if latin:
+            own.append((index, latin))
+    return own, routed
+
+
+def _highest(findings: list[Finding]) -> list[Finding]:
+    """One finding per (text, label), the highest-scored: a text two bundles read is reported
+    once, as the reader that found most in it saw it."""
+    best: dict[tuple[int, str], Finding] = {}
+    for finding in findings:
+        key = (finding.text_index, finding.label)
+        if key not in best or finding.score > best[key].score:
+            best[key] = finding
+    return list(best.values())
 
 
 def rescale(score: float, source: float, target: float) -> float:
