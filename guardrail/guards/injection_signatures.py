@@ -10,18 +10,23 @@ end-of-context markers, notes addressed to the model, orders about the model's r
 
 Patterns are compiled once per guard with RE2 (linear in the text, no backtracking), matched
 case-insensitively on the canonical text, so zero-width characters and look-alike letters do
-not split a phrase. A match wrapped in quotes on both sides ("what do 'ignore previous
-instructions' attacks do?") is a mention, not an instruction, and is not reported.
-The finding's label is the category; `categories` restricts the guard to some of them.
+not split a phrase; texts with Cyrillic or Greek letters are also scanned with the Latin
+look-alikes written back in those scripts (`relettered`), since the canonical fold turns a
+Russian word with one typed Latin letter into Latin. A match wrapped in quotes on both sides
+("what do 'ignore previous instructions' attacks do?") is a mention, not an instruction, and
+is not reported. The finding's label is the category; `categories` restricts the guard to
+some of them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
+from guardrail.canonical import _HOMOGLYPHS
 from guardrail.guards._spans import Hit, compile_re2, longest_per_label, scan_hits
 from guardrail.guards.base import NoThresholds
 from guardrail.guards.injection_signature_table import CATEGORIES, SIGNATURES
@@ -94,11 +99,42 @@ class InjectionSignaturesGuard(NoThresholds):
     def _hits(self, text: str) -> list[Hit]:
         hits = [
             Hit(match.start(), match.end(), category)
+            for form in (text, *relettered(text))
             for category, compiled in self._patterns
-            for match in compiled.finditer(text)
-            if not is_quoted_mention(text, match.start(), match.end())
+            for match in compiled.finditer(form)
+            if not is_quoted_mention(form, match.start(), match.end())
         ]
         return longest_per_label(hits)
+
+
+def relettered(text: str) -> list[str]:
+    """`text` with Latin look-alikes written back as Cyrillic, and as Greek, for each of those
+    scripts the text has (one character for one, so spans stay where they are).
+
+    The canonical text folds a Cyrillic or Greek look-alike into Latin inside any word that
+    also has an ASCII letter, so one Latin "o" typed into "Игнорируй" leaves "Игнopиpyй", which
+    no Russian pattern matches though every reader reads the verb. English words turned into
+    look-alike Cyrillic cannot complete a Russian pattern (its words need letters that have
+    no Latin look-alike), so the copies are only scanned in addition to the text."""
+    if text.isascii():
+        return []
+    forms = [text.translate(table) for script, table in _RELETTER.items() if script.search(text)]
+    return [form for form in forms if form != text]
+
+
+def _reletter_table(low: str, high: str) -> dict[int, str]:
+    """Latin letter -> the first look-alike of the script `[low, high]` that canonical folds."""
+    table: dict[int, str] = {}
+    for other, latin in _HOMOGLYPHS.items():
+        if low <= other <= high:
+            table.setdefault(ord(latin), other)
+    return table
+
+
+_RELETTER = {
+    re.compile("[\u0400-\u04ff]"): _reletter_table("\u0400", "\u04ff"),  # Cyrillic
+    re.compile("[\u0370-\u03ff]"): _reletter_table("\u0370", "\u03ff"),  # Greek
+}
 
 
 def build(config: InjectionSignaturesConfig, context: BuildContext) -> InjectionSignaturesGuard:
