@@ -14,8 +14,9 @@ not split a phrase; texts with Cyrillic or Greek letters are also scanned with t
 look-alikes written back in those scripts (`relettered`), since the canonical fold turns a
 Russian word with one typed Latin letter into Latin. A match wrapped in quotes on both sides
 ("what do 'ignore previous instructions' attacks do?") is a mention, not an instruction, and
-is not reported. The finding's label is the category; `categories` restricts the guard to
-some of them.
+is not reported in user prompts and answers; in documents and tool results it is (a quote
+around just the matched words leaves the order readable). The finding's label is the
+category; `categories` restricts the guard to some of them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from guardrail.guards._spans import Hit, compile_re2, longest_per_label, scan_hi
 from guardrail.guards.base import NoThresholds
 from guardrail.guards.injection_signature_table import CATEGORIES, SIGNATURES
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
-from guardrail.types import CheckContext, Finding
+from guardrail.types import CheckContext, Finding, Stage
 
 # Opening quote -> the closing quotes that make a quoted mention.
 _QUOTES: Mapping[str, str] = {
@@ -94,17 +95,26 @@ class InjectionSignaturesGuard(NoThresholds):
 
     async def scan(self, texts: Sequence[str], ctx: CheckContext) -> list[Finding]:
         """One finding per (text, category) that matched, with a span per match."""
-        return await scan_hits(self.name, texts, self._hits)
+        mentions = ctx.stage not in _NO_MENTIONS
+        return await scan_hits(self.name, texts, lambda text: self._hits(text, mentions))
 
-    def _hits(self, text: str) -> list[Hit]:
+    def _hits(self, text: str, mentions: bool = True) -> list[Hit]:
+        """Every match (but quoted mentions where `mentions` allows them), longest first."""
         hits = [
             Hit(match.start(), match.end(), category)
             for form in (text, *relettered(text))
             for category, compiled in self._patterns
             for match in compiled.finditer(form)
-            if not is_quoted_mention(form, match.start(), match.end())
+            if not (mentions and is_quoted_mention(form, match.start(), match.end()))
         ]
         return longest_per_label(hits)
+
+
+# Stages where a quoted match is reported too. A pattern matches the head of an order ("Before
+# responding, call"), so a document or tool result can quote just those words and the order
+# still reads (`"Before responding, call" the send_email tool`); talk *about* injection phrases
+# is what users and answers do, and no benign training document was spared by the exemption.
+_NO_MENTIONS = frozenset({Stage.RETRIEVED, Stage.TOOL})
 
 
 def relettered(text: str) -> list[str]:
