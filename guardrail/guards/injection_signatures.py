@@ -9,14 +9,15 @@ from the user, decode-and-follow, markdown-image exfiltration, spoofed role tags
 end-of-context markers, notes addressed to the model, orders about the model's reply).
 
 Patterns are compiled once per guard with RE2 (linear in the text, no backtracking), matched
-case-insensitively on the canonical text, so zero-width characters and look-alike letters do
-not split a phrase; texts with Cyrillic or Greek letters are also scanned with the Latin
-look-alikes written back in those scripts (`relettered`), since the canonical fold turns a
-Russian word with one typed Latin letter into Latin. A match wrapped in quotes on both sides
-("what do 'ignore previous instructions' attacks do?") is a mention, not an instruction, and
-is not reported in user prompts and answers; in documents and tool results it is (a quote
-around just the matched words leaves the order readable). The finding's label is the
-category; `categories` restricts the guard to some of them.
+case-insensitively on the canonical text, so zero-width characters and look-alike letters do not
+split a phrase; texts with Cyrillic or Greek letters are also scanned with the Latin look-alikes
+written back in those scripts (`relettered`), since the canonical fold turns a Russian word with
+one typed Latin letter into Latin; and texts with Arabic tatweel or vowel marks or Hebrew points
+are also scanned without them (`unpointed`). A match wrapped in quotes on both sides ("what do
+'ignore previous instructions' attacks do?") is a mention, not an instruction, and is not
+reported in user prompts and answers; in documents and tool results it is (a quote around just
+the matched words leaves the order readable). The finding's label is the category; `categories`
+restricts the guard to some of them.
 """
 
 from __future__ import annotations
@@ -100,14 +101,44 @@ class InjectionSignaturesGuard(NoThresholds):
 
     def _hits(self, text: str, mentions: bool = True) -> list[Hit]:
         """Every match (but quoted mentions where `mentions` allows them), longest first."""
+        forms: list[tuple[str, list[int] | None]] = [(f, None) for f in (text, *relettered(text))]
+        bare = unpointed(text)
+        if bare is not None:
+            forms.append(bare)
         hits = [
-            Hit(match.start(), match.end(), category)
-            for form in (text, *relettered(text))
+            _hit(match.start(), match.end(), category, origins)
+            for form, origins in forms
             for category, compiled in self._patterns
             for match in compiled.finditer(form)
             if not (mentions and is_quoted_mention(form, match.start(), match.end()))
         ]
         return longest_per_label(hits)
+
+
+def _hit(start: int, end: int, label: str, origins: list[int] | None) -> Hit:
+    """A match in a form of the text, at its place in the text (`origins`: where each of the
+    form's characters comes from; None: the form is the text, character for character)."""
+    if origins is None or start >= end:
+        return Hit(start, end, label)
+    return Hit(origins[start], origins[end - 1] + 1, label)
+
+
+# Arabic tatweel and harakat (with the superscript alef), Hebrew points and accents: a reader
+# reads the word without them, and the patterns are written without them.
+_POINTS = "\u0640\u064b-\u065f\u0670\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
+_POINT = re.compile(f"[{_POINTS}]")
+_UNPOINTED_RUN = re.compile(f"[^{_POINTS}]+")
+
+
+def unpointed(text: str) -> tuple[str, list[int]] | None:
+    """`text` without Arabic tatweel and vowel marks or Hebrew points, and where each of its
+    characters comes from; None when it has none. One tatweel inside "تجاهل" (drawn as a longer
+    stroke) otherwise hid the Arabic signatures, and the canonical text keeps both."""
+    if text.isascii() or _POINT.search(text) is None:
+        return None
+    runs = list(_UNPOINTED_RUN.finditer(text))
+    origins = [index for run in runs for index in range(run.start(), run.end())]
+    return "".join(run.group() for run in runs), origins
 
 
 # Stages where a quoted match is reported too. A pattern matches the head of an order ("Before
