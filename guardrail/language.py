@@ -171,14 +171,50 @@ def is_latin_script(text: str) -> bool:
     return scripts["LATIN"] * 2 >= sum(scripts.values())
 
 
+MIN_RUN_WORDS = 6  # words a Latin run of a non-Latin text needs to be read by `latin_part`
+MIN_OTHER_LETTERS = 8  # letters of other scripts a Latin text needs for `other_script_part`
+
+
 def latin_part(text: str) -> str:
-    """`text` with every letter of another script as a space: what the English bundles can read
-    of a mixed text. One character for one, so each run of another script stays a word break;
-    digits, punctuation and marks are kept. "" when that leaves under `MIN_WORDS` words: a
-    lone "JavaScript" in a Ukrainian question is too little to judge on its own (the English
-    injection head scores that one word above its threshold)."""
-    part = "".join(" " if c.isalpha() and _script(c) != "LATIN" else c for c in text)
-    return part if len(_WORD.findall(part)) >= MIN_WORDS else ""
+    """The Latin-script runs of a mixed text (`script_runs`) of `MIN_RUN_WORDS` words or more,
+    joined: what the English bundles should read of it on their own. Shorter runs are left
+    out: the English injection head scores a lone "JavaScript" in a Ukrainian question above
+    its threshold, and short English runs inside Korean prompts of the benign multilingual
+    training set (4 of them at 4 words) at 0.9; at 6 words none is blocked."""
+    runs = script_runs(text, latin=True)
+    return " ".join(run for run in runs if len(_WORD.findall(run)) >= MIN_RUN_WORDS)
+
+
+def other_script_part(text: str) -> str:
+    """The runs of a mostly Latin text in other scripts (`script_runs`), joined: what a
+    multilingual bundle should read on its own, so that English padding does not dilute it.
+    "" when they have under `MIN_OTHER_LETTERS` letters (a city's name in Chinese, a Greek
+    letter in a formula)."""
+    if text.isascii():
+        return ""
+    part = " ".join(script_runs(text, latin=False))
+    return part if sum(c.isalpha() for c in part) >= MIN_OTHER_LETTERS else ""
+
+
+def script_runs(text: str, latin: bool) -> list[str]:
+    """The stretches of `text` between letters of the other side (Latin, or every other script)
+    that hold a letter of this side, stripped: the other side's words and the spaces
+    and punctuation around them are left out (a Chinese request scored 0.99 alone, 0.87 with
+    the commas and full stops of its English padding left in)."""
+    runs: list[str] = []
+    current: list[str] = []
+    has_letter = False
+    for char in text:
+        if char.isalpha() and (_script(char) == "LATIN") != latin:
+            if has_letter:
+                runs.append("".join(current).strip())
+            current, has_letter = [], False
+            continue
+        current.append(char)
+        has_letter = has_letter or char.isalpha()
+    if has_letter:
+        runs.append("".join(current).strip())
+    return runs
 
 
 def is_english(text: str) -> bool:

@@ -33,9 +33,10 @@ threshold reads as the first one's threshold; order is kept): rules, their thres
 escalation band apply unchanged. `route_when: not_latin` routes only texts whose letters are
 mostly not Latin (`guardrail.language.is_latin_script`: the scripts the English vocabulary cannot
 read), so French or German text stays with the first bundle; the Latin part of a routed text
-(four words or more, `guardrail.language.latin_part`) is read by the first bundle too and the
-higher score counts, so padding an English attack with Chinese does not take it away from the
-bundle that reads English.
+(runs of six words or more, `guardrail.language.latin_part`) is read by the first bundle too,
+and the part of a Latin text in other scripts (eight letters or more, `other_script_part`) by the
+routed one; the higher score counts, so padding an attack with text in another script does not
+take it away from the bundle that reads it.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from guardrail.inference.bundle import (
 )
 from guardrail.inference.pool import Analysis
 from guardrail.inference.runtime import ClassifierRuntime, get_runtime
-from guardrail.language import is_english, is_latin_script, latin_part
+from guardrail.language import is_english, is_latin_script, latin_part, other_script_part
 from guardrail.types import PARTIAL_SCAN, CheckContext, Finding, PartialReason, Stage
 
 
@@ -274,19 +275,20 @@ def _by_script(
     indexed: list[tuple[int, str]],
 ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """`route_when: not_latin`: (texts for the first bundle, texts for the routed one). A text
-    that is mostly not Latin goes to the routed bundle, and its Latin part, if any, to the first
-    one as well: an English attack padded with as much Chinese is mostly padding to the routed
-    bundle, and must not escape the bundle that reads English (the higher score counts)."""
+    that is mostly Latin goes to the first bundle and its part in other scripts, if any, to the
+    routed one as well; a text that is mostly not Latin the other way round. An English attack
+    padded with as much Chinese (or a Chinese one with English) is mostly padding to the bundle
+    its main script picks, and must not escape the bundle that reads it (the higher score
+    counts)."""
     own: list[tuple[int, str]] = []
     routed: list[tuple[int, str]] = []
     for index, text in indexed:
-        if is_latin_script(text):
-            own.append((index, text))
-            continue
-        routed.append((index, text))
-        latin = latin_part(text)
-        if latin:
-            own.append((index, latin))
+        latin = is_latin_script(text)
+        main, other = (own, routed) if latin else (routed, own)
+        main.append((index, text))
+        part = other_script_part(text) if latin else latin_part(text)
+        if part:
+            other.append((index, part))
     return own, routed
 
 
