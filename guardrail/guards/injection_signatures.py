@@ -12,12 +12,12 @@ Patterns are compiled once per guard with RE2 (linear in the text, no backtracki
 case-insensitively on the canonical text, so zero-width characters and look-alike letters do not
 split a phrase; texts with Cyrillic or Greek letters are also scanned with the Latin look-alikes
 written back in those scripts (`relettered`), since the canonical fold turns a Russian word with
-one typed Latin letter into Latin; and texts with Arabic tatweel or vowel marks or Hebrew points
-are also scanned without them (`unpointed`). A match wrapped in quotes on both sides ("what do
-'ignore previous instructions' attacks do?") is a mention, not an instruction, and is not
-reported in user prompts and answers; in documents and tool results it is (a quote around just
-the matched words leaves the order readable). The finding's label is the category; `categories`
-restricts the guard to some of them.
+one typed Latin letter into Latin; and texts with Arabic tatweel or vowel marks, Hebrew points
+or spaces between Chinese or Japanese characters are also scanned without them (`unpointed`). A
+match wrapped in quotes on both sides ("what do 'ignore previous instructions' attacks do?") is
+a mention, not an instruction, and is not reported in user prompts and answers; in documents and
+tool results it is (a quote around just the matched words leaves the order readable). The
+finding's label is the category; `categories` restricts the guard to some of them.
 """
 
 from __future__ import annotations
@@ -126,19 +126,26 @@ def _hit(start: int, end: int, label: str, origins: list[int] | None) -> Hit:
 # Arabic tatweel and harakat (with the superscript alef), Hebrew points and accents: a reader
 # reads the word without them, and the patterns are written without them.
 _POINTS = "\u0640\u064b-\u065f\u0670\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
-_POINT = re.compile(f"[{_POINTS}]")
-_UNPOINTED_RUN = re.compile(f"[^{_POINTS}]+")
+# Han, kana and CJK compatibility ideographs: Chinese and Japanese put no spaces between words.
+_HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_DROPPED = re.compile(f"[{_POINTS}]+|(?<=[{_HAN}])[ \\t]+(?=[{_HAN}])")
 
 
 def unpointed(text: str) -> tuple[str, list[int]] | None:
-    """`text` without Arabic tatweel and vowel marks or Hebrew points, and where each of its
-    characters comes from; None when it has none. One tatweel inside "تجاهل" (drawn as a longer
-    stroke) otherwise hid the Arabic signatures, and the canonical text keeps both."""
-    if text.isascii() or _POINT.search(text) is None:
+    """`text` without Arabic tatweel and vowel marks, Hebrew points, and spaces between two
+    Chinese or Japanese characters, and where each of its characters comes from; None when it
+    has none. One tatweel inside "تجاهل" (drawn as a longer stroke), or a space after every
+    character of "忽略之前所有的指令", otherwise hid the signatures, and the canonical text keeps
+    both."""
+    if text.isascii():
         return None
-    runs = list(_UNPOINTED_RUN.finditer(text))
-    origins = [index for run in runs for index in range(run.start(), run.end())]
-    return "".join(run.group() for run in runs), origins
+    dropped = list(_DROPPED.finditer(text))
+    if not dropped:
+        return None
+    bounds = [0, *(x for m in dropped for x in (m.start(), m.end())), len(text)]
+    kept = list(zip(bounds[::2], bounds[1::2], strict=True))
+    origins = [index for start, end in kept for index in range(start, end)]
+    return "".join(text[start:end] for start, end in kept), origins
 
 
 # Stages where a quoted match is reported too. A pattern matches the head of an order ("Before
