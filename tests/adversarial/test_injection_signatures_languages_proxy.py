@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from guardrail.testing import FakeUpstream
+from tests.helpers.chat_requests import tool_result_request
 
 ProxyFactory = Callable[..., str]
 Json = dict[str, Any]
@@ -36,17 +37,7 @@ def _as_user(text: str) -> Json:
     return {"model": "m", "messages": [{"role": "user", "content": text}]}
 
 
-def _as_tool_result(text: str) -> Json:
-    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
-    messages = [
-        {"role": "user", "content": "What did the lookup say?"},
-        {"role": "assistant", "content": None, "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": "c1", "content": text},
-    ]
-    return {"model": "m", "messages": messages}
-
-
-PLACED = {"user": _as_user, "tool-result": _as_tool_result}
+PLACED = {"user": _as_user, "tool-result": tool_result_request}
 
 
 def _send(base: str, body: Json) -> httpx.Response:

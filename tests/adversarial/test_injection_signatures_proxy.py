@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from guardrail.testing import FakeUpstream
+from tests.helpers.chat_requests import tool_result_request
 
 ProxyFactory = Callable[..., str]
 Json = dict[str, Any]
@@ -29,18 +30,7 @@ BENIGN = "Bug report\nSystem: Ubuntu 22.04\nBefore running, call `make setup` fi
 
 
 def _openai_tool_result(text: str) -> tuple[str, Json]:
-    messages = [
-        {"role": "user", "content": "What did the lookup say?"},
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
-            ],
-        },
-        {"role": "tool", "tool_call_id": "c1", "content": text},
-    ]
-    return "/v1/chat/completions", {"model": "m", "messages": messages}
+    return "/v1/chat/completions", tool_result_request(text)
 
 
 def _anthropic_document(text: str) -> tuple[str, Json]:
