@@ -196,6 +196,14 @@ def other_script_part(text: str) -> str:
     return part if sum(c.isalpha() for c in part) >= MIN_OTHER_LETTERS else ""
 
 
+@lru_cache(maxsize=8)  # a stage's injection and harm guards split the same texts
+def script_split(text: str) -> tuple[bool, str]:
+    """(`is_latin_script(text)`, the part the other side's bundle reads as well: `latin_part`
+    of a mostly non-Latin text, `other_script_part` of a Latin one)."""
+    latin = is_latin_script(text)
+    return latin, other_script_part(text) if latin else latin_part(text)
+
+
 def script_runs(text: str, latin: bool) -> list[str]:
     """The stretches of `text` between letters of the other side (Latin, or every other script)
     that hold a letter of this side, stripped: the other side's words and the spaces

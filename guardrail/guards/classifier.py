@@ -49,6 +49,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from guardrail.errors import BundleError
+from guardrail.guards._spans import off_loop
 from guardrail.guards.base import Guard
 from guardrail.guards.escalation import EscalateConfig, Escalator
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
@@ -61,7 +62,7 @@ from guardrail.inference.bundle import (
 )
 from guardrail.inference.pool import Analysis
 from guardrail.inference.runtime import ClassifierRuntime, get_runtime
-from guardrail.language import is_english, is_latin_script, latin_part, other_script_part
+from guardrail.language import is_english, script_split
 from guardrail.types import PARTIAL_SCAN, CheckContext, Finding, PartialReason, Stage
 
 
@@ -210,7 +211,11 @@ class ClassifierGuard:
         deadline = ctx.deadline
         if deadline is not None:  # the judge's time was added to the budget (`reserve_ms`)
             deadline -= self.reserve_ms / 1000
-        parts = self._partition(indexed)
+        parts = (
+            [(self, indexed)]
+            if self.route is None  # the script split reads every character: off the loop
+            else await off_loop([t for _, t in indexed], lambda: self._partition(indexed))
+        )
         reads = [
             g.runtime.score_until([t for _, t in rows], deadline, self.sample) for g, rows in parts
         ]
@@ -231,8 +236,8 @@ class ClassifierGuard:
     def _partition(
         self, indexed: list[tuple[int, str]]
     ) -> list[tuple[ClassifierGuard, list[tuple[int, str]]]]:
-        """(guard, its texts): everything to this guard, or with `route_non_english` the texts
-        that do not read as English to the routed one."""
+        """(guard, its texts) with `route_non_english`: the texts (or parts, `_by_script`) that
+        do not read as English, or are not Latin, to the routed bundle."""
         if self.route is None:
             return [(self, indexed)]
         if self.route_when == "not_latin":
@@ -283,10 +288,9 @@ def _by_script(
     own: list[tuple[int, str]] = []
     routed: list[tuple[int, str]] = []
     for index, text in indexed:
-        latin = is_latin_script(text)
+        latin, part = script_split(text)
         main, other = (own, routed) if latin else (routed, own)
         main.append((index, text))
-        part = other_script_part(text) if latin else latin_part(text)
         if part:
             other.append((index, part))
     return own, routed
