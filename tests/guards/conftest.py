@@ -133,3 +133,33 @@ def tally_spans(
 def span_tally() -> Callable[..., dict[str, Tally]]:
     """Per-label precision/recall counts by span overlap."""
     return tally_spans
+
+
+SIGNATURE_POLICY = """
+version: 1
+guards:
+  sig: {kind: injection_signatures}
+rules:
+  - {name: sig, guard: sig, stages: [input, tool], action: block}
+"""
+
+
+@pytest.fixture
+def blocked_as_tool_result() -> Callable[[str], bool]:
+    """Whether a policy of one `injection_signatures` rule (`sig`) blocks `text` as a tool
+    result, through the pipeline (canonical text, rule names), naming that rule."""
+    from guardrail.pipeline import Pipeline
+    from guardrail.policy.load import load_policy_text
+    from guardrail.types import Action
+
+    pipeline = Pipeline(load_policy_text(SIGNATURE_POLICY))
+
+    def blocked(text: str) -> bool:
+        decision = asyncio.run(pipeline.check(Stage.TOOL, [text], pipeline.new_request()))
+        return (
+            decision.action is Action.BLOCK
+            and decision.block is not None
+            and decision.block.rule == "sig"
+        )
+
+    return blocked

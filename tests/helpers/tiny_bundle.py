@@ -280,6 +280,16 @@ def write_manifest(folder: Path, data: dict[str, Any], rehash: bool = True) -> N
         yaml.dump(data, stream)
 
 
+def relabel_injection_head(folder: Path, labels: list[str]) -> None:
+    """Give the bundle's `injection` head other labels (and no thresholds): a bundle that
+    cannot score a label a guard reports."""
+    data = YAML(typ="safe", pure=True).load((folder / "bundle.yaml").read_text())
+    data["heads"]["injection"]["labels"] = labels
+    data["heads"]["injection"]["thresholds"] = {}
+    data["heads"]["injection"]["thresholds_strict"] = {}
+    write_manifest(folder, data)
+
+
 def build_tiny_bundle(
     folder: Path,
     name: str = "tiny",

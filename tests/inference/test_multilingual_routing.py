@@ -14,7 +14,7 @@ from guardrail.errors import PolicyError
 from guardrail.guards.classifier import ClassifierConfig, ClassifierGuard, build, rescale
 from guardrail.guards.registry import BuildContext
 from guardrail.types import CheckContext, Stage
-from tests.helpers.tiny_bundle import build_tiny_bundle, write_manifest
+from tests.helpers.tiny_bundle import build_tiny_bundle, relabel_injection_head, write_manifest
 
 ENGLISH = "please help me write an email about the weather today"
 CHINESE = "请帮我写一封关于今天天气的电子邮件"
@@ -102,11 +102,7 @@ def test_a_routed_bundle_without_the_head_is_a_policy_error(
 ) -> None:
     """`route_non_english` names a bundle that lacks the guard's labels: refused at load."""
     first, second = two_bundles
-    data = YAML(typ="safe", pure=True).load((second / "bundle.yaml").read_text())
-    data["heads"]["injection"]["labels"] = ["benign", "attack", "other"]
-    data["heads"]["injection"]["thresholds"] = {}
-    data["heads"]["injection"]["thresholds_strict"] = {}
-    write_manifest(second, data)
+    relabel_injection_head(second, ["benign", "attack", "other"])
     from guardrail.policy.load import load_policy_text
 
     policy = f"""\

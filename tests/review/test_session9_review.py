@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ruamel.yaml import YAML
 
 from guardrail.errors import PolicyError
 from guardrail.guards.json_schema import request_validator
@@ -21,7 +20,7 @@ from guardrail.inference.windows import Window, Windowing
 from guardrail.policy.load import load_policy_text
 from guardrail.types import CheckContext, Stage
 from tests.guards.conftest import build
-from tests.helpers.tiny_bundle import build_tiny_bundle, write_manifest
+from tests.helpers.tiny_bundle import build_tiny_bundle, relabel_injection_head
 
 
 def _format(schema: Any) -> dict[str, Any]:
@@ -142,11 +141,7 @@ def test_a_routed_bundle_must_report_every_label_the_guard_reports(tmp_path: Pat
     rules could never fire on them (text passed that was not judged)."""
     first = build_tiny_bundle(tmp_path / "first", name="first")
     second = build_tiny_bundle(tmp_path / "second", name="second", seed=7)
-    data = YAML(typ="safe", pure=True).load((second / "bundle.yaml").read_text())
-    data["heads"]["injection"]["labels"] = ["benign", "attack", "other"]
-    data["heads"]["injection"]["thresholds"] = {}
-    data["heads"]["injection"]["thresholds_strict"] = {}
-    write_manifest(second, data)
+    relabel_injection_head(second, ["benign", "attack", "other"])
     policy = f"""\
 version: 1
 guards:
