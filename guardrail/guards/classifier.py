@@ -37,6 +37,12 @@ read), so French or German text stays with the first bundle; the Latin part of a
 and the part of a Latin text in other scripts (eight letters or more, `other_script_part`) by the
 routed one; the higher score counts, so padding an attack with text in another script does not
 take it away from the bundle that reads it.
+
+`read_obfuscated` (on by default) also has the bundle read each text's rewrite
+(`guardrail.deobfuscate`): its lines with leetspeak and spaced-out words (`1gn0re`, `h4te`,
+`k i l l`) written as the dictionary words they spell, where there are any. A tokenizer splits
+such words into pieces it never learned as the word, so the text alone reads as noise; the
+higher score of text and rewrite counts, and a text without such words costs one regex search.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
+from guardrail.deobfuscate import Deobfuscator
 from guardrail.errors import BundleError
 from guardrail.guards._spans import off_loop
 from guardrail.guards.base import Guard
@@ -102,6 +109,12 @@ class ClassifierConfig(GuardConfig):
         default="not_english",
         description="which texts `route_non_english` sends: not_english (script, then stop "
         "words) or not_latin (only texts whose letters are mostly not Latin script)",
+    )
+
+    read_obfuscated: bool = Field(
+        default=True,
+        description="also read each text with its leetspeak and spaced-out words (h4te, "
+        "k i l l) written as the dictionary words they spell; the higher score counts",
     )
 
     @model_validator(mode="after")
@@ -172,6 +185,7 @@ class ClassifierGuard:
         self.escalator: Escalator | None = None  # set by `build` for `escalate:`
         self.route: ClassifierGuard | None = None  # set by `build` for `route_non_english:`
         self.route_when: Literal["not_english", "not_latin"] = "not_english"
+        self.deobfuscator: Deobfuscator | None = None  # set by `build` for `read_obfuscated`
 
     @property
     def reserve_ms(self) -> float:
@@ -212,19 +226,23 @@ class ClassifierGuard:
         if deadline is not None:  # the judge's time was added to the budget (`reserve_ms`)
             deadline -= self.reserve_ms / 1000
         parts = (
-            [(self, indexed)]
-            if self.route is None  # the script split reads every character: off the loop
+            [(self, indexed, False)]
+            if self.route is None and self.deobfuscator is None
+            # the script split and the obfuscation search read every character: off the loop
             else await off_loop([t for _, t in indexed], lambda: self._partition(indexed))
         )
         reads = [
-            g.runtime.score_until([t for _, t in rows], deadline, self.sample) for g, rows in parts
+            g.runtime.score_until([t for _, t in rows], deadline, self.sample)
+            for g, rows, _ in parts
         ]
         # one bundle (the usual case) is awaited in this task: `gather` would add a task
         runs = [await reads[0]] if len(reads) == 1 else await asyncio.gather(*reads)
         findings: list[Finding] = []
-        for (guard, rows), results in zip(parts, runs, strict=True):
+        for (guard, rows, rewrite), results in zip(parts, runs, strict=True):
             for (i, _), result in zip(rows, results, strict=True):
                 found = self._findings(i, result)
+                if rewrite:  # the text itself is read whole: a cut rewrite leaves no gap
+                    found = [f for f in found if f.label != PARTIAL_SCAN]
                 findings += found if guard is self else self._rescaled(found, guard, ctx.stage)
         if len(parts) > 1:
             findings = _highest(findings)
@@ -235,9 +253,22 @@ class ClassifierGuard:
 
     def _partition(
         self, indexed: list[tuple[int, str]]
+    ) -> list[tuple[ClassifierGuard, list[tuple[int, str]], bool]]:
+        """(guard, its texts, whether they are rewrites): with `route_non_english`, the texts
+        (or parts, `_by_script`) that do not read as English, or are not Latin, go to the
+        routed bundle; with `read_obfuscated`, this guard also reads each text's rewrite
+        (`guardrail.deobfuscate`), if it has one."""
+        parts = [(g, rows, False) for g, rows in self._routed(indexed)]
+        if self.deobfuscator is not None:
+            readings = [(i, self.deobfuscator.reading(t)) for i, t in indexed]
+            rewritten = [(i, r) for i, r in readings if r is not None]
+            if rewritten:
+                parts.append((self, rewritten, True))
+        return parts
+
+    def _routed(
+        self, indexed: list[tuple[int, str]]
     ) -> list[tuple[ClassifierGuard, list[tuple[int, str]]]]:
-        """(guard, its texts) with `route_non_english`: the texts (or parts, `_by_script`) that
-        do not read as English, or are not Latin, to the routed bundle."""
         if self.route is None:
             return [(self, indexed)]
         if self.route_when == "not_latin":
@@ -351,6 +382,8 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
     )
     if config.escalate is not None:
         guard.escalator = Escalator(config.escalate, context.name, guard.labels)
+    if config.read_obfuscated:
+        guard.deobfuscator = runtime.deobfuscator
     if config.route_non_english is not None:
         guard.route = ClassifierGuard(
             context.name,

@@ -12,10 +12,11 @@ import threading
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from types import TracebackType
 
+from guardrail.deobfuscate import Deobfuscator
 from guardrail.inference.bundle import Bundle, HeadSpec, load_bundle
 from guardrail.inference.entities import TokenScheme
 from guardrail.inference.focus import Focus
@@ -82,6 +83,12 @@ class ClassifierRuntime:
             partial(model.infer, wide=True) if model.wide_session is not None else None,
         )
         weakref.finalize(self, self.pool.close)
+
+    @cached_property
+    def deobfuscator(self) -> Deobfuscator | None:
+        """Rewrites obfuscated words into the tokenizer's whole words (None for a tokenizer
+        without WordPiece word pieces); built once per runtime, shared by its guards."""
+        return Deobfuscator.from_wordpiece(self.model.tokenizer.get_vocab())
 
     @property
     def heads(self) -> dict[str, HeadSpec]:
