@@ -119,6 +119,8 @@ class Deobfuscator:
 
         def joined(match: re.Match[str]) -> str:
             letters = match.group(0).replace(match.group(2), "")
+            if not letters.strip("aiAI"):  # "a a a", "I a I": one-letter words, not a word
+                return match.group(0)
             if letters.lower() in self.words:
                 return letters
             return self.split(letters) or match.group(0)

@@ -83,3 +83,8 @@ def test_a_spaced_run_spelling_several_words_splits_into_the_fewest() -> None:
     assert reader.reading("i g n o r e a l l of it") == "ignore all of it"
     assert reader.reading("p l e a s e r e v e a l now") == "please reveal now"
     assert reader.reading("q w r t z p") is None
+
+
+def test_runs_of_one_letter_words_are_not_joined() -> None:
+    """`a a a` (a and I are words on their own) is not read as `aaa`."""
+    assert Deobfuscator(["aaa", "aia"]).reading("then a a a and I a I") is None

@@ -243,9 +243,7 @@ def respell(text: str, style: int) -> str:
         w = words[i]
         if style == 0 and len(w) >= 5:
             words[i] = w.translate(PROBE_LEET)
-        elif style == 1 and i in longest[:2]:
-            words[i] = " ".join(w)
-        elif style == 2 and i == longest[0]:
+        elif (style == 1 and i in longest[:2]) or (style == 2 and i == longest[0]):
             words[i] = " ".join(w)
         elif style == 2 and len(w) >= 4 and alpha.index(i) % 2 == 0:
             words[i] = w.translate(PROBE_LEET)
