@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from importlib import resources
 
 # Letters that digits and symbols stand for; `1` and `|` can be `i` or `l`.
 LEET: Mapping[str, str] = {
@@ -62,6 +64,15 @@ class Deobfuscator:
         self.words = frozenset(w for w in alpha if len(w) >= MIN_WORD)
         # a run of spaced letters may spell several words: "i g n o r e a l l"
         self.pieces = frozenset(w for w in alpha if len(w) >= 2) | {"a", "i"}
+
+    @classmethod
+    @cache
+    def english(cls) -> Deobfuscator:
+        """Over `guardrail/data/words_en.txt`: the whole words of the English uncased WordPiece
+        vocabulary that guard-minilm's tokenizer has (tests/test_deobfuscate.py pins that),
+        for guards without a tokenizer of their own."""
+        text = resources.files("guardrail").joinpath("data/words_en.txt").read_text("utf-8")
+        return cls(text.split())
 
     @classmethod
     def from_wordpiece(cls, vocabulary: Mapping[str, int]) -> Deobfuscator | None:
@@ -114,21 +125,31 @@ class Deobfuscator:
         words = [letters[a:b] for a, b in itertools.pairwise(bounds)]
         return " ".join(words) if max(len(w) for w in words) >= MIN_WORD else None
 
+    def _joined(self, match: re.Match[str]) -> str:
+        letters = match.group(0).replace(match.group(2), "")
+        if not letters.strip("aiAI"):  # "a a a", "I a I": one-letter words, not a word
+            return match.group(0)
+        if letters.lower() in self.words:
+            return letters
+        return self.split(letters) or match.group(0)
+
+    def _unleet(self, match: re.Match[str]) -> str:
+        return self.word(match.group(0)) or match.group(0)
+
     def line(self, line: str) -> str:
         """`line` with every obfuscated word that spells a dictionary word rewritten."""
+        return _LEET_WORD.sub(self._unleet, _SPACED.sub(self._joined, line))
 
-        def joined(match: re.Match[str]) -> str:
-            letters = match.group(0).replace(match.group(2), "")
-            if not letters.strip("aiAI"):  # "a a a", "I a I": one-letter words, not a word
-                return match.group(0)
-            if letters.lower() in self.words:
-                return letters
-            return self.split(letters) or match.group(0)
-
-        def unleet(match: re.Match[str]) -> str:
-            return self.word(match.group(0)) or match.group(0)
-
-        return _LEET_WORD.sub(unleet, _SPACED.sub(joined, line))
+    def rewrite(self, text: str) -> tuple[str, list[int]] | None:
+        """`text` with every obfuscated word rewritten, and for each of its characters the
+        index of the character of `text` it comes from (a letter of a spaced run from that
+        letter, a space put between two words of one run from the letter after it); None when
+        nothing changed. For guards that report spans (`injection_signatures`)."""
+        if not (_LEET_WORD.search(text) or _SPACED.search(text)):
+            return None
+        out, origins = _sub(_SPACED, self._joined, text, list(range(len(text))))
+        out, origins = _sub(_LEET_WORD, self._unleet, out, origins)
+        return (out, origins) if out != text else None
 
     def reading(self, text: str) -> str | None:
         """The changed lines of `text`, rewritten and joined by newlines; None if none."""
@@ -140,3 +161,35 @@ class Deobfuscator:
             if new != line:
                 changed.append(new)
         return "\n".join(changed) if changed else None
+
+
+def _sub(
+    pattern: re.Pattern[str], rewrite: Callable[[re.Match[str]], str], text: str, origins: list[int]
+) -> tuple[str, list[int]]:
+    """`pattern.sub(rewrite, text)`, carrying each character's origin along."""
+    parts: list[str] = []
+    out: list[int] = []
+    last = 0
+    for match in pattern.finditer(text):
+        new = rewrite(match)
+        parts += [text[last : match.start()], new]
+        out += origins[last : match.start()]
+        out += _aligned(match.group(0), new, origins[match.start() : match.end()])
+        last = match.end()
+    parts.append(text[last:])
+    out += origins[last:]
+    return "".join(parts), out
+
+
+def _aligned(old: str, new: str, origins: list[int]) -> list[int]:
+    """Origins for `new`, the rewrite of `old`: one for one when the lengths agree (leet),
+    else the letters of a spaced run in order, a space taking the next letter's origin."""
+    if len(new) == len(old):
+        return origins
+    letters = [o for c, o in zip(old, origins, strict=True) if c.isalpha()]
+    out = []
+    k = 0
+    for c in new:
+        out.append(letters[min(k, len(letters) - 1)])
+        k += c != " "
+    return out

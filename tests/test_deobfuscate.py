@@ -88,3 +88,33 @@ def test_a_spaced_run_spelling_several_words_splits_into_the_fewest() -> None:
 def test_runs_of_one_letter_words_are_not_joined() -> None:
     """`a a a` (a and I are words on their own) is not read as `aaa`."""
     assert Deobfuscator(["aaa", "aia"]).reading("then a a a and I a I") is None
+
+
+def test_the_packaged_word_list_is_the_bundle_vocabularys_whole_words() -> None:
+    """guardrail/data/words_en.txt = the lower-case ASCII whole words (two letters or more) of
+    guard-minilm's tokenizer.json; regenerate it from there when the bundle's vocabulary moves."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    vocab = json.loads((root / "classifiers/guard-minilm/tokenizer.json").read_text())
+    words = sorted(
+        t
+        for t in vocab["model"]["vocab"]
+        if not t.startswith("##") and t.isalpha() and t.isascii() and t.islower() and len(t) >= 2
+    )
+    listed = (root / "guardrail/data/words_en.txt").read_text().split()
+    assert listed == words
+    assert Deobfuscator.english().word("h4te") == "hate"
+
+
+def test_a_rewrite_maps_every_character_back_to_the_original() -> None:
+    """Leet keeps positions; a joined spaced run maps to its letters, a put-in space to the
+    letter after it."""
+    reader = Deobfuscator([*WORDS, "reveal", "please"])
+    text = "x 1gn0re p l e a s e r e v e a l"
+    rewritten, origins = reader.rewrite(text) or ("", [])
+    assert rewritten == "x ignore please reveal"
+    assert len(origins) == len(rewritten)
+    assert "".join(text[i] for i in origins) == "x 1gn0re pleaserreveal"
+    assert reader.rewrite("nothing to change here") is None

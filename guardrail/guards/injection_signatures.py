@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.canonical import _HOMOGLYPHS
+from guardrail.deobfuscate import Deobfuscator
 from guardrail.guards._spans import Hit, compile_re2, longest_per_label, scan_hits
 from guardrail.guards.base import NoThresholds
 from guardrail.guards.injection_signature_table import CATEGORIES, SIGNATURES
@@ -57,6 +58,11 @@ class InjectionSignaturesConfig(GuardConfig):
         min_length=1,
         description=f"signature categories to report (default: all): {', '.join(CATEGORIES)}",
     )
+    read_obfuscated: bool = Field(
+        default=True,
+        description="also match the text with its leetspeak and spaced-out words (1gn0re, "
+        "s y s t e m) written as the English words they spell",
+    )
 
     @field_validator("categories")
     @classmethod
@@ -84,10 +90,16 @@ def is_quoted_mention(text: str, start: int, end: int) -> bool:
 class InjectionSignaturesGuard(NoThresholds):
     """Reports each signature match as a span labelled with the signature's category."""
 
-    def __init__(self, name: str, patterns: Sequence[tuple[str, Any]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        patterns: Sequence[tuple[str, Any]],
+        deobfuscator: Deobfuscator | None = None,
+    ) -> None:
         self.name = name
         self._patterns = tuple(patterns)  # (category, compiled RE2)
         self._labels = frozenset(category for category, _ in self._patterns)
+        self._deobfuscator = deobfuscator  # `read_obfuscated`
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -105,6 +117,9 @@ class InjectionSignaturesGuard(NoThresholds):
         bare = unpointed(text)
         if bare is not None:
             forms.append(bare)
+        rewritten = self._deobfuscator.rewrite(text) if self._deobfuscator else None
+        if rewritten is not None:
+            forms.append(rewritten)
         hits = [
             _hit(match.start(), match.end(), category, origins)
             for form, origins in forms
@@ -193,7 +208,8 @@ def build(config: InjectionSignaturesConfig, context: BuildContext) -> Injection
         for signature in SIGNATURES
         if signature.category in chosen
     ]
-    return InjectionSignaturesGuard(context.name, patterns)
+    reader = Deobfuscator.english() if config.read_obfuscated else None
+    return InjectionSignaturesGuard(context.name, patterns, reader)
 
 
 KIND = GuardKind(config=InjectionSignaturesConfig, build=build)

@@ -49,5 +49,5 @@ def test_probe_sets_are_deterministic_and_labelled(tmp_path: Path) -> None:
         assert a == (tmp_path / "b" / f"{name}.jsonl").read_text()
         rows = [json.loads(line) for line in a.splitlines()]
         assert {r["probe"] for r in rows} == {name}
-        assert {r["label"] for r in rows} <= {"benign", "unsafe"}
+        assert {r["label"] for r in rows} <= {"benign", "unsafe", "injection"}
         assert len({r["text"] for r in rows}) == len(rows)
