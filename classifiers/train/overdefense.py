@@ -169,17 +169,24 @@ COMPLIANCE_OPENERS = [
 ]
 
 
-def _row(text: str, kind: str, inj: int, harm: list[int], channel: str = "prompt") -> D.Example:
+def own_row(
+    source: str, text: str, kind: str, inj: int, harm: list[int], channel: str
+) -> D.Example:
+    """A row we wrote ourselves, from generator `source` (its file, family and tag prefix)."""
     return D.Example(
         text=text,
-        file="synthetic/overdefense",
-        family="synthetic:overdefense",
-        group=f"synthetic:overdefense|{kind}",
+        file=f"synthetic/{source}",
+        family=f"synthetic:{source}",
+        group=f"synthetic:{source}|{kind}",
         channel=channel,
         inj=inj,
         harm=list(harm),
-        tags=("synthetic", "overdefense:" + kind),
+        tags=("synthetic", f"{source}:{kind}"),
     )
+
+
+def _row(text: str, kind: str, inj: int, harm: list[int], channel: str = "prompt") -> D.Example:
+    return own_row("overdefense", text, kind, inj, harm, channel)
 
 
 def instructing_rows() -> list[D.Example]:

@@ -42,8 +42,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import counterspeech, overdefense, probes
 from . import data as D
-from . import overdefense, probes
 from .evaluate import build_val_set, pick_thresholds, recall_at_fpr
 from .inj_head import (
     HARD_REPEAT,
@@ -63,12 +63,19 @@ MEANS, MAXES = (1, 2, 3, 4, 5, 6), (6,)  # the graph's /model/Concat_output_0 la
 HIDDEN = 256
 
 
-def train_rows(data_dir: Path) -> tuple[list[D.Example], list[D.Example]]:
-    """The training rows for the heads: (from the shared data, ours from overdefense.py)."""
+# candidates: which of our own rows join the shared training rows
+CANDIDATES = ("extra", "noextra", "counter")
+
+
+def train_rows(data_dir: Path) -> tuple[list[D.Example], dict[str, list[D.Example]]]:
+    """The training rows for the heads: (from the shared data, {candidate: our own rows}) --
+    `noextra` none, `extra` overdefense.py's, `counter` those plus counterspeech.py's."""
     split_train, _ = D.split(D.load_examples(data_dir))
     rows = D.cap_templates(build_train_set(data_dir, 0.5, 800, HARD_REPEAT))
     rows += D.split(D.load_multilingual_injection(data_dir))[0]
-    return [shorten(e) for e in rows], overdefense.rows(split_train, data_dir)
+    extra = overdefense.rows(split_train, data_dir)
+    own = {"noextra": [], "extra": extra, "counter": extra + counterspeech.rows(split_train)}
+    return [shorten(e) for e in rows], own
 
 
 BENIGN_CHARS = 2000  # about one runtime window of English
@@ -368,6 +375,58 @@ def loso(rows, feats, owner, logits, val, vfeat, full_heads, families=LOSO_FAMIL
 POOLED = "/model/Concat_output_0"
 
 
+def encoder_weights(onnx_path: Path) -> dict[str, str]:
+    """sha256 of each weight tensor (>= 1,000 values) the pooled features depend on, by name:
+    the encoder. Small constants (shapes, scales of one value) are graph plumbing."""
+    import hashlib
+
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(onnx_path)).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    inits = {t.name: t for t in graph.initializer}
+    seen, todo, out = set(), [POOLED], {}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in inits:
+            arr = numpy_helper.to_array(inits[name])
+            if arr.size >= 1000:
+                out[name] = hashlib.sha256(arr.tobytes()).hexdigest()
+        elif name in producer:
+            todo += [i for i in _inputs(producer[name]) if i]
+    return out
+
+
+def _inputs(node) -> list[str]:
+    """A node's inputs and, for control flow (`If`), every name its branches read, outer-scope
+    values included (the attention kernels of the flash graph sit in such branches)."""
+    from onnx import AttributeProto
+
+    names = list(node.input)
+    for attr in node.attribute:
+        graphs = [attr.g] if attr.type == AttributeProto.GRAPH else list(attr.graphs)
+        for g in graphs:
+            names += [i for n in g.node for i in _inputs(n)]
+    return names
+
+
+def same_encoder(features: Path, onnx_path: Path) -> dict:
+    """Refuse a features graph whose encoder weights differ from the bundle's; else a record
+    of the check for the report."""
+    a, b = encoder_weights(features), encoder_weights(onnx_path)
+    if not a or a != b:
+        raise SystemExit(
+            f"{features}: its encoder weights differ from {onnx_path}'s "
+            f"({len(set(a.items()) ^ set(b.items()))} tensors); its features would not be the "
+            "bundle's"
+        )
+    return {"path": str(features), "encoder_tensors_identical": len(a)}
+
+
 def splice(onnx_in: Path, onnx_out: Path, heads: dict[str, torch.nn.Sequential]) -> None:
     """Replace the graph's `injection_logits` / `harm_logits` heads by `heads` (fp32 MLPs on
     the pooled tensor); nodes that only fed the old heads are dropped, the rest is untouched."""
@@ -478,11 +537,13 @@ def update_manifest(
     heads=("injection", "harm"),
 ) -> None:
     """bundle.yaml: new thresholds of `heads` (default, strict, per stage), the refit's record
-    and the files' hashes."""
-    import yaml
+    and the files' hashes. Round-trip YAML, so the manifest's comments survive."""
+    from ruamel.yaml import YAML
 
     path = bundle / "bundle.yaml"
-    manifest = yaml.safe_load(path.read_text())
+    yaml = YAML()
+    yaml.width = 100
+    manifest = yaml.load(path.read_text())
     for head in heads:
         spec = manifest["heads"][head]
         spec["thresholds"] = default[head]
@@ -493,7 +554,8 @@ def update_manifest(
         if head == "injection" and "retrieved" in spec["thresholds_by_stage"]:
             spec["thresholds_by_stage"]["tool"] = spec["thresholds_by_stage"]["retrieved"]
     manifest["training"]["refit"] = info
-    path.write_text(yaml.safe_dump(manifest, sort_keys=False, width=100, allow_unicode=True))
+    with path.open("w") as f:
+        yaml.dump(manifest, f)
     rehash(bundle)
 
 
@@ -539,7 +601,9 @@ ROWS = [  # (outcome key, what it is, target)
 CARD_INTRO = """The encoder and the `pii` head are unchanged; the `injection` and `harm` heads were
 refit on the int8 graph's pooled features of every runtime window (see refit.py). `previous` =
 the heads this refit replaced, `noextra` = refit on the shared data only, `extra` = refit with our
-own over-defense and friendly-harm rows (overdefense.py). Every column uses per-channel
+own over-defense and friendly-harm rows (overdefense.py), `counter` = `extra` plus our hate
+contrast rows (counterspeech.py: quoted, negated and referenced hate, profanity, obfuscated
+spelling). Every column uses per-channel
 thresholds calibrated on that channel's validation negatives at the budgets {budgets}, so the
 columns differ only in the heads. dev/ rows are out of family (never trained on: refit.py refuses
 to run if a training text is a dev/ text); probes are our own held-out templates (probes.py).
@@ -553,7 +617,7 @@ validation prompts (1 % FPR)."""
 
 def card_section(
     report: dict,
-    columns=("previous", "noextra", "extra", "shipped"),
+    columns=("previous", "noextra", "extra", "counter", "shipped"),
     title="Heads refit and per-channel thresholds (issue #17, `classifiers/train/refit.py`)",
     intro=CARD_INTRO,
 ) -> str:
@@ -650,10 +714,12 @@ def shipped_thresholds(written: dict, heads: list[str]) -> dict:
     return out
 
 
-def ship(run, onnx, args, val, arrays, heads, n_rows, report) -> dict:
-    """Splice the chosen heads, write bundle.yaml, and score what is shipped (the spliced
-    heads plus the bundle's other heads at the thresholds the bundle now serves)."""
-    previous = evaluate_candidate(run, onnx, args.data_dir, previous_heads(onnx), val)["arrays"]
+def ship(run, features, onnx, args, val, arrays, heads, n_rows, report) -> dict:
+    """Splice the chosen heads into `onnx`, write bundle.yaml, and score what is shipped (the
+    spliced heads plus the bundle's other heads at the thresholds the bundle now serves);
+    `features`: the graph the cached features come from (`onnx` or one with its encoder)."""
+    previous = evaluate_candidate(run, features, args.data_dir, previous_heads(onnx), val)
+    previous = previous["arrays"]
     mix = {k: (arrays if k.rsplit("_", 1)[1] in args.heads else previous)[k] for k in arrays}
     th = channel_thresholds(val, mix, parse_budgets(args.budgets))
     info = {
@@ -662,6 +728,7 @@ def ship(run, onnx, args, val, arrays, heads, n_rows, report) -> dict:
         "heads": args.heads,
         "train_rows": n_rows,
         "budgets": report["budgets"],
+        **({"features_graph": report["features_graph"]} if "features_graph" in report else {}),
     }
     splice(
         onnx,
@@ -701,45 +768,60 @@ def main(argv=None) -> None:
         help="which of the candidate's heads to splice (the others stay)",
     )
     ap.add_argument("--reuse", action="store_true", help="load heads saved by an earlier run")
-    ap.add_argument("--write", choices=["extra", "noextra"], help="splice that candidate's heads")
+    ap.add_argument("--write", choices=CANDIDATES, help="splice that candidate's heads")
+    ap.add_argument(
+        "--candidates",
+        nargs="+",
+        choices=CANDIDATES,
+        default=["extra", "noextra"],
+        help="which candidates to fit and score (default: extra noextra)",
+    )
+    ap.add_argument(
+        "--features-graph",
+        type=Path,
+        help="compute (and cache) window features with this graph instead of the bundle's; "
+        "refused unless its encoder weights are the bundle's (e.g. the bundle before a change "
+        "to its heads or attention kernels, whose feature caches are still valid)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()
     run = RUNS / args.run
     run.mkdir(parents=True, exist_ok=True)
     onnx = BUNDLE / "model.onnx"
+    features = args.features_graph or onnx
     budgets = parse_budgets(args.budgets)
     val = build_val_set(args.data_dir)
-    base_rows, extra_rows = train_rows(args.data_dir)
-    assert_no_dev(base_rows + extra_rows, args.data_dir)
+    base_rows, own_rows = train_rows(args.data_dir)
+    assert_no_dev(base_rows + own_rows["counter"], args.data_dir)
     report: dict = {"budgets": {f"{s}.{h}": b for (s, h), b in budgets.items()}}
-    res = evaluate_candidate(run, onnx, args.data_dir, previous_heads(onnx), val, budgets)
+    if features != onnx:
+        report["features_graph"] = same_encoder(features, onnx)
+    res = evaluate_candidate(run, features, args.data_dir, previous_heads(onnx), val, budgets)
     res.pop("arrays")
     report["previous"] = res
     print("previous", json.dumps({k: res[k] for k in ("validation", "outcome")}), flush=True)
-    for cand in ("extra", "noextra"):
-        rows, feats, owner, logits = train_features(
-            run, onnx, base_rows, extra_rows if cand == "extra" else []
-        )
+    for cand in args.candidates:
+        rows, feats, owner, logits = train_features(run, features, base_rows, own_rows[cand])
         saved = run / f"heads_{cand}.pt"
         if args.reuse and saved.exists():
             heads = load_heads(saved, 384 * (len(MEANS) + len(MAXES)))
         else:
             heads = fit_heads(rows, feats, owner, logits)
             torch.save({"injection": heads[0].state_dict(), "harm": heads[1].state_dict()}, saved)
-        res = evaluate_candidate(run, onnx, args.data_dir, heads, val, budgets)
+        res = evaluate_candidate(run, features, args.data_dir, heads, val, budgets)
         arrays = res.pop("arrays")
         report[cand] = {"train_rows": len(rows), "train_windows": len(owner), **res}
         print(cand, json.dumps({k: res[k] for k in ("validation", "outcome")}), flush=True)
         if args.loso and cand == "extra":
-            vf, vo, _ = cached_features(run, "val", onnx, val)
+            vf, vo, _ = cached_features(run, "val", features, val)
             report["loso"] = loso(
                 rows, feats, owner, logits, val, (select(vf, MEANS, MAXES), vo), heads
             )
         if cand == args.write:
             chosen = (arrays, heads, len(rows))
     if args.write:  # after the loop: the splice changes the graph the feature caches are keyed by
-        report["shipped"] = ship(run, onnx, args, val, *chosen, report)
+        report["shipped"] = ship(run, features, onnx, args, val, *chosen, report)
     report["seconds"] = round(time.time() - t0, 1)
     (run / "refit.json").write_text(json.dumps(report, indent=1))
     if args.write:

@@ -8,6 +8,9 @@ MLP heads on pooled layers; checkpoints every --save-minutes, resumed with --res
     nice -n 5 python -m classifiers.train.train --run ft --freeze-layers 0 --epochs 2 \
         --max-len 192 --doc-max-len 320 --extra --pooled-heads --vary-benign --resume
 
+The next one to run where there is a GPU (issue #17, session 11: heads on the frozen encoder
+cannot separate counter-speech from hate, `hate_heads.py`): the same with `--counterspeech`.
+
 Each row only contributes loss to the heads it has labels for (inj == -1 / harm == -1 masks).
 Embeddings and the first --freeze-layers (2) transformer layers are frozen: no AdamW updates for
 ~13M parameters and no backward pass through the bottom layers (about 1/3 less CPU per step).
@@ -86,15 +89,20 @@ def build_train_set(
     return rows
 
 
-def extra_rows(data_dir: Path, rows: list[D.Example]) -> list[D.Example]:
+def extra_rows(
+    data_dir: Path, rows: list[D.Example], counterspeech: bool = False
+) -> list[D.Example]:
     """`rows` with templated real-traffic prompts capped per template, the training split of
-    the non-English injection rows and our own rows from overdefense.py (never dev/)."""
+    the non-English injection rows and our own rows from overdefense.py (never dev/); with
+    `counterspeech`, counterspeech.py's hate contrast rows too."""
+    from . import counterspeech as cs
     from . import overdefense
 
     split_train, _ = D.split(D.load_examples(data_dir))
     out = D.cap_templates(rows)
     out += D.split(D.load_multilingual_injection(data_dir))[0]
-    return out + overdefense.rows(split_train, data_dir)
+    out += overdefense.rows(split_train, data_dir)
+    return out + (cs.rows(split_train) if counterspeech else [])
 
 
 POOL = (1, 2, 3, 4, 5, 6)  # hidden_states whose token means the pooled heads read (+ max of 6)
@@ -122,7 +130,7 @@ def multitask_loss(logits: dict, inj, harm, w, cat_weight: float = 0.5):
     loss_inj = (ce * m_inj).sum() / m_inj.sum().clamp(min=1.0)
     m_harm = (harm >= 0).float() * w[:, None]
     bce = F.binary_cross_entropy_with_logits(logits["harm"], harm.clamp(min=0), reduction="none")
-    col = torch.ones(harm.shape[1])
+    col = torch.ones(harm.shape[1], device=harm.device)
     col[1:] = cat_weight
     loss_harm = (bce * m_harm * col).sum() / (m_harm[:, 0].sum().clamp(min=1.0))
     return loss_inj + loss_harm, loss_inj.item(), loss_harm.item()
@@ -171,6 +179,12 @@ def parse_args(argv=None):
     ap.add_argument("--warmup", type=float, default=0.06)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--extra", action="store_true", help="add extra_rows() to the training set")
+    ap.add_argument(
+        "--counterspeech",
+        action="store_true",
+        help="with --extra: also counterspeech.py's hate contrast rows (quoted, negated and "
+        "referenced hate, profanity, obfuscated spelling)",
+    )
     ap.add_argument("--pooled-heads", action="store_true", help="MLP heads on pooled layers")
     ap.add_argument(
         "--vary-benign", action="store_true", help="long benign rows: hash-chosen window start"
@@ -178,6 +192,12 @@ def parse_args(argv=None):
     ap.add_argument("--save-minutes", type=float, default=10.0, help="resume checkpoint period")
     ap.add_argument(
         "--resume", action="store_true", help="continue from runs/<run>/resume.pt if it exists"
+    )
+    ap.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device for the training steps, e.g. cuda where a GPU is lent (the "
+        "checkpoint is saved on the CPU either way)",
     )
     ap.add_argument(
         "--threads",
@@ -261,7 +281,7 @@ def train(args) -> Path:
         args.harm_frac,
     )
     if args.extra:
-        rows = extra_rows(args.data_dir, rows)
+        rows = extra_rows(args.data_dir, rows, args.counterspeech)
         from .refit import assert_no_dev
 
         assert_no_dev(rows, args.data_dir)
@@ -278,7 +298,7 @@ def train(args) -> Path:
     if args.max_steps:
         plan = plan[: args.max_steps]
     print(f"train rows={len(rows)} tokens/epoch={sum(lengths)} steps={len(plan)}", flush=True)
-    model = initial_model(args)
+    model = initial_model(args).to(args.device)
     model.train()
     opt, sched = make_optimizer(model, args, len(plan))
     resume = RUNS / args.run / "resume.pt"
@@ -291,8 +311,9 @@ def train(args) -> Path:
     saved = time.time()
     for step, batch_idx in enumerate(bar, start=first):
         batch = pad([seqs[i] for i in batch_idx])
-        logits = model(**{k: torch.from_numpy(v) for k, v in batch.items()})
-        loss, li, lh = multitask_loss(logits, *targets([rows[i] for i in batch_idx]))
+        logits = model(**{k: torch.from_numpy(v).to(args.device) for k, v in batch.items()})
+        goal = [t.to(args.device) for t in targets([rows[i] for i in batch_idx])]
+        loss, li, lh = multitask_loss(logits, *goal)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -316,7 +337,7 @@ def train(args) -> Path:
         "families": dict(Counter(e.family for e in rows)),
     }
     out = RUNS / args.run / "model.pt"
-    save_checkpoint(model, out, meta)
+    save_checkpoint(model.to("cpu"), out, meta)
     (out.parent / "train_meta.json").write_text(json.dumps(meta, indent=1))
     print(f"saved {out} in {meta['train_seconds']}s", flush=True)
     return out
