@@ -12,9 +12,12 @@ and at worst once more.
 A word is only rewritten into a word of the dictionary (the whole-word entries of the
 bundle's WordPiece vocabulary, three letters or more) that it is not itself: `h4te` becomes
 `hate`, while `mp3`, `b2b`, `x86`, `4th` and `utf8` stay (no dictionary word spells them),
-and `s p a m` joins to `spam` (a run spelling several words, `i g n o r e a l l`, splits into
-the fewest dictionary words: `ignore all`). The reading holds only the changed lines, so its cost is
-bounded by the obfuscated part of a text, never more than the text itself.
+and `k i l l` joins to `kill` (a run spelling several words, `i g n o r e a l l`, splits into
+the fewest dictionary words: `ignore all`). Sentence punctuation that leet also uses stays
+punctuation when the word needs it to (`k1ll!` -> `kill!`), and words joined by underscores are
+read one by one (`1gn0re_all` -> `ignore all`). The reading holds only the changed lines, so the
+second pass costs at most the text's own; finding the words is linear in the text (a token
+longer than MAX_WORD, or with more than MAX_CHOICES spellings, is no word).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ LEET: Mapping[str, str] = {
 }
 MAX_CHOICES = 16  # spellings tried per word (two-way characters multiply them)
 MIN_WORD = 3
+MAX_WORD = 24  # a longer leet token is no word (and is not expanded)
+_TRAILING = "!|$@€"  # leet characters that also end sentences and amounts
 MAX_SPACED = 64  # letters of a spaced-out run split into words (longer runs are left)
 MAX_PIECE = 20  # the longest word tried when splitting
 
@@ -68,9 +73,9 @@ class Deobfuscator:
     @classmethod
     @cache
     def english(cls) -> Deobfuscator:
-        """Over `guardrail/data/words_en.txt`: the whole words of the English uncased WordPiece
-        vocabulary that guard-minilm's tokenizer has (tests/test_deobfuscate.py pins that),
-        for guards without a tokenizer of their own."""
+        """Over `guardrail/data/words_en.txt`: the lower-case ASCII whole words of the English
+        uncased WordPiece vocabulary that guard-minilm's tokenizer has (tests/test_deobfuscate.py
+        pins that), for guards without a tokenizer of their own."""
         text = resources.files("guardrail").joinpath("data/words_en.txt").read_text("utf-8")
         return cls(text.split())
 
@@ -83,8 +88,10 @@ class Deobfuscator:
         return cls(t for t in vocabulary if not t.startswith("##") and t.islower())
 
     def word(self, token: str) -> str | None:
-        """The dictionary word `token` spells with its leet characters read as letters (its
-        case kept where it had letters), or None."""
+        """The dictionary word (lower case) `token` spells with its leet characters read as
+        letters, or None."""
+        if len(token) > MAX_WORD:
+            return None
         lower = token.lower()
         if lower in self.words:
             return None
@@ -92,8 +99,8 @@ class Deobfuscator:
         count = 1
         for o in options:
             count *= len(o)
-        if count > MAX_CHOICES:
-            return None
+            if count > MAX_CHOICES:
+                return None
         for letters in itertools.product(*options):
             candidate = "".join(letters)
             if candidate in self.words:
@@ -134,7 +141,26 @@ class Deobfuscator:
         return self.split(letters) or match.group(0)
 
     def _unleet(self, match: re.Match[str]) -> str:
-        return self.word(match.group(0)) or match.group(0)
+        token = match.group(0)
+        if "_" in token:  # snake_case: each part on its own, one space for each underscore
+            parts = token.split("_")
+            read = [self._token(part) or part for part in parts]
+            return " ".join(read) if read != parts else token
+        return self._token(token) or token
+
+    def _token(self, token: str) -> str | None:
+        """`word(token)`, else the word before trailing punctuation (`k1ll!` -> `kill!`); None
+        for a plain word and its punctuation (`US$`, `Yahoo!`)."""
+        core = token.rstrip(_TRAILING)
+        if core != token and core.isalpha():
+            return None
+        found = self.word(token)
+        if found is not None:
+            return found
+        if core == token or len(core) < MIN_WORD:
+            return None
+        found = self.word(core)
+        return None if found is None else found + token[len(core) :]
 
     def line(self, line: str) -> str:
         """`line` with every obfuscated word that spells a dictionary word rewritten."""

@@ -42,7 +42,8 @@ take it away from the bundle that reads it.
 (`guardrail.deobfuscate`): its lines with leetspeak and spaced-out words (`1gn0re`, `h4te`,
 `k i l l`) written as the dictionary words they spell, where there are any. A tokenizer splits
 such words into pieces it never learned as the word, so the text alone reads as noise; the
-higher score of text and rewrite counts, and a text without such words costs one regex search.
+higher score of text and rewrite counts, and a text without such words costs two regex
+searches.
 """
 
 from __future__ import annotations
