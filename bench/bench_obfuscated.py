@@ -1,0 +1,115 @@
+"""`read_obfuscated` (leetspeak and spaced words read as the words they spell): the input stage
+of a policy with and without it, in one run.
+
+Three kinds of text, one caller, `Pipeline.check` in-process, the two policies interleaved text
+by text so that load drifts hit both alike:
+
+* everyday English prompts (classifiers/train/probes.py): no obfuscated word, so the option
+  costs its regex searches only;
+* the same prompts respelled (`probes.obfuscated_everyday`): each has a rewrite, which the
+  classifier guards score in a second pass;
+* long benign documents (20,000 and 100,000 characters of prose, no obfuscated word): the
+  searches over a long text.
+
+Prints p50/p95 per (policy, texts) and the ratio on / off per kind.
+
+    python bench/bench_obfuscated.py [--policy policies/default.yaml] [--rounds 3]
+
+The inference cache is off (GUARDRAIL_INFERENCE_CACHE_SIZE=0): both policies share the bundles'
+runtimes, and a text the first one scored would be a cache hit for the second. "off" is the
+policy with `read_obfuscated: false` on every classifier and injection_signatures guard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ["GUARDRAIL_INFERENCE_CACHE_SIZE"] = "0"  # read when the runtimes are built
+
+from ruamel.yaml import YAML  # noqa: E402
+
+from classifiers.train import probes  # noqa: E402
+from guardrail.pipeline import Pipeline  # noqa: E402
+from guardrail.types import Stage  # noqa: E402
+
+KINDS_WITH_OPTION = ("classifier", "injection_signatures")
+PROSE = (
+    "The quarterly report covers revenue, hiring and the roadmap for the coming year. "
+    "Each team summarised its goals, the risks it sees and what it needs from the others. "
+)
+
+
+def variant(policy: Path, on: bool, out: Path) -> Path:
+    """`policy` with `read_obfuscated` set to `on` on every guard that has the option."""
+    yaml = YAML()
+    data: Any = yaml.load(policy.read_text())
+    for guard in data.get("guards", {}).values():
+        if guard.get("kind") in KINDS_WITH_OPTION:
+            guard["read_obfuscated"] = on
+    with out.open("w") as f:
+        yaml.dump(data, f)
+    return out
+
+
+async def one(pipeline: Pipeline, text: str) -> float:
+    started = time.perf_counter()
+    await pipeline.check(Stage.INPUT, [text], pipeline.new_request())
+    return (time.perf_counter() - started) * 1000
+
+
+async def run(policy: Path, rounds: int) -> dict[tuple[str, str], list[float]]:
+    groups = {
+        "everyday": probes.everyday()[:100],
+        "respelled": probes.obfuscated_everyday()[:100],
+        "20k document": [(PROSE * 200)[:20_000]] * 5,
+        "100k document": [(PROSE * 1000)[:100_000]] * 3,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        pipelines = {
+            name: Pipeline.from_file(variant(policy, on, Path(tmp) / f"{name}.yaml"))
+            for name, on in (("off", False), ("on", True))
+        }
+    for p in pipelines.values():  # warm-up: sessions, arenas, caches
+        for text in groups["everyday"][:5] + groups["respelled"][:5]:
+            await one(p, text)
+    times: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for group, texts in groups.items():
+            for text in texts:
+                for name, p in pipelines.items():
+                    times.setdefault((name, group), []).append(await one(p, text))
+    return times
+
+
+def p(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(q * len(values)))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--policy", type=Path, default=ROOT / "policies/default.yaml")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args(argv)
+    times = asyncio.run(run(args.policy, args.rounds))
+    print("| read_obfuscated | texts | n | p50 ms | p95 ms |\n|---|---|---|---|---|")
+    for (name, group), values in sorted(times.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        p50, p95 = p(values, 0.5), p(values, 0.95)
+        print(f"| {name} | {group} | {len(values)} | {p50:.2f} | {p95:.2f} |")
+    print()
+    for group in dict.fromkeys(g for _, g in times):
+        on, off = statistics.median(times[("on", group)]), statistics.median(times[("off", group)])
+        print(f"{group}: p50 on / off = {on / off:.2f}")
+
+
+if __name__ == "__main__":
+    main()
