@@ -371,6 +371,46 @@ def loso(rows, feats, owner, logits, val, vfeat, full_heads, families=LOSO_FAMIL
     return out
 
 
+LOSO_HARM_FAMILIES = (  # (family, the stage its rows are judged at): requests, hate, answers
+    ("github:mlcommons/ailuminate", "input"),
+    ("github:rewire-online/edos", "input"),
+    ("github:sherdencooper/GPTFuzz", "output"),
+)
+
+
+def loso_harm(rows, feats, owner, val, vfeat, full_heads, families=LOSO_HARM_FAMILIES) -> dict:
+    """Refit the harm head without one harm source family, then score that family's unsafe
+    validation rows at the stage's harm threshold calibrated on that channel's validation
+    negatives (BUDGETS): with the full heads (in family) and the refit head (held out)."""
+    x = select(feats, MEANS, MAXES)
+    vx, vowner = vfeat
+    fam_of_window = np.array([rows[i].family for i in owner]).astype(str)
+    val_fam = np.array([e.family for e in val]).astype(str)
+    unsafe = np.array([(not e.harm_masked) and e.harm[0] == 1 for e in val])
+    y = harm_window_targets(rows, owner)
+    w = np.array([rows[i].weight for i in owner])
+    out = {}
+    for fam, stage in families:
+        held = np.char.startswith(fam_of_window, fam)
+        keep = ~held & (y >= 0).any(1)
+        harm = fit_harm(x[keep], y[keep], w[keep])
+        neg = channel_negatives(val, stage, "harm")
+        vpos = np.char.startswith(val_fam, fam) & unsafe
+        res = {
+            "stage": stage,
+            "val_unsafe": int(vpos.sum()),
+            "train_windows_held_out": int(held.sum()),
+        }
+        for name, fn in (("in_family", full_heads[1]), ("held_out", harm)):
+            with torch.no_grad():
+                p = per_row_max(torch.sigmoid(fn(vx))[:, 0].numpy(), vowner, len(val))
+            t = np.quantile(p[neg], 1 - BUDGETS[(stage, "harm")], method="higher")
+            res[f"val_recall_{name}"] = round(float((p[vpos] > t).mean()), 4)
+        out[fam] = res
+        print("loso harm", fam, res, flush=True)
+    return out
+
+
 # --------------------------------------------------------------------------------- splice
 POOLED = "/model/Concat_output_0"
 
@@ -815,9 +855,9 @@ def main(argv=None) -> None:
         print(cand, json.dumps({k: res[k] for k in ("validation", "outcome")}), flush=True)
         if args.loso and cand == "extra":
             vf, vo, _ = cached_features(run, "val", features, val)
-            report["loso"] = loso(
-                rows, feats, owner, logits, val, (select(vf, MEANS, MAXES), vo), heads
-            )
+            vfeat = (select(vf, MEANS, MAXES), vo)
+            report["loso_harm"] = loso_harm(rows, feats, owner, val, vfeat, heads)
+            report["loso"] = loso(rows, feats, owner, logits, val, vfeat, heads)
         if cand == args.write:
             chosen = (arrays, heads, len(rows))
     if args.write:  # after the loop: the splice changes the graph the feature caches are keyed by
