@@ -28,19 +28,19 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ["GUARDRAIL_INFERENCE_CACHE_SIZE"] = "0"  # read when the runtimes are built
 
+from bench_routing import interleaved, p  # noqa: E402  (a sibling script, not a package)
 from ruamel.yaml import YAML  # noqa: E402
 
 from classifiers.train import probes  # noqa: E402
 from guardrail.pipeline import Pipeline  # noqa: E402
-from guardrail.types import Stage  # noqa: E402
 
 KINDS_WITH_OPTION = ("classifier", "injection_signatures")
 PROSE = (
@@ -61,12 +61,6 @@ def variant(policy: Path, on: bool, out: Path) -> Path:
     return out
 
 
-async def one(pipeline: Pipeline, text: str) -> float:
-    started = time.perf_counter()
-    await pipeline.check(Stage.INPUT, [text], pipeline.new_request())
-    return (time.perf_counter() - started) * 1000
-
-
 async def run(policy: Path, rounds: int) -> dict[tuple[str, str], list[float]]:
     groups = {
         "everyday": probes.everyday()[:100],
@@ -79,20 +73,7 @@ async def run(policy: Path, rounds: int) -> dict[tuple[str, str], list[float]]:
             name: Pipeline.from_file(variant(policy, on, Path(tmp) / f"{name}.yaml"))
             for name, on in (("off", False), ("on", True))
         }
-    for p in pipelines.values():  # warm-up: sessions, arenas, caches
-        for text in groups["everyday"][:5] + groups["respelled"][:5]:
-            await one(p, text)
-    times: dict[tuple[str, str], list[float]] = {}
-    for _ in range(rounds):
-        for group, texts in groups.items():
-            for text in texts:
-                for name, p in pipelines.items():
-                    times.setdefault((name, group), []).append(await one(p, text))
-    return times
-
-
-def p(values: list[float], q: float) -> float:
-    return sorted(values)[min(len(values) - 1, int(q * len(values)))]
+    return await interleaved(pipelines, groups, rounds)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,6 +44,24 @@ async def one(pipeline: Pipeline, text: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+async def interleaved(
+    pipelines: dict[str, Pipeline], groups: dict[str, list[str]], rounds: int
+) -> dict[tuple[str, str], list[float]]:
+    """ms per text for (pipeline, group): after a warm-up on each group's first texts, every
+    text of every group on each pipeline in turn, `rounds` times, so load drifts hit all."""
+    for p in pipelines.values():  # warm-up: sessions, arenas, caches
+        for texts in groups.values():
+            for text in texts[:5]:
+                await one(p, text)
+    times: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for group, texts in groups.items():
+            for text in texts:
+                for name, p in pipelines.items():
+                    times.setdefault((name, group), []).append(await one(p, text))
+    return times
+
+
 async def run(policy: Path, rounds: int) -> dict[tuple[str, str], list[float]]:
     english = probes.everyday()[:100]
     scripts = [r["text"] for r in probes_scripts.rows("everyday_scripts")]
@@ -52,16 +70,7 @@ async def run(policy: Path, rounds: int) -> dict[tuple[str, str], list[float]]:
             name: Pipeline.from_file(policy_variant(policy, routed, Path(tmp) / f"{name}.yaml"))
             for name, routed in (("unrouted", False), ("routed", True))
         }
-    for p in pipelines.values():  # warm-up: sessions, arenas, caches
-        for text in english[:5] + scripts[:5]:
-            await one(p, text)
-    times: dict[tuple[str, str], list[float]] = {}
-    for _ in range(rounds):
-        for group, texts in (("english", english), ("non-Latin", scripts)):
-            for text in texts:
-                for name, p in pipelines.items():
-                    times.setdefault((name, group), []).append(await one(p, text))
-    return times
+    return await interleaved(pipelines, {"english": english, "non-Latin": scripts}, rounds)
 
 
 def p(values: list[float], q: float) -> float:
