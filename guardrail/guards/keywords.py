@@ -5,17 +5,24 @@ first character where `str.lower` gives more ("İ" -> "i" + combining dot), so o
 lowered text are offsets in the original. `whole_words` rejects a match that continues a
 word on either side, Unicode-aware (letters, digits, marks and `_` continue a word), as `\\b`
 would; a keyword edge that is not itself a word character (as in "c++") needs no boundary.
+
+`read_obfuscated` (default on) also searches the text's rewrite with its leetspeak and
+spaced-out words written as the words they spell (`guardrail/deobfuscate.py`; the dictionary is
+the English word list plus the keywords' own words), so `n1ghtj4r` and `b l u e b i r d` find
+"nightjar" and "bluebird"; the span covers the original characters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import ahocorasick
 from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.canonical import canonical
+from guardrail.deobfuscate import Deobfuscator
 from guardrail.guards._spans import Hit, at_word_boundaries, longest_per_label, scan_hits
 from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
@@ -39,6 +46,11 @@ class KeywordsConfig(GuardConfig):
     keywords: list[str] | dict[str, list[str]] = Field(min_length=1)
     case_sensitive: bool = False
     whole_words: bool = True
+    read_obfuscated: bool = Field(
+        default=True,
+        description="also search the text with its leetspeak and spaced-out words (n1ghtj4r, "
+        "b l u e) written as the words they spell (English words and the keywords' own)",
+    )
 
     @field_validator("keywords")
     @classmethod
@@ -66,12 +78,14 @@ class KeywordsGuard(NoThresholds):
         case_sensitive: bool,
         whole_words: bool,
         labels: frozenset[str] = frozenset(),
+        deobfuscator: Deobfuscator | None = None,
     ):
         self.name = name
         self._labels = labels
         self._automaton = automaton
         self._case_sensitive = case_sensitive
         self._whole_words = whole_words
+        self._deobfuscator = deobfuscator  # `read_obfuscated`
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -83,6 +97,16 @@ class KeywordsGuard(NoThresholds):
         return await scan_hits(self.name, texts, self._hits)
 
     def _hits(self, text: str) -> list[Hit]:
+        hits = self._matches(text)
+        rewritten = self._deobfuscator.rewrite(text) if self._deobfuscator else None
+        if rewritten is not None:  # a match in the rewrite, over the characters it comes from
+            form, origins = rewritten
+            hits += [
+                Hit(origins[h.start], origins[h.end - 1] + 1, h.label) for h in self._matches(form)
+            ]
+        return longest_per_label(hits)
+
+    def _matches(self, text: str) -> list[Hit]:
         haystack = text if self._case_sensitive else fold(text)
         hits = [
             Hit(end + 1 - length, end + 1, label)
@@ -91,7 +115,7 @@ class KeywordsGuard(NoThresholds):
         ]
         if self._whole_words:
             hits = [h for h in hits if at_word_boundaries(text, h.start, h.end)]
-        return longest_per_label(hits)
+        return hits
 
 
 def _groups(config: KeywordsConfig, name: str) -> dict[str, list[str]]:
@@ -120,7 +144,14 @@ def build(config: KeywordsConfig, context: BuildContext) -> KeywordsGuard:
         case_sensitive=config.case_sensitive,
         whole_words=config.whole_words,
         labels=frozenset(groups),
+        deobfuscator=_reader(entries) if config.read_obfuscated else None,
     )
+
+
+def _reader(keys: Iterable[str]) -> Deobfuscator:
+    """English words and the keywords' own words (`nightjar` is in no English list)."""
+    own = {word.lower() for key in keys for word in re.findall(r"[^\W\d_]+", key)}
+    return Deobfuscator(Deobfuscator.english().words | Deobfuscator.english().pieces | own)
 
 
 KIND = GuardKind(config=KeywordsConfig, build=build)

@@ -94,3 +94,22 @@ def test_invalid_parameters_are_explained(
 ) -> None:
     """Empty or blank keyword lists and unknown options fail validation clearly."""
     assert message in config_error("keywords", **params)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("status of operation n1ghtj4r?", [("codenames", "operation n1ghtj4r")]),
+        ("what about pr0ject b l u e b i r d", [("codenames", "pr0ject b l u e b i r d")]),
+        ("p r o j e c t b l u e b i r d", [("codenames", "p r o j e c t b l u e b i r d")]),
+        ("the bluebirds of project 4", []),
+    ],
+)
+def test_respelled_keywords_are_found_over_their_original_characters(
+    build_guard: Any, found: Any, text: str, expected: list[Any]
+) -> None:
+    """Leetspeak and spaced letters spell the keywords' own words too; the span is the text's."""
+    codenames = {"codenames": ["project bluebird", "operation nightjar"]}
+    assert found(build_guard("keywords", keywords=codenames), text) == expected
+    off = build_guard("keywords", keywords=codenames, read_obfuscated=False)
+    assert found(off, text) == []
