@@ -36,7 +36,8 @@ import torch.nn.functional as F
 
 from . import data as D
 from . import refit
-from .inj_head import feature_session, load_tokenizer, select
+from .encoding import pad, runtime_windows
+from .inj_head import feature_session, load_tokenizer, select, train_loop
 
 VARIANTS = ("base", "w3", "nodav", "w3nodav", "attention")
 RECALLS = (0.835, 0.90)  # the shipped policy's hateful recall on dev, and the target
@@ -101,18 +102,12 @@ def token_states(graph: Path, texts: list[str]) -> list[np.ndarray]:
     """The last layer's states of each text's first TOKEN_CAP tokens (float16)."""
     sess, names = feature_session(graph)
     encs = load_tokenizer().encode_batch(texts, add_special_tokens=False)
-    ids = [[101, *e.ids[: TOKEN_CAP - 2], 102] for e in encs]
+    ids = [runtime_windows(e.ids, TOKEN_CAP, TOKEN_CAP)[0] for e in encs]
     out: list[np.ndarray] = [np.zeros(0)] * len(ids)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     for s in range(0, len(order), 64):
         idx = order[s : s + 64]
-        width = max(len(ids[i]) for i in idx)
-        a = np.zeros((len(idx), width), np.int64)
-        for r, i in enumerate(idx):
-            a[r, : len(ids[i])] = ids[i]
-        feeds = {"input_ids": a, "attention_mask": (a > 0).astype(np.int64)}
-        feeds["token_type_ids"] = np.zeros_like(a)
-        h = sess.run([names[-1]], feeds)[0]
+        h = sess.run([names[-1]], pad([ids[i] for i in idx]))[0]
         for r, i in enumerate(idx):
             out[i] = h[r, : len(ids[i])].astype(np.float16)
     return out
@@ -131,30 +126,14 @@ def _batch(states: list[np.ndarray], idx) -> tuple[torch.Tensor, torch.Tensor]:
 def fit_attention(pooled, states, y, w, epochs: int = 12, seed: int = 0) -> AttentionHead:
     """refit.fit_harm's loss and schedule, with the attention head."""
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
     head = AttentionHead(pooled.shape[1])
-    yt = torch.from_numpy(y.astype(np.float32))
-    mask = (yt >= 0).float() * torch.from_numpy(w.astype(np.float32))[:, None]
-    pos_w = torch.ones(y.shape[1])
-    pos_w[0] = max(1.0, float((y[:, 0] == 0).sum()) / max(1.0, float((y[:, 0] == 1).sum())))
-    opt = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=0.01)
-    steps = epochs * ((len(y) + 255) // 256)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
     pt = torch.from_numpy(pooled)
-    for _ in range(epochs):
-        head.train()
-        for b in torch.randperm(len(y), generator=gen).split(256):
-            h, m = _batch(states, b.numpy())
-            out = head(F.dropout(pt[b], 0.1, True), F.dropout(h, 0.1, True), m)
-            per = F.binary_cross_entropy_with_logits(
-                out, yt[b].clamp(min=0), reduction="none", pos_weight=pos_w
-            )
-            loss = (per * mask[b]).sum() / mask[b].sum().clamp(min=1.0)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    return head.eval()
+
+    def forward(b: torch.Tensor) -> torch.Tensor:
+        h, m = _batch(states, b.numpy())
+        return head(F.dropout(pt[b], 0.1, True), F.dropout(h, 0.1, True), m)
+
+    return train_loop(head, None, len(y), refit.harm_loss(y, w), epochs, seed, forward)
 
 
 def first_windows(feats, owner, n_rows: int) -> np.ndarray:

@@ -207,9 +207,10 @@ def fit(x, y, w, hidden: int, epochs: int = 20, seed: int = 0) -> torch.nn.Modul
     return train_loop(head, x, len(y), loss_fn, epochs, seed)
 
 
-def train_loop(head, x, n: int, loss_fn, epochs: int, seed: int) -> torch.nn.Module:
+def train_loop(head, x, n: int, loss_fn, epochs: int, seed: int, forward=None) -> torch.nn.Module:
     """AdamW with a one-cycle schedule over shuffled mini-batches of 256 rows of `x`, with
-    dropout 0.1 on the inputs; `loss_fn(head output, batch indices)`."""
+    dropout 0.1 on the inputs; `loss_fn(head output, batch indices)`. `forward(batch indices)`
+    replaces `head(dropout(x[batch]))` for a head with other inputs."""
     opt = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=0.01)
     gen = torch.Generator().manual_seed(seed)
     steps = epochs * ((n + 255) // 256)
@@ -217,7 +218,8 @@ def train_loop(head, x, n: int, loss_fn, epochs: int, seed: int) -> torch.nn.Mod
     head.train()
     for _ in range(epochs):
         for b in torch.randperm(n, generator=gen).split(256):
-            loss = loss_fn(head(F.dropout(x[b], 0.1, training=True)), b)
+            out = head(F.dropout(x[b], 0.1, training=True)) if forward is None else forward(b)
+            loss = loss_fn(out, b)
             opt.zero_grad()
             loss.backward()
             opt.step()

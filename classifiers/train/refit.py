@@ -164,9 +164,15 @@ def mlp(n_in: int, n_out: int) -> torch.nn.Sequential:
 
 
 def fit_harm(x, y, w, epochs: int = 20, seed: int = 0) -> torch.nn.Module:
-    """12 sigmoids with masked BCE; positives of `unsafe` weighted to balance the classes."""
+    """12 sigmoids with masked BCE (`harm_loss`)."""
     torch.manual_seed(seed)
     head = mlp(x.shape[1], y.shape[1])
+    return train_loop(head, x, len(y), harm_loss(y, w), epochs, seed)
+
+
+def harm_loss(y: np.ndarray, w: np.ndarray):
+    """`loss_fn(logits, batch indices)` for the harm head: BCE over the labels a row has
+    (targets -1 are masked), row weights `w`, positives of `unsafe` weighted to balance it."""
     yt = torch.from_numpy(y.astype(np.float32))
     mask = (yt >= 0).float() * torch.from_numpy(w.astype(np.float32))[:, None]
     pos = float((y[:, 0] == 1).sum())
@@ -180,7 +186,7 @@ def fit_harm(x, y, w, epochs: int = 20, seed: int = 0) -> torch.nn.Module:
         )
         return (per * mask[b]).sum() / mask[b].sum().clamp(min=1.0)
 
-    return train_loop(head, x, len(y), loss_fn, epochs, seed)
+    return loss_fn
 
 
 @torch.no_grad()
