@@ -151,7 +151,7 @@ def build(config: KeywordsConfig, context: BuildContext) -> KeywordsGuard:
 def _reader(keys: Iterable[str]) -> Deobfuscator:
     """English words and the keywords' own words (`nightjar` is in no English list)."""
     own = {word.lower() for key in keys for word in re.findall(r"[^\W\d_]+", key)}
-    return Deobfuscator(Deobfuscator.english().words | Deobfuscator.english().pieces | own)
+    return Deobfuscator(Deobfuscator.english().pieces | own)  # pieces: every English word
 
 
 KIND = GuardKind(config=KeywordsConfig, build=build)
