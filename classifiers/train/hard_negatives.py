@@ -612,6 +612,64 @@ def augment_documents(
     return out
 
 
+def diluted_documents(
+    docs: list[Example],
+    injections: list[Example],
+    benign_snippets: list[str],
+    n: int,
+    seed: int,
+    tag: str,
+    chars: int = 2200,
+) -> list[Example]:
+    """n documents of about `chars` characters (a runtime window of about 500 tokens: several
+    clean documents one after another) with one snippet between two of their paragraphs: an
+    injection (at most 400 characters, so a tenth to a fifth of the window) or, every third,
+    a benign sentence. What `augment_documents` misses: there the snippet is a large share of a
+    short document, while a paragraph hidden in a long one shares its window with ~450 benign
+    tokens and the head must find it there (tests/adversarial/test_long_text.py)."""
+    rng = random.Random(seed)
+    out: list[Example] = []
+    if not docs or not injections:
+        return out
+    for i in range(n):
+        parts: list[str] = []
+        while sum(len(p) + 2 for p in parts) < chars:
+            parts.append(rng.choice(docs).text[:1500].strip())
+        body = "\n\n".join(parts)[:chars]
+        if i % 3 == 2:  # benign twin
+            snip = rng.choice(BENIGN_INSERTS + benign_snippets)
+            inj, harm = 0, _harm()
+        else:
+            short = [
+                e for e in rng.sample(injections, min(8, len(injections))) if len(e.text) <= 400
+            ]
+            snip = rng.choice(short or injections).text[:400]
+            inj, harm = 1, [-1] * N
+        breaks = [
+            j for j in range(len(body)) if body.startswith("\n\n", j) or body.startswith(". ", j)
+        ]
+        cut = rng.choice(breaks) + 2 if breaks else rng.randrange(len(body))
+        out.append(
+            Example(
+                text=body[:cut]
+                + ("" if body[cut - 1] == "\n" else "\n\n")
+                + snip
+                + "\n\n"
+                + body[cut:],
+                file="synthetic/diluted_documents",
+                family="synthetic:diluted_documents",
+                group=f"dil|{tag}|{i}",
+                channel="document",
+                inj=inj,
+                harm=harm,
+                weight=1.0,
+                tags=("synthetic", "diluted"),
+                position="middle",
+            )
+        )
+    return out
+
+
 if __name__ == "__main__":
     from collections import Counter
 

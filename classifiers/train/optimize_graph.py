@@ -147,9 +147,22 @@ def _set_nodes(graph, nodes) -> None:
     graph.node.extend(nodes)
 
 
+def node_inputs(node) -> list[str]:
+    """A node's inputs and, for control flow (`If`), every name its branches read, outer-scope
+    values included (the attention kernels of the flash graph sit in such branches)."""
+    from onnx import AttributeProto
+
+    names = list(node.input)
+    for attr in node.attribute:
+        graphs = [attr.g] if attr.type == AttributeProto.GRAPH else list(attr.graphs)
+        for g in graphs:
+            names += [i for n in g.node for i in node_inputs(n)]
+    return names
+
+
 def live_nodes(nodes, outputs: list[str]):
     """`nodes` that some graph output depends on, in their original (topological) order
-    (also used by refit.py's splice)."""
+    (also used by refit.py's splice); what an `If` branch reads from outside counts."""
     producer = {o: n for n in nodes for o in n.output}
     need, stack, live = set(), list(outputs), set()
     while stack:
@@ -159,7 +172,7 @@ def live_nodes(nodes, outputs: list[str]):
         need.add(name)
         node = producer[name]
         live.add(id(node))
-        stack.extend(node.input)
+        stack.extend(node_inputs(node))
     return [n for n in nodes if id(n) in live]
 
 
