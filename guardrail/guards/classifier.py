@@ -26,9 +26,10 @@ records but which does not apply the fail mode: the policy asked for it.
 
 `route_non_english: guard-multilingual` sends every text that `guardrail.language.is_english`
 reads as not English (script, then stop words; short Latin texts count as English) to a second
-bundle with the same head and labels, so English traffic keeps the first bundle's speed. Its
-scores are mapped onto the first bundle's scale, per stage and label, piecewise linearly so
-that its calibrated threshold lands on the first bundle's (a score at the routed bundle's
+bundle with the same head and labels (`route_head:` names another head of it), so English
+traffic keeps the first bundle's speed. Its scores are mapped onto the first bundle's scale,
+per stage and label, piecewise linearly so that its calibrated threshold lands on the first
+bundle's (a score at the routed bundle's
 threshold reads as the first one's threshold; order is kept): rules, their thresholds and the
 escalation band apply unchanged. `route_when: not_latin` routes only texts whose letters are
 mostly not Latin (`guardrail.language.is_latin_script`: the scripts the English vocabulary cannot
@@ -106,6 +107,11 @@ class ClassifierConfig(GuardConfig):
         description="a second bundle (same head and labels, e.g. guard-multilingual) for texts "
         "that do not read as English; its scores are mapped onto this bundle's thresholds",
     )
+    route_head: str | None = Field(
+        default=None,
+        description="the head of the `route_non_english` bundle to use (default: the one "
+        "named by `head`), for a head only the first bundle has",
+    )
     route_when: Literal["not_english", "not_latin"] = Field(
         default="not_english",
         description="which texts `route_non_english` sends: not_english (script, then stop "
@@ -120,10 +126,13 @@ class ClassifierConfig(GuardConfig):
 
     @model_validator(mode="after")
     def _check_bundle(self, info: ValidationInfo) -> ClassifierConfig:
-        for ref in (self.bundle, self.route_non_english):
+        if self.route_head is not None and self.route_non_english is None:
+            raise ValueError("route_head names a head of the route_non_english bundle: set that")
+        routed = self.route_head or self.head
+        for ref, head in ((self.bundle, self.head), (self.route_non_english, routed)):
             manifest = manifest_for_validation(ref, info) if ref else None
             if manifest is not None:
-                check_head(manifest, self.head, self.labels)
+                check_head(manifest, head, self.labels)
         return self
 
 
@@ -241,7 +250,9 @@ class ClassifierGuard:
         findings: list[Finding] = []
         for (guard, rows, rewrite), results in zip(parts, runs, strict=True):
             for (i, _), result in zip(rows, results, strict=True):
-                found = self._findings(i, result)
+                found = guard._findings(
+                    i, result
+                )  # the routed bundle's head may be named otherwise
                 if rewrite:  # the text itself is read whole: a cut rewrite leaves no gap
                     found = [f for f in found if f.label != PARTIAL_SCAN]
                 findings += found if guard is self else self._rescaled(found, guard, ctx.stage)
@@ -389,7 +400,7 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
         guard.route = ClassifierGuard(
             context.name,
             shared_runtime(config.route_non_english, context),
-            config.head,
+            config.route_head or config.head,
             config.labels,
             config.threshold_profile,
             sample=config.long_text == "sample",
@@ -400,7 +411,8 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
         if missing:
             raise ValueError(
                 f"route_non_english bundle {config.route_non_english!r} has no label "
-                f"{', '.join(missing)} in head {config.head!r}: name `labels:` it can score"
+                f"{', '.join(missing)} in head {config.route_head or config.head!r}: name "
+                "`labels:` it can score"
             )
     return guard
 

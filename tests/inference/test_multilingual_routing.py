@@ -119,3 +119,57 @@ rules:
 """
     with pytest.raises(PolicyError, match="no label 'injection'"):
         load_policy_text(policy, file=str(tmp_path / "p.yaml"))
+
+
+def _rename_injection_head(folder: Path, name: str) -> None:
+    """The bundle's `injection` head under another name (same output): a head only it has."""
+    data = YAML(typ="safe", pure=True).load((folder / "bundle.yaml").read_text())
+    data["heads"] = {(name if k == "injection" else k): v for k, v in data["heads"].items()}
+    write_manifest(folder, data)
+
+
+def test_route_head_names_the_routed_bundles_head(two_bundles: tuple[Path, Path]) -> None:
+    """A guard on a head the routed bundle lacks (`injection_prompts`) scores routed texts
+    with `route_head`'s head there, mapped onto its own thresholds like any routed score."""
+    first, second = two_bundles
+    _rename_injection_head(first, "injection_prompts")
+    config = ClassifierConfig(
+        kind="classifier",
+        bundle=str(first),
+        head="injection_prompts",
+        route_non_english=str(second),
+        route_head="injection",
+    )
+    guard = build(config, BuildContext(name="injection"))
+    routed = _scores(guard, [GERMAN])
+    plain_second = _scores(_guard(second, None), [GERMAN])
+    assert routed[(0, "injection")] == pytest.approx(
+        rescale(plain_second[(0, "injection")], 0.2, 0.5)
+    )
+    assert routed[(0, "injection")] > 0.0
+
+
+def test_route_head_is_checked_at_load(two_bundles: tuple[Path, Path], tmp_path: Path) -> None:
+    """Without `route_head`, a head the routed bundle lacks is a policy error naming it; a
+    `route_head` without `route_non_english` is one too."""
+    first, second = two_bundles
+    _rename_injection_head(first, "injection_prompts")
+    from guardrail.policy.load import load_policy_text
+
+    def policy(extra: str) -> str:
+        return f"""\
+version: 1
+guards:
+  injection:
+    kind: classifier
+    bundle: {first}
+    head: injection_prompts
+{extra}
+rules:
+  - {{name: inj, guard: injection, stages: [input], action: block}}
+"""
+
+    with pytest.raises(PolicyError, match="no head 'injection_prompts'"):
+        load_policy_text(policy(f"    route_non_english: {second}"), file=str(tmp_path / "p.yaml"))
+    with pytest.raises(PolicyError, match="route_head"):
+        load_policy_text(policy("    route_head: injection"), file=str(tmp_path / "q.yaml"))
