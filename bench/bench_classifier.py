@@ -394,7 +394,10 @@ def session_mix(
         runtime.model.session = open_session(graph, 1)
         runtimes[f"runtime int8, graph {graph.name}"] = runtime
     for other in others:
-        runtimes[f"runtime int8: {other.name}"] = ClassifierRuntime(other, settings)
+        name = f"runtime int8: {other.name}"
+        if name in runtimes:  # the same bundle name from another folder (e.g. an older build)
+            name += f" ({other.path})"
+        runtimes[name] = ClassifierRuntime(other, settings)
     texts, origin = mix_texts(240)
     wall: dict[str, list[list[float]]] = {name: [] for name in runtimes}
     cpu: dict[str, list[float]] = {name: [] for name in runtimes}

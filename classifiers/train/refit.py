@@ -821,8 +821,13 @@ def ship(run, features, onnx, args, val, arrays, heads, n_rows, report) -> dict:
         args.heads,
         names,
     )
-    served = shipped_thresholds(th, [] if args.as_head else args.heads)
     print("spliced into", onnx, flush=True)
+    if args.as_head:  # a head beside the others: the policy, not the bundle, decides its use
+        calibrated = {
+            stage: by_head["injection"] for stage, by_head in th.items() if "injection" in by_head
+        }
+        return {"heads": args.heads, "as_head": args.as_head, "thresholds": calibrated}
+    served = shipped_thresholds(th, args.heads)
     dev = dev_rows(args.data_dir)
     return {
         "heads": args.heads,

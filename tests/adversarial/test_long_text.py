@@ -7,12 +7,14 @@ same document without it is forwarded. Before the fix only 16 windows of such a 
 scored (its edges and a sample of the middle), so most positions were never read at all.
 
 Every window is read now (`test_whole_read_covers_every_character` pins that independently
-of the model), but reading is not detecting by itself: guard-minilm scores this paragraph
-below its threshold (0.555) in two of the twenty cells, input at 30 % and 45 %, when it judges
-the 512-token window that holds it (0.36 and 0.49: that window is mostly benign newsletter).
-The bundle's `focus:` looks closer at such a window (injection >= 0.3): its 256-token
-sub-windows score the paragraph 0.99 and the cells are blocked (tests/inference/test_focus.py
-pins the mechanism on the 30 % cell's window).
+of the model), but reading is not detecting by itself: guard-minilm's `injection` head (the
+default policy's documents and tool results; until Session 12 user prompts too) scores this
+paragraph below its threshold (0.555) in two of the twenty cells, input at 30 % and 45 %, when
+it judges the 512-token window that holds it (0.36 and 0.49: that window is mostly benign
+newsletter). The bundle's `focus:` looks closer at such a window (injection >= 0.3): its
+256-token sub-windows score the paragraph 0.99 and the cells are blocked
+(tests/inference/test_focus.py pins the mechanism on the 30 % cell's window). User prompts now
+go to the `injection_prompts` head, which misses the paragraph (INPUT_HEAD_MISSES below).
 
 A policy with a deliberately tiny time budget shows the other half: a text the guard cannot
 read whole in time is blocked under `fail: closed` and, under `fail: open`, allowed only with
@@ -174,9 +176,21 @@ def send(base: str, text: str, stage: str) -> httpx.Response:
         return client.post(path, json=body)
 
 
+# User prompts are judged by guard-minilm's `injection_prompts` head (policies/default.yaml),
+# which flags far fewer real-traffic prompts but reads a paragraph diluted in a long benign
+# text worse than `injection` and its `focus:`: its 512-token windows score this paragraph
+# 0.01-0.4 and its sub-windows no more reliably (classifiers/guard-minilm/MODEL_CARD.md,
+# "Session 12"). At the input stage the classifier rule misses it in every cell; the signature
+# rule still blocks this (textbook) paragraph: `test_input_cells_are_blocked_by_the_signatures`.
+INPUT_HEAD_MISSES = pytest.mark.xfail(
+    strict=True, reason="injection_prompts misses a paragraph diluted in 100k characters"
+)
+
+
 def marks(stage: str, at: float) -> list[pytest.MarkDecorator]:
-    """`slow` outside the default run."""
-    return [] if (stage, at) in DEFAULT_RUN else [pytest.mark.slow]
+    """`slow` outside the default run; the input cells are known misses of the input head."""
+    known = [INPUT_HEAD_MISSES] if stage == "input" else []
+    return known if (stage, at) in DEFAULT_RUN else [*known, pytest.mark.slow]
 
 
 CELLS = [
@@ -212,6 +226,21 @@ def test_injected_paragraph_anywhere_in_a_long_document_is_blocked(
     error = reply.json()["error"]
     assert (reply.status_code, error["code"]) == (400, "content_blocked"), error
     assert error["rule"] in {"block-injection", "block-indirect-injection"}
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("at", [0.3, 0.6])
+def test_input_cells_are_blocked_by_the_signatures(
+    attack_proxy: ProxyFactory, fake: FakeUpstream, at: float
+) -> None:
+    """At the input stage the injected paragraph is still blocked (400), by the signature
+    rule, and nothing reaches the upstream: the known miss above is the classifier's alone."""
+    text = document(SEEDS["input"], INJECTION, at)
+    fake.script(Reply(text=SUMMARY))
+    reply = send(attack_proxy(), text, "input")
+    error = reply.json()["error"]
+    assert (reply.status_code, error["code"]) == (400, "content_blocked"), error
+    assert error["rule"] == "block-injection-signatures"
     assert fake.requests == []
 
 

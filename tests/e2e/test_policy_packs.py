@@ -61,10 +61,11 @@ def test_classifiers_use_the_named_bundle(name: str) -> None:
     assert set(_classifier_bundles(path)) == {"guard-minilm"}
 
 
-# The one deliberate loosening: default.yaml's `injection` on user prompts, chosen on dev/ with
-# the signature rules beside it (classifiers/guard-minilm/MODEL_CARD.md, "Session 10"); the
-# policies that extend default.yaml inherit it. Any other, or another value, fails below.
-CHOSEN_LOOSER = {("block-injection", "injection"): 0.9}
+# The one deliberate loosening: default.yaml's `injection` on user prompts (the
+# `injection_prompts` head), chosen on dev/ with the signature rules beside it
+# (classifiers/guard-minilm/MODEL_CARD.md, "Session 12"); the policies that extend
+# default.yaml inherit it. Any other, or another value, fails below.
+CHOSEN_LOOSER = {("block-injection", "injection"): 0.72}
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=[p.stem for p in POLICIES])
