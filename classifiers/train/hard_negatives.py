@@ -596,20 +596,27 @@ def augment_documents(
             inj, harm = 1, [-1] * N
         text = wrapper.format(doc=_insert(doc, snip, where), **fill)
         out.append(
-            Example(
-                text=text,
-                file="synthetic/augmented_documents",
-                family="synthetic:augmented_documents",
-                group=f"aug|{tag}|{i}",
-                channel="document",
-                inj=inj,
-                harm=harm,
-                weight=1.0,
-                tags=("synthetic", "position:" + where),
-                position=where,
-            )
+            _synthetic_document(text, "augmented_documents", f"aug|{tag}|{i}", inj, harm, where)
         )
     return out
+
+
+def _synthetic_document(
+    text: str, kind: str, group: str, inj: int, harm: list[int], where: str
+) -> Example:
+    """A generated document row (`synthetic/<kind>`), its snippet at `where`."""
+    return Example(
+        text=text,
+        file=f"synthetic/{kind}",
+        family=f"synthetic:{kind}",
+        group=group,
+        channel="document",
+        inj=inj,
+        harm=harm,
+        weight=1.0,
+        tags=("synthetic", "position:" + where),
+        position=where,
+    )
 
 
 def diluted_documents(
@@ -649,23 +656,10 @@ def diluted_documents(
             j for j in range(len(body)) if body.startswith("\n\n", j) or body.startswith(". ", j)
         ]
         cut = rng.choice(breaks) + 2 if breaks else rng.randrange(len(body))
+        sep = "" if body[cut - 1] == "\n" else "\n\n"
+        text = body[:cut] + sep + snip + "\n\n" + body[cut:]
         out.append(
-            Example(
-                text=body[:cut]
-                + ("" if body[cut - 1] == "\n" else "\n\n")
-                + snip
-                + "\n\n"
-                + body[cut:],
-                file="synthetic/diluted_documents",
-                family="synthetic:diluted_documents",
-                group=f"dil|{tag}|{i}",
-                channel="document",
-                inj=inj,
-                harm=harm,
-                weight=1.0,
-                tags=("synthetic", "diluted"),
-                position="middle",
-            )
+            _synthetic_document(text, "diluted_documents", f"dil|{tag}|{i}", inj, harm, "middle")
         )
     return out
 
