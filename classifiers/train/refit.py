@@ -32,6 +32,7 @@ Writes runs/<run>/refit.json (counts and metrics only: no text is printed or wri
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import sys
@@ -487,7 +488,16 @@ def splice(onnx_in: Path, onnx_out: Path, heads: dict[str, torch.nn.Sequential])
             graph.output.append(
                 helper.make_tensor_value_info(f"{name}_logits", TensorProto.FLOAT, ["batch", n_out])
             )
-    keep = [n for n in graph.node if not outputs & set(n.output)]
+    # an earlier splice of the same head (its nodes and weights under /refit/<name>/) goes too
+    earlier = tuple(f"/refit/{name}/" for name in heads)
+    keep = [
+        n
+        for n in graph.node
+        if not outputs & set(n.output) and not any(o.startswith(earlier) for o in n.output)
+    ]
+    live = [t for t in graph.initializer if not t.name.startswith(earlier)]
+    del graph.initializer[:]
+    graph.initializer.extend(live)
     for name, head in heads.items():
         lin1, lin2 = head[0], head[2]
         p = f"/refit/{name}/"
@@ -625,7 +635,7 @@ def update_manifest(
             # a copy, not the same mapping: YAML would write an anchor and an alias
             spec["thresholds_by_stage"]["tool"] = dict(spec["thresholds_by_stage"]["retrieved"])
         # one record per head: a later write of the other head keeps this one
-        manifest["training"].setdefault("refit", {})[head] = info
+        manifest["training"].setdefault("refit", {})[head] = copy.deepcopy(info)  # no alias
     with path.open("w") as f:
         yaml.dump(manifest, f)
     rehash(bundle)
@@ -872,6 +882,8 @@ def main(argv=None) -> None:
         "to its heads or attention kernels, whose feature caches are still valid)",
     )
     args = ap.parse_args(argv)
+    if args.as_head and not (args.write and args.heads == ["injection"]):
+        ap.error("--as-head needs --write and --heads injection")
     torch.set_num_threads(1)
     t0 = time.time()
     run = RUNS / args.run

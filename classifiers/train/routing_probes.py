@@ -40,9 +40,13 @@ def policy_variant(policy: Path, routed: bool, out: Path) -> Path:
             continue
         guard.pop("route_non_english", None)
         guard.pop("route_when", None)
+        # a head only guard-minilm has (injection_prompts) names guard-multilingual's own
+        route_head = guard.pop("route_head", None)
         if routed:
             guard["route_non_english"] = "guard-multilingual"
             guard["route_when"] = "not_latin"
+            if route_head is not None:
+                guard["route_head"] = route_head
     with out.open("w") as f:
         yaml.dump(data, f)
     return out

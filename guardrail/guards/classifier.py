@@ -104,8 +104,9 @@ class ClassifierConfig(GuardConfig):
     )
     route_non_english: str | None = Field(
         default=None,
-        description="a second bundle (same head and labels, e.g. guard-multilingual) for texts "
-        "that do not read as English; its scores are mapped onto this bundle's thresholds",
+        description="a second bundle (same head and labels unless `route_head` names another "
+        "head, e.g. guard-multilingual) for texts that do not read as English; its scores "
+        "are mapped onto this bundle's thresholds",
     )
     route_head: str | None = Field(
         default=None,
@@ -250,9 +251,8 @@ class ClassifierGuard:
         findings: list[Finding] = []
         for (guard, rows, rewrite), results in zip(parts, runs, strict=True):
             for (i, _), result in zip(rows, results, strict=True):
-                found = guard._findings(
-                    i, result
-                )  # the routed bundle's head may be named otherwise
+                # each guard reads its own head: the routed bundle's may be named otherwise
+                found = guard._findings(i, result)
                 if rewrite:  # the text itself is read whole: a cut rewrite leaves no gap
                     found = [f for f in found if f.label != PARTIAL_SCAN]
                 findings += found if guard is self else self._rescaled(found, guard, ctx.stage)
@@ -414,6 +414,9 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
                 f"{', '.join(missing)} in head {config.route_head or config.head!r}: name "
                 "`labels:` it can score"
             )
+        # and one only the routed head has (`route_head` may name a head with more) is not
+        # this guard's to report: its findings would not be on this guard's scale
+        guard.route.labels = guard.labels
     return guard
 
 

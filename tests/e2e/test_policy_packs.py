@@ -90,3 +90,29 @@ def test_written_thresholds_only_tighten(path: Path) -> None:
             and CHOSEN_LOOSER.get((rule.name, label)) != rule.threshold_for(label)
         ]
     assert looser == []
+
+
+EXTENDS_DEFAULT = [
+    p
+    for p in POLICIES
+    if YAML(typ="safe").load(p.read_text(encoding="utf-8")).get("extends") == "default.yaml"
+]
+
+
+@pytest.mark.parametrize("path", EXTENDS_DEFAULT, ids=[p.stem for p in EXTENDS_DEFAULT])
+def test_a_pack_extending_default_never_loosens_its_rules(path: Path) -> None:
+    """A rule a pack redefines under a default.yaml name fires at no higher threshold, label by
+    label, than default's (strict.yaml's `injection`-only override once lifted `jailbreak`)."""
+    default = {r.name: r for r in Pipeline.from_file(ROOT / "policies/default.yaml").policy.rules}
+    looser = []
+    for rule in Pipeline.from_file(path).policy.rules:
+        base = default.get(rule.name)
+        if base is None:
+            continue
+        labels = set(rule.thresholds) & set(base.thresholds)
+        looser += [
+            (rule.name, label, rule.threshold_for(label), base.threshold_for(label))
+            for label in sorted(labels)
+            if rule.threshold_for(label) > base.threshold_for(label)
+        ]
+    assert EXTENDS_DEFAULT and looser == []

@@ -7,6 +7,7 @@ from classifiers.train.hard_negatives import BENIGN_INSERTS, diluted_documents
 
 
 def _row(text: str, inj: int) -> Example:
+    """A training row of the documents file."""
     return Example(text, "injection/documents", "f", "g", "document", inj, [-1] * 12)
 
 
@@ -34,4 +35,4 @@ def test_the_same_seed_gives_the_same_rows() -> None:
     """Deterministic: a rebuild trains on the same rows."""
     a = diluted_documents(DOCS, ATTACKS, [], 9, seed=5, tag="t", chars=600)
     b = diluted_documents(DOCS, ATTACKS, [], 9, seed=5, tag="t", chars=600)
-    assert [r.text for r in a] == [r.text for r in b]
+    assert len(a) == 9 and [r.text for r in a] == [r.text for r in b]

@@ -58,12 +58,14 @@ def _graph(path: Path) -> Path:
 
 
 def _run(path: Path, outputs: list[str]) -> list[np.ndarray]:
+    """`outputs` of the graph at `path` on one fixed input."""
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     x = np.linspace(-1, 1, WIDTH, dtype=np.float32)[None]
     return sess.run(outputs, {"x": x, "flag": np.array(True)})
 
 
 def _pooled(path: Path) -> np.ndarray:
+    """The pooled tensor the heads read, for the same input."""
     model = onnx.load(str(path))
     model.graph.output.append(helper.make_empty_tensor_value_info(POOLED))
     extended = path.with_name("pooled.onnx")
@@ -99,6 +101,34 @@ def test_a_head_is_replaced_in_a_graph_with_control_flow(tmp_path: Path) -> None
     splice(path, path, {"harm": head})
     model = onnx.load(str(path))
     assert [n.op_type for n in model.graph.node].count("If") == 1
+    (harm,) = _run(path, ["harm_logits"])
+    want = head(torch.from_numpy(_pooled(path))).detach().numpy()
+    np.testing.assert_allclose(harm, want, atol=2e-2, rtol=2e-3)
+
+
+def _as_float32_splice(path: Path) -> None:
+    """The head weights as an earlier splice stored them: float32 tensors, no casts."""
+    model = onnx.load(str(path))
+    casts = {n.output[0]: n for n in model.graph.node if n.op_type == "Cast"}
+    inits = {t.name: t for t in model.graph.initializer}
+    for out, node in casts.items():
+        weight = numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
+        model.graph.initializer.append(numpy_helper.from_array(weight, out))
+        model.graph.initializer.remove(inits[node.input[0]])
+        model.graph.node.remove(node)
+    onnx.save(model, str(path))
+
+
+@pytest.mark.parametrize("earlier", ["float16", "float32"])
+def test_a_spliced_head_can_be_spliced_again(tmp_path: Path, earlier: str) -> None:
+    """Splicing a head over its own earlier splice (either weight format) replaces it."""
+    path = _graph(tmp_path / "g.onnx")
+    torch.manual_seed(2)
+    splice(path, path, {"harm": mlp(WIDTH, 2).eval()})
+    if earlier == "float32":
+        _as_float32_splice(path)
+    head = mlp(WIDTH, 2).eval()
+    splice(path, path, {"harm": head})
     (harm,) = _run(path, ["harm_logits"])
     want = head(torch.from_numpy(_pooled(path))).detach().numpy()
     np.testing.assert_allclose(harm, want, atol=2e-2, rtol=2e-3)
