@@ -29,13 +29,13 @@ reads as not English (script, then stop words; short Latin texts count as Englis
 bundle with the same head and labels (`route_head:` names another head of it), so English
 traffic keeps the first bundle's speed. Its scores are mapped onto the first bundle's scale,
 per stage and label, piecewise linearly so that its calibrated threshold lands on the first
-bundle's (a score at the routed bundle's
-threshold reads as the first one's threshold; order is kept): rules, their thresholds and the
-escalation band apply unchanged. `route_when: not_latin` routes only texts whose letters are
-mostly not Latin (`guardrail.language.is_latin_script`: the scripts the English vocabulary cannot
-read), so French or German text stays with the first bundle; the Latin part of a routed text
-(runs of six words or more, `guardrail.language.latin_part`) is read by the first bundle too,
-and the part of a Latin text in other scripts (eight letters or more, `other_script_part`) by the
+bundle's (a score at the routed bundle's threshold reads as the first one's threshold; order
+is kept): rules, their thresholds and the escalation band apply unchanged.
+`route_when: not_latin` routes only texts whose letters are mostly not Latin
+(`guardrail.language.is_latin_script`: the scripts the English vocabulary cannot read), so
+French or German text stays with the first bundle; the Latin part of a routed text (runs of
+six words or more, `guardrail.language.latin_part`) is read by the first bundle too, and the
+part of a Latin text in other scripts (eight letters or more, `other_script_part`) by the
 routed one; the higher score counts, so padding an attack with text in another script does not
 take it away from the bundle that reads it.
 
