@@ -473,9 +473,9 @@ def same_encoder(features: Path, onnx_path: Path) -> dict:
 
 
 def splice(onnx_in: Path, onnx_out: Path, heads: dict[str, torch.nn.Sequential]) -> None:
-    """Replace the graph's `<name>_logits` heads by `heads` (fp32 MLPs on the pooled tensor),
-    or add one as a new output where the graph has no such head; nodes that only fed the old
-    heads are dropped, the rest is untouched."""
+    """Replace the graph's `<name>_logits` heads by `heads` (MLPs on the pooled tensor, their
+    weights stored as float16), or add one as a new output where the graph has no such head;
+    nodes that only fed the old heads are dropped, the rest is untouched."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
