@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ["GUARDRAIL_INFERENCE_CACHE_SIZE"] = "0"  # read when the runtimes are built
 
-from bench_routing import interleaved, p  # noqa: E402  (a sibling script, not a package)
+from bench_routing import interleaved, print_table  # noqa: E402  (a sibling script, not a package)
 from ruamel.yaml import YAML  # noqa: E402
 
 from classifiers.train import probes  # noqa: E402
@@ -82,10 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
     times = asyncio.run(run(args.policy, args.rounds))
-    print("| read_obfuscated | texts | n | p50 ms | p95 ms |\n|---|---|---|---|---|")
-    for (name, group), values in sorted(times.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        p50, p95 = p(values, 0.5), p(values, 0.95)
-        print(f"| {name} | {group} | {len(values)} | {p50:.2f} | {p95:.2f} |")
+    print_table("read_obfuscated", sorted(times.items(), key=lambda kv: (kv[0][1], kv[0][0])))
     print()
     for group in dict.fromkeys(g for _, g in times):
         on, off = statistics.median(times[("on", group)]), statistics.median(times[("off", group)])

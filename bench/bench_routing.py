@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,16 +78,21 @@ def p(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))]
 
 
+def print_table(first: str, times: Iterable[tuple[tuple[str, str], list[float]]]) -> None:
+    """A markdown table of p50 / p95 per (variant, text group); `first` names the variant."""
+    print(f"| {first} | texts | n | p50 ms | p95 ms |\n|---|---|---|---|---|")
+    for (name, group), values in times:
+        p50, p95 = p(values, 0.5), p(values, 0.95)
+        print(f"| {name} | {group} | {len(values)} | {p50:.2f} | {p95:.2f} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--policy", type=Path, default=ROOT / "policies/default.yaml")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
     times = asyncio.run(run(args.policy, args.rounds))
-    print("| policy | texts | n | p50 ms | p95 ms |\n|---|---|---|---|---|")
-    for (name, group), values in times.items():
-        p50, p95 = p(values, 0.5), p(values, 0.95)
-        print(f"| {name} | {group} | {len(values)} | {p50:.2f} | {p95:.2f} |")
+    print_table("policy", times.items())
     med = {k: statistics.median(v) for k, v in times.items()}
     en_ratio = med[("routed", "english")] / med[("unrouted", "english")]
     script_ratio = med[("routed", "non-Latin")] / med[("routed", "english")]

@@ -38,7 +38,7 @@ import torch
 from . import data as D
 from . import refit
 from .evaluate import build_val_set, softmax
-from .inj_head import cached_features, fit, per_row_max, select, window_labels
+from .inj_head import cached_features, fit, per_row_max, select
 
 PROMPT_KINDS = (
     "agent_scaffold",
@@ -87,11 +87,9 @@ def leave_kinds_out(run: Path, features: Path, data_dir: Path) -> tuple[dict, di
     """Per kind: (rows, probs of `previous`, of the held-out refit head) for prompts and docs."""
     val = build_val_set(data_dir)
     base, own = refit.train_rows(data_dir)
+    refit.assert_no_dev(base + own["extra"], data_dir)  # dev/ is only scored, below in main
     rows, feats, owner, logits = refit.train_features(run, features, base, own["extra"])
-    x = select(feats, refit.MEANS, refit.MAXES)
-    w = np.array([rows[i].weight for i in owner])
-    y = window_labels(rows, owner, logits)
-    keep = (np.array([rows[i].inj for i in owner]) >= 0) & (y >= 0)
+    x, y, w, keep = refit.injection_windows(rows, feats, owner, logits)
     vf, vo, vlog = cached_features(run, "val", features, val)
     vx = select(vf, refit.MEANS, refit.MAXES)
     prev_tr, prev_va = (

@@ -221,13 +221,19 @@ def harm_window_targets(rows: list[D.Example], owner: np.ndarray) -> np.ndarray:
     return np.array([rows[i].harm for i in owner], dtype=np.int64)
 
 
-def fit_heads(rows, feats, owner, logits, seed: int = 0):
-    """Both heads on the windows of `rows`."""
+def injection_windows(rows, feats, owner, logits):
+    """(features, window labels, weights, which windows train the injection head) for the
+    windows of `rows`: rows with an injection label, an attack row's top window only."""
     x = select(feats, MEANS, MAXES)
     w = np.array([rows[i].weight for i in owner])
-    inj_rows = np.array([rows[i].inj for i in owner])
-    y_inj = window_labels(rows, owner, logits)
-    keep = (inj_rows >= 0) & (y_inj >= 0)
+    y = window_labels(rows, owner, logits)
+    keep = (np.array([rows[i].inj for i in owner]) >= 0) & (y >= 0)
+    return x, y, w, keep
+
+
+def fit_heads(rows, feats, owner, logits, seed: int = 0):
+    """Both heads on the windows of `rows`."""
+    x, y_inj, w, keep = injection_windows(rows, feats, owner, logits)
     inj = fit(x[keep], y_inj[keep], w[keep], HIDDEN, seed=seed)
     y_harm = harm_window_targets(rows, owner)
     keep_h = (y_harm >= 0).any(1)
