@@ -439,6 +439,29 @@ def loso_harm(rows, feats, owner, val, vfeat, full_heads, families=LOSO_HARM_FAM
 POOLED = "/model/Concat_output_0"
 
 
+def pooled_layout(onnx_path: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(layers whose token means, layers whose token maxima) the graph's pooled tensor
+    concatenates, in its order: guard-minilm's is every layer's mean then the last layer's max,
+    the 4-layer student's every layer's mean."""
+    import onnx
+
+    graph = onnx.load(str(onnx_path)).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    concat = producer[POOLED]
+    maxes = sum(producer[i].op_type == "ReduceMax" for i in concat.input)
+    means = len(concat.input) - maxes
+    if producer[concat.input[-1]].op_type != "ReduceMax" and maxes:
+        raise SystemExit(f"{onnx_path}: {POOLED} is not <means..., max>")
+    return tuple(range(1, means + 1)), tuple(range(means, means + maxes))
+
+
+def use_bundle(bundle: Path) -> None:
+    """Refit `bundle`'s heads instead of guard-minilm's (module-wide, as the CLI's --bundle)."""
+    global BUNDLE, MEANS, MAXES
+    BUNDLE = bundle.resolve()
+    MEANS, MAXES = pooled_layout(BUNDLE / "model.onnx")
+
+
 def encoder_weights(onnx_path: Path) -> dict[str, str]:
     """sha256 of each weight tensor (>= 1,000 values) the pooled features depend on, by name:
     the encoder. Small constants (shapes, scales of one value) are graph plumbing."""
@@ -857,6 +880,13 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", default="r2")
     ap.add_argument("--data-dir", type=Path, default=D.DEFAULT_DATA_DIR)
+    ap.add_argument(
+        "--bundle",
+        type=Path,
+        default=BUNDLE,
+        help="the bundle whose heads are refit "
+        "(default guard-minilm; e.g. classifiers/guard-minilm-l4)",
+    )
     ap.add_argument("--loso", action="store_true", help="also the leave-family-out refits")
     ap.add_argument("--budgets", help="FPR budgets, e.g. input.injection=0.01,output.harm=0.02")
     ap.add_argument(
@@ -891,6 +921,7 @@ def main(argv=None) -> None:
     if args.as_head and not (args.write and args.heads == ["injection"]):
         ap.error("--as-head needs --write and --heads injection")
     torch.set_num_threads(1)
+    use_bundle(args.bundle)
     t0 = time.time()
     run = RUNS / args.run
     run.mkdir(parents=True, exist_ok=True)

@@ -132,3 +132,18 @@ def test_a_spliced_head_can_be_spliced_again(tmp_path: Path, earlier: str) -> No
     (harm,) = _run(path, ["harm_logits"])
     want = head(torch.from_numpy(_pooled(path))).detach().numpy()
     np.testing.assert_allclose(harm, want, atol=2e-2, rtol=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("bundle", "layout"),
+    [
+        ("guard-minilm", ((1, 2, 3, 4, 5, 6), (6,))),
+        ("guard-minilm-l4", ((1, 2, 3, 4), ())),
+    ],
+)
+def test_pooled_layout_is_read_from_the_bundle_graph(bundle: str, layout: tuple) -> None:
+    """refit --bundle reads which layers' means and maxima the graph's pooled tensor holds."""
+    from classifiers.train.refit import pooled_layout
+
+    root = Path(__file__).resolve().parents[2]
+    assert pooled_layout(root / "classifiers" / bundle / "model.onnx") == layout
