@@ -104,7 +104,31 @@ def session(path: Path | bytes, threads: int = 1):
     so.inter_op_num_threads = 1
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = path if isinstance(path, bytes) else str(path)
-    return ort.InferenceSession(source, so, providers=["CPUExecutionProvider"])
+    return switched_on(ort.InferenceSession(source, so, providers=["CPUExecutionProvider"]))
+
+
+class _TokenHeadsOn:
+    """A session of a graph with the `token_heads` switch (classifiers/train/gate_tokens.py)
+    that feeds it true unless the feed says otherwise: training and evaluation code reads
+    every head, as the graph did before the switch."""
+
+    def __init__(self, sess) -> None:
+        self._sess = sess
+
+    def run(self, outputs, feeds, *args, **kwargs):
+        if "token_heads" not in feeds:
+            feeds = {**feeds, "token_heads": np.array(True)}
+        return self._sess.run(outputs, feeds, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._sess, name)
+
+
+def switched_on(sess):
+    """`sess`, wrapped in _TokenHeadsOn when its graph has the `token_heads` input."""
+    if any(i.name == "token_heads" for i in sess.get_inputs()):
+        return _TokenHeadsOn(sess)
+    return sess
 
 
 def check_against_torch(model: GuardModel, onnx_path: Path) -> float:

@@ -46,9 +46,19 @@ REFIT_HARM = {  # refit.py's spliced fp32 harm MLP: x @ w1 + b1, relu, @ w2 + b2
 PASS_THROUGH = ("Cast", "Mul")  # MatMulInteger -> Cast -> Mul(scales) -> Add(bias)
 
 
+def _nodes(graph):
+    """Every node of `graph`, those inside its `If` branches too (the token heads' switch and
+    the flash attention put nodes there)."""
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.type == attr.GRAPH:
+                yield from _nodes(attr.g)
+
+
 def _consumers(graph) -> dict[str, list]:
     out: dict[str, list] = {}
-    for node in graph.node:
+    for node in _nodes(graph):
         for name in node.input:
             out.setdefault(name, []).append(node)
     return out
@@ -100,7 +110,7 @@ def graph_state(graph_path: Path, target: dict[str, torch.Tensor]) -> dict[str, 
         key = name.removeprefix("model.")
         if name.startswith("model.") and key in target and arr.dtype == np.float32:
             state[key] = torch.from_numpy(arr.copy())
-    for node in graph.node:
+    for node in _nodes(graph):
         if node.op_type == "MatMulInteger":
             key = _bias_of(node.output[0], consumers, inits).removeprefix("model.")
             key = key.removesuffix(".bias") + ".weight"

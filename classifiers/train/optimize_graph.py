@@ -325,8 +325,15 @@ def session(path: Path, disabled: tuple[str, ...] = ()):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    return ort.InferenceSession(
-        str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled)
+    from .export import switched_on
+
+    return switched_on(
+        ort.InferenceSession(
+            str(path),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=list(disabled),
+        )
     )
 
 

@@ -70,7 +70,7 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         bundle = load_bundle(args.bundle, base_dir=Path.cwd())
         with ClassifierRuntime(bundle) as runtime:
-            runtime.score_sync(["guardrail models verify"])
+            runtime.analyze_sync(["guardrail models verify"])  # every output, token heads too
     except BundleError as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

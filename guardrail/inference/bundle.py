@@ -154,7 +154,9 @@ class Manifest(_Strict):
     base_model: str = ""
     max_length: int = Field(ge=8, le=8192)
     window_stride: int = Field(ge=1)
-    inputs: list[Literal["input_ids", "attention_mask", "token_type_ids"]]
+    # `token_heads`: a boolean switch; false skips the graph's token heads (a pass whose
+    # entities nobody decodes; classifiers/train/gate_tokens.py)
+    inputs: list[Literal["input_ids", "attention_mask", "token_type_ids", "token_heads"]]
     heads: dict[str, HeadSpec] = Field(min_length=1)
     files: dict[str, str]
     training: dict[str, Any] = Field(default_factory=dict)
@@ -165,6 +167,8 @@ class Manifest(_Strict):
     def _consistent(self) -> Manifest:
         if "input_ids" not in self.inputs:
             raise ValueError("inputs must include input_ids")
+        if "token_heads" in self.inputs and all(h.type != "token" for h in self.heads.values()):
+            raise ValueError("inputs: token_heads switches token heads, and there is none")
         if self.window_stride > self.max_length:
             raise ValueError("window_stride must not exceed max_length")
         for required in (MODEL_FILE, TOKENIZER_FILE):

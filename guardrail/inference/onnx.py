@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +104,23 @@ def open_session(
         raise BundleError(f"{path.name}: ONNX Runtime cannot load it: {exc}") from exc
 
 
+def session_feed(
+    session: ort.InferenceSession,
+    ids: npt.NDArray[np.int64],
+    mask: npt.NDArray[np.int64],
+    tokens: bool = True,
+) -> dict[str, npt.NDArray[Any]]:
+    """The feed for a bundle graph's session: token ids, attention mask, zero token types and
+    the `token_heads` switch (false skips the token heads), each where the graph has it."""
+    arrays: dict[str, npt.NDArray[Any]] = {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "token_type_ids": np.zeros_like(ids),
+        "token_heads": np.array(tokens),
+    }
+    return {i.name: arrays[i.name] for i in session.get_inputs() if i.name in arrays}
+
+
 def open_tokenizer(path: Path) -> Tokenizer:
     """The tokenizer at `path` with padding and truncation switched off (we window instead)."""
     try:
@@ -178,10 +195,14 @@ class OnnxModel:
             if wide_threads > threads and self.providers == ["CPUExecutionProvider"]
             else None  # intra-op threads are a CPU matter: no second copy on a GPU
         )
+        # a graph with the `token_heads` switch skips its token heads when told (`infer`)
+        self.switches_tokens = "token_heads" in self.input_names
         self._outputs = [head.output for head in self.heads.values()]
         embedding = bundle.manifest.embedding
         if embedding is not None:  # fetched from the same pass as the heads (no extra work)
             self._outputs.append(embedding.output)
+        token_outputs = {h.output for h in self.heads.values() if h.type == "token"}
+        self._skim_outputs = [o for o in self._outputs if o not in token_outputs]
         self._check_graph()
         self._lock = threading.Lock()
         self._passes = 0
@@ -261,30 +282,41 @@ class OnnxModel:
         """Every head's probabilities for each row (token heads: max over the row's tokens)."""
         return self.infer(rows).probs
 
-    def infer(self, rows: Sequence[Sequence[int]], wide: bool = False) -> Output:
+    def infer(
+        self, rows: Sequence[Sequence[int]], wide: bool = False, tokens: bool = True
+    ) -> Output:
         """One pass: every head's probabilities, and each token head's per-token ones
-        (`wide`: on the wide session, where there is one)."""
+        (`wide`: on the wide session, where there is one). `tokens=False` on a graph with the
+        `token_heads` switch skips the token heads: the output then has none of them."""
         if not rows:
             raise ValueError("forward() needs at least one row")
         ids, mask = self.pad(rows)
-        arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        arrays = {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "token_type_ids": np.zeros_like(ids),
+            "token_heads": np.array(tokens or not self.switches_tokens),
+        }
+        skim = self.switches_tokens and not tokens
+        heads = [(n, h) for n, h in self.heads.items() if not (skim and h.type == "token")]
         session = self.wide_session if wide and self.wide_session is not None else self.session
-        logits = session.run(self._outputs, {n: arrays[n] for n in self.input_names})
+        fetch = self._skim_outputs if skim else self._outputs
+        logits = session.run(fetch, {n: arrays[n] for n in self.input_names})
         with self._lock:
             self._passes += 1
             self._wide_passes += session is not self.session
-        embeddings = unit_rows(logits.pop()) if len(logits) > len(self.heads) else None
+        embeddings = unit_rows(logits.pop()) if len(logits) > len(heads) else None
         probs: dict[str, Probs] = {}
-        tokens: dict[str, list[Probs]] = {}
-        for (name, head), out in zip(self.heads.items(), logits, strict=True):
+        token_probs: dict[str, list[Probs]] = {}
+        for (name, head), out in zip(heads, logits, strict=True):
             activated = activate(head.type, np.asarray(out))
             if head.type != "token":
                 probs[name] = activated
                 continue
             # [rows, seq, labels] -> [rows, labels]: strongest token per label (padding excluded)
             probs[name] = (activated * mask[:, :, None]).max(axis=1)
-            tokens[name] = [activated[i, : len(row)] for i, row in enumerate(rows)]
-        return Output(probs, tokens, embeddings)
+            token_probs[name] = [activated[i, : len(row)] for i, row in enumerate(rows)]
+        return Output(probs, token_probs, embeddings)
 
 
 def unit_rows(pooled: object) -> Vectors:

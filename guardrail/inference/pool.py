@@ -207,16 +207,20 @@ class InferencePool:
         sample: Sample | None = None,
         focus: Focus | None = None,
         wide: Forward | None = None,
+        skim: tuple[Forward, Forward | None] | None = None,
     ) -> None:
         """`encode` gives the rows to score; `locate` (default: `encode`) the same windows with
         character offsets, used when token heads' entities are decoded (see `schemes`);
         `sample` a sampled read's windows (without it, a sampled read reads every window);
         `focus` which windows are scored again as sub-windows (inference/focus.py); `wide`
-        the forward for a pass that runs alone (module docstring)."""
+        the forward for a pass that runs alone (module docstring); `skim` the (narrow, wide)
+        forwards for a pass whose windows' entities nobody decodes: they may skip the token
+        heads (a graph with the `token_heads` switch)."""
         self.options = options or PoolOptions()
         self.stats = PoolStats()
         self._encode, self._locate, self._forward = encode, locate or encode, forward
         self._wide = wide
+        self._skim = skim
         self._lone = LoneChoice()  # which session a lone pass runs on (lone.py)
         self._sample, self._focus = sample, focus
         self._labels = {head: list(names) for head, names in labels.items()}
@@ -418,7 +422,7 @@ class InferencePool:
 
     def _run_chunk(self, windows: Sequence[Window], job: _Job) -> None:
         try:
-            output = self._pass([w.row for w in windows])
+            output = self._pass([w.row for w in windows], job.decodes)
             self._refocus(windows, output, job)
             found = self._decode(windows, output) if job.decodes else {}
             if windows[0].focused and self._focus is not None:  # a chunk is all one kind
@@ -432,7 +436,7 @@ class InferencePool:
 
     def _run_batch(self, items: Sequence[tuple[Window, _Job]]) -> None:
         try:
-            output = self._pass([window.row for window, _ in items])
+            output = self._pass([w.row for w, _ in items], any(job.decodes for _, job in items))
             merged = [
                 (job, window, part, self._decode([window], part) if job.decodes else {})
                 for (window, job), part in zip(items, _rows(output, len(items)), strict=True)
@@ -470,15 +474,19 @@ class InferencePool:
             self.stats.focused += len(subs)
         self._queue(subs, job)
 
-    def _pass(self, rows: Sequence[Row]) -> Output:
+    def _pass(self, rows: Sequence[Row], decodes: bool) -> Output:
+        """One forward pass over `rows` (`decodes`: some row's entities are decoded)."""
         others, ticket = PASSES.enter()
         try:
             wide = self._wide if others == 0 and not self._backlog() else None
             lone, tokens = wide is not None, sum(len(row) for row in rows)
             if wide is None or not self._lone.wide(tokens):
                 wide = None
+            forward = wide or self._forward
+            if self._skim is not None and not decodes:  # the same pass without token heads
+                forward = (self._skim[1] or self._skim[0]) if wide else self._skim[0]
             started = time.perf_counter()
-            result = (wide or self._forward)(rows)
+            result = forward(rows)
             if lone and PASSES.started == ticket:  # no pass began meanwhile: a clean timing
                 self._lone.record(wide is not None, time.perf_counter() - started, tokens)
         finally:

@@ -21,7 +21,14 @@ from guardrail.inference.bundle import Bundle, HeadSpec, load_bundle
 from guardrail.inference.entities import TokenScheme
 from guardrail.inference.focus import Focus
 from guardrail.inference.onnx import OnnxModel, Probs, Vectors
-from guardrail.inference.pool import Analysis, Encode, InferencePool, PoolOptions, Scores
+from guardrail.inference.pool import (
+    Analysis,
+    Encode,
+    Forward,
+    InferencePool,
+    PoolOptions,
+    Scores,
+)
 from guardrail.inference.windows import Row, Sampled, Window, Windowing
 from guardrail.settings import Settings, get_settings
 
@@ -81,6 +88,7 @@ class ClassifierRuntime:
             sample,
             focus,
             partial(model.infer, wide=True) if model.wide_session is not None else None,
+            _skim(model),
         )
         weakref.finalize(self, self.pool.close)
 
@@ -198,6 +206,15 @@ class ClassifierRuntime:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _skim(model: OnnxModel) -> tuple[Forward, Forward | None] | None:
+    """The model's (narrow, wide) forwards without its token heads, for passes whose entities
+    nobody decodes; None for a graph without the `token_heads` switch (nothing to skip)."""
+    if not model.switches_tokens:
+        return None
+    wide = partial(model.infer, wide=True, tokens=False) if model.wide_session is not None else None
+    return partial(model.infer, tokens=False), wide
 
 
 def _sample(windowing: Windowing, model: OnnxModel, text: str, offsets: bool) -> Sampled:

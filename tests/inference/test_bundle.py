@@ -78,6 +78,10 @@ def test_unparseable_tokenizer_is_a_bundle_error(bundle_copy: Path) -> None:
         ({"format": 2}, "format: Input should be 1"),
         ({"window_stride": 999}, "window_stride must not exceed max_length"),
         ({"inputs": ["attention_mask"]}, "inputs must include input_ids"),
+        (
+            {"inputs": ["input_ids", "token_heads"]},
+            "inputs: token_heads switches token heads, and there is none",
+        ),
         ({"files": {"model.onnx": "ab" * 32}}, "files must list tokenizer.json"),
         ({"files": {"model.onnx": "xyz", "tokenizer.json": "ab" * 32}}, "not a lower-case"),
     ],

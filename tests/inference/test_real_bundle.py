@@ -47,13 +47,29 @@ def test_real_bundle_verifies_and_has_the_documented_heads(shipped: ClassifierRu
 
 
 def test_real_bundle_scores_every_head_in_one_pass(shipped: ClassifierRuntime) -> None:
-    """One short text: one forward pass, probabilities in [0, 1] for every label of every head."""
+    """One short text analyzed: one forward pass, probabilities in [0, 1] for every label of
+    every head (token heads too)."""
     before = shipped.forward_passes
-    (scores,) = shipped.score_sync(["Can you recommend a good book about the history of Rome?"])
+    (result,) = shipped.analyze_sync(["Can you recommend a good book about the history of Rome?"])
     assert shipped.forward_passes - before == 1
     for name, head in shipped.heads.items():
-        assert list(scores[name]) == head.labels
-        assert all(0.0 <= p <= 1.0 for p in scores[name].values())
+        assert list(result.scores[name]) == head.labels
+        assert all(0.0 <= p <= 1.0 for p in result.scores[name].values())
+
+
+def test_a_score_nobody_decodes_skips_the_token_heads_and_changes_nothing_else() -> None:
+    """guard-minilm's `token_heads` switch: a `score` (no entities decoded) runs the pass
+    without the pii head; every other head's scores are those of a pass that ran it."""
+    text = "Maria Gonzalez wrote to the Boston office about her order."
+    with ClassifierRuntime(load_bundle("guard-minilm"), SETTINGS) as runtime:
+        assert runtime.model.switches_tokens
+        (scored,) = runtime.score_sync([text])
+    with ClassifierRuntime(load_bundle("guard-minilm"), SETTINGS) as runtime:
+        (analyzed,) = runtime.analyze_sync([text])
+    assert "pii" not in scored and "pii" in analyzed.scores
+    assert analyzed.entities["pii"]
+    for head in ("injection", "injection_prompts", "harm"):
+        assert scored[head] == analyzed.scores[head]
 
 
 def test_real_bundle_samples_a_100k_character_text_boundedly(shipped: ClassifierRuntime) -> None:

@@ -48,6 +48,7 @@ def test_open_session_runs_the_graph_with_those_fusions_off() -> None:
         pytest.skip("classifiers/guard-minilm not built yet")
     ids = np.array([[101, *range(2000, 2300), 102]], dtype=np.int64)
     feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": 0 * ids}
+    feed["token_heads"] = np.array(True)  # guard-minilm's switch: every head runs
 
     def outputs(session: ort.InferenceSession) -> list[np.ndarray]:
         return [np.asarray(o) for o in session.run(None, feed)]
@@ -70,7 +71,8 @@ def test_shipped_graph_attends_through_flash_only_when_unpadded(name: str) -> No
     """Every layer's attention is an If on an all-ones mask: unmasked MultiHeadAttention (ORT's
     flash kernel) then, the original Softmax path for padded batches."""
     graph = onnx.load(str(REPO_BUNDLES_DIR / name / "model.onnx")).graph
-    branches = [n for n in graph.node if n.op_type == "If"]
+    # the token heads' switch is an If too (classifiers/train/gate_tokens.py): not attention
+    branches = [n for n in graph.node if n.op_type == "If" and n.input[0] != "token_heads"]
     condition = {o: n for n in graph.node for o in n.output}
     assert len(branches) in (4, 6)  # guard-minilm-l4 / guard-minilm layers
     for node in branches:

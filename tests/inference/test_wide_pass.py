@@ -110,7 +110,7 @@ def test_a_pass_with_work_queued_for_the_workers_stays_narrow(tiny_bundle: Path)
         assert wait_until(lambda: executor.queued == 0, timeout_s=WAIT_S, interval_s=0.01)
         futures = runtime.pool.submit([TEXTS[0]])
         assert executor.queued == 1
-        runtime.pool._pass(runtime.rows(TEXTS[1]))  # on this thread, with the job queued
+        runtime.pool._pass(runtime.rows(TEXTS[1]), False)  # on this thread, job queued
         assert runtime.forward_passes == 1 and runtime.wide_passes == 0
         gate.set()
         futures[0].result(WAIT_S)  # alone by now: nothing queued, nothing else in flight
