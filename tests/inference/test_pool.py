@@ -296,3 +296,38 @@ def test_a_request_of_many_texts_gets_one_turn(per_request: bool, b_turn: int) -
         future.result(timeout=10)
     pool.close()
     assert order.index(100) == b_turn
+
+
+@pytest.mark.parametrize("batching", [False, True])
+def test_a_pass_nobody_decodes_runs_the_skim_forward(
+    pii_runtime: ClassifierRuntime, batching: bool
+) -> None:
+    """With `skim` forwards, a pass whose windows' entities nobody decodes runs the skim (no
+    token heads); one with a decoding job runs the full forward, batched with others or not."""
+    heads = pii_runtime.heads
+    vocabulary = pii_runtime.model.tokenizer.token_to_id
+    schemes = {n: TokenScheme(h, vocabulary) for n, h in heads.items() if h.type == "token"}
+    labels = {n: h.labels for n, h in heads.items()}
+    calls: list[str] = []
+
+    def full(rows: Sequence[Row]) -> Any:
+        calls.append("full")
+        return pii_runtime.model.infer(rows)
+
+    def skim(rows: Sequence[Row]) -> Any:
+        calls.append("skim")
+        output = pii_runtime.model.infer(rows)  # the tiny graph has no switch: drop the heads
+        return type(output)({h: p for h, p in output.probs.items() if h not in schemes}, {})
+
+    options = PoolOptions(workers=1, cache_size=0, batching=batching, batch_wait_s=0.0)
+    pool = InferencePool(
+        pii_runtime.rows, full, labels, options, schemes=schemes,
+        locate=pii_runtime.windows, skim=(skim, None),
+    )  # fmt: skip
+    try:
+        (scored,) = pool.score_sync(["alice lives in paris"])
+        assert calls == ["skim"] and not set(schemes) & set(scored)
+        (analyzed,) = pool.analyze_sync(["bob works in berlin"])
+        assert calls == ["skim", "full"] and set(schemes) <= set(analyzed.scores)
+    finally:
+        pool.close()
