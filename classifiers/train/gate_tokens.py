@@ -54,20 +54,25 @@ def gate(model, token_outputs: list[str]):  # onnx.ModelProto -> onnx.ModelProto
     if not moved:
         raise SystemExit("no node feeds only the token heads: nothing to gate")
     declared = {o.name: o for o in graph.output}
+    # shape annotations of values that now live in the branch go with them
+    inside = {o for n in moved for o in n.output}
     then = helper.make_graph(
-        moved, "token_heads_on", [], [copy_info(declared[o]) for o in token_outputs]
-    )
-    empty = []
-    for name in token_outputs:
-        width = declared[name].type.tensor_type.shape.dim[-1].dim_value
-        value = numpy_helper.from_array(np.zeros((0, 0, width), np.float32), name + "_empty")
-        empty.append(helper.make_node("Constant", [], [name + "_off"], value=value))
-    other = helper.make_graph(
-        empty,
-        "token_heads_off",
+        moved,
+        "token_heads_on",
         [],
-        [helper.make_tensor_value_info(o + "_off", TensorProto.FLOAT, None) for o in token_outputs],
+        [copy_info(declared[o]) for o in token_outputs],
+        value_info=[v for v in graph.value_info if v.name in inside],
     )
+    empty, off = [], []
+    for name in token_outputs:
+        tensor = declared[name].type.tensor_type
+        dtype = helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+        value = numpy_helper.from_array(
+            np.zeros((0, 0, tensor.shape.dim[-1].dim_value), dtype), name + "_empty"
+        )
+        empty.append(helper.make_node("Constant", [], [name + "_off"], value=value))
+        off.append(helper.make_tensor_value_info(name + "_off", tensor.elem_type, None))
+    other = helper.make_graph(empty, "token_heads_off", [], off)
     switch = helper.make_node(
         "If", [SWITCH], token_outputs, then_branch=then, else_branch=other, name="/token_heads/If"
     )
@@ -81,6 +86,9 @@ def gate(model, token_outputs: list[str]):  # onnx.ModelProto -> onnx.ModelProto
     live = [t for t in graph.initializer if t.name in used]
     del graph.initializer[:]
     graph.initializer.extend(live)
+    outside = [v for v in graph.value_info if v.name not in inside]
+    del graph.value_info[:]
+    graph.value_info.extend(outside)
     onnx.checker.check_model(model)
     return model
 
@@ -133,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     if not token_outputs:
         raise SystemExit(f"{args.bundle}: no token head")
     source = args.bundle / "model.onnx"
+    text = manifest_path.read_text()
+    listed = "inputs:\n" + "".join(f"- {name}\n" for name in manifest["inputs"])
+    if listed not in text:  # checked before anything is written
+        raise SystemExit(f"{manifest_path}: `inputs:` is not a plain block list; add {SWITCH}")
     with tempfile.TemporaryDirectory() as tmp:
         graph = Path(tmp) / "model.onnx"
         onnx.save(gate(onnx.load(str(source)), token_outputs), str(graph))
@@ -143,10 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.check_only:
             return
         write(args.bundle, graph)
-    text = manifest_path.read_text()
-    listed = "inputs:\n" + "".join(f"- {name}\n" for name in manifest["inputs"])
-    if listed not in text:
-        raise SystemExit(f"{manifest_path}: `inputs:` is not a plain block list; add {SWITCH}")
+    text = manifest_path.read_text()  # write() refreshed model.onnx's sha256 in it
     manifest_path.write_text(text.replace(listed, listed + f"- {SWITCH}\n"))
     print(f"wrote {source}: {', '.join(token_outputs)} behind `{SWITCH}`")
 

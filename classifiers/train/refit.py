@@ -450,8 +450,8 @@ def pooled_layout(onnx_path: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
     concat = producer[POOLED]
     maxes = sum(producer[i].op_type == "ReduceMax" for i in concat.input)
     means = len(concat.input) - maxes
-    if producer[concat.input[-1]].op_type != "ReduceMax" and maxes:
-        raise SystemExit(f"{onnx_path}: {POOLED} is not <means..., max>")
+    if maxes > 1 or (maxes and producer[concat.input[-1]].op_type != "ReduceMax"):
+        raise SystemExit(f"{onnx_path}: {POOLED} is not <means..., last layer's max>")
     return tuple(range(1, means + 1)), tuple(range(means, means + maxes))
 
 

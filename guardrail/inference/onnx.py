@@ -28,7 +28,8 @@ Vectors = npt.NDArray[np.float32]  # [rows, dim], each row of unit length
 
 @dataclass(frozen=True)
 class Output:
-    """What one forward pass gives: every head's probabilities per row, and per token."""
+    """What one forward pass gives: every head's probabilities per row, and per token (a pass
+    that skipped the token heads, `OnnxModel.infer(tokens=False)`, has none of theirs)."""
 
     probs: dict[str, Probs]  # head -> [rows, labels] (token heads: max over the row's tokens)
     tokens: dict[str, list[Probs]]  # token head -> per row: [row length, labels]
@@ -112,13 +113,23 @@ def session_feed(
 ) -> dict[str, npt.NDArray[Any]]:
     """The feed for a bundle graph's session: token ids, attention mask, zero token types and
     the `token_heads` switch (false skips the token heads), each where the graph has it."""
+    return feed([i.name for i in session.get_inputs()], ids, mask, tokens)
+
+
+def feed(
+    names: Sequence[str],
+    ids: npt.NDArray[np.int64],
+    mask: npt.NDArray[np.int64],
+    tokens: bool = True,
+) -> dict[str, npt.NDArray[Any]]:
+    """The arrays of the bundle inputs among `names` (see `session_feed`)."""
     arrays: dict[str, npt.NDArray[Any]] = {
         "input_ids": ids,
         "attention_mask": mask,
         "token_type_ids": np.zeros_like(ids),
         "token_heads": np.array(tokens),
     }
-    return {i.name: arrays[i.name] for i in session.get_inputs() if i.name in arrays}
+    return {name: arrays[name] for name in names if name in arrays}
 
 
 def open_tokenizer(path: Path) -> Tokenizer:
@@ -225,6 +236,12 @@ class OnnxModel:
 
     def _check_graph(self) -> None:
         graph_inputs = {i.name for i in self.session.get_inputs()}
+        switch = [i for i in self.session.get_inputs() if i.name == "token_heads"]
+        if switch and (switch[0].type != "tensor(bool)" or switch[0].shape not in ([], [1])):
+            raise BundleError(
+                f"{self.bundle.name}: model.onnx input token_heads must be one boolean, "
+                f"not {switch[0].type} {switch[0].shape}"
+            )
         graph_outputs = {o.name: o.shape for o in self.session.get_outputs()}
         missing = [n for n in self.input_names if n not in graph_inputs]
         unfed = graph_inputs - set(self.input_names)
@@ -291,17 +308,11 @@ class OnnxModel:
         if not rows:
             raise ValueError("forward() needs at least one row")
         ids, mask = self.pad(rows)
-        arrays = {
-            "input_ids": ids,
-            "attention_mask": mask,
-            "token_type_ids": np.zeros_like(ids),
-            "token_heads": np.array(tokens or not self.switches_tokens),
-        }
         skim = self.switches_tokens and not tokens
         heads = [(n, h) for n, h in self.heads.items() if not (skim and h.type == "token")]
         session = self.wide_session if wide and self.wide_session is not None else self.session
         fetch = self._skim_outputs if skim else self._outputs
-        logits = session.run(fetch, {n: arrays[n] for n in self.input_names})
+        logits = session.run(fetch, feed(self.input_names, ids, mask, not skim))
         with self._lock:
             self._passes += 1
             self._wide_passes += session is not self.session

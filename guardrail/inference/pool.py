@@ -246,7 +246,9 @@ class InferencePool:
     # -- public API -------------------------------------------------------------------------
 
     async def score(self, texts: Sequence[str]) -> list[Scores]:
-        """Every head's label probabilities for each text, in order (awaits off-loop work)."""
+        """Every head's label probabilities for each text, in order (awaits off-loop work);
+        token heads only where their entities are decoded, when the graph can skip them
+        (`skim`)."""
         futures = self.submit(texts)
         results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
         return [_copy(result.scores) for result in results]
@@ -422,13 +424,16 @@ class InferencePool:
 
     def _run_chunk(self, windows: Sequence[Window], job: _Job) -> None:
         try:
-            output = self._pass([w.row for w in windows], job.decodes)
+            # sub-windows of suspicious windows add only focus labels: no entities from them
+            decodes = job.decodes and not windows[0].focused
+            output = self._pass([w.row for w in windows], decodes)
             self._refocus(windows, output, job)
-            found = self._decode(windows, output) if job.decodes else {}
+            found = self._decode(windows, output) if decodes else {}
             if windows[0].focused and self._focus is not None:  # a chunk is all one kind
                 done = job.merge(self._focus.restrict(output.probs), {}, len(windows), None, True)
             else:
-                done = job.merge(output.probs, found, len(windows), output.embeddings)
+                probs = self._reported(output.probs, job)
+                done = job.merge(probs, found, len(windows), output.embeddings)
             if done:
                 self._finish(job)
         except BaseException as exc:
@@ -436,10 +441,13 @@ class InferencePool:
 
     def _run_batch(self, items: Sequence[tuple[Window, _Job]]) -> None:
         try:
-            output = self._pass([w.row for w, _ in items], any(job.decodes for _, job in items))
+            decodes = [job.decodes and not window.focused for window, job in items]
+            output = self._pass([w.row for w, _ in items], any(decodes))
             merged = [
-                (job, window, part, self._decode([window], part) if job.decodes else {})
-                for (window, job), part in zip(items, _rows(output, len(items)), strict=True)
+                (job, window, part, self._decode([window], part) if decodes[i] else {})
+                for i, ((window, job), part) in enumerate(
+                    zip(items, _rows(output, len(items)), strict=True)
+                )
             ]
             for job, window, part, _ in merged:
                 self._refocus([window], part, job)
@@ -451,9 +459,17 @@ class InferencePool:
             if window.focused and self._focus is not None:
                 done = job.merge(self._focus.restrict(part.probs), {}, 1, None, True)
             else:
-                done = job.merge(part.probs, found, 1, part.embeddings)
+                done = job.merge(self._reported(part.probs, job), found, 1, part.embeddings)
             if done:
                 self._finish(job)
+
+    def _reported(self, probs: Mapping[str, Probs], job: _Job) -> Mapping[str, Probs]:
+        """The heads a job reports: with skim forwards, a job that decodes no entities has no
+        token-head scores, even from a pass it shared with one that does (a batch), so its
+        result never depends on what it was batched with."""
+        if job.decodes or self._skim is None:
+            return probs
+        return {head: p for head, p in probs.items() if head not in self._schemes}
 
     def _refocus(self, windows: Sequence[Window], output: Output, job: _Job) -> None:
         """Queue the sub-windows of the suspicious ones among `windows` (before their own
@@ -482,9 +498,11 @@ class InferencePool:
             lone, tokens = wide is not None, sum(len(row) for row in rows)
             if wide is None or not self._lone.wide(tokens):
                 wide = None
-            forward = wide or self._forward
             if self._skim is not None and not decodes:  # the same pass without token heads
-                forward = (self._skim[1] or self._skim[0]) if wide else self._skim[0]
+                wide = self._skim[1] if wide is not None else None
+                forward = wide or self._skim[0]
+            else:
+                forward = wide or self._forward
             started = time.perf_counter()
             result = forward(rows)
             if lone and PASSES.started == ticket:  # no pass began meanwhile: a clean timing

@@ -34,7 +34,8 @@ from guardrail.settings import Settings, get_settings
 
 
 class ClassifierRuntime:
-    """Scores texts with every head of one bundle: `await runtime.score(texts)`."""
+    """Scores texts with every head of one bundle: `await runtime.score(texts)` (token heads,
+    on a graph that can skip them, only where entities are decoded: `analyze`)."""
 
     def __init__(
         self,

@@ -331,3 +331,34 @@ def test_a_pass_nobody_decodes_runs_the_skim_forward(
         assert calls == ["skim", "full"] and set(schemes) <= set(analyzed.scores)
     finally:
         pool.close()
+
+
+def test_a_score_batched_with_an_analyze_reports_no_token_heads(
+    pii_runtime: ClassifierRuntime,
+) -> None:
+    """A score-only text that shares a batched pass with an analyzed one (the full graph)
+    reports no token-head scores: its result does not depend on what it was batched with."""
+    heads = pii_runtime.heads
+    vocabulary = pii_runtime.model.tokenizer.token_to_id
+    schemes = {n: TokenScheme(h, vocabulary) for n, h in heads.items() if h.type == "token"}
+    labels = {n: h.labels for n, h in heads.items()}
+    calls: list[int] = []
+
+    def full(rows: Sequence[Row]) -> Any:
+        calls.append(len(rows))
+        return pii_runtime.model.infer(rows)
+
+    options = PoolOptions(workers=1, cache_size=0, batching=True, batch_wait_s=0.2)
+    pool = InferencePool(
+        pii_runtime.rows, full, labels, options, schemes=schemes,
+        locate=pii_runtime.windows, skim=(full, None),
+    )  # fmt: skip
+    try:
+        (scored,) = pool.submit(["alice lives in paris"])
+        (analyzed,) = pool.submit(["bob works in berlin"], entities=True)
+        score, analysis = scored.result(timeout=30), analyzed.result(timeout=30)
+        assert calls == [2]  # one batched pass, the full graph (someone decodes)
+        assert not set(schemes) & set(score.scores)
+        assert set(schemes) <= set(analysis.scores) and analysis.entities
+    finally:
+        pool.close()
