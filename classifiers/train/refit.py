@@ -151,9 +151,21 @@ def dev_rows(data_dir: Path) -> dict[str, list[D.Example]]:
     return out
 
 
+DEV_HASHES = "dev_hashes.json"  # a data folder without dev/ (the GPU kit's): its texts' hashes
+
+
+def dev_hashes(data_dir: Path) -> set[int]:
+    """stable_hash of every dev/ text: from dev/ itself, or where a data folder carries only the
+    hashes (gpu_kit.py packs data without dev/), from DEV_HASHES."""
+    listed = Path(data_dir) / DEV_HASHES
+    if not (Path(data_dir) / "dev").is_dir() and listed.is_file():
+        return set(json.loads(listed.read_text()))
+    return {D.stable_hash(e.text) for rs in dev_rows(data_dir).values() for e in rs}
+
+
 def assert_no_dev(rows: list[D.Example], data_dir: Path) -> None:
     """dev/ is for choosing: refuse to go on if any training text is also a dev/ text."""
-    dev = {D.stable_hash(e.text) for rs in dev_rows(data_dir).values() for e in rs}
+    dev = dev_hashes(data_dir)
     clash = sum(D.stable_hash(e.text) in dev for e in rows)
     if clash:
         raise SystemExit(f"{clash} training rows are dev/ rows; dev/ must never be trained on")
