@@ -247,9 +247,11 @@ def _merged_rules(
     for source in sources:
         named = [(source.rule_path(i), rule.name) for i, rule in enumerate(source.model.rules)]
         named += [(("rules", at), name) for at, name, _ in source.loose_rules]
-        seen: set[Any] = set()
+        seen: set[str] = set()
         for path, name in sorted(named, key=lambda item: item[0][1]):
-            if isinstance(name, str) and name in seen:
+            if not isinstance(name, str):  # a name that is not a string has its own problem
+                continue
+            if name in seen:
                 problems.append(source.problem((*path, "name"), f"duplicate rule {name!r}"))
             seen.add(name)
         for index, rule in enumerate(source.model.rules):

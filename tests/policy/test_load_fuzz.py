@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,3 +77,13 @@ def test_arbitrary_text_only_raises_policy_error(text: str) -> None:
     """Any text at all, including broken YAML and odd unicode, gives PolicyError or a policy."""
     problems = _problems(text)
     assert problems is None or all(problems)
+
+
+@pytest.mark.parametrize("name", [[], {"a": 1}, ["x", "y"]])
+def test_a_rule_name_that_is_not_a_string_is_a_policy_problem(name: object) -> None:
+    """A rule whose `name` is a list or mapping (found by the fuzz test above) is reported as a
+    problem, never a TypeError from the duplicate-name check."""
+    import json
+
+    with pytest.raises(PolicyError):
+        load_policy_text(json.dumps({"rules": [{"name": name}, {"name": name}]}))
