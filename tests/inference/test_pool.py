@@ -31,6 +31,16 @@ def _runtime(bundle: Path, **changes: Any) -> ClassifierRuntime:
     return load_runtime(bundle, settings=Settings(**{**base, **changes}))
 
 
+def _schemes_and_labels(
+    runtime: ClassifierRuntime,
+) -> tuple[dict[str, TokenScheme], dict[str, list[str]]]:
+    """A pool's token schemes and head labels for `runtime`'s bundle, as the runtime builds them."""
+    vocabulary = runtime.model.tokenizer.token_to_id
+    heads = runtime.heads
+    schemes = {n: TokenScheme(h, vocabulary) for n, h in heads.items() if h.type == "token"}
+    return schemes, {n: list(h.labels) for n, h in heads.items()}
+
+
 @pytest.fixture
 def reference(tiny_bundle: Path) -> Iterator[dict[str, Scores]]:
     """Sequential scores of TEXTS and LONG, from a one-worker runtime without cache."""
@@ -233,10 +243,7 @@ def test_closing_fails_a_scoring_job_that_an_analyze_displaced(
 ) -> None:
     """close() also fails a queued score-only job whose text an `analyze` asked for meanwhile
     (the analyze job took its in-flight slot)."""
-    heads = pii_runtime.heads
-    vocabulary = pii_runtime.model.tokenizer.token_to_id
-    schemes = {n: TokenScheme(h, vocabulary) for n, h in heads.items() if h.type == "token"}
-    labels = {n: h.labels for n, h in heads.items()}
+    schemes, labels = _schemes_and_labels(pii_runtime)
     with ThreadPoolExecutor(max_workers=1) as shared:
         gate = threading.Event()
         shared.submit(gate.wait)
@@ -298,16 +305,25 @@ def test_a_request_of_many_texts_gets_one_turn(per_request: bool, b_turn: int) -
     assert order.index(100) == b_turn
 
 
+def _skimming_pool(
+    runtime: ClassifierRuntime, full: Any, skim: Any, options: PoolOptions
+) -> InferencePool:
+    """A pool over `runtime`'s bundle with `full` as its forward and `skim` for passes whose
+    entities nobody decodes (the runtime's own wiring, with forwards a test can watch)."""
+    schemes, labels = _schemes_and_labels(runtime)
+    return InferencePool(
+        runtime.rows, full, labels, options, schemes=schemes, locate=runtime.windows,
+        skim=(skim, None),
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("batching", [False, True])
 def test_a_pass_nobody_decodes_runs_the_skim_forward(
     pii_runtime: ClassifierRuntime, batching: bool
 ) -> None:
     """With `skim` forwards, a pass whose windows' entities nobody decodes runs the skim (no
     token heads); one with a decoding job runs the full forward, batched with others or not."""
-    heads = pii_runtime.heads
-    vocabulary = pii_runtime.model.tokenizer.token_to_id
-    schemes = {n: TokenScheme(h, vocabulary) for n, h in heads.items() if h.type == "token"}
-    labels = {n: h.labels for n, h in heads.items()}
+    schemes = _schemes_and_labels(pii_runtime)[0]
     calls: list[str] = []
 
     def full(rows: Sequence[Row]) -> Any:
@@ -320,10 +336,7 @@ def test_a_pass_nobody_decodes_runs_the_skim_forward(
         return type(output)({h: p for h, p in output.probs.items() if h not in schemes}, {})
 
     options = PoolOptions(workers=1, cache_size=0, batching=batching, batch_wait_s=0.0)
-    pool = InferencePool(
-        pii_runtime.rows, full, labels, options, schemes=schemes,
-        locate=pii_runtime.windows, skim=(skim, None),
-    )  # fmt: skip
+    pool = _skimming_pool(pii_runtime, full, skim, options)
     try:
         (scored,) = pool.score_sync(["alice lives in paris"])
         assert calls == ["skim"] and not set(schemes) & set(scored)
@@ -338,10 +351,7 @@ def test_a_score_batched_with_an_analyze_reports_no_token_heads(
 ) -> None:
     """A score-only text that shares a batched pass with an analyzed one (the full graph)
     reports no token-head scores: its result does not depend on what it was batched with."""
-    heads = pii_runtime.heads
-    vocabulary = pii_runtime.model.tokenizer.token_to_id
-    schemes = {n: TokenScheme(h, vocabulary) for n, h in heads.items() if h.type == "token"}
-    labels = {n: h.labels for n, h in heads.items()}
+    schemes = _schemes_and_labels(pii_runtime)[0]
     calls: list[int] = []
 
     def full(rows: Sequence[Row]) -> Any:
@@ -349,10 +359,7 @@ def test_a_score_batched_with_an_analyze_reports_no_token_heads(
         return pii_runtime.model.infer(rows)
 
     options = PoolOptions(workers=1, cache_size=0, batching=True, batch_wait_s=0.2)
-    pool = InferencePool(
-        pii_runtime.rows, full, labels, options, schemes=schemes,
-        locate=pii_runtime.windows, skim=(full, None),
-    )  # fmt: skip
+    pool = _skimming_pool(pii_runtime, full, full, options)
     try:
         (scored,) = pool.submit(["alice lives in paris"])
         (analyzed,) = pool.submit(["bob works in berlin"], entities=True)
