@@ -47,10 +47,12 @@ RUNS = D.REPO_ROOT / "classifiers" / "train" / "runs"  # as train.py / inj_head.
 KIT = D.REPO_ROOT / ".gpu"
 LIMIT = 64 * 2**20  # what one device call may send
 SHARD_BYTES = 15 * 2**20  # the tool brings back files of at most 16 MiB
+# what untrack takes out of the index: the bundles (85 MB) and the docs' screenshots (0.6 MB)
 HEAVY = (
     "classifiers/guard-minilm",
     "classifiers/guard-minilm-l4",
     "classifiers/guard-multilingual",
+    "docs/img",
 )
 MARK = "# gpu_kit untrack (remove with: python -m classifiers.train.gpu_kit retrack)"
 BASE_FILES = ("config.json", "tokenizer.json")
