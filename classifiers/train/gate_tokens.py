@@ -60,7 +60,7 @@ def gate(model, token_outputs: list[str]):  # onnx.ModelProto -> onnx.ModelProto
         moved,
         "token_heads_on",
         [],
-        [copy_info(declared[o]) for o in token_outputs],
+        [declared[o] for o in token_outputs],  # make_graph copies them
         value_info=[v for v in graph.value_info if v.name in inside],
     )
     empty, off = [], []
@@ -91,15 +91,6 @@ def gate(model, token_outputs: list[str]):  # onnx.ModelProto -> onnx.ModelProto
     graph.value_info.extend(outside)
     onnx.checker.check_model(model)
     return model
-
-
-def copy_info(info):
-    """A copy of a graph output's value info (the then-branch declares the same outputs)."""
-    import onnx
-
-    out = onnx.ValueInfoProto()
-    out.CopyFrom(info)
-    return out
 
 
 def check(old_path: Path, new_path: Path, bundle: Path, token_outputs: list[str]) -> dict:

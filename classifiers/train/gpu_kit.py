@@ -42,8 +42,6 @@ from pathlib import Path
 
 from . import data as D
 
-RUNS = D.REPO_ROOT / "classifiers" / "train" / "runs"  # as train.py / inj_head.RUNS
-
 KIT = D.REPO_ROOT / ".gpu"
 LIMIT = 64 * 2**20  # what one device call may send
 SHARD_BYTES = 15 * 2**20  # the tool brings back files of at most 16 MiB
@@ -78,7 +76,6 @@ python3 -m classifiers.train.gpu_kit shard --train-args "$args" "$out"
 
 def pack(out: Path, data_dir: Path, base_dir: Path, train_args: str = TRAIN_ARGS) -> dict:
     """`.gpu/`-style kit in `out`: data.tgz (without dev/), base/ (float16 weights), run.sh."""
-    import torch
     from safetensors.torch import load_file, save_file
 
     out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +106,6 @@ def pack(out: Path, data_dir: Path, base_dir: Path, train_args: str = TRAIN_ARGS
         "files": sizes,
         "bytes": sum(sizes.values()),
         "data_files": rows,
-        "dtype": str(torch.float16),
     }
 
 
@@ -223,9 +219,7 @@ def unpack(shards: Path, target: Path) -> Path:
             tensor = torch.cat([pieces[f"{base}@{i}"] for i in range(info["split"][base])])
         state[base] = tensor.float() if tensor.is_floating_point() else tensor
     target.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save({"state_dict": state, "meta": info["meta"], "heads": info["heads"]}, buffer)
-    target.write_bytes(buffer.getvalue())
+    torch.save({"state_dict": state, "meta": info["meta"], "heads": info["heads"]}, target)
     return target
 
 
@@ -259,12 +253,15 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(travelling(repo)))
     elif args.cmd == "retrack":
         retrack(repo)
-    elif args.cmd == "shard":
+    elif args.cmd in ("shard", "unpack"):
+        from .train import RUNS  # where train.py writes runs/<run>/model.pt
+
+        if args.cmd == "unpack":
+            print(unpack(args.shards, RUNS / args.run / "model.pt"))
+            return
         words = shlex.split(args.train_args)
         run = words[words.index("--run") + 1] if "--run" in words else "full"
         print([str(p) for p in shard(RUNS / run / "model.pt", args.out)])
-    else:
-        print(unpack(args.shards, RUNS / args.run / "model.pt"))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -83,12 +82,6 @@ def test_shards_stay_under_the_limit_and_unpack_to_the_checkpoint(tmp_path: Path
         assert torch.allclose(got.float(), tensor.float(), atol=2e-3)
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout
-
-
 def test_untrack_keeps_the_files_out_of_what_travels_and_retrack_restores_the_index(
     tmp_path: Path,
 ) -> None:
@@ -98,20 +91,20 @@ def test_untrack_keeps_the_files_out_of_what_travels_and_retrack_restores_the_in
     (repo / "heavy").mkdir(parents=True)
     (repo / "heavy" / "model.bin").write_bytes(b"x" * 4096)
     (repo / "code.py").write_text("print()\n")
-    _git(repo, "init", "-q")
-    _git(repo, "add", ".")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    gpu_kit._git(repo, "init", "-q")
+    gpu_kit._git(repo, "add", ".")
+    gpu_kit._git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
     before = gpu_kit.travelling(repo, ())
     gpu_kit.untrack(repo, ("heavy",))
-    assert "heavy/model.bin" not in _git(repo, "ls-files")
+    assert "heavy/model.bin" not in gpu_kit._git(repo, "ls-files")
     assert (repo / "heavy" / "model.bin").is_file()
-    assert "??" not in _git(repo, "status", "--porcelain")
+    assert "??" not in gpu_kit._git(repo, "status", "--porcelain")
     assert gpu_kit.travelling(repo, ())["tree"] == before["tree"] - 4096
     with pytest.raises(SystemExit, match="untracked already"):
         gpu_kit.untrack(repo, ("heavy",))
     gpu_kit.retrack(repo, ("heavy",))
-    assert "heavy/model.bin" in _git(repo, "ls-files")
-    assert _git(repo, "status", "--porcelain") == ""
+    assert "heavy/model.bin" in gpu_kit._git(repo, "ls-files")
+    assert gpu_kit._git(repo, "status", "--porcelain") == ""
     assert gpu_kit.MARK not in (repo / ".git" / "info" / "exclude").read_text()
     (repo / "heavy" / "model.bin").write_bytes(b"changed")
     with pytest.raises(SystemExit, match="uncommitted changes"):
