@@ -7,6 +7,10 @@ theta(alpha) = (1 - alpha) * theta_init + alpha * theta_ft for every floating-po
 heads included (same architecture: the fine-tune started from --init, train.py --init), so
 alpha = 0 is the start and alpha = 1 the fine-tune. The result is an ordinary checkpoint for
 export.py.
+
+`--encoder-only` interpolates the encoder alone and keeps --init's heads: a soup of two
+fine-tunes of one base model (Wortsman et al. 2022, "Model soups") whose heads differ, for
+refit.py to fit new heads on (e.g. the shipped encoder and the full fine-tune `ft`).
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ import torch
 from .model import load_checkpoint, save_checkpoint
 
 
-def interpolate(init: dict, ft: dict, alpha: float) -> dict:
-    """State dict at `alpha`; integer buffers (position ids) must be equal and are kept."""
-    if init.keys() != ft.keys():
-        raise ValueError(f"different parameters: {sorted(init.keys() ^ ft.keys())[:5]}")
-    out = {}
-    for key, a in init.items():
-        b = ft[key]
+def interpolate(init: dict, ft: dict, alpha: float, prefix: str = "") -> dict:
+    """State dict at `alpha`; integer buffers (position ids) must be equal and are kept. With
+    `prefix`, only the tensors whose names start with it (both must have the same ones); the
+    others are --init's."""
+    mine, theirs = ({k for k in d if k.startswith(prefix)} for d in (init, ft))
+    if mine != theirs:
+        raise ValueError(f"different parameters: {sorted(mine ^ theirs)[:5]}")
+    out = dict(init)
+    for key in sorted(mine):
+        a, b = init[key], ft[key]
         if a.shape != b.shape:
             raise ValueError(f"{key}: {tuple(a.shape)} vs {tuple(b.shape)}")
         if a.is_floating_point():
@@ -43,15 +50,21 @@ def main(argv=None) -> None:
     ap.add_argument("--ft", type=Path, required=True, help="the fine-tuned checkpoint")
     ap.add_argument("--alpha", type=float, required=True, help="0 = --init, 1 = --ft")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument(
+        "--encoder-only",
+        action="store_true",
+        help="interpolate the encoder only and keep --init's heads (a soup of two fine-tunes)",
+    )
     args = ap.parse_args(argv)
     start, _ = load_checkpoint(args.init)
     tuned, meta = load_checkpoint(args.ft)
-    if start.head_specs != tuned.head_specs:
-        raise SystemExit("--init and --ft have different heads")
-    start.load_state_dict(interpolate(start.state_dict(), tuned.state_dict(), args.alpha))
+    if not args.encoder_only and start.head_specs != tuned.head_specs:
+        raise SystemExit("--init and --ft have different heads (--encoder-only?)")
+    prefix = "encoder." if args.encoder_only else ""
+    start.load_state_dict(interpolate(start.state_dict(), tuned.state_dict(), args.alpha, prefix))
     meta = {
         "command": f"python -m classifiers.train.wise --init {args.init} --ft {args.ft} "
-        f"--alpha {args.alpha}",
+        f"--alpha {args.alpha}" + " --encoder-only" * args.encoder_only,
         "alpha": args.alpha,
         "ft_meta": meta,
     }

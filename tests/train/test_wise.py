@@ -36,6 +36,18 @@ def test_different_architectures_are_refused() -> None:
         interpolate(init, {**ft, "w": torch.zeros(3)}, 0.5)
 
 
+def test_encoder_only_mixes_the_encoder_and_keeps_the_start_heads() -> None:
+    """With a prefix only the encoder's tensors are mixed: heads of other shapes stay --init's,
+    and an encoder tensor that only one side has is refused."""
+    init = {"encoder.w": torch.tensor([0.0, 2.0]), "heads.x": torch.zeros(2)}
+    ft = {"encoder.w": torch.tensor([4.0, 6.0]), "heads.x": torch.ones(5), "heads.y": torch.ones(1)}
+    mixed = interpolate(init, ft, 0.5, prefix="encoder.")
+    assert mixed["encoder.w"].tolist() == [2.0, 4.0]
+    assert mixed["heads.x"].tolist() == [0.0, 0.0] and set(mixed) == set(init)
+    with pytest.raises(ValueError, match="different parameters"):
+        interpolate({**init, "encoder.extra": torch.zeros(1)}, ft, 0.5, prefix="encoder.")
+
+
 def test_best_at_traps_never_exceeds_the_traps_budget() -> None:
     """With one benign row above every attack on the injection label, the best rule within a
     0 % traps budget uses the jailbreak label alone; a 50 % budget may block everything."""
