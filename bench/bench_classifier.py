@@ -723,6 +723,9 @@ def token_head_cost(bundle: Bundle, reps: int, run_dir: Path | None = None) -> s
         return f"bundle {bundle.name} has no token head: nothing to measure"
     reference = run_dir / NO_HEAD_GRAPH if run_dir is not None else None
     no_head = open_session(reference, 1) if reference and reference.is_file() else None
+    sequence = {h.output for h in bundle.manifest.heads.values() if h.type != "token"}
+    if no_head is not None and not sequence <= {o.name for o in no_head.get_outputs()}:
+        no_head = None  # another model's export (a newer run): not this bundle's reference
     text = "Maria Gonzalez from Springfield met the Acme Health team in Boston. " * 60
     with ClassifierRuntime(bundle, Settings(inference_workers=1)) as runtime:
         window = runtime.windows(text)[0]
@@ -730,7 +733,11 @@ def token_head_cost(bundle: Bundle, reps: int, run_dir: Path | None = None) -> s
         rows = [_token_row(runtime, token[0], window, n, reps, no_head) for n in sizes]
     header = ["tokens", "graph without head ms", "bundle ms", "extra"]
     header += ["bundle, head output not requested ms", "bundle, token_heads off ms", "decode ms"]
-    note = f"reference: {reference}" if no_head else f"no {NO_HEAD_GRAPH}: extra is n/a"
+    note = (
+        f"reference: {reference}"
+        if no_head
+        else f"no {NO_HEAD_GRAPH} with this bundle's sequence heads: extra is n/a"
+    )
     return table(header, rows) + f"\n\n{note}"
 
 
