@@ -20,7 +20,9 @@ window logits of the graph the features come from):
   classifier rule, with our everyday-instruction probes and the pooled leave-one-kind-out rate
   of the prompt kinds beside them. The same at the retrieved stage for dev's document rows.
 
-Writes classifiers/train/loso_kinds.json (counts and rates only; no text is printed or written).
+Writes classifiers/train/loso_kinds.json (counts and rates only; no text is printed or written;
+`--out` elsewhere). `--candidate` picks refit.py's candidate: its saved heads score dev/ and the
+held-out refits use its rows; `--grid-only` skips the held-out refits (minutes instead of ~25).
 """
 
 from __future__ import annotations
@@ -83,12 +85,15 @@ def input_hit(p: np.ndarray, ti: float, tj: float) -> np.ndarray:
     return (p[:, 1] >= ti) | (p[:, 2] >= tj)
 
 
-def leave_kinds_out(run: Path, features: Path, data_dir: Path) -> tuple[dict, dict]:
-    """Per kind: (rows, probs of `previous`, of the held-out refit head) for prompts and docs."""
+def leave_kinds_out(
+    run: Path, features: Path, data_dir: Path, candidate: str = "extra"
+) -> tuple[dict, dict]:
+    """Per kind: (rows, probs of `previous`, of the held-out refit head) for prompts and docs;
+    the head is refit on `candidate`'s rows (refit.py) without the kind's."""
     val = build_val_set(data_dir)
     base, own = refit.train_rows(data_dir)
-    refit.assert_no_dev(base + own["extra"], data_dir)  # dev/ is only scored, below in main
-    rows, feats, owner, logits = refit.train_features(run, features, base, own["extra"])
+    refit.assert_no_dev(base + own[candidate], data_dir)  # dev/ is only scored, below in main
+    rows, feats, owner, logits = refit.train_features(run, features, base, own[candidate])
     x, y, w, keep = refit.injection_windows(rows, feats, owner, logits)
     vf, vo, vlog = cached_features(run, "val", features, val)
     vx = select(vf, refit.MEANS, refit.MAXES)
@@ -139,6 +144,12 @@ def main(argv=None) -> None:
         "being replaced (its injection logits are `previous`)",
     )
     ap.add_argument("--candidate", default="extra", help="refit.py candidate whose heads to load")
+    ap.add_argument(
+        "--grid-only",
+        action="store_true",
+        help="only the dev/ grids, without the leave-one-kind-out refits (no prompt_kinds_flagged)",
+    )
+    ap.add_argument("--out", type=Path, default=OUT, help=f"report path (default {OUT.name})")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     t0 = time.time()
@@ -170,7 +181,11 @@ def main(argv=None) -> None:
     other_ret = np.array(
         [any(x.startswith("block-injection-signatures") for x in r) for r in fired_ret]
     )
-    kinds, info = leave_kinds_out(run, args.features_graph, args.data_dir)
+    kinds, info = (
+        ({}, {})
+        if args.grid_only
+        else leave_kinds_out(run, args.features_graph, args.data_dir, args.candidate)
+    )
     scored = {"previous": "previous", args.candidate: "held_out"}
     report: dict = {
         "candidate": args.candidate,
@@ -196,24 +211,27 @@ def main(argv=None) -> None:
         for ti in INPUT_INJECTION:
             for tj in INPUT_JAILBREAK:
                 hit = other_in | input_hit(dev_p[name], ti, tj)
-                kinds_hit = np.concatenate([input_hit(kinds[k][key], ti, tj) for k in PROMPT_KINDS])
                 cells[f"{ti}/{tj}"] = {
                     "dev_attacks": int((hit & attack).sum()),
                     "dev_traps": int((hit & ~attack).sum()),
                     "everyday_probes": int(input_hit(probe_p["everyday"][name], ti, tj).sum()),
-                    "prompt_kinds_flagged": round(float(kinds_hit.mean()), 4),
                 }
+                if kinds:
+                    kinds_hit = [input_hit(kinds[k][key], ti, tj) for k in PROMPT_KINDS]
+                    rate = float(np.concatenate(kinds_hit).mean())
+                    cells[f"{ti}/{tj}"]["prompt_kinds_flagged"] = round(rate, 4)
         report["input_grid"][name] = cells
         cells = {}
         for t in RETRIEVED_INJECTION:
             hit = other_ret | (dev_p[name][:, 1] >= t)
-            docs_hit = np.concatenate([kinds[k][key][:, 1] >= t for k in DOCUMENT_KINDS])
             cells[str(t)] = {
                 "dev_document_attacks": int((hit & attack & doc).sum()),
                 "dev_document_benign": int((hit & ~attack & doc).sum()),
                 "reader_notes_probes": int((probe_p["reader_notes"][name][:, 1] >= t).sum()),
-                "document_kinds_flagged": round(float(docs_hit.mean()), 4),
             }
+            if kinds:
+                docs_hit = np.concatenate([kinds[k][key][:, 1] >= t for k in DOCUMENT_KINDS])
+                cells[str(t)]["document_kinds_flagged"] = round(float(docs_hit.mean()), 4)
         report["retrieved_grid"][name] = cells
     report["counts"] = {
         "dev_attacks": int(attack.sum()),
@@ -224,8 +242,8 @@ def main(argv=None) -> None:
         "reader_notes_probes": len(probes["reader_notes"]),
     }
     report["seconds"] = round(time.time() - t0, 1)
-    OUT.write_text(json.dumps(report, indent=1))
-    print("wrote", OUT, flush=True)
+    args.out.write_text(json.dumps(report, indent=1))
+    print("wrote", args.out, flush=True)
 
 
 if __name__ == "__main__":

@@ -67,14 +67,15 @@ DILUTED = 1500  # diluted documents of the `diluted` candidate (a third of them 
 
 
 # candidates: which of our own rows join the shared training rows
-CANDIDATES = ("extra", "noextra", "counter", "diluted")
+CANDIDATES = ("extra", "noextra", "counter", "diluted", "steer", "steer_benign")
 
 
 def train_rows(data_dir: Path) -> tuple[list[D.Example], dict[str, list[D.Example]]]:
     """The training rows for the heads: (from the shared data, {candidate: our own rows}) --
     `noextra` none, `extra` overdefense.py's, `counter` those plus counterspeech.py's,
     `diluted` `extra`'s plus injections hidden in long clean documents
-    (hard_negatives.diluted_documents)."""
+    (hard_negatives.diluted_documents), `steer` `extra`'s plus overdefense.steering_rows()
+    (`steer_benign`: without their attacks)."""
     split_train, _ = D.split(D.load_examples(data_dir))
     rows = D.cap_templates(build_train_set(data_dir, 0.5, 800, HARD_REPEAT))
     rows += D.split(D.load_multilingual_injection(data_dir))[0]
@@ -86,6 +87,8 @@ def train_rows(data_dir: Path) -> tuple[list[D.Example], dict[str, list[D.Exampl
         "extra": extra,
         "counter": extra + counterspeech.rows(split_train),
         "diluted": extra + diluted,
+        "steer": extra + overdefense.steering_rows(),
+        "steer_benign": extra + [e for e in overdefense.steering_rows() if e.inj == 0],
     }
     return [shorten(e) for e in rows], own
 

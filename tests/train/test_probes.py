@@ -34,7 +34,12 @@ def test_probe_and_training_generators_share_no_template_or_slot_value() -> None
 
 def test_no_probe_text_is_a_training_row() -> None:
     """No generated probe text equals a text overdefense.py can generate without data."""
-    train = {_words(e.text) for e in (*overdefense.instructing_rows(), *overdefense.hate_rows())}
+    generated = (
+        *overdefense.instructing_rows(),
+        *overdefense.steering_rows(),
+        *overdefense.hate_rows(),
+    )
+    train = {_words(e.text) for e in generated}
     for name, (generate, _label, _stage) in probes.SETS.items():
         assert not train & {_words(t) for t in generate()}, name
 
