@@ -168,6 +168,34 @@ def steering_rows() -> list[D.Example]:
     return rows
 
 
+# what agents send at the input stage besides prompts: tool-call names and JSON arguments
+# (benign). A refit head without such rows scored `{}` a jailbreak (guard-minilm card,
+# "Session 14"); policies/default.yaml's `tests:` check `{}` and a small object, which are
+# deliberately not generated here.
+ARGUMENT_KEYS = ["query", "user_id", "limit", "path", "date", "currency", "lang", "page"]
+ARGUMENT_VALUES = ['"invoices 2024"', "17", "5", '"/srv/reports/q3.csv"', '"2025-03-14"',
+                   '"EUR"', '"de"', "true", "null", '["a", "b"]']  # fmt: skip
+TOOL_NAMES = ["search_docs", "get_order_status", "list_files", "convert_currency",
+              "create_ticket", "fetch_calendar", "lookup_customer"]  # fmt: skip
+
+
+def tool_argument_rows(seed: int = 23) -> list[D.Example]:
+    """Tool-call names, calls and JSON argument objects of one to three keys (benign)."""
+    rnd = random.Random(seed)
+    texts = {"[]", "{ }", "null"} | set(TOOL_NAMES)
+    for name in TOOL_NAMES:
+        texts.add(f"{name}()")
+    while len(texts) < 160:
+        keys = rnd.sample(ARGUMENT_KEYS, rnd.randint(1, 3))
+        body = ", ".join(f'"{k}": {rnd.choice(ARGUMENT_VALUES)}' for k in keys)
+        shape = rnd.randrange(3)  # an object, a spaced object, or a call with it
+        if shape == 2:
+            texts.add(f"{rnd.choice(TOOL_NAMES)}({{{body}}})")
+        else:
+            texts.add("{" + body + "}" if shape == 0 else "{ " + body + " }")
+    return [_row(t, "tool_arguments", 0, SAFE) for t in sorted(texts)]
+
+
 # documents with reader notes ---------------------------------------------------------------
 READER_NOTES = [
     "Please make sure you read the whole agreement before signing.",

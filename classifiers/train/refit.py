@@ -67,7 +67,7 @@ DILUTED = 1500  # diluted documents of the `diluted` candidate (a third of them 
 
 
 # candidates: which of our own rows join the shared training rows
-CANDIDATES = ("extra", "noextra", "counter", "diluted", "steer", "steer_benign")
+CANDIDATES = ("extra", "noextra", "counter", "diluted", "steer", "steer_benign", "steer_args")
 
 
 def train_rows(data_dir: Path) -> tuple[list[D.Example], dict[str, list[D.Example]]]:
@@ -75,7 +75,7 @@ def train_rows(data_dir: Path) -> tuple[list[D.Example], dict[str, list[D.Exampl
     `noextra` none, `extra` overdefense.py's, `counter` those plus counterspeech.py's,
     `diluted` `extra`'s plus injections hidden in long clean documents
     (hard_negatives.diluted_documents), `steer` `extra`'s plus overdefense.steering_rows()
-    (`steer_benign`: without their attacks)."""
+    (`steer_benign`: without their attacks; `steer_args`: that plus tool_argument_rows())."""
     split_train, _ = D.split(D.load_examples(data_dir))
     rows = D.cap_templates(build_train_set(data_dir, 0.5, 800, HARD_REPEAT))
     rows += D.split(D.load_multilingual_injection(data_dir))[0]
@@ -89,6 +89,9 @@ def train_rows(data_dir: Path) -> tuple[list[D.Example], dict[str, list[D.Exampl
         "diluted": extra + diluted,
         "steer": extra + overdefense.steering_rows(),
         "steer_benign": extra + [e for e in overdefense.steering_rows() if e.inj == 0],
+        "steer_args": extra
+        + [e for e in overdefense.steering_rows() if e.inj == 0]
+        + overdefense.tool_argument_rows(),
     }
     return [shorten(e) for e in rows], own
 

@@ -37,6 +37,7 @@ def test_no_probe_text_is_a_training_row() -> None:
     generated = (
         *overdefense.instructing_rows(),
         *overdefense.steering_rows(),
+        *overdefense.tool_argument_rows(),
         *overdefense.hate_rows(),
     )
     train = {_words(e.text) for e in generated}
