@@ -11,6 +11,10 @@ Four phenomena the shared data covers thinly (issue #17, "over-defense" and "har
 * counter-speech, negated and quoted hate (safe) next to the plain statements (unsafe), and
   compliance openers put before harmful training answers.
 
+Two more generators feed only refit.py's `steer*` candidates (measured, not shipped):
+prompts that steer the assistant (`steering_rows`) and tool-call names and JSON arguments
+(`tool_argument_rows`).
+
 None of these templates or slot values is used by `probes.py` (the held-out probe generator);
 tests/train/test_probes.py pins that the two share no template. Nothing here reads dev/.
 Rows are built from the *training* split only, deterministically (seeded).
