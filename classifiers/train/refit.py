@@ -82,16 +82,16 @@ def train_rows(data_dir: Path) -> tuple[list[D.Example], dict[str, list[D.Exampl
     extra = overdefense.rows(split_train, data_dir)
     docs, injections, snippets = augmentation_inputs(split_train)
     diluted = diluted_documents(docs, injections, snippets, DILUTED, seed=7, tag="train")
+    steering = overdefense.steering_rows()
+    steer_benign = extra + [e for e in steering if e.inj == 0]
     own = {
         "noextra": [],
         "extra": extra,
         "counter": extra + counterspeech.rows(split_train),
         "diluted": extra + diluted,
-        "steer": extra + overdefense.steering_rows(),
-        "steer_benign": extra + [e for e in overdefense.steering_rows() if e.inj == 0],
-        "steer_args": extra
-        + [e for e in overdefense.steering_rows() if e.inj == 0]
-        + overdefense.tool_argument_rows(),
+        "steer": extra + steering,
+        "steer_benign": steer_benign,
+        "steer_args": steer_benign + overdefense.tool_argument_rows(),
     }
     return [shorten(e) for e in rows], own
 
