@@ -1,6 +1,12 @@
 """Export a checkpoint to the bundle format (classifiers/BUNDLE.md).
 
     python -m classifiers.train.export --checkpoint classifiers/train/runs/full/model.pt
+    python -m classifiers.train.export --from-base classifiers/train/runs/base/model.pt \\
+        --bundle /tmp/baseb/guard-minilm     # the base encoder, not fine-tuned, for refit.py
+
+`--from-base` first writes a checkpoint of the base weights (all-MiniLM-L6-v2, no training) with
+the pooled heads' layout and untrained heads (seed 0): the graph is only a feature extractor for
+`refit.py --bundle`, which fits its own heads on it (how far fine-tuning helps out of family).
 
 Writes <out>/model.fp32.onnx (kept under runs/, not shipped), <out-bundle>/model.onnx (dynamic
 int8, per-channel QInt8 weights), tokenizer.json (the base tokenizer, byte for byte) and a
@@ -236,12 +242,35 @@ def export(checkpoint: Path, bundle: Path = BUNDLE_DIR) -> dict:
     return info
 
 
+def base_checkpoint(path: Path) -> Path:
+    """A checkpoint of the base encoder as it is, with untrained pooled heads (seed 0)."""
+    from .model import save_checkpoint
+    from .train import pooled_heads
+
+    torch.manual_seed(0)
+    model = GuardModel.from_base(heads=pooled_heads())
+    meta = {
+        "command": "python -m classifiers.train.export --from-base (base weights, untrained heads)"
+    }
+    save_checkpoint(model, path, meta)
+    return path
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--checkpoint", type=Path, required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", type=Path)
+    src.add_argument(
+        "--from-base",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="write the base encoder (untrained pooled heads) to this checkpoint, then export it",
+    )
     ap.add_argument("--bundle", type=Path, default=BUNDLE_DIR)
     args = ap.parse_args(argv)
-    export(args.checkpoint, args.bundle)
+    if args.from_base and args.bundle.resolve() == BUNDLE_DIR.resolve():
+        ap.error("--from-base needs --bundle elsewhere (it is not a servable bundle)")
+    export(args.checkpoint or base_checkpoint(args.from_base), args.bundle)
 
 
 if __name__ == "__main__":

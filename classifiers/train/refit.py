@@ -259,8 +259,31 @@ def fit_heads(rows, feats, owner, logits, seed: int = 0):
     return inj, harm
 
 
+def merge_heads(mlps: list[torch.nn.Sequential]) -> torch.nn.Sequential:
+    """One MLP whose logits are exactly the mean of `mlps`' logits (same input, one hidden layer
+    each): their hidden layers side by side, their output layers side by side and divided by
+    their number. An ensemble of refits (seeds) that splices like a single, wider head."""
+    first, last = [m[0] for m in mlps], [m[2] for m in mlps]
+    k = len(mlps)
+    merged = torch.nn.Sequential(
+        torch.nn.Linear(first[0].in_features, sum(f.out_features for f in first)),
+        torch.nn.ReLU(),
+        torch.nn.Linear(sum(f.out_features for f in first), last[0].out_features),
+    )
+    with torch.no_grad():
+        merged[0].weight.copy_(torch.cat([f.weight for f in first]))
+        merged[0].bias.copy_(torch.cat([f.bias for f in first]))
+        merged[2].weight.copy_(torch.cat([g.weight for g in last], 1) / k)
+        merged[2].bias.copy_(torch.stack([g.bias for g in last]).mean(0))
+    return merged.eval()
+
+
 def load_heads(path: Path, n_in: int) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """Heads saved by `main` (state dicts of the two MLPs)."""
+    """Heads saved by `main` (state dicts of the two MLPs); `a.pt+b.pt+...` in one folder: the
+    seeds' heads merged (`merge_heads`)."""
+    if "+" in path.name:
+        pairs = [load_heads(path.parent / name, n_in) for name in path.name.split("+")]
+        return merge_heads([p[0] for p in pairs]), merge_heads([p[1] for p in pairs])
     state = torch.load(path)
     inj, harm = mlp(n_in, len(D.INJ_LABELS)), mlp(n_in, len(D.HARM_LABELS))
     inj.load_state_dict(state["injection"])
@@ -929,6 +952,13 @@ def main(argv=None) -> None:
         help="which candidates to fit and score (default: extra noextra)",
     )
     ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="the heads' initialisation and batch order (not 0: heads_<cand>_s<seed>.pt and "
+        "refit_s<seed>.json, to measure how much a refit moves with its seed alone)",
+    )
+    ap.add_argument(
         "--features-graph",
         type=Path,
         help="compute (and cache) window features with this graph instead of the bundle's; "
@@ -938,6 +968,9 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.as_head and not (args.write and args.heads == ["injection"]):
         ap.error("--as-head needs --write and --heads injection")
+    if args.seed and args.write:
+        ap.error("--seed is for measuring the spread; --write ships seed 0's heads")
+    tag = f"_s{args.seed}" if args.seed else ""
     torch.set_num_threads(1)
     use_bundle(args.bundle)
     t0 = time.time()
@@ -958,11 +991,11 @@ def main(argv=None) -> None:
     print("previous", json.dumps({k: res[k] for k in ("validation", "outcome")}), flush=True)
     for cand in args.candidates:
         rows, feats, owner, logits = train_features(run, features, base_rows, own_rows[cand])
-        saved = run / f"heads_{cand}.pt"
+        saved = run / f"heads_{cand}{tag}.pt"
         if args.reuse and saved.exists():
             heads = load_heads(saved, 384 * (len(MEANS) + len(MAXES)))
         else:
-            heads = fit_heads(rows, feats, owner, logits)
+            heads = fit_heads(rows, feats, owner, logits, seed=args.seed)
             torch.save({"injection": heads[0].state_dict(), "harm": heads[1].state_dict()}, saved)
         res = evaluate_candidate(run, features, args.data_dir, heads, val, budgets)
         arrays = res.pop("arrays")
@@ -978,7 +1011,7 @@ def main(argv=None) -> None:
     if args.write:  # after the loop: the splice changes the graph the feature caches are keyed by
         report["shipped"] = ship(run, features, onnx, args, val, *chosen, report)
     report["seconds"] = round(time.time() - t0, 1)
-    (run / "refit.json").write_text(json.dumps(report, indent=1))
+    (run / f"refit{tag}.json").write_text(json.dumps(report, indent=1))
     if args.write and args.as_head:  # a head beside the others: its card section is written
         report["written"] = f"{args.write} as {args.as_head}"  # by hand (which stage uses it)
         (Path(__file__).parent / f"refit_{args.as_head}.json").write_text(
