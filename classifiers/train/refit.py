@@ -952,6 +952,13 @@ def main(argv=None) -> None:
         help="which candidates to fit and score (default: extra noextra)",
     )
     ap.add_argument(
+        "--features-half",
+        type=int,
+        choices=[0, 1],
+        help="only cache the features of that half of the training rows, then exit: run 0 and 1 "
+        "side by side (one core each), wait for both, then the refit itself",
+    )
+    ap.add_argument(
         "--seed",
         type=int,
         default=0,
@@ -982,6 +989,11 @@ def main(argv=None) -> None:
     val = build_val_set(args.data_dir)
     base_rows, own_rows = train_rows(args.data_dir)
     assert_no_dev(base_rows + [e for rows in own_rows.values() for e in rows], args.data_dir)
+    if args.features_half is not None:
+        k = args.features_half
+        feats, _, _ = cached_features(run, f"train{k}", features, half(base_rows, k))
+        print(f"train{k}: {len(feats)} windows cached in {time.time() - t0:.0f} s", flush=True)
+        return
     report: dict = {"budgets": {f"{s}.{h}": b for (s, h), b in budgets.items()}}
     if features != onnx:
         report["features_graph"] = same_encoder(features, onnx)

@@ -1,4 +1,4 @@
-"""refit.merge_heads / load_heads: several refits' heads as one wider head (their mean logits)."""
+"""refit.py's seeds: --seed never ships, and several seeds' heads merge into one wider head."""
 
 from __future__ import annotations
 
@@ -37,3 +37,9 @@ def test_load_heads_merges_files_joined_by_plus(tmp_path: Path) -> None:
     with torch.no_grad():
         assert torch.allclose(inj(x), (pairs[0][0](x) + pairs[1][0](x)) / 2, atol=1e-6)
         assert torch.allclose(harm(x), (pairs[0][1](x) + pairs[1][1](x)) / 2, atol=1e-6)
+
+
+def test_a_seed_other_than_zero_cannot_be_written_into_the_bundle() -> None:
+    """--seed measures the spread; with --write the CLI exits before reading any data."""
+    with pytest.raises(SystemExit):
+        R.main(["--seed", "1", "--write", "extra"])
