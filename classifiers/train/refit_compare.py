@@ -21,7 +21,8 @@ With two or more entries, `paired` gives each later entry's difference from the 
 attacks and traps, hateful and non-hateful rows are resampled separately, the same rows for
 both entries): dev/ has 272 attacks, 74 traps and about 3,700 harm_text rows, and an operating
 point set by the fifth-highest trap moves with a few rows, so a difference whose interval
-holds 0 is not evidence for either encoder.
+holds 0 is not evidence for either encoder (and one that excludes 0 may still be the refit's
+seed: see below).
 
 Refits of one encoder with different `refit.py --seed` move these numbers too (Session 15: dev
 AUC by ~0.01-0.02, harmful answers by ~0.05). Entries named `NAME #k` (e.g. `base #1` with RUN's
@@ -54,7 +55,7 @@ def at_most(scores: np.ndarray, positive: np.ndarray, max_negatives: float) -> l
     ]
 
 
-METRICS = {  # name -> (dev score array, positives mask, metric); the arrays are compare()'s
+METRICS = {  # name -> (which of compare()'s dev score arrays, metric kind, negatives budget)
     "dev_injection_roc_auc": ("attack", "auc", None),
     "dev_attacks_blocked_at_traps_0.068": ("attack", "at_most", 0.068),
     "dev_attacks_blocked_at_traps_0.03": ("attack", "at_most", 0.03),
