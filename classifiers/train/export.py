@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import yaml
 
-from .model import ExportWrapper, GuardModel, base_model_dir, load_checkpoint
+from .model import ExportWrapper, GuardModel, base_model_dir, load_checkpoint, save_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLE_DIR = REPO_ROOT / "classifiers" / "guard-minilm"
@@ -244,8 +244,7 @@ def export(checkpoint: Path, bundle: Path = BUNDLE_DIR) -> dict:
 
 def base_checkpoint(path: Path) -> Path:
     """A checkpoint of the base encoder as it is, with untrained pooled heads (seed 0)."""
-    from .model import save_checkpoint
-    from .train import pooled_heads
+    from .train import pooled_heads  # train.py imports the data pipeline: only when asked
 
     torch.manual_seed(0)
     model = GuardModel.from_base(heads=pooled_heads())

@@ -114,12 +114,15 @@ def half(rows: list[D.Example], k: int) -> list[D.Example]:
     return [e for e in rows if D.stable_hash(e.text) % 2 == k]
 
 
+TRAIN_HALVES = ("train0", "train1")  # cache names of half(base, 0) and half(base, 1)
+
+
 def train_features(run: Path, onnx: Path, base: list[D.Example], extra: list[D.Example]):
     """Window features of `base` (two cached halves) then `extra`, owners numbered over all;
     returns the rows in that order too."""
     parts = [half(base, 0), half(base, 1), extra]
     feats, owner, logits, rows = [], [], [], []
-    for split, part in zip(("train0", "train1", "extra"), parts, strict=True):
+    for split, part in zip((*TRAIN_HALVES, "extra"), parts, strict=True):
         if not part:
             continue
         f, o, lg = cached_features(run, split, onnx, part)
@@ -986,14 +989,14 @@ def main(argv=None) -> None:
     onnx = BUNDLE / "model.onnx"
     features = args.features_graph or onnx
     budgets = parse_budgets(args.budgets)
-    val = build_val_set(args.data_dir)
     base_rows, own_rows = train_rows(args.data_dir)
     assert_no_dev(base_rows + [e for rows in own_rows.values() for e in rows], args.data_dir)
-    if args.features_half is not None:
-        k = args.features_half
-        feats, _, _ = cached_features(run, f"train{k}", features, half(base_rows, k))
-        print(f"train{k}: {len(feats)} windows cached in {time.time() - t0:.0f} s", flush=True)
+    if args.features_half is not None:  # train_features reads this cache later
+        split = TRAIN_HALVES[args.features_half]
+        feats, _, _ = cached_features(run, split, features, half(base_rows, args.features_half))
+        print(f"{split}: {len(feats)} windows cached in {time.time() - t0:.0f} s", flush=True)
         return
+    val = build_val_set(args.data_dir)
     report: dict = {"budgets": {f"{s}.{h}": b for (s, h), b in budgets.items()}}
     if features != onnx:
         report["features_graph"] = same_encoder(features, onnx)
