@@ -44,7 +44,9 @@ take it away from the bundle that reads it.
 `k i l l`) written as the dictionary words they spell, where there are any. A tokenizer splits
 such words into pieces it never learned as the word, so the text alone reads as noise; the
 higher score of text and rewrite counts, and a text without such words costs two regex
-searches.
+searches. `read_encoded` (on by default) likewise has the bundle read the payloads encoded in a
+text (`guardrail.decode`: base64, hex, binary, Morse, ROT13, reversed text and the like)
+decoded, each routed by its own script; a text without any costs a dozen linear regex scans.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
+from guardrail.decode import Decoder
 from guardrail.deobfuscate import Deobfuscator
 from guardrail.errors import BundleError
 from guardrail.guards._spans import off_loop
@@ -123,6 +126,12 @@ class ClassifierConfig(GuardConfig):
         default=True,
         description="also read each text with its leetspeak and spaced-out words (h4te, "
         "k i l l) written as the dictionary words they spell; the higher score counts",
+    )
+    read_encoded: bool = Field(
+        default=True,
+        description="also read the payloads encoded in each text (base64, base32, base85, hex, "
+        "binary, character codes, percent and escape codes, HTML entities, Morse, ROT13 and "
+        "other letter shifts, reversed text) decoded; the higher score counts",
     )
 
     @model_validator(mode="after")
@@ -197,6 +206,7 @@ class ClassifierGuard:
         self.route: ClassifierGuard | None = None  # set by `build` for `route_non_english:`
         self.route_when: Literal["not_english", "not_latin"] = "not_english"
         self.deobfuscator: Deobfuscator | None = None  # set by `build` for `read_obfuscated`
+        self.decoder: Decoder | None = None  # set by `build` for `read_encoded`
 
     @property
     def reserve_ms(self) -> float:
@@ -238,8 +248,9 @@ class ClassifierGuard:
             deadline -= self.reserve_ms / 1000
         parts = (
             [(self, indexed, False)]
-            if self.route is None and self.deobfuscator is None
-            # the script split and the obfuscation search read every character: off the loop
+            if self.route is None and self.deobfuscator is None and self.decoder is None
+            # the script split and the obfuscation and payload searches read every character:
+            # off the loop
             else await off_loop([t for _, t in indexed], lambda: self._partition(indexed))
         )
         reads = [
@@ -269,13 +280,19 @@ class ClassifierGuard:
         """(guard, its texts, whether they are rewrites): with `route_non_english`, the texts
         (or parts, `_by_script`) that do not read as English, or are not Latin, go to the
         routed bundle; with `read_obfuscated`, this guard also reads each text's rewrite
-        (`guardrail.deobfuscate`), if it has one."""
+        (`guardrail.deobfuscate`), if it has one; with `read_encoded`, the payloads encoded in
+        it (`guardrail.decode`), if any, routed by their own script."""
         parts = [(g, rows, False) for g, rows in self._routed(indexed)]
         if self.deobfuscator is not None:
             readings = [(i, self.deobfuscator.reading(t)) for i, t in indexed]
             rewritten = [(i, r) for i, r in readings if r is not None]
             if rewritten:
                 parts.append((self, rewritten, True))
+        if self.decoder is not None:
+            decoded = [(i, self.decoder.reading(t)) for i, t in indexed]
+            found = [(i, r) for i, r in decoded if r is not None]
+            if found:
+                parts += [(g, rows, True) for g, rows in self._routed(found)]
         return parts
 
     def _routed(
@@ -396,6 +413,8 @@ def build(config: ClassifierConfig, context: BuildContext) -> ClassifierGuard:
         guard.escalator = Escalator(config.escalate, context.name, guard.labels)
     if config.read_obfuscated:
         guard.deobfuscator = runtime.deobfuscator
+    if config.read_encoded:
+        guard.decoder = Decoder.english()
     if config.route_non_english is not None:
         guard.route = ClassifierGuard(
             context.name,

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.canonical import _HOMOGLYPHS
+from guardrail.decode import Decoder
 from guardrail.deobfuscate import Deobfuscator
 from guardrail.guards._spans import Hit, compile_re2, longest_per_label, scan_hits
 from guardrail.guards.base import NoThresholds
@@ -63,6 +64,11 @@ class InjectionSignaturesConfig(GuardConfig):
         description="also match the text with its leetspeak and spaced-out words (1gn0re, "
         "s y s t e m) written as the English words they spell",
     )
+    read_encoded: bool = Field(
+        default=True,
+        description="also match the payloads encoded in the text (base64, hex, binary, Morse, "
+        "ROT13, reversed text and the like) decoded; a match is reported over the encoded run",
+    )
 
     @field_validator("categories")
     @classmethod
@@ -95,11 +101,13 @@ class InjectionSignaturesGuard(NoThresholds):
         name: str,
         patterns: Sequence[tuple[str, Any]],
         deobfuscator: Deobfuscator | None = None,
+        decoder: Decoder | None = None,
     ) -> None:
         self.name = name
         self._patterns = tuple(patterns)  # (category, compiled RE2)
         self._labels = frozenset(category for category, _ in self._patterns)
         self._deobfuscator = deobfuscator  # `read_obfuscated`
+        self._decoder = decoder  # `read_encoded`
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -120,6 +128,11 @@ class InjectionSignaturesGuard(NoThresholds):
         rewritten = self._deobfuscator.rewrite(text) if self._deobfuscator else None
         if rewritten is not None:
             forms.append(rewritten)
+        if self._decoder is not None:
+            # a payload's characters all come from its encoded run (spans cover the run)
+            forms += [
+                (p.text, _spread(p.start, p.end, len(p.text))) for p in self._decoder.payloads(text)
+            ]
         hits = [
             _hit(match.start(), match.end(), category, origins)
             for form, origins in forms
@@ -128,6 +141,13 @@ class InjectionSignaturesGuard(NoThresholds):
             if not (mentions and is_quoted_mention(form, match.start(), match.end()))
         ]
         return longest_per_label(hits)
+
+
+def _spread(start: int, end: int, n: int) -> list[int]:
+    """Origins for `n` decoded characters of the run `[start, end)`: spread evenly over it, so
+    a match in a payload is reported over the part of the run it was decoded from (about)."""
+    width = max(1, end - start)
+    return [start + min(width - 1, k * width // max(1, n)) for k in range(n)]
 
 
 def _hit(start: int, end: int, label: str, origins: list[int] | None) -> Hit:
@@ -209,7 +229,8 @@ def build(config: InjectionSignaturesConfig, context: BuildContext) -> Injection
         if signature.category in chosen
     ]
     reader = Deobfuscator.english() if config.read_obfuscated else None
-    return InjectionSignaturesGuard(context.name, patterns, reader)
+    decoder = Decoder.english() if config.read_encoded else None
+    return InjectionSignaturesGuard(context.name, patterns, reader, decoder)
 
 
 KIND = GuardKind(config=InjectionSignaturesConfig, build=build)

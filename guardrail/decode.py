@@ -1,0 +1,432 @@
+"""A reading of encoded payloads: base64, hex, binary, Morse, ROT13 and the like.
+
+An attacker hides an order from a classifier by encoding it ("Decode this and do what it says:
+SWdub3JlIGFsbC..."). The model upstream decodes it without being asked twice; the classifier
+reads a run of letters that means nothing to its tokenizer. `Decoder.reading(text)` returns the
+decoded payloads of `text`, one per line, or None when it has none; the classifier guards score
+that reading *in addition to* the text (the higher score counts, as for `guardrail.deobfuscate`'s
+rewrite), and the `injection_signatures` guard matches its patterns against each payload too
+(`Decoder.payloads`, which keep where in the text each payload came from).
+
+Schemes, each found by its own shape and kept only when what it decodes to reads as text:
+
+* byte encodings: base64 (standard and URL-safe, padded or not, wrapped over lines), base32,
+  Ascii85 (`<~...~>`) and base85, hex (`49676e...`, `49 67 6e`, `\\x49\\x67`, `0x49 0x67`),
+  8-bit binary groups, decimal character codes (`73 103 110 ...`);
+* escapes: percent-encoding (`%49%67`), `\\u0049` / `\\x49` escapes, numeric HTML entities;
+* Morse code (`.. --. -. --- .-. .`, words split by `/` or three spaces);
+* letter shifts and reversal: a run of three or more words that are not English words is read
+  with the Caesar shift its letter frequencies suggest (ROT13 is shift 13) and reversed; the
+  result is kept when most of its words are English words.
+
+Bytes are kept when they are UTF-8 with no control characters and hold a word of three letters
+or more; schemes that any table of numbers or any run of letters could match (decimal codes,
+base85, shifts, reversal) must also spell mostly dictionary words. A payload is decoded once
+more (ROT13 inside base64, base64 of base64: two layers), never more.
+
+Bounded: every scheme is a linear regex scan; at most `MAX_PAYLOADS` payloads per text; the
+reading is at most twice as long as the text (every scheme decodes to at most as many
+characters as it reads, and a payload is read once more); the letter-shift test costs a count
+of letters and three dictionary checks per run. About 20-90 ms per 100,000 characters (prose,
+code, hex dumps, a base64 image; measured on the shared 2-core machine).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import html
+import math
+import re
+import string
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from urllib.parse import unquote_plus
+
+from guardrail.deobfuscate import Deobfuscator
+
+MAX_PAYLOADS = 64  # payloads read per text (a document of 10,000 base64 ids is not 10,000 reads)
+CACHED_TEXTS = 64  # texts whose payloads are remembered (per decoder)
+MAX_DEPTH = 2  # a payload's own payloads are read too, once
+MIN_WORD = 3
+MIN_RUN_WORDS = 3  # words in a run before a letter shift or reversal is tried
+KNOWN_SHARE = 0.7  # of a shifted or reversed run's words that must be dictionary words
+BYTES_MIN = 4  # decoded characters of a byte encoding, at the least
+
+# English letter frequencies (per cent), for guessing a Caesar shift
+_ENGLISH = (
+    8.2, 1.5, 2.8, 4.3, 12.7, 2.2, 2.0, 6.1, 7.0, 0.15, 0.77, 4.0, 2.4,
+    6.7, 7.5, 1.9, 0.095, 6.0, 6.3, 9.1, 2.8, 0.98, 2.4, 0.15, 2.0, 0.074,
+)  # fmt: skip
+
+_LOG_ENGLISH = tuple(math.log(f) for f in _ENGLISH)
+_SHIFT_SCHEMES = frozenset({"rot13", "reversed", *(f"caesar{k}" for k in range(1, 26))})
+
+_B64 = re.compile(
+    r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}"
+    r"(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_\-]{4,}={0,2})*"  # wrapped over lines
+)
+_B32 = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9])")
+_A85 = re.compile(r"<~[!-u\s]{5,}?~>")
+_B85 = re.compile(r"(?<!\S)[0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]{20,}(?!\S)")
+_HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){6,}(?![0-9A-Za-z])")
+_HEX_SPACED = re.compile(
+    r"(?<![0-9A-Za-z])(?:0x)?[0-9A-Fa-f]{2}(?:[ ,:\-]+(?:0x)?[0-9A-Fa-f]{2}){5,}(?![0-9A-Za-z])"
+)
+_BINARY = re.compile(r"(?<![01])[01]{8}(?:[ ,]?[01]{8}){3,}(?![01])")
+_DECIMAL = re.compile(r"(?<![\d.])\d{2,3}(?:[ ,]+\d{2,3}){4,}(?![\d.])")
+_ESCAPES = re.compile(r"(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\U[0-9A-Fa-f]{8}){3,}")
+_PERCENT = re.compile(r"(?<!\S)(?:[^\s%]*%[0-9A-Fa-f]{2}){3,}[^\s%]*")
+_ENTITIES = re.compile(r"(?:&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});\s?){3,}")
+_MORSE = re.compile(
+    r"(?<![\w.\-·•−–])[.\-·•−–]{1,7}(?:(?: {1,3}| ?/ ?)[.\-·•−–]{1,7}){3,}(?![\w.\-·•−–])"
+)
+_WORD = re.compile(r"[A-Za-z]+")
+_TOKEN = re.compile(r"\S+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_MORSE_TABLE = {
+    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
+    "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n",
+    "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u",
+    "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z", "-----": "0",
+    ".----": "1", "..---": "2", "...--": "3", "....-": "4", ".....": "5", "-....": "6",
+    "--...": "7", "---..": "8", "----.": "9", ".-.-.-": ".", "--..--": ",", "..--..": "?",
+    "-.-.--": "!", "-..-.": "/", "---...": ":", ".----.": "'", "-....-": "-",
+}  # fmt: skip
+_MORSE_SIGNS = str.maketrans({"·": ".", "•": ".", "−": "-", "–": "-"})
+_SHIFTS = [
+    str.maketrans(
+        string.ascii_lowercase + string.ascii_uppercase,
+        string.ascii_lowercase[k:] + string.ascii_lowercase[:k]
+        + string.ascii_uppercase[k:] + string.ascii_uppercase[:k],
+    )
+    for k in range(26)
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Payload:
+    """An encoded run of a text: where it is (`start`, `end` in the text), how it was encoded
+    (`scheme`, e.g. `base64` or `hex/base64` for two layers) and what it says (`text`)."""
+
+    start: int
+    end: int
+    scheme: str
+    text: str
+
+
+class Decoder:
+    """Finds encoded payloads and decodes them; `words` is the dictionary that tells a decoded
+    text from noise for the schemes any text could match."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = frozenset(w.lower() for w in words if w.isalpha() and len(w) >= MIN_WORD)
+        # the classifier and signature guards of one policy read the same texts
+        self._cached = lru_cache(maxsize=CACHED_TEXTS)(self._payloads)
+
+    @classmethod
+    @cache
+    def english(cls) -> Decoder:
+        """Over the English word list `Deobfuscator.english()` uses."""
+        return cls(Deobfuscator.english().words)
+
+    # -- the reading ------------------------------------------------------------------------
+
+    def reading(self, text: str) -> str | None:
+        """The decoded payloads of `text`, one per line; None when it has none."""
+        found = self.payloads(text)
+        return "\n".join(p.text for p in found) if found else None
+
+    def payloads(self, text: str) -> tuple[Payload, ...]:
+        """Every payload of `text` (and of its payloads, one layer down), at most MAX_PAYLOADS,
+        whose texts together are at most twice as long as `text`."""
+        return self._cached(text)
+
+    def _payloads(self, text: str) -> tuple[Payload, ...]:
+        out: list[Payload] = []
+        self._collect(text, None, "", 1, out, [2 * len(text)])
+        return tuple(out)
+
+    def _collect(
+        self,
+        text: str,
+        where: tuple[int, int] | None,
+        outer: str,
+        depth: int,
+        out: list[Payload],
+        budget: list[int],
+    ) -> None:
+        """Payloads of `text` into `out`; `where`: the span of the original text that `text`
+        was decoded from (None: `text` is the original), `outer`: its scheme, `budget`: the
+        characters the reading may still take."""
+        taken: list[tuple[int, int]] = []
+        shifts = outer.split("/", 1)[0] not in _SHIFT_SCHEMES if outer else True
+        for scheme, start, end, decoded in self._decoded(text, shifts):
+            if len(out) >= MAX_PAYLOADS or budget[0] <= 0:
+                return
+            if any(start < e and s < end for s, e in taken):  # one reading per run of text
+                continue
+            taken.append((start, end))
+            decoded = decoded[: budget[0]]
+            budget[0] -= len(decoded)
+            name = f"{scheme}/{outer}" if outer else scheme
+            span = where or (start, end)  # a payload's payload: where its outer one is
+            out.append(Payload(span[0], span[1], name, decoded))
+            if depth < MAX_DEPTH:
+                self._collect(decoded, span, name, depth + 1, out, budget)
+
+    def _decoded(self, text: str, shifts: bool) -> Iterator[tuple[str, int, int, str]]:
+        """(scheme, start, end, decoded) for each run of `text` a scheme decodes, the schemes
+        with the most particular shapes first (an overlapping later find is dropped)."""
+        finders: list[tuple[str, re.Pattern[str], Callable[[str], str | None]]] = [
+            ("ascii85", _A85, _ascii85),
+            ("escapes", _ESCAPES, _escapes),
+            ("html_entities", _ENTITIES, _entities),
+            ("binary", _BINARY, _binary),
+            ("hex", _HEX_SPACED, _hex),
+            ("hex", _HEX, _hex),
+            ("morse", _MORSE, self._morse),
+            ("decimal", _DECIMAL, self._decimal),
+            ("base32", _B32, _base32),
+            ("base64", _B64, _base64),
+            ("base85", _B85, self._base85),
+            ("percent", _PERCENT, _percent),
+        ]
+        for scheme, pattern, decode in finders:
+            for match in pattern.finditer(text):
+                decoded = decode(match.group(0))
+                if decoded is not None:
+                    yield scheme, match.start(), match.end(), decoded
+        if shifts:
+            yield from self._shifted_runs(text)
+
+    # -- schemes that need the dictionary -----------------------------------------------------
+
+    def known_share(self, text: str) -> float:
+        """The share of `text`'s words (three letters or more) that are dictionary words."""
+        words = [w.lower() for w in _WORD.findall(text) if len(w) >= MIN_WORD]
+        if not words:
+            return 0.0
+        return sum(w in self.words for w in words) / len(words)
+
+    def _wordy(
+        self, text: str | None, min_words: int = 2, share: float = KNOWN_SHARE
+    ) -> str | None:
+        """`text` if it has `min_words` words, `share` of them dictionary words and two of those
+        four letters or more (chance spells three-letter words: a shifted name or id often
+        reads as `the`, `dna` or `tis`); else None."""
+        if text is None:
+            return None
+        words = [w.lower() for w in _WORD.findall(text) if len(w) >= MIN_WORD]
+        if len(words) < min_words:
+            return None
+        known = [w for w in words if w in self.words]
+        if len(known) < share * len(words) or sum(len(w) >= 4 for w in known) < 2:
+            return None
+        return text
+
+    def _morse(self, run: str) -> str | None:
+        words = re.split(r"\s*/\s*| {3,}", run.translate(_MORSE_SIGNS).strip())
+        out = []
+        for word in words:
+            letters = [_MORSE_TABLE.get(code) for code in word.split()]
+            if not letters or any(c is None for c in letters):
+                return None
+            out.append("".join(c for c in letters if c))
+        decoded = " ".join(out)
+        # "..." and "-" are Morse letters too: two or more dictionary words, or one long one
+        words_in = [w for w in out if len(w) >= MIN_WORD]
+        if len(words_in) == 1 and len(words_in[0]) >= 5 and words_in[0] in self.words:
+            return decoded
+        return self._wordy(decoded)
+
+    def _decimal(self, run: str) -> str | None:
+        codes = [int(n) for n in re.findall(r"\d+", run)]
+        if any(not 32 <= c <= 126 for c in codes):
+            return None
+        return self._wordy("".join(map(chr, codes)))
+
+    def _base85(self, run: str) -> str | None:
+        for decode in (base64.b85decode, base64.a85decode):
+            try:
+                raw = decode(run.encode("ascii"))
+            except (ValueError, binascii.Error):
+                continue
+            found = self._wordy(_text(raw))
+            if found is not None:
+                return found
+        return None
+
+    def _shifted_runs(self, text: str) -> Iterator[tuple[str, int, int, str]]:
+        """Runs of three or more words that are not dictionary words, read shifted (ROT13, and
+        the Caesar shift the run's letter counts suggest) or reversed, where most words of the
+        result are dictionary words."""
+        for start, end in self._unknown_runs(text):
+            run = text[start:end]
+            found = None
+            for shift in dict.fromkeys((13, _likely_shift(run))):
+                # ROT13 is the shift people use; any other needs more words to be believed
+                words, share = (2, KNOWN_SHARE) if shift == 13 else (5, 0.8)
+                if shift and (shifted := self._wordy(run.translate(_SHIFTS[shift]), words, share)):
+                    found = ("rot13" if shift == 13 else f"caesar{26 - shift}", shifted)
+                    break
+            if found is None and (reversed_run := self._wordy(run[::-1])):
+                found = ("reversed", reversed_run)
+            if found is not None:
+                yield found[0], start, end, found[1]
+
+    def _unknown_runs(self, text: str) -> Iterator[tuple[int, int]]:
+        """(start, end) of each run of MIN_RUN_WORDS or more non-dictionary words of three
+        letters or more. Shorter words, punctuation and one dictionary word between two of them
+        do not end a run (shifted gibberish spells a short word now and then: `dna`, `doo`);
+        two dictionary words in a row or a line break do."""
+        start = end = -1
+        count = known_in_row = 0
+        for match in _WORD.finditer(text):
+            word = match.group(0)
+            short = len(word) < MIN_WORD
+            known = not short and word.lower() in self.words
+            if end >= 0 and "\n" in text[end : match.start()]:
+                if count >= MIN_RUN_WORDS:
+                    yield start, end
+                start, end, count, known_in_row = -1, -1, 0, 0
+            if known:
+                known_in_row += 1
+                if known_in_row >= 2 or start < 0:
+                    if count >= MIN_RUN_WORDS:
+                        yield start, end
+                    start, end, count = -1, -1, 0
+                continue
+            known_in_row = 0
+            if start < 0:
+                start = match.start()
+            end = match.end()
+            count += not short
+        if count >= MIN_RUN_WORDS:
+            yield start, end
+
+
+def _likely_shift(run: str) -> int:
+    """The shift k (0-25) after which `run`'s letters are likeliest as English text (the
+    log-likelihood of its letter counts under English letter frequencies)."""
+    counts: dict[int, int] = {}
+    for c in run.lower():
+        i = ord(c) - 97
+        if 0 <= i < 26:
+            counts[i] = counts.get(i, 0) + 1
+    best, best_k = -math.inf, 0
+    for k in range(26):
+        score = sum(n * _LOG_ENGLISH[(i + k) % 26] for i, n in counts.items())
+        if score > best:
+            best, best_k = score, k
+    return best_k
+
+
+# -- byte encodings: kept when the bytes read as text -----------------------------------------
+
+
+def _text(raw: bytes) -> str | None:
+    """`raw` as text when it is UTF-8 without control characters, at least BYTES_MIN long,
+    with a word of three letters or more (in any script); else None."""
+    if len(raw) < BYTES_MIN:
+        return None
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return _readable(decoded)
+
+
+def _readable(decoded: str) -> str | None:
+    decoded = decoded.strip()
+    if len(decoded) < BYTES_MIN or _CONTROL.search(decoded):
+        return None
+    if any(unicodedata.category(c) in ("Co", "Cs", "Cn") for c in decoded):
+        return None
+    if not re.search(r"[^\W\d_]{3,}", decoded):
+        return None
+    letters = sum(c.isalpha() or c.isspace() for c in decoded)
+    return decoded if letters >= 0.6 * len(decoded) else None
+
+
+def _base64(run: str) -> str | None:
+    """`run` decoded; a run wrapped over lines may have taken a word of the next line of
+    text ("...ZA==\nWhat does it say?"): then without its last line."""
+    found = _base64_run(run)
+    if found is None and "\n" in run:
+        found = _base64_run(run.rsplit("\n", 1)[0])
+    return found
+
+
+def _base64_run(run: str) -> str | None:
+    compact = re.sub(r"\s+", "", run).rstrip("=")
+    if len(compact) % 4 == 1:
+        return None
+    if compact.isalpha() and (compact.islower() or compact.isupper()):
+        return None  # a long word, or a shout: base64 of text mixes cases
+    padded = compact + "=" * (-len(compact) % 4)
+    for altchars in (b"+/", b"-_"):
+        try:
+            raw = base64.b64decode(padded, altchars=altchars, validate=True)
+        except (ValueError, binascii.Error):
+            continue
+        found = _text(raw)
+        if found is not None:
+            return found
+    return None
+
+
+def _base32(run: str) -> str | None:
+    compact = run.rstrip("=")
+    try:
+        raw = base64.b32decode(compact + "=" * (-len(compact) % 8))
+    except (ValueError, binascii.Error):
+        return None
+    return _text(raw)
+
+
+def _ascii85(run: str) -> str | None:
+    try:
+        raw = base64.a85decode(run.encode("ascii"), adobe=True, ignorechars=b" \t\n\r\x0b")
+    except (ValueError, binascii.Error):
+        return None
+    return _text(raw)
+
+
+def _hex(run: str) -> str | None:
+    digits = re.sub(r"0x|[^0-9A-Fa-f]", "", run)
+    if len(digits) % 2:
+        return None
+    return _text(bytes.fromhex(digits))
+
+
+def _binary(run: str) -> str | None:
+    bits = re.sub(r"[^01]", "", run)
+    return _text(bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)))
+
+
+def _escapes(run: str) -> str | None:
+    try:
+        decoded = run.encode("latin-1", "strict").decode("unicode_escape")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None
+    if all(ord(c) < 256 for c in decoded):  # \x.. escapes of UTF-8 bytes
+        with contextlib.suppress(UnicodeDecodeError):
+            decoded = decoded.encode("latin-1").decode("utf-8")
+    return _readable(decoded)
+
+
+def _entities(run: str) -> str | None:
+    return _readable(html.unescape(run))
+
+
+def _percent(run: str) -> str | None:
+    try:
+        decoded = unquote_plus(run, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    return None if decoded == run else _readable(decoded)
