@@ -1,5 +1,5 @@
-"""`read_obfuscated` (leetspeak and spaced words read as the words they spell): the input stage
-of a policy with and without it, in one run.
+"""`read_obfuscated` (leetspeak and spaced words read as the words they spell) or `read_encoded`
+(encoded payloads read decoded): the input stage of a policy with and without it, in one run.
 
 Three kinds of text, one caller, `Pipeline.check` in-process, the two policies interleaved text
 by text so that load drifts hit both alike:
@@ -11,19 +11,26 @@ by text so that load drifts hit both alike:
 * long benign documents (20,000 and 100,000 characters of prose, no obfuscated word): the
   searches over a long text.
 
+With `--option read_encoded` the second kind is `probes.encoded_everyday` (everyday prompts
+encoded in base64, hex, ROT13 ..., and questions about hashes, ids, JWTs and data URIs: the
+encoded ones have a decoded reading, scored in a second pass), and a 100,000-character base64
+data URI joins the documents.
+
 Prints p50/p95 per (policy, texts) and the ratio on / off per kind.
 
     python bench/bench_obfuscated.py [--policy policies/default.yaml] [--rounds 3]
+        [--option read_obfuscated|read_encoded]
 
 The inference cache is off (GUARDRAIL_INFERENCE_CACHE_SIZE=0): both policies share the bundles'
 runtimes, and a text the first one scored would be a cache hit for the second. "off" is the
-policy with `read_obfuscated: false` on every classifier and injection_signatures guard.
+policy with the option false on every classifier and injection_signatures guard.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import statistics
 import sys
@@ -49,28 +56,34 @@ PROSE = (
 )
 
 
-def variant(policy: Path, on: bool, out: Path) -> Path:
-    """`policy` with `read_obfuscated` set to `on` on every guard that has the option."""
+def variant(policy: Path, on: bool, out: Path, option: str = "read_obfuscated") -> Path:
+    """`policy` with `option` set to `on` on every guard that has the option."""
     yaml = YAML()
     data: Any = yaml.load(policy.read_text())
     for guard in data.get("guards", {}).values():
         if guard.get("kind") in KINDS_WITH_OPTION:
-            guard["read_obfuscated"] = on
+            guard[option] = on
     with out.open("w") as f:
         yaml.dump(data, f)
     return out
 
 
-async def run(policy: Path, rounds: int) -> dict[tuple[str, str], list[float]]:
-    groups = {
-        "everyday": probes.everyday()[:100],
-        "respelled": probes.obfuscated_everyday()[:100],
-        "20k document": [(PROSE * 200)[:20_000]] * 5,
-        "100k document": [(PROSE * 1000)[:100_000]] * 3,
-    }
+async def run(
+    policy: Path, rounds: int, option: str = "read_obfuscated"
+) -> dict[tuple[str, str], list[float]]:
+    groups = {"everyday": probes.everyday()[:100]}
+    if option == "read_encoded":
+        groups["encoded"] = probes.encoded_everyday()[:100]
+    else:
+        groups["respelled"] = probes.obfuscated_everyday()[:100]
+    groups["20k document"] = [(PROSE * 200)[:20_000]] * 5
+    groups["100k document"] = [(PROSE * 1000)[:100_000]] * 3
+    if option == "read_encoded":
+        image = base64.b64encode(bytes(range(256)) * 293).decode()[:100_000]
+        groups["100k data URI"] = ["Shrink this: data:image/png;base64," + image] * 3
     with tempfile.TemporaryDirectory() as tmp:
         pipelines = {
-            name: Pipeline.from_file(variant(policy, on, Path(tmp) / f"{name}.yaml"))
+            name: Pipeline.from_file(variant(policy, on, Path(tmp) / f"{name}.yaml", option))
             for name, on in (("off", False), ("on", True))
         }
     return await interleaved(pipelines, groups, rounds)
@@ -80,9 +93,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--policy", type=Path, default=ROOT / "policies/default.yaml")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--option", choices=("read_obfuscated", "read_encoded"), default="read_obfuscated"
+    )
     args = ap.parse_args(argv)
-    times = asyncio.run(run(args.policy, args.rounds))
-    print_table("read_obfuscated", sorted(times.items(), key=lambda kv: (kv[0][1], kv[0][0])))
+    times = asyncio.run(run(args.policy, args.rounds, args.option))
+    print_table(args.option, sorted(times.items(), key=lambda kv: (kv[0][1], kv[0][0])))
     print()
     for group in dict.fromkeys(g for _, g in times):
         on, off = statistics.median(times[("on", group)]), statistics.median(times[("off", group)])

@@ -7,6 +7,8 @@ import codecs
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guardrail.decode import MAX_PAYLOADS, Decoder
 
@@ -130,3 +132,28 @@ def test_a_long_token_without_percent_signs_is_scanned_in_linear_time(decoder: D
     assert decoder.payloads(blob) == ()
     # generous: the quadratic scan took >10 s of CPU here, the linear one about 0.05 s
     assert time.process_time() - started < 5.0
+
+
+_SHAPES = st.sampled_from(
+    [
+        ENCODED["base64"],
+        ENCODED["hex spaced"],
+        ENCODED["morse"],
+        ENCODED["rot13"],
+        "%41%42",
+        "==",
+        "\n",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(st.text(max_size=40) | _SHAPES, max_size=12))
+def test_any_text_decodes_without_error_and_within_its_bounds(parts: list[str]) -> None:
+    """Arbitrary text mixed with encoded runs: no exception, at most MAX_PAYLOADS payloads,
+    spans inside the text, and a reading at most twice as long as the text."""
+    text = " ".join(parts)
+    payloads = Decoder.english().payloads(text)
+    assert len(payloads) <= MAX_PAYLOADS
+    assert sum(len(p.text) for p in payloads) <= 2 * len(text)
+    assert all(0 <= p.start < p.end <= len(text) for p in payloads)
