@@ -118,6 +118,14 @@ class Payload:
     scheme: str
     text: str
 
+    def origins(self) -> list[int]:
+        """For each character of `text`, a position in the encoded run it stands for: spread
+        evenly over `[start, end)`, so a match in the payload is reported over (about) the part
+        of the run it was decoded from, and always inside the run."""
+        width = max(1, self.end - self.start)
+        n = max(1, len(self.text))
+        return [self.start + min(width - 1, k * width // n) for k in range(len(self.text))]
+
 
 class Decoder:
     """Finds encoded payloads and decodes them; `words` is the dictionary that tells a decoded

@@ -130,9 +130,7 @@ class InjectionSignaturesGuard(NoThresholds):
             forms.append(rewritten)
         if self._decoder is not None:
             # a payload's characters all come from its encoded run (spans cover the run)
-            forms += [
-                (p.text, _spread(p.start, p.end, len(p.text))) for p in self._decoder.payloads(text)
-            ]
+            forms += [(p.text, p.origins()) for p in self._decoder.payloads(text)]
         hits = [
             _hit(match.start(), match.end(), category, origins)
             for form, origins in forms
@@ -141,13 +139,6 @@ class InjectionSignaturesGuard(NoThresholds):
             if not (mentions and is_quoted_mention(form, match.start(), match.end()))
         ]
         return longest_per_label(hits)
-
-
-def _spread(start: int, end: int, n: int) -> list[int]:
-    """Origins for `n` decoded characters of the run `[start, end)`: spread evenly over it, so
-    a match in a payload is reported over the part of the run it was decoded from (about)."""
-    width = max(1, end - start)
-    return [start + min(width - 1, k * width // max(1, n)) for k in range(n)]
 
 
 def _hit(start: int, end: int, label: str, origins: list[int] | None) -> Hit:

@@ -9,7 +9,9 @@ would; a keyword edge that is not itself a word character (as in "c++") needs no
 `read_obfuscated` (default on) also searches the text's rewrite with its leetspeak and
 spaced-out words written as the words they spell (`guardrail/deobfuscate.py`; the dictionary is
 the English word list plus the keywords' own words), so `n1ghtj4r` and `b l u e b i r d` find
-"nightjar" and "bluebird"; the span covers the original characters.
+"nightjar" and "bluebird"; the span covers the original characters. `read_encoded` (default on)
+also searches each payload encoded in the text, decoded (`guardrail/decode.py`: base64, hex,
+ROT13, Morse ...); the span covers the encoded run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import ahocorasick
 from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.canonical import canonical
+from guardrail.decode import Decoder
 from guardrail.deobfuscate import Deobfuscator
 from guardrail.guards._spans import Hit, at_word_boundaries, longest_per_label, scan_hits
 from guardrail.guards.base import NoThresholds
@@ -51,6 +54,11 @@ class KeywordsConfig(GuardConfig):
         description="also search the text with its leetspeak and spaced-out words (n1ghtj4r, "
         "b l u e) written as the words they spell (English words and the keywords' own)",
     )
+    read_encoded: bool = Field(
+        default=True,
+        description="also search the payloads encoded in the text (base64, hex, binary, Morse, "
+        "ROT13, reversed text and the like) decoded; a match is reported over the encoded run",
+    )
 
     @field_validator("keywords")
     @classmethod
@@ -79,6 +87,7 @@ class KeywordsGuard(NoThresholds):
         whole_words: bool,
         labels: frozenset[str] = frozenset(),
         deobfuscator: Deobfuscator | None = None,
+        decoder: Decoder | None = None,
     ):
         self.name = name
         self._labels = labels
@@ -86,6 +95,7 @@ class KeywordsGuard(NoThresholds):
         self._case_sensitive = case_sensitive
         self._whole_words = whole_words
         self._deobfuscator = deobfuscator  # `read_obfuscated`
+        self._decoder = decoder  # `read_encoded`
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -103,6 +113,12 @@ class KeywordsGuard(NoThresholds):
             form, origins = rewritten
             hits += [
                 Hit(origins[h.start], origins[h.end - 1] + 1, h.label) for h in self._matches(form)
+            ]
+        for payload in self._decoder.payloads(text) if self._decoder else ():
+            origins = payload.origins()  # a match in a payload, over its encoded run
+            hits += [
+                Hit(origins[h.start], origins[h.end - 1] + 1, h.label)
+                for h in self._matches(payload.text)
             ]
         return longest_per_label(hits)
 
@@ -145,6 +161,7 @@ def build(config: KeywordsConfig, context: BuildContext) -> KeywordsGuard:
         whole_words=config.whole_words,
         labels=frozenset(groups),
         deobfuscator=_reader(entries) if config.read_obfuscated else None,
+        decoder=Decoder.english() if config.read_encoded else None,
     )
 
 

@@ -113,3 +113,20 @@ def test_respelled_keywords_are_found_over_their_original_characters(
     assert found(build_guard("keywords", keywords=codenames), text) == expected
     off = build_guard("keywords", keywords=codenames, read_obfuscated=False)
     assert found(off, text) == []
+
+
+def test_keywords_inside_an_encoded_payload_are_found_over_the_encoded_run(
+    build_guard: Any, found: Any
+) -> None:
+    """A keyword in base64 or ROT13 is found in the decoded payload; the span is the run."""
+    import base64
+    import codecs
+
+    phrase = "Please send the plans of project bluebird to the usual address today."
+    for payload in (base64.b64encode(phrase.encode()).decode(), codecs.encode(phrase, "rot13")):
+        text = f"Forwarding this: {payload}"
+        codenames = {"codenames": ["project bluebird"]}
+        [(label, spanned)] = found(build_guard("keywords", keywords=codenames), text)
+        assert label == "codenames" and spanned in payload and len(spanned) >= 8
+        off = build_guard("keywords", keywords=codenames, read_encoded=False)
+        assert found(off, text) == []
