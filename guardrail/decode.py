@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import contextlib
 import html
 import math
@@ -49,12 +50,14 @@ from urllib.parse import unquote_plus
 from guardrail.deobfuscate import Deobfuscator
 
 MAX_PAYLOADS = 64  # payloads read per text (a document of 10,000 base64 ids is not 10,000 reads)
-CACHED_TEXTS = 64  # texts whose payloads are remembered (per decoder)
+CACHED_TEXTS = 64  # texts whose payloads are remembered (per decoder) ...
+CACHED_MAX_CHARS = 20_000  # ... if no longer than this (the cache holds the texts)
 MAX_DEPTH = 2  # a payload's own payloads are read too, once
 MIN_WORD = 3
 MIN_RUN_WORDS = 3  # words in a run before a letter shift or reversal is tried
 KNOWN_SHARE = 0.7  # of a shifted or reversed run's words that must be dictionary words
 BYTES_MIN = 4  # decoded characters of a byte encoding, at the least
+ALIGN_MIN = 24  # a base64 run this long, of mixed case and digits, is also tried off its start
 
 # English letter frequencies (per cent), for guessing a Caesar shift
 _ENGLISH = (
@@ -69,6 +72,7 @@ _B64 = re.compile(
     r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}"
     r"(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_\-]{4,}={0,2})*"  # wrapped over lines
 )
+_B64_MIXED = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9+/])", re.DOTALL)
 _B32 = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9])")
 _A85 = re.compile(r"<~[!-u\s]{5,}?~>")
 _B85 = re.compile(r"(?<!\S)[0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]{20,}(?!\S)")
@@ -152,6 +156,8 @@ class Decoder:
     def payloads(self, text: str) -> tuple[Payload, ...]:
         """Every payload of `text` (and of its payloads, one layer down), at most MAX_PAYLOADS,
         whose texts together are at most twice as long as `text`."""
+        if len(text) > CACHED_MAX_CHARS:
+            return self._payloads(text)
         return self._cached(text)
 
     def _payloads(self, text: str) -> tuple[Payload, ...]:
@@ -337,11 +343,19 @@ def _likely_shift(run: str) -> int:
 # -- byte encodings: kept when the bytes read as text -----------------------------------------
 
 
-def _text(raw: bytes) -> str | None:
+def _text(raw: bytes, cut: bool = False) -> str | None:
     """`raw` as text when it is UTF-8 without control characters, at least BYTES_MIN long,
-    with a word of three letters or more (in any script); else None."""
+    with a word of three letters or more (in any script); else None. `cut`: `raw` is a piece
+    of a longer encoding, so a character cut at either end is dropped, not an error."""
     if len(raw) < BYTES_MIN:
         return None
+    if cut:
+        raw = raw.lstrip(bytes(range(0x80, 0xC0)))  # continuation bytes of a cut character
+        try:
+            decoded = codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)
+        except UnicodeDecodeError:
+            return None
+        return _readable(decoded)
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -371,20 +385,25 @@ def _base64(run: str) -> str | None:
 
 
 def _base64_run(run: str) -> str | None:
+    """`run` as base64; a long run that does not decode from its first character is tried from
+    its second, third and fourth (a piece of a payload: a streamed answer is checked a window
+    at a time, and a payload may be glued to the word before it)."""
     compact = re.sub(r"\s+", "", run).rstrip("=")
-    if len(compact) % 4 == 1:
-        return None
     if compact.isalpha() and (compact.islower() or compact.isupper()):
         return None  # a long word, or a shout: base64 of text mixes cases
-    padded = compact + "=" * (-len(compact) % 4)
-    for altchars in (b"+/", b"-_"):
-        try:
-            raw = base64.b64decode(padded, altchars=altchars, validate=True)
-        except (ValueError, binascii.Error):
-            continue
-        found = _text(raw)
-        if found is not None:
-            return found
+    offsets = range(4) if len(compact) >= ALIGN_MIN and _B64_MIXED.match(compact) else (0,)
+    for offset in offsets:
+        piece = compact[offset:]
+        piece = piece[: len(piece) - 1] if len(piece) % 4 == 1 else piece
+        padded = piece + "=" * (-len(piece) % 4)
+        for altchars in (b"+/", b"-_"):
+            try:
+                raw = base64.b64decode(padded, altchars=altchars, validate=True)
+            except (ValueError, binascii.Error):
+                continue
+            found = _text(raw, cut=offset > 0 or piece != compact)
+            if found is not None:
+                return found
     return None
 
 

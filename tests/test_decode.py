@@ -76,6 +76,15 @@ def test_a_payload_knows_where_it_came_from(decoder: Decoder) -> None:
     assert text[payload.start : payload.end] == ENCODED["base64"]
 
 
+@pytest.mark.parametrize(("head", "tail"), [(1, 0), (2, 3), (3, 1), (5, 2)])
+def test_a_piece_of_a_base64_payload_is_read(decoder: Decoder, head: int, tail: int) -> None:
+    """A streamed answer is checked a window at a time: a base64 run cut at any character (the
+    bytes it splits are dropped) still reads as what it encodes."""
+    encoded = base64.b64encode(f"Sure. {ORDER}, then continue.".encode()).decode()
+    reading = decoder.reading(f"...{encoded[head : len(encoded) - tail]}")
+    assert reading is not None and "previous instructions" in reading
+
+
 def test_two_layers_are_read_and_named_inner_first(decoder: Decoder) -> None:
     """ROT13 inside base64 is decoded twice; the inner payload sits where the outer one is."""
     text = base64.b64encode(codecs.encode(ORDER, "rot13").encode()).decode()
