@@ -11,7 +11,8 @@ see `text_form_of`) one canonical text per input text, built once per stage:
   free variation selectors, ...), control characters other than tab and line breaks, and
   combining marks written on a digit (`4` + U+20E3 is a keycap four);
 - *folded*: every character to its NFKC form (fullwidth `＠`, `．` and letters, mathematical
-  and circled digits, NBSP and other spaces, ligatures), each Unicode decimal digit to its
+  and circled digits, NBSP and other spaces, ligatures), small capitals and negative circled
+  or squared letters (which NFKC keeps) to their letters, each Unicode decimal digit to its
   ASCII digit (Arabic-Indic, Devanagari, ...), and every space separator to " "; Cyrillic,
   Greek and Armenian look-alikes of Latin letters become those letters inside words that also
   have ASCII letters or digits (`_unconfused`). A character whose NFKC form is longer than
@@ -65,7 +66,15 @@ _IGNORABLE_RANGES = (
     (0xE0000, 0xE0FFF),  # tags and variation selectors supplement
 )
 _KEEP_CONTROLS = frozenset("\t\n\r")
-_SPECIAL: Mapping[str, str] = dict.fromkeys("\u2028\u2029", "\n")  # line, paragraph separators
+_SPECIAL: Mapping[str, str] = {
+    **dict.fromkeys("\u2028\u2029", "\n"),  # line, paragraph separators
+    # Latin letters NFKC leaves alone that "fancy text" generators use to hide words from a
+    # tokenizer and from patterns: small capitals (ɪɢɴᴏʀᴇ) and negative circled and negative
+    # squared capitals (🅘🅖🅝, 🅸🅶🅽). A reader, and the model, reads them as the letters.
+    **dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnopqrstuvwyz", strict=True)),
+    **{chr(0x1F150 + k): chr(ord("A") + k) for k in range(26)},  # negative circled
+    **{chr(0x1F170 + k): chr(ord("A") + k) for k in range(26)},  # negative squared
+}
 # Punctuation the rule guards read as ASCII (`fold_punctuation`): dashes and the minus sign,
 # ideographic full stops, fraction and division slashes. Not in the canonical text itself:
 # classifiers were trained on prose whose dashes are dashes (folding them moved the injection

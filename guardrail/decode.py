@@ -17,7 +17,8 @@ Schemes, each found by its own shape and kept only when what it decodes to reads
 * Morse code (`.. --. -. --- .-. .`, words split by `/` or three spaces);
 * letter shifts and reversal: a run of three or more words that are not English words is read
   with the Caesar shift its letter frequencies suggest (ROT13 is shift 13) and reversed; the
-  result is kept when most of its words are English words.
+  result is kept when most of its words are English words. Upside-down text (`ʇxǝʇ`: turned
+  letters, written backwards) is read the same way, on lines with three turned letters.
 
 Bytes are kept when they are UTF-8 with no control characters and hold a word of three letters
 or more; schemes that any table of numbers or any run of letters could match (decimal codes,
@@ -66,7 +67,9 @@ _ENGLISH = (
 )  # fmt: skip
 
 _LOG_ENGLISH = tuple(math.log(f) for f in _ENGLISH)
-_SHIFT_SCHEMES = frozenset({"rot13", "reversed", *(f"caesar{k}" for k in range(1, 26))})
+_SHIFT_SCHEMES = frozenset(
+    {"rot13", "reversed", "upside_down", *(f"caesar{k}" for k in range(1, 26))}
+)
 
 _B64 = re.compile(
     r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}"
@@ -102,6 +105,22 @@ _MORSE_TABLE = {
     "-.-.--": "!", "-..-.": "/", "---...": ":", ".----.": "'", "-....-": "-",
 }  # fmt: skip
 _MORSE_SIGNS = str.maketrans({"·": ".", "•": ".", "−": "-", "–": "-"})
+# upside-down text: each letter turned (ǝ for e, ɹ for r ...) and the line written backwards;
+# u/n, p/d, b/q and M/W turn into each other. Read: reverse the run and turn every character
+# back (`_UNFLIP`); a run is where the turned letters that ASCII lacks are.
+_TURNED = {
+    "ɐ": "a", "ɔ": "c", "ǝ": "e", "ɟ": "f", "ƃ": "g", "ɥ": "h", "ᴉ": "i", "ı": "i", "ɾ": "j",
+    "ʞ": "k", "ɯ": "m", "ɹ": "r", "ʇ": "t", "ʌ": "v", "ʍ": "w", "ʎ": "y", "∀": "A", "Ɔ": "C",
+    "Ǝ": "E", "Ⅎ": "F", "⅁": "G", "˥": "L", "Ԁ": "P", "ᴚ": "R", "⊥": "T", "┴": "T", "∩": "U",
+    "Λ": "V", "⅄": "Y", "˙": ".", "¿": "?", "¡": "!", "'": ",", ",": "'",
+}  # fmt: skip
+_UNFLIP = str.maketrans({**_TURNED, "u": "n", "n": "u", "p": "d", "d": "p", "b": "q", "q": "b",
+                         "M": "W", "W": "M", "(": ")", ")": "(", "[": "]", "]": "["})  # fmt: skip
+_TURNED_LETTER = re.compile(
+    "[" + "".join(c for c in _TURNED if c.isalpha() or c in "∀⅁˥⊥┴∩⅄") + "]"
+)
+_MIN_TURNED = 3  # turned letters on a line before it is read upside down
+
 _SHIFTS = [
     str.maketrans(
         string.ascii_lowercase + string.ascii_uppercase,
@@ -217,6 +236,7 @@ class Decoder:
                     yield scheme, match.start(), match.end(), decoded
         if shifts:
             yield from self._shifted_runs(text)
+            yield from self._upside_down_runs(text)
 
     # -- schemes that need the dictionary -----------------------------------------------------
 
@@ -292,6 +312,26 @@ class Decoder:
                 found = ("reversed", reversed_run)
             if found is not None:
                 yield found[0], start, end, found[1]
+
+    def _upside_down_runs(self, text: str) -> Iterator[tuple[str, int, int, str]]:
+        """Lines with MIN_TURNED or more turned letters, read from their first to their last
+        turned word backwards with every character turned back, where that spells mostly
+        dictionary words."""
+        if not _TURNED_LETTER.search(text):
+            return
+        for line in re.finditer(r"[^\n]+", text):
+            turned = list(_TURNED_LETTER.finditer(line.group(0)))
+            if len(turned) < _MIN_TURNED:
+                continue
+            start, end = turned[0].start(), turned[-1].end()
+            body = line.group(0)
+            while start > 0 and not body[start - 1].isspace():
+                start -= 1
+            while end < len(body) and not body[end].isspace():
+                end += 1
+            read = self._wordy(body[start:end][::-1].translate(_UNFLIP))
+            if read is not None:
+                yield "upside_down", line.start() + start, line.start() + end, read
 
     def _unknown_runs(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of each run of MIN_RUN_WORDS or more non-dictionary words of three

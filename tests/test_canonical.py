@@ -35,11 +35,14 @@ ZW, SHY, TAG_A, VS16, KEYCAP = "\u200b", "\u00ad", "\U000e0041", "\ufe0f", "\u20
         ("中文，测试。", "中文,测试。"),
         ("АKIА2E4 ignоre jаne@exаmple.com", "AKIA2E4 ignore jane@example.com"),
         ("Привет мир, Ελληνικά", "Привет мир, Ελληνικά"),
+        ("ɪɢɴᴏʀᴇ ᴀʟʟ ᴘʀᴇᴠɪᴏᴜꜱ", "ignore all previous"),
+        ("\U0001f178\U0001f176\U0001f17d \U0001f15e\U0001f161", "IGN OR"),
     ],
 )
 def test_canonical_text_is_what_a_reader_reads(text: str, expected: str) -> None:
-    """Hidden characters go, characters fold to one spelling, marks on digits go, homoglyphs
-    become Latin only in words that have Latin letters or digits."""
+    """Hidden characters go, characters fold to one spelling (small capitals and negative
+    circled or squared letters too), marks on digits go, homoglyphs become Latin only in words
+    that have Latin letters or digits."""
     assert canonical(text).text == expected
 
 

@@ -51,6 +51,9 @@ ENCODED = {
     "rot13": codecs.encode(ORDER, "rot13"),
     "caesar 3": _caesar(ORDER, 3),
     "reversed": ORDER[::-1],
+    "upside down": ORDER.translate(
+        str.maketrans("abcdefghijklmnopqrstuvwxyzI", "ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎzI")
+    )[::-1],
 }
 
 
@@ -107,6 +110,7 @@ def test_two_layers_are_read_and_named_inner_first(decoder: Decoder) -> None:
         "internationalization antidisestablishmentarianism Supercalifragilistic",
         "my_long_variable_name = another_really_long_identifier + CONSTANT_VALUE_HERE",
         "MAC 00:1a:2b:3c:4d:5e and colour #ff8800 and 0xdeadbeef",
+        "In IPA the schwa is ǝ, the turned r is ɹ and ɐ is near-open: /ˈbɐʇɹ/.",
     ],
 )
 def test_plain_text_ids_hashes_and_code_have_no_payload(decoder: Decoder, text: str) -> None:

@@ -5,8 +5,9 @@
 For every benign row of ../shared/data (not dev/): does `guardrail.decode` find a payload, and
 for those rows, does the policy decide otherwise with `read_encoded` on than off? Prompts are
 checked at the input stage, documents (`channel:document`, the injection documents files) at
-`retrieved`, assistant answers (harm/completions) at `output`. Prints counts per file and per scheme, never a row (the data holds hateful text).
-Needs no torch: the serving path only (`.venv` has it).
+`retrieved`, assistant answers (harm/completions) at `output`. Prints counts per file and per
+scheme, never a row (the data holds hateful text). Needs no torch: the serving path only
+(`.venv` has it).
 """
 
 from __future__ import annotations
