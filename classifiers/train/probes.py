@@ -30,8 +30,9 @@ Sets (label field `label`, stage in the `stage` field):
 * `obfuscated_everyday.jsonl` (input, benign): the everyday instructions respelled the same
   way: a guard that reads respelled words must not start blocking benign text.
 * `encoded_attacks.jsonl` / `encoded_harmful.jsonl` (input): the injection and harmful cores
-  above encoded (base64, base32, hex, binary, percent codes, ROT13, reversed, Morse), alone or
-  in a neutral frame (never "decode and obey", which the signature guard reads in plain text).
+  above encoded (base64, base32, hex, binary, percent codes, ROT13, reversed, Morse, upside
+  down), alone or in a neutral frame (never "decode and obey", which the signature guard reads
+  in plain text).
 * `encoded_everyday.jsonl` (input, benign): everyday instructions encoded the same ways, and
   benign questions about hashes, ids, JWTs, data URIs, hex dumps and URLs that look encoded.
 
@@ -343,6 +344,9 @@ _MORSE = dict(
 )
 
 
+_TURN = str.maketrans("abcdefghijklmnopqrstuvwxyz.,?!", "ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz˙'¿¡")
+
+
 def _morse(text: str) -> str:
     words = ["".join(c for c in w.lower() if c in _MORSE) for w in text.split()]
     return " / ".join(" ".join(_MORSE[c] for c in w) for w in words if w)
@@ -358,6 +362,7 @@ ENCODINGS = {  # name -> encoder; the shapes evaders use to get an order past a 
     "rot13": lambda t: codecs.encode(t, "rot13"),
     "reversed": lambda t: t[::-1],
     "morse": _morse,
+    "upside_down": lambda t: t.translate(_TURN)[::-1],
 }
 # Frames around a payload. None says "decode and obey": that is the signature guard's job on
 # the plain text; these probes ask whether the payload itself is read.
