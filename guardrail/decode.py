@@ -45,7 +45,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from urllib.parse import unquote_plus
 
 from guardrail.deobfuscate import Deobfuscator
@@ -154,8 +154,11 @@ class Decoder:
     """Finds encoded payloads and decodes them; `words` is the dictionary that tells a decoded
     text from noise for the schemes any text could match."""
 
-    def __init__(self, words: Iterable[str]) -> None:
+    def __init__(self, words: Iterable[str], prose: bool = True) -> None:
         self.words = frozenset(w.lower() for w in words if w.isalpha() and len(w) >= MIN_WORD)
+        # prose: payloads that read as text (the classifiers' and patterns' business); else
+        # byte encodings of any printable token (keys and passwords: the `secrets` guard's)
+        self.prose = prose
         # the classifier and signature guards of one policy read the same texts
         self._cached = lru_cache(maxsize=CACHED_TEXTS)(self._payloads)
 
@@ -164,6 +167,13 @@ class Decoder:
     def english(cls) -> Decoder:
         """Over the English word list `Deobfuscator.english()` uses."""
         return cls(Deobfuscator.english().words)
+
+    @classmethod
+    @cache
+    def tokens(cls) -> Decoder:
+        """Byte encodings (base64, hex, ...) of any printable token of 8 characters or more,
+        whether or not it reads as text: a key or password in a Kubernetes Secret."""
+        return cls((), prose=False)
 
     # -- the reading ------------------------------------------------------------------------
 
@@ -215,26 +225,27 @@ class Decoder:
     def _decoded(self, text: str, shifts: bool) -> Iterator[tuple[str, int, int, str]]:
         """(scheme, start, end, decoded) for each run of `text` a scheme decodes, the schemes
         with the most particular shapes first (an overlapping later find is dropped)."""
+        keep = _readable if self.prose else _token
         finders: list[tuple[str, re.Pattern[str], Callable[[str], str | None]]] = [
-            ("ascii85", _A85, _ascii85),
-            ("escapes", _ESCAPES, _escapes),
-            ("html_entities", _ENTITIES, _entities),
-            ("binary", _BINARY, _binary),
-            ("hex", _HEX_SPACED, _hex),
-            ("hex", _HEX, _hex),
-            ("morse", _MORSE, self._morse),
-            ("decimal", _DECIMAL, self._decimal),
-            ("base32", _B32, _base32),
-            ("base64", _B64, _base64),
-            ("base85", _B85, self._base85),
-            ("percent", _PERCENT, _percent),
+            ("ascii85", _A85, partial(_ascii85, keep=keep)),
+            ("escapes", _ESCAPES, partial(_escapes, keep=keep)),
+            ("html_entities", _ENTITIES, partial(_entities, keep=keep)),
+            ("binary", _BINARY, partial(_binary, keep=keep)),
+            ("hex", _HEX_SPACED, partial(_hex, keep=keep)),
+            ("hex", _HEX, partial(_hex, keep=keep)),
+            ("base32", _B32, partial(_base32, keep=keep)),
+            ("base64", _B64, partial(_base64, keep=keep)),
+            ("percent", _PERCENT, partial(_percent, keep=keep)),
         ]
+        if self.prose:  # schemes that only words tell from noise
+            finders[6:6] = [("morse", _MORSE, self._morse), ("decimal", _DECIMAL, self._decimal)]
+            finders.insert(-1, ("base85", _B85, self._base85))
         for scheme, pattern, decode in finders:
             for match in pattern.finditer(text):
                 decoded = decode(match.group(0))
                 if decoded is not None:
                     yield scheme, match.start(), match.end(), decoded
-        if shifts:
+        if shifts and self.prose:
             yield from self._shifted_runs(text)
             yield from self._upside_down_runs(text)
 
@@ -290,7 +301,7 @@ class Decoder:
                 raw = decode(run.encode("ascii"))
             except (ValueError, binascii.Error):
                 continue
-            found = self._wordy(_text(raw))
+            found = self._wordy(_text(raw, _readable))
             if found is not None:
                 return found
         return None
@@ -383,7 +394,10 @@ def _likely_shift(run: str) -> int:
 # -- byte encodings: kept when the bytes read as text -----------------------------------------
 
 
-def _text(raw: bytes, cut: bool = False) -> str | None:
+Keep = Callable[[str], "str | None"]
+
+
+def _text(raw: bytes, keep: Keep, cut: bool = False) -> str | None:
     """`raw` as text when it is UTF-8 without control characters, at least BYTES_MIN long,
     with a word of three letters or more (in any script); else None. `cut`: `raw` is a piece
     of a longer encoding, so a character cut at either end is dropped, not an error."""
@@ -395,12 +409,12 @@ def _text(raw: bytes, cut: bool = False) -> str | None:
             decoded = codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)
         except UnicodeDecodeError:
             return None
-        return _readable(decoded)
+        return keep(decoded)
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return _readable(decoded)
+    return keep(decoded)
 
 
 def _readable(decoded: str) -> str | None:
@@ -415,16 +429,24 @@ def _readable(decoded: str) -> str | None:
     return decoded if letters >= 0.6 * len(decoded) else None
 
 
-def _base64(run: str) -> str | None:
+def _token(decoded: str) -> str | None:
+    """`decoded` when it is one or more printable ASCII tokens of 8 characters or more."""
+    decoded = decoded.strip()
+    if len(decoded) < 8 or not decoded.isascii() or not decoded.isprintable():
+        return None
+    return decoded if any(len(t) >= 8 for t in decoded.split()) else None
+
+
+def _base64(run: str, keep: Keep) -> str | None:
     """`run` decoded; a run wrapped over lines may have taken a word of the next line of
     text ("...ZA==\nWhat does it say?"): then without its last line."""
-    found = _base64_run(run)
+    found = _base64_run(run, keep)
     if found is None and "\n" in run:
-        found = _base64_run(run.rsplit("\n", 1)[0])
+        found = _base64_run(run.rsplit("\n", 1)[0], keep)
     return found
 
 
-def _base64_run(run: str) -> str | None:
+def _base64_run(run: str, keep: Keep) -> str | None:
     """`run` as base64; a long run that does not decode from its first character is tried from
     its second, third and fourth (a piece of a payload: a streamed answer is checked a window
     at a time, and a payload may be glued to the word before it)."""
@@ -441,42 +463,42 @@ def _base64_run(run: str) -> str | None:
                 raw = base64.b64decode(padded, altchars=altchars, validate=True)
             except (ValueError, binascii.Error):
                 continue
-            found = _text(raw, cut=offset > 0 or piece != compact)
+            found = _text(raw, keep, cut=offset > 0 or piece != compact)
             if found is not None:
                 return found
     return None
 
 
-def _base32(run: str) -> str | None:
+def _base32(run: str, keep: Keep) -> str | None:
     compact = run.rstrip("=")
     try:
         raw = base64.b32decode(compact + "=" * (-len(compact) % 8))
     except (ValueError, binascii.Error):
         return None
-    return _text(raw)
+    return _text(raw, keep)
 
 
-def _ascii85(run: str) -> str | None:
+def _ascii85(run: str, keep: Keep) -> str | None:
     try:
         raw = base64.a85decode(run.encode("ascii"), adobe=True, ignorechars=b" \t\n\r\x0b")
     except (ValueError, binascii.Error):
         return None
-    return _text(raw)
+    return _text(raw, keep)
 
 
-def _hex(run: str) -> str | None:
+def _hex(run: str, keep: Keep) -> str | None:
     digits = re.sub(r"0x|[^0-9A-Fa-f]", "", run)
     if len(digits) % 2:
         return None
-    return _text(bytes.fromhex(digits))
+    return _text(bytes.fromhex(digits), keep)
 
 
-def _binary(run: str) -> str | None:
+def _binary(run: str, keep: Keep) -> str | None:
     bits = re.sub(r"[^01]", "", run)
-    return _text(bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)))
+    return _text(bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)), keep)
 
 
-def _escapes(run: str) -> str | None:
+def _escapes(run: str, keep: Keep) -> str | None:
     try:
         decoded = run.encode("latin-1", "strict").decode("unicode_escape")
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -484,16 +506,16 @@ def _escapes(run: str) -> str | None:
     if all(ord(c) < 256 for c in decoded):  # \x.. escapes of UTF-8 bytes
         with contextlib.suppress(UnicodeDecodeError):
             decoded = decoded.encode("latin-1").decode("utf-8")
-    return _readable(decoded)
+    return keep(decoded)
 
 
-def _entities(run: str) -> str | None:
-    return _readable(html.unescape(run))
+def _entities(run: str, keep: Keep) -> str | None:
+    return keep(html.unescape(run))
 
 
-def _percent(run: str) -> str | None:
+def _percent(run: str, keep: Keep) -> str | None:
     try:
         decoded = unquote_plus(run, errors="strict")
     except UnicodeDecodeError:
         return None
-    return None if decoded == run else _readable(decoded)
+    return None if decoded == run else keep(decoded)

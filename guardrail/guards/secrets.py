@@ -26,6 +26,10 @@ entropy-only plugins (`base64_high_entropy_string`, `hex_high_entropy_string`) s
 lines (their quoted-string pattern is linear) and run only when named in `types`, since they
 also flag git SHAs and digests. Public IPv4 addresses are the `pii` guard's business.
 
+With `read_encoded` (default on) the same search runs over each encoded payload of the text
+(`guardrail.decode`: base64, hex ...), and a secret found there is reported over the whole
+encoded run: a Kubernetes Secret's base64 values or a hex-encoded token are redacted whole.
+
 Everything found drops placeholders (`${VAR}`, `$VAR`, `<token>`, `xxxx`, `your_api_key`).
 Labels are snake_case secret types; detect-secrets types that a pattern already covers share
 its label.
@@ -46,6 +50,7 @@ from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
 from pydantic import ConfigDict, field_validator
 
 from guardrail.canonical import fold_punctuation
+from guardrail.decode import Decoder
 from guardrail.guards._spans import Hit, compile_re2, longest_first, scan_hits
 from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
@@ -295,6 +300,9 @@ class SecretsConfig(GuardConfig):
     kind: Literal["secrets"] = "secrets"
     types: list[str] | None = None
     use_detect_secrets: bool = True
+    # a secret inside an encoded payload (a Kubernetes Secret's base64 values, a hex-encoded
+    # token) is found in the decoded payload and reported over the whole encoded run
+    read_encoded: bool = True
 
     @field_validator("types")
     @classmethod
@@ -315,10 +323,17 @@ class SecretsConfig(GuardConfig):
 class SecretsGuard(NoThresholds):
     """Runs the RE2 patterns and the detect-secrets plugins over each text."""
 
-    def __init__(self, name: str, patterns: Mapping[str, Any], plugins: Sequence[Plugin]):
+    def __init__(
+        self,
+        name: str,
+        patterns: Mapping[str, Any],
+        plugins: Sequence[Plugin],
+        decoder: Decoder | None = None,
+    ):
         self.name = name
         self._patterns = dict(patterns)
         self._plugins = tuple(plugins)
+        self._decoder = decoder  # `read_encoded`
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -331,7 +346,15 @@ class SecretsGuard(NoThresholds):
 
     def _hits(self, text: str) -> list[Hit]:
         text = fold_punctuation(text)  # a dash is a dash in "sk–proj–…" too
-        return longest_first([*self._pattern_hits(text), *self._plugin_hits(text)])
+        hits = [*self._pattern_hits(text), *self._plugin_hits(text)]
+        for payload in self._decoder.payloads(text) if self._decoder else ():
+            decoded = fold_punctuation(payload.text)
+            # part of an encoded run means nothing: the whole run carries the secret
+            hits += [
+                Hit(payload.start, payload.end, hit.label, hit.priority)
+                for hit in (*self._pattern_hits(decoded), *self._plugin_hits(decoded))
+            ]
+        return longest_first(hits)
 
     def _pattern_hits(self, text: str) -> Iterator[Hit]:
         for label, compiled in self._patterns.items():
@@ -365,7 +388,9 @@ def build(config: SecretsConfig, context: BuildContext) -> SecretsGuard:
     }
     plugins = detect_secrets_plugins() if config.use_detect_secrets else ()
     chosen = set(_selected([plugin.label for plugin in plugins], config.types))
-    return SecretsGuard(context.name, patterns, [p for p in plugins if p.label in chosen])
+    decoder = Decoder.tokens() if config.read_encoded else None
+    chosen_plugins = [p for p in plugins if p.label in chosen]
+    return SecretsGuard(context.name, patterns, chosen_plugins, decoder)
 
 
 KIND = GuardKind(config=SecretsConfig, build=build)

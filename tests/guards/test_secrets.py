@@ -208,3 +208,19 @@ def test_quality_on_labelled_secrets(
     )
     assert min(row_precision, spans.precision) >= 0.97
     assert min(row_recall, spans.recall) >= 0.95
+
+
+def test_a_secret_inside_an_encoded_value_is_reported_over_the_encoded_run(
+    build_guard: Any, found: Any
+) -> None:
+    """A Kubernetes Secret carries its values in base64 and a config may carry a token in hex:
+    the decoded value is searched too, and the whole encoded run is the span (named by the
+    token's type, not only by the secret-sounding key before it)."""
+    token = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+    encoded = base64.b64encode(token.encode()).decode()
+    manifest = f"apiVersion: v1\nkind: Secret\ndata:\n  GH_TOKEN: {encoded}\n"
+    assert found(build_guard("secrets"), manifest) == [("github_token", encoded)]
+    for value in (encoded, token.encode().hex()):
+        text = f"Here is the value you asked for: {value} - keep it safe."
+        assert found(build_guard("secrets"), text) == [("github_token", value)]
+        assert found(build_guard("secrets", read_encoded=False), text) == []
