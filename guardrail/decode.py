@@ -92,7 +92,6 @@ _MORSE = re.compile(
     r"(?<![\w.\-·•−–])[.\-·•−–]{1,7}(?:(?: {1,3}| ?/ ?)[.\-·•−–]{1,7}){3,}(?![\w.\-·•−–])"
 )
 _WORD = re.compile(r"[A-Za-z]+")
-_TOKEN = re.compile(r"\S+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _MORSE_TABLE = {
