@@ -52,6 +52,7 @@ decoded, each routed by its own script; a text without any costs a dozen linear 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -251,7 +252,7 @@ class ClassifierGuard:
             if self.route is None and self.deobfuscator is None and self.decoder is None
             # the script split and the obfuscation and payload searches read every character:
             # off the loop
-            else await off_loop([t for _, t in indexed], lambda: self._partition(indexed))
+            else await off_loop([t for _, t in indexed], lambda: self._partition(indexed, deadline))
         )
         reads = [
             g.runtime.score_until([t for _, t in rows], deadline, self.sample)
@@ -275,21 +276,27 @@ class ClassifierGuard:
         return findings
 
     def _partition(
-        self, indexed: list[tuple[int, str]]
+        self, indexed: list[tuple[int, str]], deadline: float | None = None
     ) -> list[tuple[ClassifierGuard, list[tuple[int, str]], bool]]:
         """(guard, its texts, whether they are rewrites): with `route_non_english`, the texts
         (or parts, `_by_script`) that do not read as English, or are not Latin, go to the
         routed bundle; with `read_obfuscated`, this guard also reads each text's rewrite
         (`guardrail.deobfuscate`), if it has one; with `read_encoded`, the payloads encoded in
-        it (`guardrail.decode`), if any, routed by their own script."""
+        it (`guardrail.decode`), if any, routed by their own script. Readings are extra reads
+        (a read cut by the deadline is no gap), so none is made once `deadline` has passed: the
+        texts' own reads keep the budget, under load too."""
         parts = [(g, rows, False) for g, rows in self._routed(indexed)]
-        if self.deobfuscator is not None:
+
+        def in_time() -> bool:
+            return deadline is None or time.monotonic() < deadline
+
+        if self.deobfuscator is not None and in_time():
             readings = [(i, self.deobfuscator.reading(t)) for i, t in indexed]
             rewritten = [(i, r) for i, r in readings if r is not None]
             if rewritten:
                 parts.append((self, rewritten, True))
         if self.decoder is not None:
-            decoded = [(i, self.decoder.reading(t)) for i, t in indexed]
+            decoded = [(i, self.decoder.reading(t) if in_time() else None) for i, t in indexed]
             found = [(i, r) for i, r in decoded if r is not None]
             if found:
                 parts += [(g, rows, True) for g, rows in self._routed(found)]
