@@ -25,11 +25,12 @@ or more; schemes that any table of numbers or any run of letters could match (de
 base85, shifts, reversal) must also spell mostly dictionary words. A payload is decoded once
 more (ROT13 inside base64, base64 of base64: two layers), never more.
 
-Bounded: every scheme is a linear regex scan; at most `MAX_PAYLOADS` payloads per text; the
-reading is at most twice as long as the text (every scheme decodes to at most as many
-characters as it reads, and a payload is read once more); the letter-shift test costs a count
-of letters and three dictionary checks per run. About 20-90 ms per 100,000 characters (prose,
-code, hex dumps, a base64 image; measured on the shared 2-core machine).
+Bounded: every scheme is a linear regex scan; the reading is at most twice as long as the text
+(no run decodes to more characters than it has, runs read do not overlap, and the second layer
+takes what the first left of the budget); the letter-shift test costs a count of letters and
+three dictionary checks per run. 20-115 ms per 100,000 characters of prose, code, hex dumps or a
+base64 image; up to ~0.3 s for text made of payloads (most of it the second layer), measured on
+the shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
+from typing import Union
 from urllib.parse import unquote_plus
 
 from guardrail.deobfuscate import Deobfuscator
 
-MAX_PAYLOADS = 64  # payloads read per text (a document of 10,000 base64 ids is not 10,000 reads)
 CACHED_TEXTS = 64  # texts whose payloads are remembered (per decoder) ...
 CACHED_MAX_CHARS = 20_000  # ... if no longer than this (the cache holds the texts)
 MAX_DEPTH = 2  # a payload's own payloads are read too, once
@@ -66,15 +67,18 @@ _ENGLISH = (
     6.7, 7.5, 1.9, 0.095, 6.0, 6.3, 9.1, 2.8, 0.98, 2.4, 0.15, 2.0, 0.074,
 )  # fmt: skip
 
+Keep = Callable[[str], "str | None"]  # a decoded text, kept (maybe trimmed) or None
+# a scheme's runs: a regex, or a function yielding (start, end) (wrapped base64 blocks)
+Finder = Union["re.Pattern[str]", Callable[[str], Iterator[tuple[int, int]]]]
+
 _LOG_ENGLISH = tuple(math.log(f) for f in _ENGLISH)
+_BACKWARDS = frozenset({"reversed", "upside_down"})  # schemes that write the text backwards
 _SHIFT_SCHEMES = frozenset(
     {"rot13", "reversed", "upside_down", *(f"caesar{k}" for k in range(1, 26))}
 )
 
-_B64 = re.compile(
-    r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}"
-    r"(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_\-]{4,}={0,2})*"  # wrapped over lines
-)
+_B64 = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}(?![A-Za-z0-9+/_\-=])")
+_WRAP_MIN = 16  # a base64 line this long or longer may be wrapped onto the next one
 _B64_MIXED = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9+/])", re.DOTALL)
 _B32 = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9])")
 _A85 = re.compile(r"<~[!-u\s]{5,}?~>")
@@ -92,6 +96,7 @@ _MORSE = re.compile(
     r"(?<![\w.\-·•−–])[.\-·•−–]{1,7}(?:(?: {1,3}| ?/ ?)[.\-·•−–]{1,7}){3,}(?![\w.\-·•−–])"
 )
 _WORD = re.compile(r"[A-Za-z]+")
+_CODE = re.compile(r"[=(){}\[\]<>_\"`;]|[A-Za-z]\.[A-Za-z]")  # identifiers, calls, fields
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _MORSE_TABLE = {
@@ -109,9 +114,9 @@ _MORSE_SIGNS = str.maketrans({"·": ".", "•": ".", "−": "-", "–": "-"})
 # back (`_UNFLIP`); a run is where the turned letters that ASCII lacks are.
 _TURNED = {
     "ɐ": "a", "ɔ": "c", "ǝ": "e", "ɟ": "f", "ƃ": "g", "ɥ": "h", "ᴉ": "i", "ı": "i", "ɾ": "j",
-    "ʞ": "k", "ɯ": "m", "ɹ": "r", "ʇ": "t", "ʌ": "v", "ʍ": "w", "ʎ": "y", "∀": "A", "Ɔ": "C",
-    "Ǝ": "E", "Ⅎ": "F", "⅁": "G", "˥": "L", "Ԁ": "P", "ᴚ": "R", "⊥": "T", "┴": "T", "∩": "U",
-    "Λ": "V", "⅄": "Y", "˙": ".", "¿": "?", "¡": "!", "'": ",", ",": "'",
+    "ʞ": "k", "ן": "l", "ɯ": "m", "ɹ": "r", "ʇ": "t", "ʌ": "v", "ʍ": "w", "ʎ": "y", "∀": "A",
+    "Ɔ": "C", "Ǝ": "E", "Ⅎ": "F", "⅁": "G", "˥": "L", "Ԁ": "P", "ᴚ": "R", "⊥": "T", "┴": "T",
+    "∩": "U", "Λ": "V", "⅄": "Y", "˙": ".", "¿": "?", "¡": "!", "'": ",", ",": "'",
 }  # fmt: skip
 _UNFLIP = str.maketrans({**_TURNED, "u": "n", "n": "u", "p": "d", "d": "p", "b": "q", "q": "b",
                          "M": "W", "W": "M", "(": ")", ")": "(", "[": "]", "]": "["})  # fmt: skip
@@ -146,7 +151,10 @@ class Payload:
         of the run it was decoded from, and always inside the run."""
         width = max(1, self.end - self.start)
         n = max(1, len(self.text))
-        return [self.start + min(width - 1, k * width // n) for k in range(len(self.text))]
+        spread = [min(width - 1, k * width // n) for k in range(len(self.text))]
+        if self.scheme in _BACKWARDS:  # written backwards: the first character is the last
+            return [self.end - 1 - k for k in spread]
+        return [self.start + k for k in spread]
 
 
 class Decoder:
@@ -182,8 +190,8 @@ class Decoder:
         return "\n".join(p.text for p in found) if found else None
 
     def payloads(self, text: str) -> tuple[Payload, ...]:
-        """Every payload of `text` (and of its payloads, one layer down), at most MAX_PAYLOADS,
-        whose texts together are at most twice as long as `text`."""
+        """Every payload of `text` (and of its payloads, one layer down), in text order; their
+        texts together are at most twice as long as `text`."""
         if len(text) > CACHED_MAX_CHARS:
             return self._payloads(text)
         return self._cached(text)
@@ -204,15 +212,24 @@ class Decoder:
     ) -> None:
         """Payloads of `text` into `out`; `where`: the span of the original text that `text`
         was decoded from (None: `text` is the original), `outer`: its scheme, `budget`: the
-        characters the reading may still take."""
-        taken: list[tuple[int, int]] = []
+        characters the reading may still take.
+
+        Every scheme's finds are gathered first; where two overlap, the longer run wins (a
+        short decoy glued to a payload does not hide it). The first layer's payloads are all
+        kept: runs do not overlap and none decodes to more characters than it has, so together
+        they are no longer than the text; the budget bounds the second layer."""
         shifts = outer.split("/", 1)[0] not in _SHIFT_SCHEMES if outer else True
-        for scheme, start, end, decoded in self._decoded(text, shifts):
-            if len(out) >= MAX_PAYLOADS or budget[0] <= 0:
-                return
+        found = sorted(self._decoded(text, shifts), key=lambda c: (c[1] - c[2], c[1]))
+        taken: list[tuple[int, int]] = []
+        kept = []
+        for scheme, start, end, decoded in found:
             if any(start < e and s < end for s, e in taken):  # one reading per run of text
                 continue
             taken.append((start, end))
+            kept.append((scheme, start, end, decoded))
+        for scheme, start, end, decoded in sorted(kept, key=lambda c: c[1]):
+            if budget[0] <= 0:
+                return
             decoded = decoded[: budget[0]]
             budget[0] -= len(decoded)
             name = f"{scheme}/{outer}" if outer else scheme
@@ -225,7 +242,7 @@ class Decoder:
         """(scheme, start, end, decoded) for each run of `text` a scheme decodes, the schemes
         with the most particular shapes first (an overlapping later find is dropped)."""
         keep = _readable if self.prose else _token
-        finders: list[tuple[str, re.Pattern[str], Callable[[str], str | None]]] = [
+        finders: list[tuple[str, Finder, Callable[[str], str | None]]] = [
             ("ascii85", _A85, partial(_ascii85, keep=keep)),
             ("escapes", _ESCAPES, partial(_escapes, keep=keep)),
             ("html_entities", _ENTITIES, partial(_entities, keep=keep)),
@@ -233,17 +250,19 @@ class Decoder:
             ("hex", _HEX_SPACED, partial(_hex, keep=keep)),
             ("hex", _HEX, partial(_hex, keep=keep)),
             ("base32", _B32, partial(_base32, keep=keep)),
-            ("base64", _B64, partial(_base64, keep=keep)),
+            ("base64", _base64_blocks, partial(_base64, keep=keep)),
             ("percent", _PERCENT, partial(_percent, keep=keep)),
         ]
         if self.prose:  # schemes that only words tell from noise
-            finders[6:6] = [("morse", _MORSE, self._morse), ("decimal", _DECIMAL, self._decimal)]
+            finders[4:4] = [("decimal", _DECIMAL, self._decimal)]  # before hex: `75 73 76`
+            finders[7:7] = [("morse", _MORSE, self._morse), ("hex", _HEX, self._hex_digits)]
             finders.insert(-1, ("base85", _B85, self._base85))
         for scheme, pattern, decode in finders:
-            for match in pattern.finditer(text):
-                decoded = decode(match.group(0))
+            spans = _spans(pattern, text) if isinstance(pattern, re.Pattern) else pattern(text)
+            for start, end in spans:
+                decoded = decode(text[start:end])
                 if decoded is not None:
-                    yield scheme, match.start(), match.end(), decoded
+                    yield scheme, start, end, decoded
         if shifts and self.prose:
             yield from self._shifted_runs(text)
             yield from self._upside_down_runs(text)
@@ -258,18 +277,22 @@ class Decoder:
         return sum(w in self.words for w in words) / len(words)
 
     def _wordy(
-        self, text: str | None, min_words: int = 2, share: float = KNOWN_SHARE
+        self,
+        text: str | None,
+        min_words: int = 2,
+        share: float = KNOWN_SHARE,
+        long_known: int = 2,
     ) -> str | None:
-        """`text` if it has `min_words` words, `share` of them dictionary words and two of those
-        four letters or more (chance spells three-letter words: a shifted name or id often
-        reads as `the`, `dna` or `tis`); else None."""
+        """`text` if it has `min_words` words, `share` of them dictionary words and
+        `long_known` of those four letters or more (chance spells three-letter words: a shifted
+        name or id often reads as `the`, `dna` or `tis`); else None."""
         if text is None:
             return None
         words = [w.lower() for w in _WORD.findall(text) if len(w) >= MIN_WORD]
         if len(words) < min_words:
             return None
         known = [w for w in words if w in self.words]
-        if len(known) < share * len(words) or sum(len(w) >= 4 for w in known) < 2:
+        if len(known) < share * len(words) or sum(len(w) >= 4 for w in known) < long_known:
             return None
         return text
 
@@ -289,10 +312,25 @@ class Decoder:
         return self._wordy(decoded)
 
     def _decimal(self, run: str) -> str | None:
-        codes = [int(n) for n in re.findall(r"\d+", run)]
-        if any(not 32 <= c <= 126 for c in codes):
+        """Character codes (`73 103 110 ...`), read as decimal and, failing that, as hex bytes
+        written without letters (`75 73 76 76`); either must spell dictionary words."""
+        numbers = re.findall(r"\d+", run)
+        codes = [int(n) for n in numbers]
+        if all(32 <= c <= 126 for c in codes):
+            found = self._wordy("".join(map(chr, codes)), long_known=1)
+            if found is not None:
+                return found
+        if all(len(n) == 2 for n in numbers):
+            return self._wordy(_text(bytes.fromhex("".join(numbers)), _readable))
+        return None
+
+    def _hex_digits(self, run: str) -> str | None:
+        """A hex run of digits only (`6865...` spelled without a-f): what it decodes to must be
+        dictionary words, since every long number is such a run."""
+        digits = re.sub(r"0x|[^0-9]", "", run)
+        if len(digits) % 2 or not digits.isdigit():
             return None
-        return self._wordy("".join(map(chr, codes)))
+        return self._wordy(_text(bytes.fromhex(digits), _readable))
 
     def _base85(self, run: str) -> str | None:
         for decode in (base64.b85decode, base64.a85decode):
@@ -311,6 +349,8 @@ class Decoder:
         result are dictionary words."""
         for start, end in self._unknown_runs(text):
             run = text[start:end]
+            if _CODE.search(run):  # `avar = newTable("avar`: code, not a cipher
+                continue
             found = None
             for shift in dict.fromkeys((13, _likely_shift(run))):
                 # ROT13 is the shift people use; any other needs more words to be believed
@@ -393,9 +433,6 @@ def _likely_shift(run: str) -> int:
 # -- byte encodings: kept when the bytes read as text -----------------------------------------
 
 
-Keep = Callable[[str], "str | None"]
-
-
 def _text(raw: bytes, keep: Keep, cut: bool = False) -> str | None:
     """`raw` as text when it is UTF-8 without control characters, at least BYTES_MIN long,
     with a word of three letters or more (in any script); else None. `cut`: `raw` is a piece
@@ -422,10 +459,16 @@ def _readable(decoded: str) -> str | None:
         return None
     if any(unicodedata.category(c) in ("Co", "Cs", "Cn") for c in decoded):
         return None
-    if not re.search(r"[^\W\d_]{3,}", decoded):
-        return None
     letters = sum(c.isalpha() or c.isspace() for c in decoded)
-    return decoded if letters >= 0.6 * len(decoded) else None
+    if letters < 0.6 * len(decoded):
+        return None
+    if re.search(r"[A-Za-z]{3,}", decoded):
+        return decoded
+    # no ASCII word: text in another script, all of it in one (random bytes that happen to be
+    # UTF-8 mix scripts: `Jܥy(^zСjx`), eight letters or more
+    scripts = {unicodedata.name(c, "?").split()[0] for c in decoded if c.isalpha()}
+    others = sum(c.isalpha() and not c.isascii() for c in decoded)
+    return decoded if len(scripts) == 1 and "LATIN" not in scripts and others >= 8 else None
 
 
 def _token(decoded: str) -> str | None:
@@ -436,13 +479,43 @@ def _token(decoded: str) -> str | None:
     return decoded if any(len(t) >= 8 for t in decoded.split()) else None
 
 
+def _spans(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
+    return ((m.start(), m.end()) for m in pattern.finditer(text))
+
+
+def _base64_blocks(text: str) -> Iterator[tuple[int, int]]:
+    """Base64 runs, each line's run joined with the next line's when it is wrapped: a line
+    of at least `_WRAP_MIN` characters without `=` padding, as long as the block's first line,
+    followed by a line that is nothing but a run (the last line of a block may be shorter)."""
+    runs = list(_B64.finditer(text))
+    i = 0
+    while i < len(runs):
+        first = runs[i]
+        start, end, width = first.start(), first.end(), first.end() - first.start()
+        j = i
+        while j + 1 < len(runs):
+            this, nxt = runs[j], runs[j + 1]
+            between = text[this.end() : nxt.start()]
+            line_end = text.find("\n", nxt.end())
+            whole_line = text[nxt.end() : len(text) if line_end < 0 else line_end].strip() == ""
+            if (
+                this.end() - this.start() != width
+                or width < _WRAP_MIN
+                or "=" in this.group(0)
+                or between.strip(" \t\r") != "\n"
+                or not whole_line
+                or nxt.end() - nxt.start() > width
+            ):
+                break
+            j += 1
+            end = nxt.end()
+        yield start, end
+        i = j + 1
+
+
 def _base64(run: str, keep: Keep) -> str | None:
-    """`run` decoded; a run wrapped over lines may have taken a word of the next line of
-    text ("...ZA==\nWhat does it say?"): then without its last line."""
-    found = _base64_run(run, keep)
-    if found is None and "\n" in run:
-        found = _base64_run(run.rsplit("\n", 1)[0], keep)
-    return found
+    """`run` decoded (a wrapped block as one)."""
+    return _base64_run(run, keep)
 
 
 def _base64_run(run: str, keep: Keep) -> str | None:
@@ -450,8 +523,8 @@ def _base64_run(run: str, keep: Keep) -> str | None:
     its second, third and fourth (a piece of a payload: a streamed answer is checked a window
     at a time, and a payload may be glued to the word before it)."""
     compact = re.sub(r"\s+", "", run).rstrip("=")
-    if compact.isalpha() and (compact.islower() or compact.isupper()):
-        return None  # a long word, or a shout: base64 of text mixes cases
+    if compact.isdigit() or (compact.isalpha() and (compact.islower() or compact.isupper())):
+        return None  # a number, a long word or a shout: base64 of text mixes cases
     offsets = range(4) if len(compact) >= ALIGN_MIN and _B64_MIXED.match(compact) else (0,)
     for offset in offsets:
         piece = compact[offset:]
@@ -462,7 +535,10 @@ def _base64_run(run: str, keep: Keep) -> str | None:
                 raw = base64.b64decode(padded, altchars=altchars, validate=True)
             except (ValueError, binascii.Error):
                 continue
-            found = _text(raw, keep, cut=offset > 0 or piece != compact)
+            # a long run may be a window's piece: a character cut at an end is no error
+            found = _text(
+                raw, keep, cut=offset > 0 or piece != compact or len(compact) >= ALIGN_MIN
+            )
             if found is not None:
                 return found
     return None
@@ -487,7 +563,7 @@ def _ascii85(run: str, keep: Keep) -> str | None:
 
 def _hex(run: str, keep: Keep) -> str | None:
     digits = re.sub(r"0x|[^0-9A-Fa-f]", "", run)
-    if len(digits) % 2:
+    if len(digits) % 2 or digits.isdigit():  # a number (or a list of them): the dictionary's
         return None
     return _text(bytes.fromhex(digits), keep)
 
