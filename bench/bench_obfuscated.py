@@ -76,11 +76,13 @@ async def run(
         groups["encoded"] = probes.encoded_everyday()[:100]
     else:
         groups["respelled"] = probes.obfuscated_everyday()[:100]
-    groups["20k document"] = [(PROSE * 200)[:20_000]] * 5
-    groups["100k document"] = [(PROSE * 1000)[:100_000]] * 3
+    # each copy differs (its number), so no cache of one reading serves the next copy
+    groups["20k document"] = [f"Copy {i}. " + (PROSE * 200)[:20_000] for i in range(5)]
+    groups["100k document"] = [f"Copy {i}. " + (PROSE * 1000)[:100_000] for i in range(3)]
     if option == "read_encoded":
         image = base64.b64encode(bytes(range(256)) * 293).decode()[:100_000]
-        groups["100k data URI"] = ["Shrink this: data:image/png;base64," + image] * 3
+        uri = "data:image/png;base64," + image
+        groups["100k data URI"] = [f"Shrink copy {i}: {uri}" for i in range(3)]
     with tempfile.TemporaryDirectory() as tmp:
         pipelines = {
             name: Pipeline.from_file(variant(policy, on, Path(tmp) / f"{name}.yaml", option))

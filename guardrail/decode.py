@@ -43,6 +43,7 @@ import html
 import math
 import re
 import string
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -52,8 +53,11 @@ from urllib.parse import unquote_plus
 
 from guardrail.deobfuscate import Deobfuscator
 
-CACHED_TEXTS = 64  # texts whose payloads are remembered (per decoder) ...
-CACHED_MAX_CHARS = 20_000  # ... if no longer than this (the cache holds the texts)
+# payloads remembered per decoder (the cache holds the texts): 64 short texts, and the last few
+# long ones (a long document is read by several guards of one stage: the scan is tens of ms)
+CACHED_TEXTS = 64
+CACHED_MAX_CHARS = 20_000
+CACHED_LONG_TEXTS = 4
 MAX_DEPTH = 2  # a payload's own payloads are read too, once
 MIN_WORD = 3
 MIN_RUN_WORDS = 3  # words in a run before a letter shift or reversal is tried
@@ -168,6 +172,10 @@ class Decoder:
         self.prose = prose
         # the classifier and signature guards of one policy read the same texts
         self._cached = lru_cache(maxsize=CACHED_TEXTS)(self._payloads)
+        self._cached_long = lru_cache(maxsize=CACHED_LONG_TEXTS)(self._payloads)
+        # the guards of one stage read a long text at the same time, each on a worker thread:
+        # one scans it, the others wait and take the cached payloads (short texts: no lock)
+        self._long_lock = threading.Lock()
 
     @classmethod
     @cache
@@ -193,7 +201,8 @@ class Decoder:
         """Every payload of `text` (and of its payloads, one layer down), in text order; their
         texts together are at most twice as long as `text`."""
         if len(text) > CACHED_MAX_CHARS:
-            return self._payloads(text)
+            with self._long_lock:
+                return self._cached_long(text)
         return self._cached(text)
 
     def _payloads(self, text: str) -> tuple[Payload, ...]:
