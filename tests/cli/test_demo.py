@@ -20,5 +20,6 @@ def test_demo_table_shows_real_outcomes(capsys: pytest.CaptureFixture[str]) -> N
     assert "redact-pii" in pii and "jane.doe@example.com" in pii and "<EMAIL_1>" in pii
     assert "block-injection" in rows["prompt injection"]
     assert "(not called)" in rows["prompt injection"]  # a block never reaches the upstream
+    assert "block-injection" in rows["injection in base64"]  # read decoded
     assert "strip-invisible" in rows["invisible characters"]
     assert "<OPENAI_API_KEY_1>" in rows["secret in answer, streamed…"]
