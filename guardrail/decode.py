@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import codecs
 import contextlib
 import html
@@ -229,12 +230,15 @@ class Decoder:
         they are no longer than the text; the budget bounds the second layer."""
         shifts = outer.split("/", 1)[0] not in _SHIFT_SCHEMES if outer else True
         found = sorted(self._decoded(text, shifts), key=lambda c: (c[1] - c[2], c[1]))
-        taken: list[tuple[int, int]] = []
+        starts: list[int] = []  # the runs kept so far, sorted, never overlapping
+        ends: list[int] = []
         kept = []
         for scheme, start, end, decoded in found:
-            if any(start < e and s < end for s, e in taken):  # one reading per run of text
-                continue
-            taken.append((start, end))
+            i = bisect.bisect_right(starts, start)
+            if (i > 0 and ends[i - 1] > start) or (i < len(starts) and starts[i] < end):
+                continue  # one reading per run of text
+            starts.insert(i, start)
+            ends.insert(i, end)
             kept.append((scheme, start, end, decoded))
         for scheme, start, end, decoded in sorted(kept, key=lambda c: c[1]):
             if budget[0] <= 0:
@@ -249,7 +253,8 @@ class Decoder:
 
     def _decoded(self, text: str, shifts: bool) -> Iterator[tuple[str, int, int, str]]:
         """(scheme, start, end, decoded) for each run of `text` a scheme decodes, the schemes
-        with the most particular shapes first (an overlapping later find is dropped)."""
+        with the most particular shapes first (of two finds of one length over the same run,
+        the earlier scheme's is read: `_collect`)."""
         keep = _readable if self.prose else _token
         finders: list[tuple[str, Finder, Callable[[str], str | None]]] = [
             ("ascii85", _A85, partial(_ascii85, keep=keep)),
