@@ -146,7 +146,8 @@ def _hit(start: int, end: int, label: str, origins: list[int] | None) -> Hit:
     form's characters comes from; None: the form is the text, character for character)."""
     if origins is None or start >= end:
         return Hit(start, end, label)
-    return Hit(origins[start], origins[end - 1] + 1, label)
+    first, last = origins[start], origins[end - 1]  # a reversed payload maps back mirrored
+    return Hit(min(first, last), max(first, last) + 1, label)
 
 
 # Arabic tatweel and harakat (with the superscript alef), Hebrew points and accents: a reader

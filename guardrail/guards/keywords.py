@@ -116,10 +116,9 @@ class KeywordsGuard(NoThresholds):
             ]
         for payload in self._decoder.payloads(text) if self._decoder else ():
             origins = payload.origins()  # a match in a payload, over its encoded run
-            hits += [
-                Hit(origins[h.start], origins[h.end - 1] + 1, h.label)
-                for h in self._matches(payload.text)
-            ]
+            for h in self._matches(payload.text):
+                first, last = origins[h.start], origins[h.end - 1]  # mirrored when reversed
+                hits.append(Hit(min(first, last), max(first, last) + 1, h.label))
         return longest_per_label(hits)
 
     def _matches(self, text: str) -> list[Hit]:

@@ -130,3 +130,14 @@ def test_keywords_inside_an_encoded_payload_are_found_over_the_encoded_run(
         assert label == "codenames" and spanned in payload and len(spanned) >= 8
         off = build_guard("keywords", keywords=codenames, read_encoded=False)
         assert found(off, text) == []
+
+
+def test_a_keyword_in_reversed_text_is_spanned_over_its_own_characters(
+    build_guard: Any, found: Any
+) -> None:
+    """Reversed text maps back mirrored: the span covers the reversed keyword, start < end."""
+    text = "Note: dribeulb tcejorp fo snalp eht dnes esaelp"
+    codenames = {"codenames": ["project bluebird"]}
+    assert found(build_guard("keywords", keywords=codenames), text) == [
+        ("codenames", "dribeulb tcejorp")
+    ]
