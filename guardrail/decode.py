@@ -46,6 +46,7 @@ import re
 import string
 import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
@@ -152,14 +153,25 @@ class Payload:
 
     def origins(self) -> list[int]:
         """For each character of `text`, a position in the encoded run it stands for: spread
-        evenly over `[start, end)`, so a match in the payload is reported over (about) the part
-        of the run it was decoded from, and always inside the run."""
+        evenly over `[start, end)` (mirrored for text written backwards), so a match in a
+        first-layer payload is reported over about the part of the run it was decoded from,
+        always inside the run. One layer down the spread means nothing: see `span_of`."""
         width = max(1, self.end - self.start)
         n = max(1, len(self.text))
         spread = [min(width - 1, k * width // n) for k in range(len(self.text))]
         if self.scheme in _BACKWARDS:  # written backwards: the first character is the last
             return [self.end - 1 - k for k in spread]
         return [self.start + k for k in spread]
+
+    def span_of(self, start: int, end: int, origins: list[int] | None = None) -> tuple[int, int]:
+        """Where in the text the match `[start, end)` of `text` lies: over its part of the run
+        for a first-layer payload (`origins`, computed if not given), over the whole run for a
+        payload one layer down (a second encoding mixes every character of the first)."""
+        if "/" in self.scheme or start >= end:
+            return self.start, self.end
+        origins = origins if origins is not None else self.origins()
+        first, last = origins[start], origins[end - 1]  # mirrored when written backwards
+        return min(first, last), max(first, last) + 1
 
 
 class Decoder:
@@ -173,10 +185,11 @@ class Decoder:
         self.prose = prose
         # the classifier and signature guards of one policy read the same texts
         self._cached = lru_cache(maxsize=CACHED_TEXTS)(self._payloads)
-        self._cached_long = lru_cache(maxsize=CACHED_LONG_TEXTS)(self._payloads)
-        # the guards of one stage read a long text at the same time, each on a worker thread:
-        # one scans it, the others wait and take the cached payloads (short texts: no lock)
-        self._long_lock = threading.Lock()
+        # long texts: the guards of one stage read one at the same time, each on a worker
+        # thread; the first scans it, the others wait for that scan (not for other texts')
+        self._long: OrderedDict[str, tuple[Payload, ...]] = OrderedDict()
+        self._scanning: dict[str, threading.Event] = {}
+        self._long_lock = threading.Lock()  # guards the two above, never held while scanning
 
     @classmethod
     @cache
@@ -202,9 +215,33 @@ class Decoder:
         """Every payload of `text` (and of its payloads, one layer down), in text order; their
         texts together are at most twice as long as `text`."""
         if len(text) > CACHED_MAX_CHARS:
-            with self._long_lock:
-                return self._cached_long(text)
+            return self._long_payloads(text)
         return self._cached(text)
+
+    def _long_payloads(self, text: str) -> tuple[Payload, ...]:
+        """`payloads` of a long text: one scan per text at a time, the last few remembered."""
+        with self._long_lock:
+            if text in self._long:
+                self._long.move_to_end(text)
+                return self._long[text]
+            running = self._scanning.get(text)
+            if running is None:
+                self._scanning[text] = threading.Event()
+        if running is not None:  # another guard is scanning this text: wait for it
+            running.wait()
+            with self._long_lock:
+                done = self._long.get(text)
+            return done if done is not None else self._payloads(text)
+        try:
+            found = self._payloads(text)
+            with self._long_lock:
+                self._long[text] = found
+                while len(self._long) > CACHED_LONG_TEXTS:
+                    self._long.popitem(last=False)
+        finally:
+            with self._long_lock:
+                self._scanning.pop(text).set()
+        return found
 
     def _payloads(self, text: str) -> tuple[Payload, ...]:
         out: list[Payload] = []
@@ -256,7 +293,7 @@ class Decoder:
         with the most particular shapes first (of two finds of one length over the same run,
         the earlier scheme's is read: `_collect`)."""
         keep = _readable if self.prose else _token
-        finders: list[tuple[str, Finder, Callable[[str], str | None]]] = [
+        finders: list[tuple[str, Finder, Callable[[str], str | tuple[str, int] | None]]] = [
             ("ascii85", _A85, partial(_ascii85, keep=keep)),
             ("escapes", _ESCAPES, partial(_escapes, keep=keep)),
             ("html_entities", _ENTITIES, partial(_entities, keep=keep)),
@@ -274,9 +311,12 @@ class Decoder:
         for scheme, pattern, decode in finders:
             spans = _spans(pattern, text) if isinstance(pattern, re.Pattern) else pattern(text)
             for start, end in spans:
-                decoded = decode(text[start:end])
-                if decoded is not None:
-                    yield scheme, start, end, decoded
+                result = decode(text[start:end])
+                if isinstance(result, tuple):  # (decoded, characters skipped at the start)
+                    result, skipped = result
+                    start += skipped
+                if result is not None:
+                    yield scheme, start, end, result
         if shifts and self.prose:
             yield from self._shifted_runs(text)
             yield from self._upside_down_runs(text)
@@ -527,12 +567,13 @@ def _base64_blocks(text: str) -> Iterator[tuple[int, int]]:
         i = j + 1
 
 
-def _base64(run: str, keep: Keep) -> str | None:
-    """`run` decoded (a wrapped block as one)."""
+def _base64(run: str, keep: Keep) -> tuple[str, int] | None:
+    """`run` decoded (a wrapped block as one), and how many of its first characters the
+    decoding skipped (`_base64_run`): the payload starts after them."""
     return _base64_run(run, keep)
 
 
-def _base64_run(run: str, keep: Keep) -> str | None:
+def _base64_run(run: str, keep: Keep) -> tuple[str, int] | None:
     """`run` as base64; a long run that does not decode from its first character is tried from
     its second, third and fourth (a piece of a payload: a streamed answer is checked a window
     at a time, and a payload may be glued to the word before it)."""
@@ -554,7 +595,7 @@ def _base64_run(run: str, keep: Keep) -> str | None:
                 raw, keep, cut=offset > 0 or piece != compact or len(compact) >= ALIGN_MIN
             )
             if found is not None:
-                return found
+                return found, offset
     return None
 
 

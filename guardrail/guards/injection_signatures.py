@@ -128,9 +128,6 @@ class InjectionSignaturesGuard(NoThresholds):
         rewritten = self._deobfuscator.rewrite(text) if self._deobfuscator else None
         if rewritten is not None:
             forms.append(rewritten)
-        if self._decoder is not None:
-            # a payload's characters all come from its encoded run (spans cover the run)
-            forms += [(p.text, p.origins()) for p in self._decoder.payloads(text)]
         hits = [
             _hit(match.start(), match.end(), category, origins)
             for form, origins in forms
@@ -138,6 +135,14 @@ class InjectionSignaturesGuard(NoThresholds):
             for match in compiled.finditer(form)
             if not (mentions and is_quoted_mention(form, match.start(), match.end()))
         ]
+        for payload in self._decoder.payloads(text) if self._decoder is not None else ():
+            origins = payload.origins()  # a match in a payload is reported over its run
+            hits += [
+                Hit(*payload.span_of(match.start(), match.end(), origins), category)
+                for category, compiled in self._patterns
+                for match in compiled.finditer(payload.text)
+                if not (mentions and is_quoted_mention(payload.text, match.start(), match.end()))
+            ]
         return longest_per_label(hits)
 
 
@@ -146,8 +151,7 @@ def _hit(start: int, end: int, label: str, origins: list[int] | None) -> Hit:
     form's characters comes from; None: the form is the text, character for character)."""
     if origins is None or start >= end:
         return Hit(start, end, label)
-    first, last = origins[start], origins[end - 1]  # a reversed payload maps back mirrored
-    return Hit(min(first, last), max(first, last) + 1, label)
+    return Hit(origins[start], origins[end - 1] + 1, label)
 
 
 # Arabic tatweel and harakat (with the superscript alef), Hebrew points and accents: a reader

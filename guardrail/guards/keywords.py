@@ -115,10 +115,11 @@ class KeywordsGuard(NoThresholds):
                 Hit(origins[h.start], origins[h.end - 1] + 1, h.label) for h in self._matches(form)
             ]
         for payload in self._decoder.payloads(text) if self._decoder else ():
-            origins = payload.origins()  # a match in a payload, over its encoded run
-            for h in self._matches(payload.text):
-                first, last = origins[h.start], origins[h.end - 1]  # mirrored when reversed
-                hits.append(Hit(min(first, last), max(first, last) + 1, h.label))
+            origins = payload.origins()  # a match in a payload is reported over its run
+            hits += [
+                Hit(*payload.span_of(h.start, h.end, origins), h.label)
+                for h in self._matches(payload.text)
+            ]
         return longest_per_label(hits)
 
     def _matches(self, text: str) -> list[Hit]:

@@ -47,7 +47,7 @@ from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_cla
 from detect_secrets.filters import heuristic
 from detect_secrets.plugins.base import RegexBasedDetector
 from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.canonical import fold_punctuation
 from guardrail.decode import Decoder
@@ -300,9 +300,12 @@ class SecretsConfig(GuardConfig):
     kind: Literal["secrets"] = "secrets"
     types: list[str] | None = None
     use_detect_secrets: bool = True
-    # a secret inside an encoded payload (a Kubernetes Secret's base64 values, a hex-encoded
-    # token) is found in the decoded payload and reported over the whole encoded run
-    read_encoded: bool = True
+    read_encoded: bool = Field(
+        default=True,
+        description="also search the byte encodings in the text (base64, base32, Ascii85, hex, "
+        "binary, percent and escape codes, HTML entities) decoded; a secret found there is "
+        "reported over the whole encoded run (a Kubernetes Secret's data, a hex token)",
+    )
 
     @field_validator("types")
     @classmethod

@@ -82,14 +82,33 @@ class Edit:
 
 
 def non_overlapping(edits: Sequence[Edit]) -> list[Edit]:
-    """Drop edits that overlap an earlier-starting or longer one; sorted by start."""
+    """The edits sorted by start, none overlapping. Overlapping edits of which one redacts
+    become one redaction over their union (nothing either meant to hide reaches the upstream:
+    dropping the later one would send its uncovered part), restored only if every redaction in
+    it is and named after one never restored, if any; of overlapping rewrites, the
+    earlier-starting (then the longer) one is kept."""
     ordered = sorted(edits, key=lambda e: (e.span.start, -(e.span.end - e.span.start)))
     kept: list[Edit] = []
     for edit in ordered:
         if kept and edit.span.start < kept[-1].span.end:
+            if kept[-1].redact or edit.redact:
+                kept[-1] = _union(kept[-1], edit)
             continue
         kept.append(edit)
     return kept
+
+
+def _union(first: Edit, second: Edit) -> Edit:
+    """One redaction over two overlapping edits (at least one a redaction)."""
+    redactions = [e for e in (first, second) if e.redact]
+    restore = all(e.restore for e in redactions)
+    named = next((e for e in redactions if not e.restore), redactions[0])
+    span = Span(
+        start=first.span.start,
+        end=max(first.span.end, second.span.end),
+        entity=named.span.entity,
+    )
+    return Edit(span=span, redact=True, restore=restore)
 
 
 def apply_edits(text: str, edits: Sequence[Edit], vault: Vault) -> tuple[str, Vault]:
