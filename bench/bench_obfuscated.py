@@ -23,7 +23,7 @@ Prints p50/p95 per (policy, texts) and the ratio on / off per kind.
 
 The inference cache is off (GUARDRAIL_INFERENCE_CACHE_SIZE=0): both policies share the bundles'
 runtimes, and a text the first one scored would be a cache hit for the second. "off" is the
-policy with the option false on every classifier and injection_signatures guard.
+policy with the option false on every guard that has it (`probes.with_option`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,28 +43,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ["GUARDRAIL_INFERENCE_CACHE_SIZE"] = "0"  # read when the runtimes are built
 
 from bench_routing import interleaved, print_table  # noqa: E402  (a sibling script, not a package)
-from ruamel.yaml import YAML  # noqa: E402
 
 from classifiers.train import probes  # noqa: E402
 from guardrail.pipeline import Pipeline  # noqa: E402
 
-KINDS_WITH_OPTION = ("classifier", "injection_signatures")
 PROSE = (
     "The quarterly report covers revenue, hiring and the roadmap for the coming year. "
     "Each team summarised its goals, the risks it sees and what it needs from the others. "
 )
-
-
-def variant(policy: Path, on: bool, out: Path, option: str = "read_obfuscated") -> Path:
-    """`policy` with `option` set to `on` on every guard that has the option."""
-    yaml = YAML()
-    data: Any = yaml.load(policy.read_text())
-    for guard in data.get("guards", {}).values():
-        if guard.get("kind") in KINDS_WITH_OPTION:
-            guard[option] = on
-    with out.open("w") as f:
-        yaml.dump(data, f)
-    return out
 
 
 async def run(
@@ -85,7 +70,9 @@ async def run(
         groups["100k data URI"] = [f"Shrink copy {i}: {uri}" for i in range(3)]
     with tempfile.TemporaryDirectory() as tmp:
         pipelines = {
-            name: Pipeline.from_file(variant(policy, on, Path(tmp) / f"{name}.yaml", option))
+            name: Pipeline.from_file(
+                probes.with_option(policy, option, on, Path(tmp) / f"{name}.yaml")
+            )
             for name, on in (("off", False), ("on", True))
         }
     return await interleaved(pipelines, groups, rounds)

@@ -49,17 +49,16 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache, partial
+from functools import cache, partial
 from typing import Union
 from urllib.parse import unquote_plus
 
+from guardrail.canonical import _ASCII_CONTROLS
 from guardrail.deobfuscate import Deobfuscator
 
-# payloads remembered per decoder (the cache holds the texts): 64 short texts, and the last few
-# long ones (a long document is read by several guards of one stage: the scan is tens of ms)
-CACHED_TEXTS = 64
-CACHED_MAX_CHARS = 20_000
-CACHED_LONG_TEXTS = 4
+# Payloads remembered per decoder, the most recent first, up to this many characters of text
+# (the cache holds the texts): the guards of one stage read the same texts, at the same time
+REMEMBERED_CHARS = 1_000_000
 MAX_DEPTH = 2  # a payload's own payloads are read too, once
 MIN_WORD = 3
 MIN_RUN_WORDS = 3  # words in a run before a letter shift or reversal is tried
@@ -103,7 +102,6 @@ _MORSE = re.compile(
 )
 _WORD = re.compile(r"[A-Za-z]+")
 _CODE = re.compile(r"[=(){}\[\]<>_\"`;]|[A-Za-z]\.[A-Za-z]")  # identifiers, calls, fields
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _MORSE_TABLE = {
     ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
@@ -183,13 +181,12 @@ class Decoder:
         # prose: payloads that read as text (the classifiers' and patterns' business); else
         # byte encodings of any printable token (keys and passwords: the `secrets` guard's)
         self.prose = prose
-        # the classifier and signature guards of one policy read the same texts
-        self._cached = lru_cache(maxsize=CACHED_TEXTS)(self._payloads)
-        # long texts: the guards of one stage read one at the same time, each on a worker
-        # thread; the first scans it, the others wait for that scan (not for other texts')
-        self._long: OrderedDict[str, tuple[Payload, ...]] = OrderedDict()
+        # the guards of a stage read one text at once, each on a worker thread: the first scans
+        # it, the others wait for that scan (never for another text's), then all reuse it
+        self._remembered: OrderedDict[str, tuple[Payload, ...]] = OrderedDict()
+        self._remembered_chars = 0
         self._scanning: dict[str, threading.Event] = {}
-        self._long_lock = threading.Lock()  # guards the two above, never held while scanning
+        self._lock = threading.Lock()  # guards the three above, never held while scanning
 
     @classmethod
     @cache
@@ -213,33 +210,31 @@ class Decoder:
 
     def payloads(self, text: str) -> tuple[Payload, ...]:
         """Every payload of `text` (and of its payloads, one layer down), in text order; their
-        texts together are at most twice as long as `text`."""
-        if len(text) > CACHED_MAX_CHARS:
-            return self._long_payloads(text)
-        return self._cached(text)
-
-    def _long_payloads(self, text: str) -> tuple[Payload, ...]:
-        """`payloads` of a long text: one scan per text at a time, the last few remembered."""
-        with self._long_lock:
-            if text in self._long:
-                self._long.move_to_end(text)
-                return self._long[text]
+        texts together are at most twice as long as `text`. One scan per text at a time; the
+        most recent texts' payloads are remembered (REMEMBERED_CHARS)."""
+        with self._lock:
+            found = self._remembered.get(text)
+            if found is not None:
+                self._remembered.move_to_end(text)
+                return found
             running = self._scanning.get(text)
             if running is None:
                 self._scanning[text] = threading.Event()
         if running is not None:  # another guard is scanning this text: wait for it
             running.wait()
-            with self._long_lock:
-                done = self._long.get(text)
-            return done if done is not None else self._payloads(text)
+            with self._lock:
+                found = self._remembered.get(text)
+            return found if found is not None else self._payloads(text)
         try:
             found = self._payloads(text)
-            with self._long_lock:
-                self._long[text] = found
-                while len(self._long) > CACHED_LONG_TEXTS:
-                    self._long.popitem(last=False)
+            with self._lock:
+                self._remembered[text] = found
+                self._remembered_chars += len(text)
+                while self._remembered_chars > REMEMBERED_CHARS and len(self._remembered) > 1:
+                    evicted, _ = self._remembered.popitem(last=False)
+                    self._remembered_chars -= len(evicted)
         finally:
-            with self._long_lock:
+            with self._lock:
                 self._scanning.pop(text).set()
         return found
 
@@ -322,13 +317,6 @@ class Decoder:
             yield from self._upside_down_runs(text)
 
     # -- schemes that need the dictionary -----------------------------------------------------
-
-    def known_share(self, text: str) -> float:
-        """The share of `text`'s words (three letters or more) that are dictionary words."""
-        words = [w.lower() for w in _WORD.findall(text) if len(w) >= MIN_WORD]
-        if not words:
-            return 0.0
-        return sum(w in self.words for w in words) / len(words)
 
     def _wordy(
         self,
@@ -509,7 +497,7 @@ def _text(raw: bytes, keep: Keep, cut: bool = False) -> str | None:
 
 def _readable(decoded: str) -> str | None:
     decoded = decoded.strip()
-    if len(decoded) < BYTES_MIN or _CONTROL.search(decoded):
+    if len(decoded) < BYTES_MIN or _ASCII_CONTROLS.search(decoded):
         return None
     if any(unicodedata.category(c) in ("Co", "Cs", "Cn") for c in decoded):
         return None
@@ -568,15 +556,11 @@ def _base64_blocks(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _base64(run: str, keep: Keep) -> tuple[str, int] | None:
-    """`run` decoded (a wrapped block as one), and how many of its first characters the
-    decoding skipped (`_base64_run`): the payload starts after them."""
-    return _base64_run(run, keep)
-
-
-def _base64_run(run: str, keep: Keep) -> tuple[str, int] | None:
-    """`run` as base64; a long run that does not decode from its first character is tried from
-    its second, third and fourth (a piece of a payload: a streamed answer is checked a window
-    at a time, and a payload may be glued to the word before it)."""
+    """`run` (a wrapped block as one) as base64, and how many of its first characters the
+    decoding skipped (the payload starts after them). A long run that does not decode from
+    its first character is tried from its second, third and fourth (a piece of a payload: a
+    streamed answer is checked a window at a time, and a payload may be glued to the word
+    before it)."""
     compact = re.sub(r"\s+", "", run).rstrip("=")
     if compact.isdigit() or (compact.isalpha() and (compact.islower() or compact.isupper())):
         return None  # a number, a long word or a shout: base64 of text mixes cases

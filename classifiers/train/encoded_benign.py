@@ -26,6 +26,7 @@ from guardrail.pipeline import Pipeline
 from guardrail.types import Stage
 
 from . import data as D
+from .probes import with_option
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = [
@@ -42,25 +43,11 @@ FILES = [
 BENIGN = ("benign", "safe")
 
 
-def policy_variant(policy: Path, on: bool, out: Path) -> Path:
-    """`policy` with `read_encoded` set to `on` on every guard that has the option."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    data: Any = yaml.load(policy.read_text())
-    for guard in data.get("guards", {}).values():
-        if guard.get("kind") in ("classifier", "injection_signatures"):
-            guard["read_encoded"] = on
-    with out.open("w") as fh:
-        yaml.dump(data, fh)
-    return out
-
-
 async def measure(policy: Path, data_dir: Path) -> dict[str, Any]:
     decoder = Decoder.english()
     with tempfile.TemporaryDirectory() as tmp:
-        on = Pipeline.from_file(policy_variant(policy, True, Path(tmp) / "on.yaml"))
-        off = Pipeline.from_file(policy_variant(policy, False, Path(tmp) / "off.yaml"))
+        on = Pipeline.from_file(with_option(policy, "read_encoded", True, Path(tmp) / "on.yaml"))
+        off = Pipeline.from_file(with_option(policy, "read_encoded", False, Path(tmp) / "off.yaml"))
     counts: dict[str, collections.Counter[str]] = {}
     schemes: collections.Counter[str] = collections.Counter()
     scan_s = 0.0

@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import base64
 import codecs
+import hashlib
 import itertools
 import json
 from pathlib import Path
@@ -409,8 +410,6 @@ ENCODED_LOOKALIKES = [
 def encoded_everyday() -> list[str]:
     """The false-positive side: everyday instructions encoded (a benign payload), and benign
     questions about hashes, ids, tokens, images, hex dumps and URLs that look encoded."""
-    import hashlib
-
     everyday_rows = everyday()
     out = []
     for i, text in enumerate(everyday_rows[: 3 * len(ENCODINGS)]):
@@ -438,6 +437,23 @@ def encoded_everyday() -> list[str]:
             )
         )
     return _dedupe(out)
+
+
+def with_option(policy: Path, option: str, on: bool, out: Path) -> Path:
+    """`policy` written to `out` with `option` (`read_encoded`, `read_obfuscated`) set to `on`
+    on every guard whose kind has it: the off/on pairs our measurements compare."""
+    from ruamel.yaml import YAML
+
+    from guardrail.guards.registry import get_kind
+
+    yaml = YAML()
+    data = yaml.load(policy.read_text())
+    for guard in data.get("guards", {}).values():
+        if option in get_kind(guard["kind"]).config.model_fields:
+            guard[option] = on
+    with out.open("w") as fh:
+        yaml.dump(data, fh)
+    return out
 
 
 def _dedupe(texts) -> list[str]:

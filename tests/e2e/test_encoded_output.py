@@ -9,7 +9,6 @@ import base64
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
 from classifiers.train import probes
 from guardrail.pipeline import Pipeline
@@ -33,14 +32,9 @@ def encoded_answer(tmp_path_factory: pytest.TempPathFactory) -> str:
     plain opener; the same policy with `read_encoded: false` lets the encoded form through."""
     answer = next(a for a in probes.harmful_answers() if _blocked(DEFAULT, a))
     encoded = "Here it is, encoded as you asked: " + base64.b64encode(answer.encode()).decode()
-    yaml = YAML()
-    data = yaml.load(DEFAULT.read_text())
-    for guard in data["guards"].values():
-        if guard.get("kind") in ("classifier", "injection_signatures"):
-            guard["read_encoded"] = False
-    off = tmp_path_factory.mktemp("encoded") / "off.yaml"
-    with off.open("w") as fh:
-        yaml.dump(data, fh)
+    off = probes.with_option(
+        DEFAULT, "read_encoded", False, tmp_path_factory.mktemp("encoded") / "off.yaml"
+    )
     assert not _blocked(off, encoded)
     return encoded
 
