@@ -164,6 +164,7 @@ class Pipeline:
             "unchecked": _unchecked(decision),
             "partial_scan": [_partial(f) for f in decision.partial],
             "escalations": [_escalation(f) for f in decision.escalations],
+            "readings": _readings(decision),
             "block_code": decision.block.code if decision.block else None,
             "guard_ms": decision.guard_ms,
         }
@@ -208,6 +209,12 @@ def _max_scores(decision: Decision) -> dict[str, float]:
     for hit in (*decision.hits, *decision.shadow_hits):
         scores[hit.rule] = round(max(scores.get(hit.rule, 0.0), hit.score), 4)
     return scores
+
+
+def _readings(decision: Decision) -> dict[str, str]:
+    """Rule -> the reading its hit scored, where that was not the text as sent ("decoded:
+    base64", "respelled"): scheme names only, never text."""
+    return {h.rule: h.reading for h in (*decision.hits, *decision.shadow_hits) if h.reading}
 
 
 def grace_s(timeout_s: float) -> float:

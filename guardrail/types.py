@@ -113,6 +113,9 @@ class Finding(_Frozen):
     spans: tuple[Span, ...] = ()
     reason: PartialReason | None = None  # only on PARTIAL_SCAN findings
     escalation: Escalation | None = None  # set when a judge was asked about this score
+    # A classifier's score came from a reading of the text, not the text as sent: "decoded:
+    # base64" (payloads it decoded, by scheme; `read_encoded`) or "respelled" (`read_obfuscated`).
+    reading: str | None = None
 
     @property
     def partial(self) -> bool:
@@ -141,6 +144,7 @@ class RuleHit(_Frozen):
     # True when the hit comes from a guard failure under `fail: closed`.
     failed_closed: bool = False
     escalation: Escalation | None = None  # the finding's: a judge decided (or was asked)
+    reading: str | None = None  # the finding's: the score was of a decoded or respelled reading
 
     @property
     def decided_by(self) -> str:

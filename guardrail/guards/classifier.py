@@ -248,7 +248,7 @@ class ClassifierGuard:
         if deadline is not None:  # the judge's time was added to the budget (`reserve_ms`)
             deadline -= self.reserve_ms / 1000
         parts = (
-            [(self, indexed, False)]
+            [(self, indexed, None)]
             if self.route is None and self.deobfuscator is None and self.decoder is None
             # the script split and the obfuscation and payload searches read every character:
             # off the loop
@@ -261,12 +261,16 @@ class ClassifierGuard:
         # one bundle (the usual case) is awaited in this task: `gather` would add a task
         runs = [await reads[0]] if len(reads) == 1 else await asyncio.gather(*reads)
         findings: list[Finding] = []
-        for (guard, rows, rewrite), results in zip(parts, runs, strict=True):
+        for (guard, rows, readings), results in zip(parts, runs, strict=True):
             for (i, _), result in zip(rows, results, strict=True):
                 # each guard reads its own head: the routed bundle's may be named otherwise
                 found = guard._findings(i, result)
-                if rewrite:  # the text itself is read whole: a cut rewrite leaves no gap
-                    found = [f for f in found if f.label != PARTIAL_SCAN]
+                if readings is not None:  # the text itself is read whole: a cut reading
+                    found = [  # leaves no gap; what it finds says which reading it was
+                        f.model_copy(update={"reading": readings[i]})
+                        for f in found
+                        if f.label != PARTIAL_SCAN
+                    ]
                 findings += found if guard is self else self._rescaled(found, guard, ctx.stage)
         if len(parts) > 1:
             findings = _highest(findings)
@@ -277,15 +281,17 @@ class ClassifierGuard:
 
     def _partition(
         self, indexed: list[tuple[int, str]], deadline: float | None = None
-    ) -> list[tuple[ClassifierGuard, list[tuple[int, str]], bool]]:
-        """(guard, its texts, whether they are rewrites): with `route_non_english`, the texts
+    ) -> list[tuple[ClassifierGuard, list[tuple[int, str]], dict[int, str] | None]]:
+        """(guard, its texts, None for the texts themselves, else the reading each one is:
+        `Finding.reading`): with `route_non_english`, the texts
         (or parts, `_by_script`) that do not read as English, or are not Latin, go to the
         routed bundle; with `read_obfuscated`, this guard also reads each text's rewrite
         (`guardrail.deobfuscate`), if it has one; with `read_encoded`, the payloads encoded in
         it (`guardrail.decode`), if any, routed by their own script. Readings are extra reads
         (a read cut by the deadline is no gap), so none is made once `deadline` has passed: the
         texts' own reads keep the budget, under load too."""
-        parts = [(g, rows, False) for g, rows in self._routed(indexed)]
+        parts: list[tuple[ClassifierGuard, list[tuple[int, str]], dict[int, str] | None]]
+        parts = [(g, rows, None) for g, rows in self._routed(indexed)]
 
         def in_time() -> bool:
             return deadline is None or time.monotonic() < deadline
@@ -294,12 +300,19 @@ class ClassifierGuard:
             readings = [(i, self.deobfuscator.reading(t)) for i, t in indexed]
             rewritten = [(i, r) for i, r in readings if r is not None]
             if rewritten:
-                parts.append((self, rewritten, True))
+                parts.append(
+                    (self, rewritten, dict.fromkeys((i for i, _ in rewritten), "respelled"))
+                )
         if self.decoder is not None:
-            decoded = [(i, self.decoder.reading(t) if in_time() else None) for i, t in indexed]
-            found = [(i, r) for i, r in decoded if r is not None]
+            payloads = [(i, self.decoder.payloads(t) if in_time() else ()) for i, t in indexed]
+            found = [(i, "\n".join(p.text for p in ps)) for i, ps in payloads if ps]
             if found:
-                parts += [(g, rows, True) for g, rows in self._routed(found)]
+                schemes = {
+                    i: "decoded: " + ", ".join(dict.fromkeys(p.scheme for p in ps))
+                    for i, ps in payloads
+                    if ps
+                }
+                parts += [(g, rows, schemes) for g, rows in self._routed(found)]
         return parts
 
     def _routed(

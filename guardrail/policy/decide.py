@@ -58,6 +58,7 @@ def _finding_hits(rule: CompiledRule, findings: Sequence[Finding]) -> list[RuleH
             score=f.score,
             text_index=f.text_index,
             escalation=f.escalation,
+            reading=f.reading,
         )
         for f in findings
         if f.guard == rule.guard and rule.matches(f.label, f.score)
