@@ -1570,7 +1570,7 @@ SIGNATURES: tuple[Signature, ...] = (
         r"|email|e-mail|message|input|user\s+input|data|text|content|file|page|search\s+results?"
         r"|tool\s+(?:output|result)|retrieved\s+(?:content|text)|untrusted\s+(?:content|data))\b"
         r"|</\s*(?:document|context|data|input|email|content|search_results|tool_output|untrusted)"
-        r"\s*>[ \t\r]*\n)[\s\-=#*\]).:>]{0,20}"
+        r"\s*>[ \t]*\n)[\s\-=#*\]).:>]{0,20}"
         r"(?:(?:new\s+)?(?:system|assistant|ai|admin)?\s*(?:instructions?|prompt|message|note)"
         r"\s*:|(?:system|assistant|admin)\s*:|ignore\b|disregard\b|forget\b|now\s*,?\s*(?:you"
         r"|ignore|forget|instead)\b|you\s+(?:must|will|should|are\s+now)\b|important\s*:"
