@@ -1599,24 +1599,15 @@ SIGNATURES: tuple[Signature, ...] = (
         "in_your_response",
         "response_directive",
         'an order about the answer the model will write ("in your reply, add ...", "your '
-        'response must include ...", "if the user asks about X, reply that ...")',
+        'response must ...")',
         r"(?:\b(?:in|into|within|throughout|at\s+the\s+(?:end|start|beginning)\s+of|(?:modify"
         r"|change|enhance|format|provide|start|begin|end|finish|conclude|structure|phrase|rewrite"
         r"|encode|prefix|sign|craft|compose|translate))|\b(?:add"
         r"|append|prepend|attach|include|apply|insert)\b[^.\n]{0,60}?\bto)\s+your\s+(?:reply"
-        r"|response|answer|output|summary|responses|replies|answers)\b"
-        # "your response must include / start with / never mention ...", not "your response
-        # must be received by the court" (a letter to its reader)
-        r"|\byour\s+(?:reply|response|answer)s?\s+(?:should|must|needs\s+to|has\s+to|shall)\s+"
-        r"(?:(?:also|always|only|never|not)\s+)?(?:include|contain|mention|start|begin|end|open"
-        r"|close|say|state|recommend|tell|link|refer|promote|praise|omit|avoid|ignore|never|not"
-        r"|only|always|urge|direct|point|add|append|be\s+(?:in|written|formatted|only|short"
-        r"|brief|positive|negative|favou?rable))\b"
-        # "if the user asks about X, reply that ...", not "if the user asks, the agent should
-        # reply" (a runbook for people): the order follows the condition directly
-        r"|\bif\s+(?:the\s+)?user\s+asks\b[^.\n,;]{0,60}[,;]?\s*(?:then\s+)?(?:(?:you\s+"
-        r"(?:must|should|will)|always|just|simply)\s+)?(?:reply|respond|answer|say|output|tell"
-        r"\s+them)\b",
+        r"|response|answer|output|summary|responses|replies|answers)\b|\byour\s+"
+        r"(?:reply|response|answer)s?\s+(?:should|must|needs\s+to|has\s+to|shall)\b|\bif\s+"
+        r"(?:the\s+)?"
+        r"user\s+asks\b[^.\n]{0,60}?\b(?:reply|respond|answer|say|output|tell\s+them)\b",
     ),
 )
 
