@@ -1563,14 +1563,11 @@ SIGNATURES: tuple[Signature, ...] = (
         "end_of_context_then_order",
         "context_end_marker",
         'a fake end of the document or context ("--- END OF DOCUMENT ---", "</context>") '
-        "followed by instructions. A marker stands apart: the phrase opens a line or follows "
-        'a delimiter ("---", "[", "**"), a closing tag ends its line; "scroll to the end of '
-        'the page. You will see ..." is prose',
-        r"(?m)(?:(?:^|[-=#*\[<(|_~])[ \t]*(?:the\s+)?end\s+of\s+(?:the\s+)?(?:document|context"
-        r"|email|e-mail|message|input|user\s+input|data|text|content|file|page|search\s+results?"
-        r"|tool\s+(?:output|result)|retrieved\s+(?:content|text)|untrusted\s+(?:content|data))\b"
-        r"|</\s*(?:document|context|data|input|email|content|search_results|tool_output|untrusted)"
-        r"\s*>[ \t]*\n)[\s\-=#*\]).:>]{0,20}"
+        "followed by instructions",
+        r"(?:\bend\s+of\s+(?:the\s+)?(?:document|context|email|e-mail|message|input|user\s+input"
+        r"|data|text|content|file|page|search\s+results?|tool\s+(?:output|result)|retrieved"
+        r"\s+(?:content|text)|untrusted\s+(?:content|data))|</\s*(?:document|context|data|input"
+        r"|email|content|search_results|tool_output|untrusted)\s*>)[\s\-=#*\]).:>]{0,20}"
         r"(?:(?:new\s+)?(?:system|assistant|ai|admin)?\s*(?:instructions?|prompt|message|note)"
         r"\s*:|(?:system|assistant|admin)\s*:|ignore\b|disregard\b|forget\b|now\s*,?\s*(?:you"
         r"|ignore|forget|instead)\b|you\s+(?:must|will|should|are\s+now)\b|important\s*:"
@@ -1613,5 +1610,5 @@ SIGNATURES: tuple[Signature, ...] = (
 
 CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(s.category for s in SIGNATURES))
 DOCUMENT_ONLY: frozenset[str] = frozenset(
-    {"role_tag_spoofing", "model_addressed_note", "response_directive"}
+    {"role_tag_spoofing", "context_end_marker", "model_addressed_note", "response_directive"}
 )
