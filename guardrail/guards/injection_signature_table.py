@@ -1567,7 +1567,10 @@ SIGNATURES: tuple[Signature, ...] = (
         r"(?:\bend\s+of\s+(?:the\s+)?(?:document|context|email|e-mail|message|input|user\s+input"
         r"|data|text|content|file|page|search\s+results?|tool\s+(?:output|result)|retrieved"
         r"\s+(?:content|text)|untrusted\s+(?:content|data))|</\s*(?:document|context|data|input"
-        r"|email|content|search_results|tool_output|untrusted)\s*>)[\s\-=#*\]).:>]{0,20}"
+        r"|email|content|search_results|tool_output|untrusted)\s*>)"
+        # between marker and order: up to 20 delimiters (ASCII or typographic dashes and
+        # brackets), each after any run of white space: padding the gap hides nothing
+        r"(?:\s*[\-=#*\]).:>‐‑‒–—―】》」»]){0,20}\s*"
         r"(?:(?:new\s+)?(?:system|assistant|ai|admin)?\s*(?:instructions?|prompt|message|note)"
         r"\s*:|(?:system|assistant|admin)\s*:|ignore\b|disregard\b|forget\b|now\s*,?\s*(?:you"
         r"|ignore|forget|instead)\b|you\s+(?:must|will|should|are\s+now)\b|important\s*:"
