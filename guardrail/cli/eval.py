@@ -71,6 +71,12 @@ def register(subparsers: Any) -> None:
         choices=[a.value for a in Action if a is not Action.ALLOW],
         help="decision actions that count as predicted positive overall (default: block)",
     )
+    ev.add_argument(
+        "--by",
+        metavar="FIELD",
+        help="also break the result down by this JSON field of each row (a string, or a list "
+        "of strings such as categories: the row counts in each)",
+    )
     ev.add_argument("--json", type=Path, metavar="OUT", help="also write the report as JSON")
     ev.add_argument("--plot", type=Path, metavar="OUT.png", help="write precision-recall curves")
     ev.add_argument(
@@ -134,7 +140,8 @@ def _read(path: Path, args: argparse.Namespace) -> Examples:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise DataError(f"--{option} must be at least 1, got {value}")
-    examples = read_examples(path, args.text_field, args.label_field, args.limit)
+    by = getattr(args, "by", None)  # `eval` only
+    examples = read_examples(path, args.text_field, args.label_field, args.limit, by)
     return examples if args.sample is None else sample(examples, args.sample, args.seed)
 
 
@@ -192,6 +199,10 @@ def _eval(pipeline: Pipeline, rows: list[Example], args: argparse.Namespace) -> 
 
     if escalating(pipeline.policy):
         report["cascade"] = cascade_section(outcomes, predict)
+    if args.by is not None:
+        from guardrail.evaluate.report import group_section
+
+        report["by"] = {"field": args.by, "groups": group_section(outcomes, rows, predict)}
     report = {
         "policy": pipeline.policy.name,
         "data": str(args.data),
@@ -216,6 +227,11 @@ def _emit_eval(report: dict[str, Any], args: argparse.Namespace) -> None:
         from guardrail.evaluate.cascade import format_cascade
 
         print(format_cascade(report["cascade"]))
+    if "by" in report:
+        from guardrail.evaluate.report import format_groups
+
+        print()
+        print(format_groups(report["by"]["field"], report["by"]["groups"]))
     if report["skipped_rows"]:
         print(f"skipped {report['skipped_rows']} rows without text or label")
     if args.json is not None:

@@ -27,6 +27,7 @@ class Example:
 
     text: str
     label: str | None
+    groups: tuple[str, ...] = ()  # the row's values of the `--by` field (a string or a list)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,12 @@ def is_positive(label: str | None, positive: frozenset[str] | None = None) -> bo
     return label not in NEGATIVE_LABELS
 
 
-def parse_example(line: str, text_field: str, label_field: str) -> Example | None:
+NO_GROUP = "(none)"  # the group of a row without a value in the `--by` field
+
+
+def parse_example(
+    line: str, text_field: str, label_field: str, group_field: str | None = None
+) -> Example | None:
     """The example in one JSON line, or None when the row has no string text."""
     row: Any = json.loads(line)
     if not isinstance(row, dict):
@@ -55,7 +61,15 @@ def parse_example(line: str, text_field: str, label_field: str) -> Example | Non
     if not isinstance(text, str):
         return None
     label = row.get(label_field)
-    return Example(text=text, label=None if label is None else str(label))
+    groups = () if group_field is None else _groups(row.get(group_field))
+    return Example(text=text, label=None if label is None else str(label), groups=groups)
+
+
+def _groups(value: Any) -> tuple[str, ...]:
+    """A field's value as group names: a scalar is one group, a list one group per item."""
+    items = value if isinstance(value, list) else [value]
+    names = [str(v) for v in items if v is not None and not isinstance(v, dict | list)]
+    return tuple(dict.fromkeys(names)) or (NO_GROUP,)
 
 
 def sample(examples: Examples, size: int, seed: int = 0) -> Examples:
@@ -80,7 +94,11 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def read_examples(
-    path: Path, text_field: str = "text", label_field: str = "label", limit: int | None = None
+    path: Path,
+    text_field: str = "text",
+    label_field: str = "label",
+    limit: int | None = None,
+    group_field: str | None = None,
 ) -> Examples:
     """Read up to `limit` usable rows (raises `DataError` naming the bad line)."""
     rows: list[Example] = []
@@ -90,7 +108,7 @@ def read_examples(
             if limit is not None and len(rows) >= limit:
                 break
             try:
-                example = parse_example(line, text_field, label_field)
+                example = parse_example(line, text_field, label_field, group_field)
             except ValueError as exc:
                 raise DataError(f"{path}:{number}: not a JSON object row ({exc})") from None
             if example is None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from guardrail.evaluate.data import Example
 from guardrail.evaluate.metrics import (
     Confusion,
     PRPoint,
@@ -126,6 +127,53 @@ def build_report(
         "latency_ms": _latency(outcomes),
         "guard_failures": dict(sorted(Counter(g for o in outcomes for g in o.failed).items())),
     }
+
+
+def group_section(
+    outcomes: Sequence[RowOutcome], examples: Sequence[Example], predict: frozenset[Action]
+) -> dict[str, dict[str, Any]]:
+    """Per value of the `--by` field (a row with several counts in each): its rows, how many
+    of its positives and of its negatives the policy predicted positive, and the two rates."""
+    counts: dict[str, Counter[str]] = {}
+    for outcome, example in zip(outcomes, examples, strict=True):
+        kind = "positive" if outcome.positive else "negative"
+        for group in example.groups:
+            c = counts.setdefault(group, Counter())
+            c["rows"] += 1
+            c[f"{kind}s"] += 1
+            c[f"{kind}s_predicted"] += outcome.action in predict
+    return {
+        group: {
+            "rows": c["rows"],
+            "positives": c["positives"],
+            "positives_predicted": c["positives_predicted"],
+            "recall": _share(c["positives_predicted"], c["positives"]),
+            "negatives": c["negatives"],
+            "negatives_predicted": c["negatives_predicted"],
+            "fpr": _share(c["negatives_predicted"], c["negatives"]),
+        }
+        for group, c in sorted(counts.items())
+    }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def format_groups(field: str, section: dict[str, dict[str, Any]]) -> str:
+    """The `--by` section as a table: per group, positives and negatives predicted positive."""
+    width = max([len(field), *(len(g) for g in section)])
+    lines = [
+        f"{f'by {field}':<{width}}  {'rows':>6}  {'positives predicted':>22}  "
+        f"{'negatives predicted':>22}"
+    ]
+    for group, s in section.items():
+        cells = [
+            "-" if not s[k + "s"] else f"{s[k + 's_predicted']}/{s[k + 's']} ({s[r]:.3f})"
+            for k, r in (("positive", "recall"), ("negative", "fpr"))
+        ]
+        lines.append(f"{group:<{width}}  {s['rows']:>6}  {cells[0]:>22}  {cells[1]:>22}")
+    return "\n".join(lines)
 
 
 def pr_curves(

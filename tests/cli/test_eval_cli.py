@@ -102,6 +102,37 @@ def test_text_and_label_fields_are_configurable(tmp_path: Path) -> None:
     assert (report["rows"], report["positives"], report["overall"]["fp"]) == (4, 0, 1)
 
 
+def test_by_breaks_the_result_down_per_value_of_a_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--by counts each row under every value of the field (a list counts in each group, a
+    missing value under "(none)"); --predict block: rows 3, 9, 12 are the blocked ones."""
+    tagged = tmp_path / "tagged.jsonl"
+    rows = [json.loads(line) for line in DATA.read_text().splitlines()]
+    tags: list[Any] = [None, "a", ["a", "b"], "b", "b", "a", "a", "a", ["b", "b"], "b", None, "a"]
+    tagged.write_text(
+        "".join(
+            json.dumps({**r, **({} if t is None else {"tag": t})}) + "\n"
+            for r, t in zip(rows, tags, strict=True)
+        )
+    )
+    out = tmp_path / "r.json"
+    args = ["eval", "--policy", str(POLICY), "--data", str(tagged), "--json", str(out)]
+    assert main([*args, "--by", "tag"]) == 0
+    by = json.loads(out.read_text())["by"]
+    assert by["field"] == "tag"
+    groups = {
+        g: (s["positives_predicted"], s["positives"], s["negatives_predicted"], s["negatives"])
+        for g, s in by["groups"].items()
+    }
+    # a: rows 2,3 (benign; 3 blocked), 6,7,8 (pii), 12 (blocked) -> 1/4 positives, 1/2 negatives
+    # b: rows 3,4,5 (benign; 3 blocked), 9 (blocked, "b" listed twice: once), 10 -> 1/2, 1/3
+    assert groups == {"(none)": (0, 1, 0, 1), "a": (1, 4, 1, 2), "b": (1, 2, 1, 3)}
+    assert by["groups"]["a"]["recall"] == 0.25 and by["groups"]["b"]["fpr"] == 0.3333
+    printed = capsys.readouterr().out
+    assert "by tag" in printed and "1/4 (0.250)" in printed
+
+
 def test_report_prints_metrics_but_never_the_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -83,3 +83,26 @@ def test_sample_is_seeded_and_keeps_file_order(tmp_path: Path) -> None:
     picked = [int(e.text) for e in first.rows]
     assert len(picked) == 10 and picked == sorted(picked)
     assert sample(examples, 99) == examples
+
+
+def test_group_field_values_become_groups(tmp_path: Path) -> None:
+    """A string is one group, a list one per distinct item, numbers are named, and a row
+    without a usable value (missing, null, an object, an empty list) is in "(none)"."""
+    rows = [
+        {"text": "a", "c": "x"},
+        {"text": "b", "c": ["x", "y", "x", None, {"k": 1}]},
+        {"text": "c", "c": 3},
+        {"text": "d"},
+        {"text": "e", "c": {"k": 1}},
+        {"text": "f", "c": []},
+    ]
+    examples = read_examples(_write(tmp_path / "g.jsonl", rows), group_field="c")
+    assert [e.groups for e in examples.rows] == [
+        ("x",),
+        ("x", "y"),
+        ("3",),
+        ("(none)",),
+        ("(none)",),
+        ("(none)",),
+    ]
+    assert read_examples(tmp_path / "g.jsonl").rows[0].groups == ()
