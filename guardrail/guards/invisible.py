@@ -3,6 +3,9 @@
 Classes (each is a label and a span entity):
 
 - `tags`: Unicode tag characters U+E0000–U+E007F ("ASCII smuggling");
+- `tag_text`: a run of invisible characters whose tag characters spell a message (at least
+  `TAG_TEXT_MIN` printable ASCII characters, U+E0020–U+E007E): reported besides `tags`, over
+  the same run, for a rule that blocks hidden messages instead of stripping them;
 - `zero_width`: U+200B–U+200D, U+2060, U+FEFF (not a byte-order mark at offset 0);
 - `bidi`: U+200E/F, U+061C, U+202A–U+202E, U+2066–U+2069 (reordering, "trojan source");
 - `other_format`: every other format character (general category Cf), e.g. soft hyphen.
@@ -33,10 +36,12 @@ from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
 
-InvisibleClass = Literal["tags", "zero_width", "bidi", "other_format"]
-ALL_CLASSES: tuple[InvisibleClass, ...] = ("tags", "zero_width", "bidi", "other_format")
+InvisibleClass = Literal["tags", "tag_text", "zero_width", "bidi", "other_format"]
+ALL_CLASSES: tuple[InvisibleClass, ...] = ("tags", "tag_text", "zero_width", "bidi", "other_format")
 
 TAGS = range(0xE0000, 0xE0080)
+TAG_PRINTABLE = range(0xE0020, 0xE007F)  # the tag forms of " " .. "~"
+TAG_TEXT_MIN = 4  # "hi" hidden in a flag-less run is noise; "rm -rf" is a message
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 BIDI = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 JOINERS = frozenset("\u200c\u200d")
@@ -62,6 +67,15 @@ def invisible_runs() -> re.Pattern[str]:
     )
     members = "".join(re.escape(char) for char in format_chars)
     return re.compile(f"[{members}\U000e0000-\U000e007f]+")
+
+
+def _spells_text(text: str, start: int, end: int) -> bool:
+    """Whether the run's tag characters spell a message (other invisible characters between
+    them do not break it; an emoji flag's tag letters are not one)."""
+    if _is_benign(text, start, end):
+        return False
+    printable = sum(1 for char in text[start:end] if ord(char) in TAG_PRINTABLE)
+    return printable >= TAG_TEXT_MIN
 
 
 def _joinable(char: str) -> bool:
@@ -118,6 +132,8 @@ class InvisibleTextGuard(NoThresholds):
         hits: list[Hit] = []
         for run in self._runs.finditer(text, first):
             hits += self._split(text, run.start(), run.end())
+            if "tag_text" in self._classes and _spells_text(text, run.start(), run.end()):
+                hits.append(Hit(run.start(), run.end(), "tag_text"))
         return hits
 
     def _split(self, text: str, start: int, end: int) -> list[Hit]:

@@ -25,7 +25,8 @@ TEXT_CASES = {
         "report\u202egpj.exe \u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627",
         200,
     ),
-    "unicode-tags": ("hello" + TAGS, 200),
+    # three stray tag letters (a message in tags is blocked: test_a_message_in_unicode_tags...)
+    "unicode-tags": ("hello" + TAGS[:3], 200),
     "zero-width": ("pass\u200bword\u200d\ufeff", 200),
     "line-separators": ("a\u2028b\u2029c\x85d\r\ne", 200),
     "combining-flood": ("e" + "\u0301" * 5_000, 200),
@@ -81,13 +82,24 @@ def test_awkward_text(servers: Servers, name: str, stream: bool) -> None:
 
 
 def test_unicode_tags_are_stripped_before_the_model(servers: Servers) -> None:
-    """The default policy strips tag characters before the upstream sees them."""
+    """The default policy strips stray tag characters before the upstream sees them."""
+    stray = TAGS[:3]  # three letters: no message
     response = post(
-        servers.default_local, "/v1/chat/completions", chat(json.dumps("hello" + TAGS).encode())
+        servers.default_local, "/v1/chat/completions", chat(json.dumps("hello" + stray).encode())
     )
     assert response.status_code == 200
     echoed = response.json()["choices"][0]["message"]["content"]
     assert "hello" in echoed and not any(0xE0000 <= ord(c) <= 0xE007F for c in echoed)
+
+
+def test_a_message_in_unicode_tags_is_blocked(servers: Servers) -> None:
+    """A message spelt in tag characters ("ASCII smuggling") is blocked, not passed on."""
+    response = post(
+        servers.default_local, "/v1/chat/completions", chat(json.dumps("hello" + TAGS).encode())
+    )
+    error = response.json()["error"]
+    assert response.status_code == 400, response.text[:300]
+    assert (error["code"], error["rule"]) == ("content_blocked", "block-hidden-message")
 
 
 @pytest.mark.parametrize("name", sorted(RAW_CASES))
