@@ -47,7 +47,7 @@ import string
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import Union
@@ -84,6 +84,7 @@ _SHIFT_SCHEMES = frozenset(
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}(?![A-Za-z0-9+/_\-=])")
 _WRAP_MIN = 16  # a base64 line this long or longer may be wrapped onto the next one
+_BLANK_TO_LINE_END = re.compile(r"[^\S\n]*(?:\n|\Z)")
 _B64_MIXED = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9+/])", re.DOTALL)
 _B32 = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9])")
 _A85 = re.compile(r"<~[!-u\s]{5,}?~>")
@@ -303,6 +304,7 @@ class Decoder:
             finders[4:4] = [("decimal", _DECIMAL, self._decimal)]  # before hex: `75 73 76`
             finders[7:7] = [("morse", _MORSE, self._morse), ("hex", _HEX, self._hex_digits)]
             finders.insert(-1, ("base85", _B85, self._base85))
+        decoded: list[tuple[int, int]] = []  # the runs a byte scheme read
         for scheme, pattern, decode in finders:
             spans = _spans(pattern, text) if isinstance(pattern, re.Pattern) else pattern(text)
             for start, end in spans:
@@ -311,10 +313,14 @@ class Decoder:
                     result, skipped = result
                     start += skipped
                 if result is not None:
+                    decoded.append((start, end))
                     yield scheme, start, end, result
         if shifts and self.prose:
-            yield from self._shifted_runs(text)
-            yield from self._upside_down_runs(text)
+            # a shifted, reversed or upside-down run ends at a run a byte scheme read: else a
+            # ROT13 decoy around a base64 payload is the longer run, wins, and hides it
+            breaks = _merged(decoded)
+            yield from self._shifted_runs(text, breaks)
+            yield from self._upside_down_runs(text, breaks)
 
     # -- schemes that need the dictionary -----------------------------------------------------
 
@@ -385,11 +391,13 @@ class Decoder:
                 return found
         return None
 
-    def _shifted_runs(self, text: str) -> Iterator[tuple[str, int, int, str]]:
+    def _shifted_runs(
+        self, text: str, breaks: Sequence[tuple[int, int]] = ()
+    ) -> Iterator[tuple[str, int, int, str]]:
         """Runs of three or more words that are not dictionary words, read shifted (ROT13, and
         the Caesar shift the run's letter counts suggest) or reversed, where most words of the
-        result are dictionary words."""
-        for start, end in self._unknown_runs(text):
+        result are dictionary words; no run reaches into one of `breaks` (sorted spans)."""
+        for start, end in _cut(self._unknown_runs(text), breaks):
             run = text[start:end]
             if _CODE.search(run):  # `avar = newTable("avar`: code, not a cipher
                 continue
@@ -405,13 +413,17 @@ class Decoder:
             if found is not None:
                 yield found[0], start, end, found[1]
 
-    def _upside_down_runs(self, text: str) -> Iterator[tuple[str, int, int, str]]:
+    def _upside_down_runs(
+        self, text: str, breaks: Sequence[tuple[int, int]] = ()
+    ) -> Iterator[tuple[str, int, int, str]]:
         """Lines with MIN_TURNED or more turned letters, read from their first to their last
         turned word backwards with every character turned back, where that spells mostly
-        dictionary words."""
+        dictionary words; a line is read in pieces between `breaks` (sorted spans)."""
         if not _TURNED_LETTER.search(text):
             return
-        for line in re.finditer(r"[^\n]+", text):
+        lines = ((m.start(), m.end()) for m in re.finditer(r"[^\n]+", text))
+        for line_start, line_end in _cut(lines, breaks):
+            line = _Piece(text, line_start, line_end)
             turned = list(_TURNED_LETTER.finditer(line.group(0)))
             if len(turned) < _MIN_TURNED:
                 continue
@@ -454,6 +466,52 @@ class Decoder:
             count += not short
         if count >= MIN_RUN_WORDS:
             yield start, end
+
+
+class _Piece:
+    """A piece of a text, with the parts of `re.Match` the upside-down reader uses."""
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self._text, self._start, self._end = text, start, end
+
+    def group(self, _: int = 0) -> str:
+        return self._text[self._start : self._end]
+
+    def start(self) -> int:
+        return self._start
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans sorted, overlapping ones joined."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _cut(
+    runs: Iterable[tuple[int, int]], breaks: Sequence[tuple[int, int]]
+) -> Iterator[tuple[int, int]]:
+    """Each (start, end) run without the parts that lie in `breaks` (sorted, not overlapping
+    each other): the pieces before, between and after them."""
+    if not breaks:
+        yield from runs
+        return
+    starts = [b[0] for b in breaks]
+    for start, end in runs:
+        i = max(0, bisect.bisect_right(starts, start) - 1)
+        while start < end:
+            while i < len(breaks) and breaks[i][1] <= start:
+                i += 1
+            if i == len(breaks) or breaks[i][0] >= end:
+                yield start, end
+                break
+            if breaks[i][0] > start:
+                yield start, breaks[i][0]
+            start = breaks[i][1]
 
 
 def _likely_shift(run: str) -> int:
@@ -537,16 +595,15 @@ def _base64_blocks(text: str) -> Iterator[tuple[int, int]]:
         j = i
         while j + 1 < len(runs):
             this, nxt = runs[j], runs[j + 1]
-            between = text[this.end() : nxt.start()]
-            line_end = text.find("\n", nxt.end())
-            whole_line = text[nxt.end() : len(text) if line_end < 0 else line_end].strip() == ""
             if (
                 this.end() - this.start() != width
                 or width < _WRAP_MIN
                 or "=" in this.group(0)
-                or between.strip(" \t\r") != "\n"
-                or not whole_line
+                or text[this.end() : nxt.start()].strip(" \t\r") != "\n"
                 or nxt.end() - nxt.start() > width
+                # the next run is its line's only text (checked last, and only up to the
+                # line's end: a search to the text's end per run was quadratic)
+                or not _BLANK_TO_LINE_END.match(text, nxt.end())
             ):
                 break
             j += 1

@@ -167,6 +167,32 @@ def test_a_match_in_reversed_text_maps_onto_its_own_characters(decoder: Decoder)
     assert text[origins[k + 4] : origins[k] + 1] == "olleh"
 
 
+COVER = (
+    "please read this short note about the weather today and tell me what you think about "
+    "rain snow wind and clouds in the mountains near my house"
+)
+FLIP = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz")
+
+
+@pytest.mark.parametrize(
+    "cover",
+    [codecs.encode(COVER, "rot13"), COVER[::-1], COVER.translate(FLIP)[::-1]],
+    ids=["rot13", "reversed", "upside down"],
+)
+@pytest.mark.parametrize("inner", ["base64", "hex"])
+def test_a_decoy_cover_around_a_payload_does_not_hide_it(
+    decoder: Decoder, cover: str, inner: str
+) -> None:
+    """A ROT13, reversed or upside-down run ends where a byte scheme's run starts, so a
+    cover written around a base64 or hex payload (the longer run) does not swallow it: both
+    are read (found in review: the payload was lost)."""
+    payload = ENCODED[inner].rstrip("=")
+    words = cover.split()
+    text = "Fun puzzle: " + " ".join([*words[:12], payload, *words[12:]])
+    reading = decoder.reading(text) or ""
+    assert ORDER in reading and "weather" in reading
+
+
 HOSTILE = {
     "a data URI": "data:image/png;base64," + base64.b64encode(bytes(range(256)) * 293).decode(),
     "11,000 base64 decoys": " ".join([base64.b64encode(b"hello there").decode()] * 11_000),
@@ -175,6 +201,8 @@ HOSTILE = {
     "percent signs": "%" * 100_000 + "%41" * 30_000,
     "Morse-like dots": ". - " * 50_000,
     "digits": "7" * 200_000,
+    # base64-shaped words on one line: the wrap check searched to the text's end per run
+    "one long line": ("abcdefghijkl " * 16_667)[:199_999] + "\U0001f600",
 }
 
 
