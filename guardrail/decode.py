@@ -65,6 +65,8 @@ MIN_RUN_WORDS = 3  # words in a run before a letter shift or reversal is tried
 KNOWN_SHARE = 0.7  # of a shifted or reversed run's words that must be dictionary words
 BYTES_MIN = 4  # decoded characters of a byte encoding, at the least
 ALIGN_MIN = 24  # a base64 run this long, of mixed case and digits, is also tried off its start
+GLUED_JUNK = 12  # bytes of junk a word glued to a long base64 run adds at either end
+GLUED_SHARE = 0.6  # of the decoded characters the readable middle must hold
 
 # English letter frequencies (per cent), for guessing a Caesar shift
 _ENGLISH = (
@@ -85,6 +87,7 @@ _SHIFT_SCHEMES = frozenset(
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}(?![A-Za-z0-9+/_\-=])")
 _WRAP_MIN = 16  # a base64 line this long or longer may be wrapped onto the next one
 _BLANK_TO_LINE_END = re.compile(r"[^\S\n]*(?:\n|\Z)")
+_URL_SAFE_CHARS = re.compile(r"[-_]")
 _B64_MIXED = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9+/])", re.DOTALL)
 _B32 = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9])")
 _A85 = re.compile(r"<~[!-u\s]{5,}?~>")
@@ -102,6 +105,7 @@ _MORSE = re.compile(
     r"(?<![\w.\-·•−–])[.\-·•−–]{1,7}(?:(?: {1,3}| ?/ ?)[.\-·•−–]{1,7}){3,}(?![\w.\-·•−–])"
 )
 _WORD = re.compile(r"[A-Za-z]+")
+_CLEAN = re.compile(r"[^\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")  # no junk, no control
 _CODE = re.compile(r"[=(){}\[\]<>_\"`;]|[A-Za-z]\.[A-Za-z]")  # identifiers, calls, fields
 
 _MORSE_TABLE = {
@@ -622,11 +626,13 @@ def _base64(run: str, keep: Keep) -> tuple[str, int] | None:
     if compact.isdigit() or (compact.isalpha() and (compact.islower() or compact.isupper())):
         return None  # a number, a long word or a shout: base64 of text mixes cases
     offsets = range(4) if len(compact) >= ALIGN_MIN and _B64_MIXED.match(compact) else (0,)
+    # the URL-safe alphabet reads `-_` as `+/` and keeps those: one decoding, not two
+    alphabets = (b"-_",) if _URL_SAFE_CHARS.search(compact) else (b"+/",)
     for offset in offsets:
         piece = compact[offset:]
         piece = piece[: len(piece) - 1] if len(piece) % 4 == 1 else piece
         padded = piece + "=" * (-len(piece) % 4)
-        for altchars in (b"+/", b"-_"):
+        for altchars in alphabets:
             try:
                 raw = base64.b64decode(padded, altchars=altchars, validate=True)
             except (ValueError, binascii.Error):
@@ -637,7 +643,34 @@ def _base64(run: str, keep: Keep) -> tuple[str, int] | None:
             )
             if found is not None:
                 return found, offset
+            if keep is _readable and len(offsets) > 1 and (glued := _glued(raw, keep)):
+                # a word glued before or after the payload ("decode" + base64 + "thanks")
+                # decodes to a few bytes of junk at the ends
+                skipped_bytes, found = glued
+                return found, offset + skipped_bytes * 4 // 3
     return None
+
+
+def _glued(raw: bytes, keep: Keep) -> tuple[int, str] | None:
+    """The readable middle of `raw` when no more than GLUED_JUNK bytes at either end are not
+    text and the middle is most of it, with three words of three letters or more: (bytes
+    skipped at the start, the text kept)."""
+    core = raw[GLUED_JUNK : len(raw) - GLUED_JUNK].lstrip(bytes(range(0x80, 0xC0)))
+    try:  # the middle must be UTF-8 whatever the ends hold: random bytes fail here, fast
+        codecs.getincrementaldecoder("utf-8")().decode(core, final=False)
+    except UnicodeDecodeError:
+        return None
+    decoded = raw.decode("utf-8", errors="replace")
+    best = max(_CLEAN.finditer(decoded), key=lambda m: m.end() - m.start(), default=None)
+    if best is None or best.end() - best.start() < GLUED_SHARE * len(decoded):
+        return None
+    head, tail = decoded[: best.start()], decoded[best.end() :]
+    if len(head.encode()) > GLUED_JUNK or len(tail.encode()) > GLUED_JUNK:
+        return None
+    found = keep(best.group(0))
+    if found is None or len([w for w in _WORD.findall(found) if len(w) >= MIN_WORD]) < 3:
+        return None  # random bytes leave a short run of letters now and then; prose has words
+    return len(head.encode()), found
 
 
 def _base32(run: str, keep: Keep) -> str | None:
