@@ -86,19 +86,32 @@ _SHIFT_SCHEMES = frozenset(
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}(?![A-Za-z0-9+/_\-=])")
 _WRAP_MIN = 16  # a base64 line this long or longer may be wrapped onto the next one
+# base64 written in groups of four or eight characters with a space between (`SWdu b3Jl ...`)
+_B64_GROUPED = re.compile(
+    r"(?<![A-Za-z0-9+/_\-=])(?:[A-Za-z0-9+/_\-]{4}(?:[A-Za-z0-9+/_\-]{4})? ){3,}"
+    r"[A-Za-z0-9+/_\-]{2,8}={0,2}(?![A-Za-z0-9+/_\-=])"
+)
 _BLANK_TO_LINE_END = re.compile(r"[^\S\n]*(?:\n|\Z)")
 _URL_SAFE_CHARS = re.compile(r"[-_]")
 _B64_MIXED = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9+/])", re.DOTALL)
 _B32 = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9])")
 _A85 = re.compile(r"<~[!-u\s]{5,}?~>")
 _B85 = re.compile(r"(?<!\S)[0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]{20,}(?!\S)")
-_HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){6,}(?![0-9A-Za-z])")
+_HEX = re.compile(r"(?<![0-9A-Za-z])(?:0x)?(?:[0-9A-Fa-f]{2}){6,}(?![0-9A-Za-z])")
+# bytes one by one or in groups of up to four (`49 67`, `0x49,0x67`, xxd's `4967 6e6f`)
 _HEX_SPACED = re.compile(
-    r"(?<![0-9A-Za-z])(?:0x)?[0-9A-Fa-f]{2}(?:[ ,:\-]+(?:0x)?[0-9A-Fa-f]{2}){5,}(?![0-9A-Za-z])"
+    r"(?<![0-9A-Za-z])(?:0x)?(?:[0-9A-Fa-f]{2}){1,4}(?:[ ,:\-]+(?:0x)?(?:[0-9A-Fa-f]{2}){1,4}){5,}"
+    r"(?![0-9A-Za-z])"
 )
 _BINARY = re.compile(r"(?<![01])[01]{8}(?:[ ,]?[01]{8}){3,}(?![01])")
 _DECIMAL = re.compile(r"(?<![\d.])\d{2,3}(?:[ ,]+\d{2,3}){4,}(?![\d.])")
-_ESCAPES = re.compile(r"(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\U[0-9A-Fa-f]{8}){3,}")
+# codes written one after another, or with a space or comma between them (`\x49 \x67`)
+_ESCAPES = re.compile(
+    r"(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\U[0-9A-Fa-f]{8})"
+    r"(?:[ ,]?(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\U[0-9A-Fa-f]{8})){2,}"
+)
+_PERCENT_SPACED = re.compile(r"(?<!\S)%[0-9A-Fa-f]{2}(?:[ ,]%[0-9A-Fa-f]{2}){7,}(?!\S)")
+_CODE_SEPARATORS = re.compile(r"(?<=;|[0-9A-Fa-f])[ ,]+(?=\\|%|&#)")  # between two codes
 _PERCENT = re.compile(r"(?<!\S)(?:[^\s%]*%[0-9A-Fa-f]{2}){3,}[^\s%]*")
 _ENTITIES = re.compile(r"(?:&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});\s?){3,}")
 _MORSE = re.compile(
@@ -302,7 +315,9 @@ class Decoder:
             ("hex", _HEX, partial(_hex, keep=keep)),
             ("base32", _B32, partial(_base32, keep=keep)),
             ("base64", _base64_blocks, partial(_base64, keep=keep)),
+            ("base64", _B64_GROUPED, partial(_base64, keep=keep)),
             ("percent", _PERCENT, partial(_percent, keep=keep)),
+            ("percent", _PERCENT_SPACED, partial(_percent, keep=keep)),
         ]
         if self.prose:  # schemes that only words tell from noise
             finders[4:4] = [("decimal", _DECIMAL, self._decimal)]  # before hex: `75 73 76`
@@ -703,6 +718,7 @@ def _binary(run: str, keep: Keep) -> str | None:
 
 
 def _escapes(run: str, keep: Keep) -> str | None:
+    run = _CODE_SEPARATORS.sub("", run)  # `\x49 \x67`: the spaces are the layout
     try:
         decoded = run.encode("latin-1", "strict").decode("unicode_escape")
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -714,10 +730,11 @@ def _escapes(run: str, keep: Keep) -> str | None:
 
 
 def _entities(run: str, keep: Keep) -> str | None:
-    return keep(html.unescape(run))
+    return keep(html.unescape(_CODE_SEPARATORS.sub("", run)))
 
 
 def _percent(run: str, keep: Keep) -> str | None:
+    run = _CODE_SEPARATORS.sub("", run)  # `%49 %67 %6E`: the spaces are the layout
     try:
         decoded = unquote_plus(run, errors="strict")
     except UnicodeDecodeError:

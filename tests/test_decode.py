@@ -34,18 +34,28 @@ ENCODED = {
     "base64 wrapped": "\n".join(
         base64.b64encode((ORDER * 2).encode()).decode()[i : i + 40] for i in range(0, 168, 40)
     ),
+    "base64 in groups of 4": " ".join(
+        base64.b64encode(ORDER.encode()).decode()[i : i + 4] for i in range(0, 84, 4)
+    ),
     "base32": base64.b32encode(ORDER.encode()).decode(),
     "ascii85": base64.a85encode(ORDER.encode(), adobe=True).decode(),
     "base85": base64.b85encode(ORDER.encode()).decode(),
     "hex": ORDER.encode().hex(),
     "hex spaced": " ".join(f"{b:02x}" for b in ORDER.encode()),
     "hex 0x": " ".join(f"0x{b:02x}" for b in ORDER.encode()),
+    "hex one 0x run": "0x" + ORDER.encode().hex(),
+    "hex in groups of 4 (xxd)": " ".join(
+        ORDER.encode().hex()[i : i + 4] for i in range(0, 2 * len(ORDER), 4)
+    ),
+    "\\x escapes spaced": " ".join(f"\\x{b:02x}" for b in ORDER.encode()),
     "\\x escapes": "".join(f"\\x{b:02x}" for b in ORDER.encode()),
     "\\u escapes": "".join(f"\\u{ord(c):04x}" for c in ORDER),
     "binary": " ".join(f"{b:08b}" for b in ORDER.encode()),
     "decimal codes": " ".join(str(b) for b in ORDER.encode()),
     "percent": "".join(f"%{b:02X}" for b in ORDER.encode()),
+    "percent spaced": " ".join(f"%{b:02X}" for b in ORDER.encode()),
     "html entities": "".join(f"&#{b};" for b in ORDER.encode()),
+    "html entities spaced": " ".join(f"&#{b};" for b in ORDER.encode()),
     "morse": " / ".join(" ".join(MORSE[c] for c in w) for w in ORDER.lower().split()),
     "rot13": codecs.encode(ORDER, "rot13"),
     "caesar 3": _caesar(ORDER, 3),
