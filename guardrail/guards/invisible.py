@@ -46,6 +46,12 @@ ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 BIDI = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 JOINERS = frozenset("\u200c\u200d")
 BLACK_FLAG, CANCEL_TAG = "\U0001f3f4", "\U000e007f"
+# The subdivision flags Unicode recommends (RGI): England, Scotland, Wales. Any other tag spec
+# after a black flag renders as a bare flag nearly everywhere, and carries up to 7 characters
+# of hidden text per "flag" (ASCII smuggling under a flag cover), so it is not left alone.
+FLAG_SPECS = frozenset(
+    "".join(chr(0xE0000 + ord(c)) for c in code) for code in ("gbeng", "gbsct", "gbwls")
+)
 
 
 def class_of(char: str) -> InvisibleClass:
@@ -71,10 +77,13 @@ def invisible_runs() -> re.Pattern[str]:
 
 def _spells_text(text: str, start: int, end: int) -> bool:
     """Whether the run's tag characters spell a message (other invisible characters between
-    them do not break it; an emoji flag's tag letters are not one)."""
-    if _is_benign(text, start, end):
-        return False
-    printable = sum(1 for char in text[start:end] if ord(char) in TAG_PRINTABLE)
+    them do not break it; the tag letters of an emoji flag, and what follows a flag, such as a
+    bidi mark or a zero-width space, are not one)."""
+    printable = 0
+    for label, chars in groupby(range(start, end), key=lambda i: class_of(text[i])):
+        positions = list(chars)
+        if label == "tags" and not _is_benign(text, positions[0], positions[-1] + 1):
+            printable += sum(1 for i in positions if ord(text[i]) in TAG_PRINTABLE)
     return printable >= TAG_TEXT_MIN
 
 
@@ -88,7 +97,7 @@ def _is_benign(text: str, start: int, end: int) -> bool:
         inside = start > 0 and end < len(text)
         return inside and _joinable(text[start - 1]) and _joinable(text[end])
     if text[start - 1 : start] == BLACK_FLAG and text[end - 1] == CANCEL_TAG:
-        return end - start <= 8  # flag tag specs are short: "gbsct" + cancel
+        return text[start : end - 1] in FLAG_SPECS
     return False
 
 
