@@ -84,7 +84,11 @@ _SHIFT_SCHEMES = frozenset(
     {"rot13", "reversed", "upside_down", *(f"caesar{k}" for k in range(1, 26))}
 )
 
-_B64 = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}(?![A-Za-z0-9+/_\-=])")
+# a run, padded or not; padding with more characters after it is a payload with a word glued
+# on (`...==thanks`) or a `key=value` pair: `_base64` reads the part before and the part after
+_B64 = re.compile(
+    r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}(?:={1,2}[A-Za-z0-9+/_\-]*)?(?![A-Za-z0-9+/_\-=])"
+)
 _WRAP_MIN = 16  # a base64 line this long or longer may be wrapped onto the next one
 # base64 written in groups of four or eight characters with a space between (`SWdu b3Jl ...`)
 _B64_GROUPED = re.compile(
@@ -280,15 +284,20 @@ class Decoder:
         they are no longer than the text; the budget bounds the second layer."""
         shifts = outer.split("/", 1)[0] not in _SHIFT_SCHEMES if outer else True
         found = sorted(self._decoded(text, shifts), key=lambda c: (c[1] - c[2], c[1]))
-        starts: list[int] = []  # the runs kept so far, sorted, never overlapping
-        ends: list[int] = []
+        # the runs kept so far per family, sorted, never overlapping within a family: a letter
+        # shift or reversal reads a run with the byte schemes' runs in it left out, so the two
+        # families may overlap and still read no character twice
+        starts: dict[bool, list[int]] = {False: [], True: []}
+        ends: dict[bool, list[int]] = {False: [], True: []}
         kept = []
         for scheme, start, end, decoded in found:
-            i = bisect.bisect_right(starts, start)
-            if (i > 0 and ends[i - 1] > start) or (i < len(starts) and starts[i] < end):
+            family = scheme in _SHIFT_SCHEMES
+            s_, e_ = starts[family], ends[family]
+            i = bisect.bisect_right(s_, start)
+            if (i > 0 and e_[i - 1] > start) or (i < len(s_) and s_[i] < end):
                 continue  # one reading per run of text
-            starts.insert(i, start)
-            ends.insert(i, end)
+            s_.insert(i, start)
+            e_.insert(i, end)
             kept.append((scheme, start, end, decoded))
         for scheme, start, end, decoded in sorted(kept, key=lambda c: c[1]):
             if budget[0] <= 0:
@@ -335,8 +344,9 @@ class Decoder:
                     decoded.append((start, end))
                     yield scheme, start, end, result
         if shifts and self.prose:
-            # a shifted, reversed or upside-down run ends at a run a byte scheme read: else a
-            # ROT13 decoy around a base64 payload is the longer run, wins, and hides it
+            # a shifted, reversed or upside-down run is read without the runs a byte scheme
+            # read (a ROT13 cover around a base64 payload, or hex decoys between ROT13 words,
+            # hide neither: both are read)
             breaks = _merged(decoded)
             yield from self._shifted_runs(text, breaks)
             yield from self._upside_down_runs(text, breaks)
@@ -415,9 +425,10 @@ class Decoder:
     ) -> Iterator[tuple[str, int, int, str]]:
         """Runs of three or more words that are not dictionary words, read shifted (ROT13, and
         the Caesar shift the run's letter counts suggest) or reversed, where most words of the
-        result are dictionary words; no run reaches into one of `breaks` (sorted spans)."""
-        for start, end in _cut(self._unknown_runs(text), breaks):
-            run = text[start:end]
+        result are dictionary words; the parts of a run in `breaks` (sorted spans, read by a
+        byte scheme) are left out of its reading."""
+        for start, end in self._unknown_runs(text):
+            run = _masked(text, start, end, breaks)
             if _CODE.search(run):  # `avar = newTable("avar`: code, not a cipher
                 continue
             found = None
@@ -437,17 +448,15 @@ class Decoder:
     ) -> Iterator[tuple[str, int, int, str]]:
         """Lines with MIN_TURNED or more turned letters, read from their first to their last
         turned word backwards with every character turned back, where that spells mostly
-        dictionary words; a line is read in pieces between `breaks` (sorted spans)."""
+        dictionary words; the parts of a line in `breaks` (sorted spans) are left out."""
         if not _TURNED_LETTER.search(text):
             return
-        lines = ((m.start(), m.end()) for m in re.finditer(r"[^\n]+", text))
-        for line_start, line_end in _cut(lines, breaks):
-            line = _Piece(text, line_start, line_end)
+        for line in re.finditer(r"[^\n]+", text):
             turned = list(_TURNED_LETTER.finditer(line.group(0)))
             if len(turned) < _MIN_TURNED:
                 continue
             start, end = turned[0].start(), turned[-1].end()
-            body = line.group(0)
+            body = _masked(text, line.start(), line.end(), breaks)
             while start > 0 and not body[start - 1].isspace():
                 start -= 1
             while end < len(body) and not body[end].isspace():
@@ -487,19 +496,6 @@ class Decoder:
             yield start, end
 
 
-class _Piece:
-    """A piece of a text, with the parts of `re.Match` the upside-down reader uses."""
-
-    def __init__(self, text: str, start: int, end: int) -> None:
-        self._text, self._start, self._end = text, start, end
-
-    def group(self, _: int = 0) -> str:
-        return self._text[self._start : self._end]
-
-    def start(self) -> int:
-        return self._start
-
-
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """The spans sorted, overlapping ones joined."""
     out: list[tuple[int, int]] = []
@@ -511,26 +507,23 @@ def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _cut(
-    runs: Iterable[tuple[int, int]], breaks: Sequence[tuple[int, int]]
-) -> Iterator[tuple[int, int]]:
-    """Each (start, end) run without the parts that lie in `breaks` (sorted, not overlapping
-    each other): the pieces before, between and after them."""
+def _masked(text: str, start: int, end: int, breaks: Sequence[tuple[int, int]]) -> str:
+    """`text[start:end]` with each part that lies in `breaks` (sorted, not overlapping each
+    other) written as one space: at most as long as the run, every position before the first
+    break where it was."""
     if not breaks:
-        yield from runs
-        return
-    starts = [b[0] for b in breaks]
-    for start, end in runs:
-        i = max(0, bisect.bisect_right(starts, start) - 1)
-        while start < end:
-            while i < len(breaks) and breaks[i][1] <= start:
-                i += 1
-            if i == len(breaks) or breaks[i][0] >= end:
-                yield start, end
-                break
-            if breaks[i][0] > start:
-                yield start, breaks[i][0]
-            start = breaks[i][1]
+        return text[start:end]
+    out: list[str] = []
+    cursor = start
+    for b_start, b_end in breaks[max(0, bisect.bisect_right(breaks, (start,)) - 1) :]:
+        if b_start >= end:
+            break
+        if b_end <= cursor:
+            continue
+        out += [text[cursor : max(cursor, b_start)], " "]
+        cursor = min(end, b_end)
+    out.append(text[cursor:end])
+    return "".join(out)
 
 
 def _likely_shift(run: str) -> int:
@@ -636,8 +629,17 @@ def _base64(run: str, keep: Keep) -> tuple[str, int] | None:
     decoding skipped (the payload starts after them). A long run that does not decode from
     its first character is tried from its second, third and fourth (a piece of a payload: a
     streamed answer is checked a window at a time, and a payload may be glued to the word
-    before it)."""
+    before it). Padding inside the run ends a payload: the part before it is read, else the
+    part after it."""
     compact = re.sub(r"\s+", "", run).rstrip("=")
+    if "=" in compact:
+        head, _, tail = compact.partition("=")
+        before = _base64(head, keep)
+        if before is not None:
+            return before
+        tail = tail.lstrip("=")
+        after = _base64(tail, keep) if len(tail) >= 12 else None
+        return None if after is None else (after[0], len(compact) - len(tail) + after[1])
     if compact.isdigit() or (compact.isalpha() and (compact.islower() or compact.isupper())):
         return None  # a number, a long word or a shout: base64 of text mixes cases
     offsets = range(4) if len(compact) >= ALIGN_MIN and _B64_MIXED.match(compact) else (0,)
