@@ -6,6 +6,11 @@ Classes (each is a label and a span entity):
 - `tag_text`: a run of invisible characters whose tag characters spell a message (at least
   `TAG_TEXT_MIN` printable ASCII characters, U+E0020–U+E007E): reported besides `tags`, over
   the same run, for a rule that blocks hidden messages instead of stripping them;
+- `selectors`: two or more variation selectors in a row (U+FE00–U+FE0F, U+E0100–U+E01EF).
+  One selects a glyph (an emoji's VS16, a kanji's variant); a run of them is a byte channel
+  ("emoji smuggling": byte b written as U+FE00 + b below 16, else U+E0100 + b - 16);
+- `selector_text`: such a run whose bytes read as UTF-8 text with `TAG_TEXT_MIN` printable
+  characters, reported besides `selectors`;
 - `zero_width`: U+200B–U+200D, U+2060, U+FEFF (not a byte-order mark at offset 0);
 - `bidi`: U+200E/F, U+061C, U+202A–U+202E, U+2066–U+2069 (reordering, "trojan source");
 - `other_format`: every other format character (general category Cf), e.g. soft hyphen.
@@ -36,8 +41,19 @@ from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
 
-InvisibleClass = Literal["tags", "tag_text", "zero_width", "bidi", "other_format"]
-ALL_CLASSES: tuple[InvisibleClass, ...] = ("tags", "tag_text", "zero_width", "bidi", "other_format")
+InvisibleClass = Literal[
+    "tags", "tag_text", "selectors", "selector_text", "zero_width", "bidi", "other_format"
+]
+ALL_CLASSES: tuple[InvisibleClass, ...] = (
+    "tags",
+    "tag_text",
+    "selectors",
+    "selector_text",
+    "zero_width",
+    "bidi",
+    "other_format",
+)
+_SELECTOR_RUNS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{2,}")
 
 TAGS = range(0xE0000, 0xE0080)
 TAG_PRINTABLE = range(0xE0020, 0xE007F)  # the tag forms of " " .. "~"
@@ -87,6 +103,14 @@ def _spells_text(text: str, start: int, end: int) -> bool:
     return printable >= TAG_TEXT_MIN
 
 
+def _selector_message(run: str) -> bool:
+    """Whether a run of variation selectors carries text: its bytes decode as UTF-8 with
+    TAG_TEXT_MIN printable characters."""
+    data = bytes(ord(c) - 0xFE00 if ord(c) <= 0xFE0F else ord(c) - 0xE0100 + 16 for c in run)
+    decoded = data.decode("utf-8", errors="ignore")
+    return sum(1 for c in decoded if c.isprintable() and not c.isspace()) >= TAG_TEXT_MIN
+
+
 def _joinable(char: str) -> bool:
     return not char.isascii() and unicodedata.category(char)[0] in "LMS"
 
@@ -126,6 +150,7 @@ class InvisibleTextGuard(NoThresholds):
         self.name = name
         self._classes = classes
         self._runs = invisible_runs()
+        self._selectors = bool(classes & {"selectors", "selector_text"})
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -143,6 +168,12 @@ class InvisibleTextGuard(NoThresholds):
             hits += self._split(text, run.start(), run.end())
             if "tag_text" in self._classes and _spells_text(text, run.start(), run.end()):
                 hits.append(Hit(run.start(), run.end(), "tag_text"))
+        if self._selectors:
+            for run in _SELECTOR_RUNS.finditer(text):
+                if "selectors" in self._classes:
+                    hits.append(Hit(run.start(), run.end(), "selectors"))
+                if "selector_text" in self._classes and _selector_message(run.group(0)):
+                    hits.append(Hit(run.start(), run.end(), "selector_text"))
         return hits
 
     def _split(self, text: str, start: int, end: int) -> list[Hit]:
