@@ -25,9 +25,11 @@ Legitimate uses are left alone: the three recommended subdivision flags (U+1F3F4
 + U+E007F: England, Scotland, Wales; any other flag's tag letters are stripped, and no flag's
 count towards a message), a single ZWJ/ZWNJ between two non-ASCII letters, marks or symbols
 (emoji sequences, Persian, Indic scripts), a variation selector on a base it can select.
-Every character the canonical text drops is in some class, so a `rewrite` that strips them
-all leaves nothing the classifiers did not read, and stripping cannot join two separated
-selectors into a run it missed. Each run of one class is one span with `replacement=""`, so a
+Every invisible character the canonical text drops (format characters, tags, variation
+selectors, the other default-ignorables; not control characters, which are not invisible) is
+in some class, so a `rewrite` that strips them all leaves nothing hidden the classifiers did
+not read but the legitimate uses above, and stripping cannot join two separated selectors into
+a run it missed. Each run of one class is one span with `replacement=""`, so a
 `rewrite` rule strips it. Content is never decoded or returned, only where it is.
 
 The character class is built from Python's `unicodedata` (its Unicode version) with the
