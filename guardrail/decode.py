@@ -55,6 +55,7 @@ from urllib.parse import unquote_plus
 
 from guardrail.canonical import _ASCII_CONTROLS
 from guardrail.deobfuscate import Deobfuscator
+from guardrail.guards._spans import merged_spans
 
 # Payloads remembered per decoder, the most recent first, up to this many characters of text
 # (the cache holds the texts): the guards of one stage read the same texts, at the same time
@@ -347,7 +348,7 @@ class Decoder:
             # a shifted, reversed or upside-down run is read without the runs a byte scheme
             # read (a ROT13 cover around a base64 payload, or hex decoys between ROT13 words,
             # hide neither: both are read)
-            breaks = _merged(decoded)
+            breaks = merged_spans(decoded)
             yield from self._shifted_runs(text, breaks)
             yield from self._upside_down_runs(text, breaks)
 
@@ -494,17 +495,6 @@ class Decoder:
             count += not short
         if count >= MIN_RUN_WORDS:
             yield start, end
-
-
-def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The spans sorted, overlapping ones joined."""
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if out and start < out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
 
 
 def _masked(text: str, start: int, end: int, breaks: Sequence[tuple[int, int]]) -> str:

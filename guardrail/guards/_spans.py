@@ -66,6 +66,17 @@ def at_word_boundaries(text: str, start: int, end: int) -> bool:
     return not (end < len(text) and is_word_char(text[end - 1]) and is_word_char(text[end]))
 
 
+def merged_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sorted, disjoint intervals covered by `spans` (overlapping ones joined)."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def longest_first(hits: Iterable[Hit]) -> list[Hit]:
     """Drop hits that overlap a longer one (ties: lower priority, then earlier); sort by start."""
     kept: list[Hit] = []  # sorted by start and pairwise disjoint, so ends are sorted too

@@ -44,7 +44,7 @@ import unicodedata
 from collections.abc import Sequence
 from functools import cache
 from itertools import groupby
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -63,16 +63,7 @@ InvisibleClass = Literal[
     "bidi",
     "other_format",
 ]
-ALL_CLASSES: tuple[InvisibleClass, ...] = (
-    "tags",
-    "tag_text",
-    "selectors",
-    "selector_text",
-    "ignorable",
-    "zero_width",
-    "bidi",
-    "other_format",
-)
+ALL_CLASSES: tuple[InvisibleClass, ...] = get_args(InvisibleClass)
 
 TAGS = range(0xE0000, 0xE0080)
 TAG_TEXT_MIN = 4  # "hi" hidden in a flag-less run is noise; "rm -rf" is a message

@@ -72,7 +72,14 @@ from stdnum import iban, luhn
 from stdnum.us import ssn
 
 from guardrail.canonical import fold_punctuation
-from guardrail.guards._spans import Hit, compile_re2, longest_first, off_loop, to_findings
+from guardrail.guards._spans import (
+    Hit,
+    compile_re2,
+    longest_first,
+    merged_spans,
+    off_loop,
+    to_findings,
+)
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding, Span
 
@@ -386,10 +393,10 @@ def phone_detector(regions: Sequence[str]) -> Detector:
         for span in sorted(valid):
             if not _named_otherwise(text, span) and not _not_a_phone(text, *span):
                 yield span
-        blocked = _union(valid)
+        blocked = merged_spans(valid)
         for span in international(text):
             if not _overlaps(blocked, span):
-                blocked = _union([*blocked, span])
+                blocked = merged_spans([*blocked, span])
                 if not _named_otherwise(text, span):
                     yield span
         yield from _lenient(text, regions, blocked, chain(_cued(text), _labelled(text)))
@@ -462,7 +469,7 @@ def _lenient(
     for run, fits in candidates:
         for span in _possible(text, run, regions, blocked):
             if not _overlaps(blocked, span) and fits(span):
-                blocked = _union([*blocked, span])
+                blocked = merged_spans([*blocked, span])
                 yield span
 
 
@@ -511,17 +518,6 @@ def _possible(
         and not _not_a_phone(text, *span)
         and _THOUSANDS.fullmatch(text[span[0] : span[1]]) is None
     ]
-
-
-def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The sorted, disjoint intervals covered by `spans`."""
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(spans):
-        if out and a < out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
 
 
 def _overlaps(blocked: list[tuple[int, int]], span: tuple[int, int]) -> bool:
