@@ -211,10 +211,14 @@ def _max_scores(decision: Decision) -> dict[str, float]:
     return scores
 
 
-def _readings(decision: Decision) -> dict[str, str]:
-    """Rule -> the reading its hit scored, where that was not the text as sent ("decoded:
-    base64", "respelled"): scheme names only, never text."""
-    return {h.rule: h.reading for h in (*decision.hits, *decision.shadow_hits) if h.reading}
+def _readings(decision: Decision) -> list[dict[str, Any]]:
+    """The hits scored on a reading rather than the text as sent: rule, label, text index and
+    the reading's name ("decoded: base64", "respelled"), never text."""
+    return [
+        {"rule": h.rule, "label": h.label, "text_index": h.text_index, "reading": h.reading}
+        for h in (*decision.hits, *decision.shadow_hits)
+        if h.reading
+    ]
 
 
 def grace_s(timeout_s: float) -> float:

@@ -118,5 +118,7 @@ def test_a_block_on_a_decoded_reading_says_so_in_its_hit_and_audit_event(bundle:
         decision = asyncio.run(pipeline.check(Stage.INPUT, [ENCODED], pipeline.new_request()))
     assert decision.blocked and [h.reading for h in decision.hits] == ["decoded: base64"]
     (event,) = [e for e in logs if e["event"] == "policy.decided"]
-    assert event["readings"] == {"r": "decoded: base64"}
+    assert event["readings"] == [
+        {"rule": "r", "label": "injection", "text_index": 0, "reading": "decoded: base64"}
+    ]
     assert "ignore" not in str(event) and ENCODED[-12:] not in str(event)
