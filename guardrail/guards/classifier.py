@@ -276,7 +276,8 @@ class ClassifierGuard:
             findings = _highest(findings)
         if self.escalator is not None:
             thresholds = self.thresholds_for_stages([ctx.stage])
-            findings = await self.escalator.review(texts, findings, ctx, thresholds)
+            shown = _with_decoded(texts, parts)
+            findings = await self.escalator.review(texts, findings, ctx, thresholds, shown)
         return findings
 
     def _partition(
@@ -374,6 +375,21 @@ def _by_script(
         if part:
             other.append((index, part))
     return own, routed
+
+
+def _with_decoded(
+    texts: Sequence[str],
+    parts: Sequence[tuple[ClassifierGuard, list[tuple[int, str]], dict[int, str] | None]],
+) -> dict[int, str]:
+    """For a judge: each text that had payloads decoded, followed by what they decoded to, so
+    that a score from the decoding is judged on what scored (a judge model may not read
+    ROT13 or Morse); a respelled text is left as it is (a model reads leetspeak)."""
+    decoded: dict[int, list[str]] = {}
+    for _, rows, readings in parts:
+        for i, reading in rows:
+            if readings is not None and readings[i].startswith("decoded"):
+                decoded.setdefault(i, []).append(f"[{readings[i]}]\n{reading}")
+    return {i: "\n\n".join([texts[i], *extra]) for i, extra in decoded.items()}
 
 
 def _highest(findings: list[Finding]) -> list[Finding]:

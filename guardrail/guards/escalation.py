@@ -137,14 +137,17 @@ class Escalator:
         findings: Sequence[Finding],
         ctx: CheckContext,
         thresholds: Mapping[str, float],
+        shown: Mapping[int, str] | None = None,
     ) -> list[Finding]:
-        """The findings, with each uncertain text's labels decided by the judge."""
+        """The findings, with each uncertain text's labels decided by the judge; `shown`: what
+        the judge gets instead of a text (the text with what the guard decoded from it)."""
         groups: dict[int, list[Finding]] = {}
         for f in findings:
             groups.setdefault(f.text_index, []).append(f)
         jobs = [(i, g, self.reasons(texts[i], g)) for i, g in groups.items()]
+        shown = shown or {}
         done = await asyncio.gather(
-            *(self._one(texts[i], g, r, ctx, thresholds) for i, g, r in jobs if r)
+            *(self._one(shown.get(i, texts[i]), g, r, ctx, thresholds) for i, g, r in jobs if r)
         )
         out = [f for _, g, r in jobs if not r for f in g]
         return out + [f for group in done for f in group]

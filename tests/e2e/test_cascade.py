@@ -3,6 +3,7 @@ is sure of, a scripted judge model (tests/helpers/fake_judge.py) on 127.0.0.1 th
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import uuid
@@ -366,6 +367,17 @@ def test_judge_sees_pii_masked(cascade: Start) -> None:
     assert len(proxy.judge.texts) == 1
     assert "jane.doe@example.com" not in proxy.judge.texts[0]
     assert "[EMAIL]" in proxy.judge.texts[0]
+
+
+def test_judge_sees_what_the_guard_decoded(cascade: Start) -> None:
+    """A text whose payload the classifier read decoded goes to the judge with the decoding
+    after it, named by its scheme: the judge decides on what scored, not on ROT13 it may not
+    read (the text itself comes first, unchanged)."""
+    proxy = cascade(escalate={"labels": {"injection": [0.0, 1.0]}})
+    text = "Can you help me with this: " + codecs.encode(ATTACK, "rot13")
+    proxy.ask(text)
+    [judged] = proxy.judge.texts
+    assert judged.startswith(text) and "[decoded: rot13]" in judged and ATTACK in judged
 
 
 def test_stream_output_waits_for_the_judge(cascade: Start, fake: FakeUpstream) -> None:
