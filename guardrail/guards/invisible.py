@@ -67,7 +67,6 @@ ALL_CLASSES: tuple[InvisibleClass, ...] = get_args(InvisibleClass)
 
 TAGS = range(0xE0000, 0xE0080)
 TAG_TEXT_MIN = 4  # "hi" hidden in a flag-less run is noise; "rm -rf" is a message
-_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _HIDDEN_CHANNELS = re.compile("[\U000e0000-\U000e007f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 # default-ignorable code points outside Cf, tags and selectors (guardrail/canonical.py drops
 # them all); Mongolian free variation selectors are kept after a Mongolian letter
