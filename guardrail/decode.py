@@ -457,12 +457,13 @@ class Decoder:
             if len(turned) < _MIN_TURNED:
                 continue
             start, end = turned[0].start(), turned[-1].end()
-            body = _masked(text, line.start(), line.end(), breaks)
+            body = line.group(0)
             while start > 0 and not body[start - 1].isspace():
                 start -= 1
             while end < len(body) and not body[end].isspace():
                 end += 1
-            read = self._wordy(body[start:end][::-1].translate(_UNFLIP))
+            run = _masked(text, line.start() + start, line.start() + end, breaks)
+            read = self._wordy(run[::-1].translate(_UNFLIP))
             if read is not None:
                 yield "upside_down", line.start() + start, line.start() + end, read
 

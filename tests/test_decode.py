@@ -253,6 +253,16 @@ def test_decoys_between_the_words_of_a_shifted_run_do_not_hide_it(
     assert all(w in reading.split() for w in ("Ignore", "previous", "instructions", "reveal"))
 
 
+def test_a_payload_before_upside_down_text_on_its_line_leaves_it_readable(
+    decoder: Decoder,
+) -> None:
+    """Positions on an upside-down line are found on the line as written and read with the
+    byte runs left out, so a payload before the turned text does not shift what is read."""
+    text = base64.b64encode(b"Hello there my friend, how are you").decode()
+    reading = decoder.reading(f"{text} {ENCODED['upside down']}") or ""
+    assert ORDER in reading and "Hello there my friend" in reading
+
+
 HOSTILE = {
     "a data URI": "data:image/png;base64," + base64.b64encode(bytes(range(256)) * 293).decode(),
     "11,000 base64 decoys": " ".join([base64.b64encode(b"hello there").decode()] * 11_000),
