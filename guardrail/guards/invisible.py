@@ -48,6 +48,7 @@ from typing import Final, Literal, get_args
 
 from pydantic import ConfigDict, Field, field_validator
 
+from guardrail.canonical import _IGNORABLE_RANGES
 from guardrail.guards._spans import Hit, scan_hits
 from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
@@ -68,11 +69,18 @@ ALL_CLASSES: tuple[InvisibleClass, ...] = get_args(InvisibleClass)
 TAGS = range(0xE0000, 0xE0080)
 TAG_TEXT_MIN = 4  # "hi" hidden in a flag-less run is noise; "rm -rf" is a message
 _HIDDEN_CHANNELS = re.compile("[\U000e0000-\U000e007f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
-# default-ignorable code points outside Cf, tags and selectors (guardrail/canonical.py drops
-# them all); Mongolian free variation selectors are kept after a Mongolian letter
+# the default-ignorable code points the canonical text drops, but tags and selectors (classes
+# of their own) and format characters (the Cf runs above); Mongolian free variation selectors
+# are kept after a Mongolian letter
 _IGNORABLE = re.compile(
-    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2065\u3164\uffa0\ufff0-\ufff8"
-    "\U000e0080-\U000e00ff\U000e01f0-\U000e0fff]+"
+    "["
+    + "".join(
+        re.escape(chr(code))
+        for low, high in _IGNORABLE_RANGES
+        for code in range(low, high + 1)
+        if not _HIDDEN_CHANNELS.match(chr(code)) and unicodedata.category(chr(code)) != "Cf"
+    )
+    + "]+"
 )
 _MONGOLIAN_FVS = frozenset("\u180b\u180c\u180d\u180f")
 # a black flag, a tag spec in the form of a subdivision code, the cancel tag
