@@ -11,24 +11,29 @@ rewrite), and the `injection_signatures` guard matches its patterns against each
 Schemes, each found by its own shape and kept only when what it decodes to reads as text:
 
 * byte encodings: base64 (standard and URL-safe, padded or not, wrapped over lines), base32,
-  Ascii85 (`<~...~>`) and base85, hex (`49676e...`, `49 67 6e`, `\\x49\\x67`, `0x49 0x67`),
-  8-bit binary groups, decimal character codes (`73 103 110 ...`);
-* escapes: percent-encoding (`%49%67`), `\\u0049` / `\\x49` escapes, numeric HTML entities;
-* Morse code (`.. --. -. --- .-. .`, words split by `/` or three spaces);
+  Ascii85 (`<~...~>`) and base85, hex (`49676e...`, `49 67 6e`, `\\x49\\x67`, `0x49 0x67`,
+  wrapped over lines, hex dumps with offsets), 8- and 7-bit binary groups, decimal and octal
+  character codes (`73 103 110 ...`), uuencode;
+* escapes: percent-encoding (`%49%67`), quoted-printable (`=49=67`), `\\u0049` / `\\x49` /
+  `\\111` / `\\u{49}` escapes, code points (`U+0049`), numeric HTML entities;
+* Morse code (`.. --. -. --- .-. .`, words split by `/` or three spaces), Braille, NATO
+  spelling words (`India Golf November ...`);
 * letter shifts and reversal: a run of three or more words that are not English words is read
-  with the Caesar shift its letter frequencies suggest (ROT13 is shift 13) and reversed; the
-  result is kept when most of its words are English words. Upside-down text (`ʇxǝʇ`: turned
-  letters, written backwards) is read the same way, on lines with three turned letters.
+  with the Caesar shift its letter frequencies suggest (ROT13 is shift 13), with Atbash and
+  reversed; the result is kept when most of its words are English words. ROT47 runs (tokens
+  with digits or `:;<=>?@`) and upside-down text (`ʇxǝʇ`: turned letters, written backwards,
+  on lines with three turned letters) are read the same way.
 
 Bytes are kept when they are UTF-8 with no control characters and hold a word of three letters
-or more; schemes that any table of numbers or any run of letters could match (decimal codes,
-base85, shifts, reversal) must also spell mostly dictionary words. A payload is decoded once
+or more; schemes that any table of numbers or any run of letters could match (decimal and
+octal codes, base85, Braille, NATO words, shifts, Atbash, ROT47, reversal) must also spell
+mostly dictionary words. A payload is decoded once
 more (ROT13 inside base64, base64 of base64: two layers), never more.
 
 Bounded: every scheme is a linear regex scan; the reading is at most twice as long as the text
 (no run decodes to more characters than it has, runs read do not overlap, and the second layer
 takes what the first left of the budget); the letter-shift test costs a count of letters and
-three dictionary checks per run. 20-115 ms per 100,000 characters of prose, code, hex dumps or a
+three dictionary checks per run. 35-125 ms per 100,000 characters of prose, code, hex dumps or a
 base64 image; up to ~0.3 s for text made of payloads (most of it the second layer), measured on
 the shared 2-core machine.
 """
@@ -42,6 +47,7 @@ import codecs
 import contextlib
 import html
 import math
+import quopri
 import re
 import string
 import threading
@@ -68,6 +74,7 @@ BYTES_MIN = 4  # decoded characters of a byte encoding, at the least
 ALIGN_MIN = 24  # a base64 run this long, of mixed case and digits, is also tried off its start
 GLUED_JUNK = 12  # bytes of junk a word glued to a long base64 run adds at either end
 GLUED_SHARE = 0.6  # of the decoded characters the readable middle must hold
+MAX_SPLIT = 400  # letters spelled without a break (NATO words) split into words, at most
 
 # English letter frequencies (per cent), for guessing a Caesar shift
 _ENGLISH = (
@@ -82,8 +89,11 @@ Finder = Union["re.Pattern[str]", Callable[[str], Iterator[tuple[int, int]]]]
 _LOG_ENGLISH = tuple(math.log(f) for f in _ENGLISH)
 _BACKWARDS = frozenset({"reversed", "upside_down"})  # schemes that write the text backwards
 _SHIFT_SCHEMES = frozenset(
-    {"rot13", "reversed", "upside_down", *(f"caesar{k}" for k in range(1, 26))}
-)
+    {
+        "rot13", "reversed", "upside_down", "atbash", "rot47",
+        *(f"caesar{k}" for k in range(1, 26)),
+    }
+)  # fmt: skip
 
 # a run, padded or not; padding with more characters after it is a payload with a word glued
 # on (`...==thanks`) or a `key=value` pair: `_base64` reads the part before and the part after
@@ -112,8 +122,8 @@ _BINARY = re.compile(r"(?<![01])[01]{8}(?:[ ,]?[01]{8}){3,}(?![01])")
 _DECIMAL = re.compile(r"(?<![\d.])\d{2,3}(?:[ ,]+\d{2,3}){4,}(?![\d.])")
 # codes written one after another, or with a space or comma between them (`\x49 \x67`)
 _ESCAPES = re.compile(
-    r"(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\U[0-9A-Fa-f]{8})"
-    r"(?:[ ,]?(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\U[0-9A-Fa-f]{8})){2,}"
+    r"(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\U[0-9A-Fa-f]{8}|\\[0-7]{3})"
+    r"(?:[ ,]?(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\U[0-9A-Fa-f]{8}|\\[0-7]{3})){2,}"
 )
 _PERCENT_SPACED = re.compile(r"(?<!\S)%[0-9A-Fa-f]{2}(?:[ ,]%[0-9A-Fa-f]{2}){7,}(?!\S)")
 _CODE_SEPARATORS = re.compile(r"(?<=;|[0-9A-Fa-f])[ ,]+(?=\\|%|&#)")  # between two codes
@@ -122,6 +132,50 @@ _ENTITIES = re.compile(r"(?:&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});\s?){3,}")
 _MORSE = re.compile(
     r"(?<![\w.\-·•−–])[.\-·•−–]{1,7}(?:(?: {1,3}| ?/ ?)[.\-·•−–]{1,7}){3,}(?![\w.\-·•−–])"
 )
+# seven-bit character codes, always with a separator (`1001001 1100111 ...`)
+_BINARY7 = re.compile(r"(?<![01])[01]{7}(?:[ ,][01]{7}){3,}(?![01])")
+# code points written out: `U+0049 U+0067`, `\\u{49}\\u{67}` (JavaScript, Rust, Swift)
+_CODE_POINT = r"(?:[Uu]\+[0-9A-Fa-f]{4,6}|\\u\{[0-9A-Fa-f]{1,6}\})"
+_CODE_POINTS = re.compile(rf"(?<![0-9A-Za-z]){_CODE_POINT}(?:[ ,]*{_CODE_POINT}){{2,}}")
+# quoted-printable (`=49=67=6E`, soft line breaks `=` at a line's end), letters between allowed
+_QP = re.compile(r"(?<!\S)(?:[^\s=]*(?:=[0-9A-Fa-f]{2}|=\r?\n)){4,}[^\s=]*")
+# hex dumps with an offset on each line (xxd without its text column, od, hexdump): the
+# offsets are no payload, so the lines' bytes are read together
+_DUMP_LINE = re.compile(
+    r"^[ \t]*[0-9A-Fa-f]{4,8}:?(?:[ \t]+(?:[0-9A-Fa-f]{2}){1,2}){2,16}[ \t]*(?:\|[^\n]*)?$",
+    re.MULTILINE,
+)
+_DUMP_OFFSET = re.compile(r"[ \t]*[0-9A-Fa-f]{4,8}:?[ \t]+")
+# Braille cells (U+2800 is a blank cell) read as English Braille, grade 1
+_BRAILLE = re.compile(r"[\u2801-\u28ff][\u2800-\u28ff \t]{2,}[\u2801-\u28ff]")
+# NATO spelling-alphabet words, and the words people put between spelled words
+_NATO_WORDS = {
+    "alfa": "a", "alpha": "a", "bravo": "b", "charlie": "c", "delta": "d", "echo": "e",
+    "foxtrot": "f", "golf": "g", "hotel": "h", "india": "i", "juliett": "j", "juliet": "j",
+    "kilo": "k", "lima": "l", "mike": "m", "november": "n", "oscar": "o", "papa": "p",
+    "quebec": "q", "romeo": "r", "sierra": "s", "tango": "t", "uniform": "u", "victor": "v",
+    "whiskey": "w", "whisky": "w", "xray": "x", "x-ray": "x", "yankee": "y", "zulu": "z",
+}  # fmt: skip
+_NATO_WORD = "(?:" + "|".join(sorted(_NATO_WORDS, key=len, reverse=True)) + r"|\(?space\)?)"
+# (the lookahead spares the alternation at the start of every short word: code is full of them)
+_NATO = re.compile(
+    rf"(?<![A-Za-z])(?=[A-Za-z]{{4}}|\(){_NATO_WORD}(?:[ \t,;/|.\-]+{_NATO_WORD}){{4,}}"
+    r"(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_NATO_TOKEN = re.compile(rf"{_NATO_WORD}|[/|]|  +", re.IGNORECASE)
+_ATBASH = str.maketrans(
+    string.ascii_lowercase + string.ascii_uppercase,
+    string.ascii_lowercase[::-1] + string.ascii_uppercase[::-1],
+)
+_ROT47 = str.maketrans(
+    "".join(map(chr, range(33, 127))), "".join(chr(33 + (c - 33 + 47) % 94) for c in range(33, 127))
+)
+_ROT47_TOKEN = re.compile(r"[!-~]+")
+_ROT47_MARK = re.compile(r"[0-9:;<=>?@]")  # rot47 turns a-o into these: most words hold one
+# what rot47 makes of lower-case letters (a-o: `2`-`@`, p-z: `A`-`K`) and blanks: most of a
+# line in rot47 is these, so a line where they are not is not read
+_ROT47_LOWER = str.maketrans("", "", "23456789:;<=>?@ABCDEFGHIJK \t")
 _WORD = re.compile(r"[A-Za-z]+")
 _CLEAN = re.compile(r"[^\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")  # no junk, no control
 _CODE = re.compile(r"[=(){}\[\]<>_\"`;]|[A-Za-z]\.[A-Za-z]")  # identifiers, calls, fields
@@ -136,6 +190,17 @@ _MORSE_TABLE = {
     "-.-.--": "!", "-..-.": "/", "---...": ":", ".----.": "'", "-....-": "-",
 }  # fmt: skip
 _MORSE_SIGNS = str.maketrans({"·": ".", "•": ".", "−": "-", "–": "-"})
+# English Braille, grade 1: dots 1-6 are bits 0-5 of the cell's offset from U+2800
+_BRAILLE_LETTERS = dict(
+    zip(
+        (1, 3, 9, 25, 17, 11, 27, 19, 10, 26, 5, 7, 13, 29, 21, 15, 31, 23, 14, 30, 37, 39, 58,
+         45, 61, 53),
+        string.ascii_lowercase,
+        strict=True,
+    )
+)  # fmt: skip
+_BRAILLE_SIGNS = {0: " ", 2: ",", 50: ".", 38: "?", 22: "!", 4: "'", 36: "-", 6: ";", 18: ":"}
+_BRAILLE_CAPITAL, _BRAILLE_NUMBER = 32, 60
 # upside-down text: each letter turned (ǝ for e, ɹ for r ...) and the line written backwards;
 # u/n, p/d, b/q and M/W turn into each other. Read: reverse the run and turn every character
 # back (`_UNFLIP`); a run is where the turned letters that ASCII lacks are.
@@ -199,8 +264,12 @@ class Decoder:
     """Finds encoded payloads and decodes them; `words` is the dictionary that tells a decoded
     text from noise for the schemes any text could match."""
 
-    def __init__(self, words: Iterable[str], prose: bool = True) -> None:
+    def __init__(
+        self, words: Iterable[str], prose: bool = True, splitter: Deobfuscator | None = None
+    ) -> None:
         self.words = frozenset(w.lower() for w in words if w.isalpha() and len(w) >= MIN_WORD)
+        # splits letters spelled without word breaks (NATO words) into words
+        self.splitter = splitter or Deobfuscator(self.words)
         # prose: payloads that read as text (the classifiers' and patterns' business); else
         # byte encodings of any printable token (keys and passwords: the `secrets` guard's)
         self.prose = prose
@@ -215,7 +284,8 @@ class Decoder:
     @cache
     def english(cls) -> Decoder:
         """Over the English word list `Deobfuscator.english()` uses."""
-        return cls(Deobfuscator.english().words)
+        english = Deobfuscator.english()
+        return cls(english.words, splitter=english)
 
     @classmethod
     @cache
@@ -321,9 +391,14 @@ class Decoder:
             ("escapes", _ESCAPES, partial(_escapes, keep=keep)),
             ("html_entities", _ENTITIES, partial(_entities, keep=keep)),
             ("binary", _BINARY, partial(_binary, keep=keep)),
+            ("binary", _BINARY7, partial(_binary7, keep=keep)),
+            ("code_points", _CODE_POINTS, partial(_code_points, keep=keep)),
+            ("quoted_printable", _QP, partial(_quoted_printable, keep=keep)),
+            ("hex", _hex_dumps, partial(_hex_dump, keep=keep, wordy=self._wordy)),
+            ("uuencode", _uu_blocks, partial(_uu, keep=keep)),
             ("hex", _HEX_SPACED, partial(_hex, keep=keep)),
-            ("hex", _HEX, partial(_hex, keep=keep)),
-            ("base32", _B32, partial(_base32, keep=keep)),
+            ("hex", partial(_blocks, _HEX), partial(_hex, keep=keep)),
+            ("base32", partial(_blocks, _B32), partial(_base32, keep=keep)),
             ("base64", _base64_blocks, partial(_base64, keep=keep)),
             ("base64", _B64_GROUPED, partial(_base64, keep=keep)),
             ("percent", _PERCENT, partial(_percent, keep=keep)),
@@ -331,8 +406,9 @@ class Decoder:
         ]
         if self.prose:  # schemes that only words tell from noise
             finders[4:4] = [("decimal", _DECIMAL, self._decimal)]  # before hex: `75 73 76`
-            finders[7:7] = [("morse", _MORSE, self._morse), ("hex", _HEX, self._hex_digits)]
+            finders[11:11] = [("morse", _MORSE, self._morse), ("hex", _HEX, self._hex_digits)]
             finders.insert(-1, ("base85", _B85, self._base85))
+            finders += [("braille", _BRAILLE, self._braille), ("nato", _NATO, self._nato)]
         decoded: list[tuple[int, int]] = []  # the runs a byte scheme read
         for scheme, pattern, decode in finders:
             spans = _spans(pattern, text) if isinstance(pattern, re.Pattern) else pattern(text)
@@ -350,6 +426,7 @@ class Decoder:
             # hide neither: both are read)
             breaks = merged_spans(decoded)
             yield from self._shifted_runs(text, breaks)
+            yield from self._rot47_runs(text, breaks)
             yield from self._upside_down_runs(text, breaks)
 
     # -- schemes that need the dictionary -----------------------------------------------------
@@ -400,7 +477,57 @@ class Decoder:
                 return found
         if all(len(n) == 2 for n in numbers):
             return self._wordy(_text(bytes.fromhex("".join(numbers)), _readable))
+        if all(len(n) == 3 and n < "400" and not set(n) & set("89") for n in numbers):
+            return self._wordy(_text(bytes(int(n, 8) for n in numbers), _readable))  # octal
         return None
+
+    def _braille(self, run: str) -> str | None:
+        """English Braille, grade 1 (letters, capital and number signs, punctuation); any
+        other cell and the run is not read."""
+        out: list[str] = []
+        capital = number = False
+        for c in run:
+            dots = ord(c) - 0x2800 if "\u2800" <= c <= "\u28ff" else 0
+            if dots == _BRAILLE_CAPITAL:
+                capital = True
+                continue
+            if dots == _BRAILLE_NUMBER:
+                number = True
+                continue
+            letter = _BRAILLE_LETTERS.get(dots)
+            if letter is None:
+                sign = _BRAILLE_SIGNS.get(dots)
+                if sign is None:
+                    return None
+                out.append(sign)
+                number = number and sign not in " \t"
+                continue
+            if number and letter <= "j":
+                out.append("1234567890"[ord(letter) - 97])
+            else:
+                out.append(letter.upper() if capital else letter)
+                number = False
+            capital = False
+        return self._wordy("".join(out))
+
+    def _nato(self, run: str) -> str | None:
+        """Spelling-alphabet words read as their letters; `/`, `|`, `(space)` or two spaces
+        between them end a word, and letters spelled without a break are split into the
+        fewest dictionary words (a group that splits into none stays as it is spelled)."""
+        words: list[str] = []
+        letters: list[str] = []
+        for token in _NATO_TOKEN.findall(run):
+            letter = _NATO_WORDS.get(token.lower())
+            if letter is not None:
+                letters.append(letter)
+                continue
+            words.append("".join(letters))
+            letters = []
+        words.append("".join(letters))
+        # a group that splits into no words stays as spelled (a name, a typo): `_wordy` judges
+        split = partial(self.splitter.split, limit=MAX_SPLIT, loose=True)
+        read = [w if w in self.words or len(w) < MIN_WORD else split(w) or w for w in words if w]
+        return self._wordy(" ".join(read))
 
     def _hex_digits(self, run: str) -> str | None:
         """A hex run of digits only (`6865...` spelled without a-f): what it decodes to must be
@@ -439,10 +566,47 @@ class Decoder:
                 if shift and (shifted := self._wordy(run.translate(_SHIFTS[shift]), words, share)):
                     found = ("rot13" if shift == 13 else f"caesar{26 - shift}", shifted)
                     break
+            if found is None and (atbash := self._wordy(run.translate(_ATBASH), 3)):
+                found = ("atbash", atbash)
             if found is None and (reversed_run := self._wordy(run[::-1])):
                 found = ("reversed", reversed_run)
             if found is not None:
                 yield found[0], start, end, found[1]
+
+    def _rot47_runs(
+        self, text: str, breaks: Sequence[tuple[int, int]] = ()
+    ) -> Iterator[tuple[str, int, int, str]]:
+        """Runs of three or more tokens on one line holding a digit or one of `:;<=>?@` (what
+        ROT47 makes of most words; one token without between two with does not end a run), on
+        lines mostly made of what ROT47 makes of lower-case letters, read with ROT47 where that
+        spells mostly dictionary words (three at least)."""
+        offset = 0
+        for line in text.split("\n"):
+            at, offset = offset, offset + len(line) + 1
+            if len(line.translate(_ROT47_LOWER)) * 2 > len(line):
+                continue
+            start = end = -1
+            count = gap = 0
+            for match in _ROT47_TOKEN.finditer(line):
+                if _ROT47_MARK.search(match.group(0)) is not None:
+                    start, end, count = start if count else match.start(), match.end(), count + 1
+                    gap = 0
+                    continue
+                gap += 1
+                if gap < 2 and count:
+                    continue
+                if count >= MIN_RUN_WORDS:
+                    yield from self._rot47(text, at + start, at + end, breaks)
+                count = 0
+            if count >= MIN_RUN_WORDS:
+                yield from self._rot47(text, at + start, at + end, breaks)
+
+    def _rot47(
+        self, text: str, start: int, end: int, breaks: Sequence[tuple[int, int]]
+    ) -> Iterator[tuple[str, int, int, str]]:
+        read = self._wordy(_masked(text, start, end, breaks).translate(_ROT47), 3)
+        if read is not None:
+            yield "rot47", start, end, read
 
     def _upside_down_runs(
         self, text: str, breaks: Sequence[tuple[int, int]] = ()
@@ -586,11 +750,12 @@ def _spans(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
     return ((m.start(), m.end()) for m in pattern.finditer(text))
 
 
-def _base64_blocks(text: str) -> Iterator[tuple[int, int]]:
-    """Base64 runs, each line's run joined with the next line's when it is wrapped: a line
-    of at least `_WRAP_MIN` characters without `=` padding, as long as the block's first line,
-    followed by a line that is nothing but a run (the last line of a block may be shorter)."""
-    runs = list(_B64.finditer(text))
+def _blocks(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
+    """Runs of `pattern` (base64, base32, hex), each line's run joined with the next line's
+    when it is wrapped: a line of at least `_WRAP_MIN` characters without `=` padding, as long
+    as the block's first line, followed by a line that is nothing but a run (the last line of
+    a block may be shorter)."""
+    runs = list(pattern.finditer(text))
     i = 0
     while i < len(runs):
         first = runs[i]
@@ -613,6 +778,9 @@ def _base64_blocks(text: str) -> Iterator[tuple[int, int]]:
             end = nxt.end()
         yield start, end
         i = j + 1
+
+
+_base64_blocks = partial(_blocks, _B64)
 
 
 def _base64(run: str, keep: Keep) -> tuple[str, int] | None:
@@ -682,7 +850,7 @@ def _glued(raw: bytes, keep: Keep) -> tuple[int, str] | None:
 
 
 def _base32(run: str, keep: Keep) -> str | None:
-    compact = run.rstrip("=")
+    compact = re.sub(r"\s+", "", run).rstrip("=")
     try:
         raw = base64.b32decode(compact + "=" * (-len(compact) % 8))
     except (ValueError, binascii.Error):
@@ -708,6 +876,91 @@ def _hex(run: str, keep: Keep) -> str | None:
 def _binary(run: str, keep: Keep) -> str | None:
     bits = re.sub(r"[^01]", "", run)
     return _text(bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)), keep)
+
+
+def _binary7(run: str, keep: Keep) -> str | None:
+    return _text(bytes(int(group, 2) for group in re.findall(r"[01]{7}", run)), keep)
+
+
+def _code_points(run: str, keep: Keep) -> str | None:
+    codes = [int(code, 16) for code in re.findall(r"[0-9A-Fa-f]+(?=\}|\b)", run)]
+    if any(code > 0x10FFFF or 0xD800 <= code <= 0xDFFF for code in codes):
+        return None
+    return keep("".join(map(chr, codes)))
+
+
+def _quoted_printable(run: str, keep: Keep) -> str | None:
+    try:
+        raw = quopri.decodestring(run.encode("utf-8"))
+    except (ValueError, binascii.Error):
+        return None
+    return None if raw == run.encode("utf-8") else _text(raw, keep)
+
+
+def _hex_dumps(text: str) -> Iterator[tuple[int, int]]:
+    """Blocks of two or more consecutive hex-dump lines (an offset, then groups of one or two
+    bytes, maybe a `|text|` column)."""
+    start = end = -1
+    lines = 0
+    for match in _DUMP_LINE.finditer(text):
+        if lines and text[end : match.start()] == "\n":
+            end, lines = match.end(), lines + 1
+            continue
+        if lines >= 2:
+            yield start, end
+        start, end, lines = match.start(), match.end(), 1
+    if lines >= 2:
+        yield start, end
+
+
+def _hex_dump(run: str, keep: Keep, wordy: Keep) -> str | None:
+    """The bytes of a hex dump's lines without their offsets (and text column); 2-byte groups
+    are also read swapped (`od -x` writes little-endian words), and that reading is taken
+    when only it spells words."""
+    groups: list[str] = []
+    for line in run.split("\n"):
+        body = _DUMP_OFFSET.sub("", line, count=1).split("|", 1)[0]
+        groups += re.findall(r"[0-9A-Fa-f]+", body)
+    # a dump of an odd number of bytes in 2-byte groups ends in a NUL byte
+    found = _text(bytes.fromhex("".join(groups)).rstrip(b"\0"), keep)
+    if all(len(g) == 4 for g in groups) and (found is None or wordy(found) is None):
+        raw = bytes.fromhex("".join(g[2:] + g[:2] for g in groups))
+        swapped = _text(raw.rstrip(b"\0"), keep)
+        if swapped is not None and (found is None or wordy(swapped) is not None):
+            return swapped
+    return found
+
+
+# uuencoded lines: a length character, then four characters per three bytes (` ` to `` ` ``)
+_UU_LINE = re.compile(r"^[!-M][ -`]{4,60}$", re.MULTILINE)
+
+
+def _uu_blocks(text: str) -> Iterator[tuple[int, int]]:
+    """Consecutive uuencoded lines whose length characters agree with their lengths."""
+    start = end = -1
+    for match in _UU_LINE.finditer(text):
+        line = match.group(0)
+        # four characters per three bytes; trailing blanks (zero bits) may have been trimmed
+        if not 0 <= 1 + (ord(line[0]) - 32 + 2) // 3 * 4 - len(line) <= 2:
+            continue
+        if start >= 0 and text[end : match.start()] == "\n":
+            end = match.end()
+            continue
+        if start >= 0:
+            yield start, end
+        start, end = match.start(), match.end()
+    if start >= 0:
+        yield start, end
+
+
+def _uu(run: str, keep: Keep) -> str | None:
+    raw = b""
+    for line in run.split("\n"):
+        try:
+            raw += binascii.a2b_uu(line)
+        except binascii.Error:
+            return None
+    return _text(raw, keep)
 
 
 def _escapes(run: str, keep: Keep) -> str | None:

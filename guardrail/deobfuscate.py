@@ -50,6 +50,10 @@ MAX_WORD = 24  # a longer leet token is no word (and is not expanded)
 _TRAILING = "!|$@€"  # leet characters that also end sentences and amounts
 MAX_SPACED = 64  # letters of a spaced-out run split into words (longer runs are left)
 MAX_PIECE = 20  # the longest word tried when splitting
+_COMMON_SHORT = frozenset(
+    {"a", "i", "am", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is", "it"}
+    | {"me", "my", "no", "of", "on", "or", "so", "to", "up", "us", "we"}
+)
 
 _LEET_CLASS = re.escape("".join(LEET))
 # a word of letters and leet characters with at least one of each (`h4te`, `$hit`, `@ss`)
@@ -75,9 +79,15 @@ class Deobfuscator:
     def english(cls) -> Deobfuscator:
         """Over `guardrail/data/words_en.txt`: the lower-case ASCII whole words of the English
         uncased WordPiece vocabulary that guard-minilm's tokenizer has (tests/test_deobfuscate.py
-        pins that), for guards without a tokenizer of their own."""
-        text = resources.files("guardrail").joinpath("data/words_en.txt").read_text("utf-8")
-        return cls(text.split())
+        pins that), and `words_en_extra.txt`: common words that vocabulary splits into pieces
+        (`override`, `admin`, `delete`; classifiers/train/extra_words.py), for guards without
+        a tokenizer of their own and for the decoder's test of what reads as text."""
+        data = resources.files("guardrail").joinpath("data")
+        words = [
+            *data.joinpath("words_en.txt").read_text("utf-8").split(),
+            *data.joinpath("words_en_extra.txt").read_text("utf-8").split(),
+        ]
+        return cls(words)
 
     @classmethod
     def from_wordpiece(cls, vocabulary: Mapping[str, int]) -> Deobfuscator | None:
@@ -107,29 +117,51 @@ class Deobfuscator:
                 return candidate
         return None
 
-    def split(self, letters: str) -> str | None:
+    def split(self, letters: str, limit: int = MAX_SPACED, loose: bool = False) -> str | None:
         """`letters` as the fewest dictionary words that spell it, one of them at least
-        MIN_WORD long (`ignoreall` -> `ignore all`), or None."""
-        if len(letters) > MAX_SPACED:
+        MIN_WORD long (`ignoreall` -> `ignore all`), or None; None too for more than `limit`
+        letters. `loose`: letters no word spells are allowed, as few as can be, and kept
+        together (`howtocheatabreathalyzer` -> `how to cheat a breathalyzer`)."""
+        if len(letters) > limit:
             return None
         lower = letters.lower()
         n = len(lower)
-        best: list[list[int] | None] = [None] * (n + 1)  # best[i]: word starts spelling [:i]
-        best[0] = []
+        # best[i]: (letters in no word, words, -(sum of squared word lengths), where each word
+        # or unknown letter starts) spelling [:i]; of two splits into as many words the one
+        # with longer words wins ("instructions and", not "instruction sand")
+        # loose: of the short words only the common ones (`ze`, `rt`: abbreviations a
+        # vocabulary holds would spell any unknown word)
+        pieces = _COMMON_SHORT if loose else self.pieces
+        best: list[tuple[int, int, int, list[int]] | None] = [None] * (n + 1)
+        best[0] = (0, 0, 0, [])
         for end in range(1, n + 1):
             for start in range(max(0, end - MAX_PIECE), end):
                 prev, current = best[start], best[end]
-                if (
-                    prev is not None
-                    and lower[start:end] in self.pieces
-                    and (current is None or len(prev) + 1 < len(current))
-                ):
-                    best[end] = [*prev, start]
-        starts = best[n]
-        if not starts:
+                if prev is None:
+                    continue
+                piece = lower[start:end]
+                if piece in self.words if loose and end - start >= MIN_WORD else piece in pieces:
+                    cost = (prev[0], prev[1] + 1, prev[2] - (end - start) ** 2)
+                elif loose and end - start == 1:
+                    cost = (prev[0] + 1, prev[1] + 1, prev[2] - 1)
+                else:
+                    continue
+                if current is None or cost < current[:3]:
+                    best[end] = (*cost, [*prev[3], start])
+        found = best[n]
+        if found is None or not found[3]:
             return None
-        bounds = [*starts, n]
-        words = [letters[a:b] for a, b in itertools.pairwise(bounds)]
+        bounds = [*found[3], n]
+        words: list[str] = []
+        unknown = False  # the last of `words` is letters no word spells: the next join it
+        for a, b in itertools.pairwise(bounds):
+            piece = letters[a:b]
+            known = b - a > 1 or piece.lower() in pieces
+            if unknown and not known:
+                words[-1] += piece
+            else:
+                words.append(piece)
+            unknown = not known
         return " ".join(words) if max(len(w) for w in words) >= MIN_WORD else None
 
     def _joined(self, match: re.Match[str]) -> str:

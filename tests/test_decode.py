@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import codecs
 from collections.abc import Callable
 
@@ -27,6 +28,34 @@ def _caesar(text: str, k: int) -> str:
         return chr((ord(c) - base + k) % 26 + base) if c.isalpha() else c
 
     return "".join(one(c) for c in text)
+
+
+BRAILLE = {" ": "\u2800"} | {
+    c: chr(0x2800 + d)
+    for c, d in zip(
+        "abcdefghijklmnopqrstuvwxyz",
+        [1, 3, 9, 25, 17, 11, 27, 19, 10, 26, 5, 7, 13, 29, 21, 15, 31, 23, 14, 30, 37, 39, 58,
+         45, 61, 53],
+        strict=True,
+    )
+}  # fmt: skip
+_NATO_WORDS = (
+    "Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Kilo Lima Mike November "
+    "Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey X-ray Yankee Zulu"
+)
+NATO = dict(zip("abcdefghijklmnopqrstuvwxyz", _NATO_WORDS.split(" "), strict=True))
+
+
+def _dump(raw: bytes, offset: str, group: int, swap: bool = False) -> str:
+    """A hex dump of `raw`: 16 bytes a line after an offset, in groups of `group` bytes
+    (2-byte groups byte-swapped when `swap`, padded with a NUL as `od -x` does)."""
+    raw += b"\0" * (len(raw) % group)
+    lines = []
+    for i in range(0, len(raw), 16):
+        chunk = raw[i : i + 16]
+        groups = [chunk[j : j + group] for j in range(0, len(chunk), group)]
+        lines.append(offset.format(i) + " ".join((g[::-1] if swap else g).hex() for g in groups))
+    return "\n" + "\n".join(lines)  # a dump starts on a line of its own
 
 
 ENCODED = {
@@ -61,6 +90,39 @@ ENCODED = {
     "rot13": codecs.encode(ORDER, "rot13"),
     "caesar 3": _caesar(ORDER, 3),
     "reversed": ORDER[::-1],
+    "atbash": ORDER.translate(
+        str.maketrans(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA",
+        )
+    ),
+    "rot47": "".join(chr(33 + (ord(c) - 33 + 47) % 94) if c != " " else c for c in ORDER),
+    "octal codes": " ".join(f"{b:03o}" for b in ORDER.encode()),
+    "octal escapes": "".join(f"\\{b:03o}" for b in ORDER.encode()),
+    "7-bit binary": " ".join(f"{b:07b}" for b in ORDER.encode()),
+    "code points U+": " ".join(f"U+{ord(c):04X}" for c in ORDER),
+    "code points \\u{}": "".join(f"\\u{{{ord(c):x}}}" for c in ORDER),
+    "quoted-printable": "".join(f"={b:02X}" for b in ORDER.encode()),
+    "uuencode": "\nbegin 644 note.txt\n"
+    + "\n".join(
+        binascii.b2a_uu(ORDER.encode()[i : i + 45]).decode().rstrip("\n")
+        for i in range(0, len(ORDER), 45)
+    )
+    + "\n`\nend",
+    "hex wrapped": "\n".join(
+        ORDER.encode().hex()[i : i + 32] for i in range(0, 2 * len(ORDER), 32)
+    ),
+    "base32 wrapped": "\n".join(
+        base64.b32encode(ORDER.encode()).decode()[i : i + 24] for i in range(0, 104, 24)
+    ),
+    "hex dump, offsets (od -t x1)": _dump(ORDER.encode(), "{:07o} ", 1),
+    "hex dump, offsets (xxd without text)": _dump(ORDER.encode(), "{:08x}: ", 2),
+    "hex dump, little-endian words (od -x)": _dump(ORDER.encode(), "{:07o} ", 2, swap=True),
+    "braille": "".join(BRAILLE.get(c, c) for c in ORDER.lower()),
+    "nato, a word per group": " / ".join(
+        " ".join(NATO[c] for c in w) for w in ORDER.lower().split()
+    ),
+    "nato, no breaks": " ".join(NATO[c] for c in ORDER.lower() if c != " "),
     "upside down": ORDER.translate(
         str.maketrans("abcdefghijklmnopqrstuvwxyzI", "ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎzI")
     )[::-1],
@@ -125,6 +187,15 @@ def test_two_layers_are_read_and_named_inner_first(decoder: Decoder) -> None:
         "values 65 66 67 68 69 70 71; ids: 36, 37, 38, 39, 40, 41",
         "UsageMetadata StyleSheetChanged 66666666666666667",
         'avar"] = avar = newTable("avar"); from evals.evals import Evals; ret.orig_stream = orig',
+        "The NATO alphabet: Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett.",
+        "Spell it for me: Sierra Mike India Tango Hotel, then Kilo Echo November.",
+        "x = f(a[0], b[1]); y = g(c[2], d[3]); z = h(e[4], 5) + 6 * 7 - 8 / 9; w = {1: 2, 3: 4}",
+        "ZIP 10115, tel. 030 123 456 78, IBAN DE89 3704 0044 0532 0130 00, room 4B-17",
+        "permissions 755 644 600 700 750 and umask 022 on every file",
+        "Kickoff=10 Lunch=12 Review=15 Wrapup=17 (times for Friday)",
+        "Unicode range U+0041 to U+005A, U+0061 to U+007A",
+        "00000000  7f 45 4c 46 02 01 01 00  00 00 00 00 00 00 00 00  |.ELF............|\n"
+        "00000010  03 00 3e 00 01 00 00 00  40 10 00 00 00 00 00 00  |..>.....@.......|",
     ],
 )
 def test_plain_text_ids_hashes_and_code_have_no_payload(decoder: Decoder, text: str) -> None:
@@ -273,6 +344,12 @@ HOSTILE = {
     "digits": "7" * 200_000,
     # base64-shaped words on one line: the wrap check searched to the text's end per run
     "one long line": ("abcdefghijkl " * 16_667)[:199_999] + "\U0001f600",
+    "NATO words": "Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel " * 4_000,
+    "ROT47-like tokens": "2?5 E96 :D 2 E6DE @7 C@E c f g " * 6_000,
+    "dump lines": "00000000: 4967 6e6f 7265 2061 6c6c 2070 7265 7669\n" * 4_000,
+    "quoted-printable soft breaks": "=41=\n" * 40_000,
+    "uuencoded lines": "M22!S=&]R>2!O9B!A(&-A=\"!W:&\\@=V%N=&5D('1O(&QE87)N\n" * 3_000,
+    "Braille cells": "\u2801\u2803\u2800" * 60_000,
 }
 
 

@@ -85,6 +85,34 @@ def test_a_spaced_run_spelling_several_words_splits_into_the_fewest() -> None:
     assert reader.reading("q w r t z p") is None
 
 
+def test_of_two_splits_into_as_many_words_the_longer_words_win() -> None:
+    """`instructionsand` is `instructions and`, not `instruction sand`."""
+    reader = Deobfuscator(["instruction", "instructions", "and", "sand"])
+    assert reader.split("instructionsand") == "instructions and"
+
+
+def test_a_loose_split_keeps_letters_no_word_spells_together() -> None:
+    """Loose: unknown letters are allowed, as few as can be, glued into one piece, and only
+    common short words are used (a vocabulary's `ze` or `rt` would spell anything)."""
+    reader = Deobfuscator(["how", "cheat", "test", "after", "drinking", "breath", "ze", "rt"])
+    assert reader.split("howtocheatzqxtest") is None
+    assert reader.split("howtocheatzqxtest", loose=True) == "how to cheat zqx test"
+    assert reader.split("breathalyzertest", loose=True) == "breath a lyzer test"
+    assert Deobfuscator(["cheat"]).split("xq", loose=True) is None  # no word of 3+ letters
+
+
+def test_the_extra_words_fill_the_vocabularys_gaps() -> None:
+    """guardrail/data/words_en_extra.txt holds words the vocabulary splits into pieces (not in
+    words_en.txt); the English reader knows both lists."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "guardrail/data"
+    extra = (root / "words_en_extra.txt").read_text().split()
+    assert extra and not set(extra) & set((root / "words_en.txt").read_text().split())
+    assert {"override", "admin", "delete"} <= set(extra) <= Deobfuscator.english().words
+    assert Deobfuscator.english().word("0v3rr1d3") == "override"
+
+
 def test_runs_of_one_letter_words_are_not_joined() -> None:
     """`a a a` (a and I are words on their own) is not read as `aaa`."""
     assert Deobfuscator(["aaa", "aia"]).reading("then a a a and I a I") is None
