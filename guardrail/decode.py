@@ -119,7 +119,7 @@ _HEX_SPACED = re.compile(
     r"(?![0-9A-Za-z])"
 )
 _BINARY = re.compile(r"(?<![01])[01]{8}(?:[ ,]?[01]{8}){3,}(?![01])")
-_DECIMAL = re.compile(r"(?<![\d.])\d{2,3}(?:[ ,]+\d{2,3}){4,}(?![\d.])")
+_DECIMAL = re.compile(r"(?<![0-9.])[0-9]{2,3}(?:[ ,]+[0-9]{2,3}){4,}(?![0-9.])")
 # codes written one after another, or with a space or comma between them (`\x49 \x67`)
 _ESCAPES = re.compile(
     r"(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\U[0-9A-Fa-f]{8}|\\[0-7]{3})"
@@ -142,12 +142,13 @@ _QP = re.compile(r"(?<!\S)(?:[^\s=]*(?:=[0-9A-Fa-f]{2}|=\r?\n)){4,}[^\s=]*")
 # hex dumps with an offset on each line (xxd without its text column, od, hexdump): the
 # offsets are no payload, so the lines' bytes are read together
 _DUMP_LINE = re.compile(
-    r"^[ \t]*[0-9A-Fa-f]{4,8}:?(?:[ \t]+(?:[0-9A-Fa-f]{2}){1,2}){2,16}[ \t]*(?:\|[^\n]*)?$",
+    r"^[ \t]*[0-9A-Fa-f]{4,8}:?(?:[ \t]+(?:[0-9A-Fa-f]{2}){1,2}){2,16}[ \t]*(?:\|[^\r\n]*)?\r?$",
     re.MULTILINE,
 )
-_DUMP_OFFSET = re.compile(r"[ \t]*[0-9A-Fa-f]{4,8}:?[ \t]+")
+_DUMP_OFFSET = re.compile(r"[ \t]*[0-9A-Fa-f]{4,8}:?(?=[ \t])")
 # Braille cells (U+2800 is a blank cell) read as English Braille, grade 1
 _BRAILLE = re.compile(r"[\u2801-\u28ff][\u2800-\u28ff \t]{2,}[\u2801-\u28ff]")
+_BRAILLE_CELLS = re.compile(r"[\u2801-\u28ff]")
 # NATO spelling-alphabet words, and the words people put between spelled words
 _NATO_WORDS = {
     "alfa": "a", "alpha": "a", "bravo": "b", "charlie": "c", "delta": "d", "echo": "e",
@@ -158,12 +159,14 @@ _NATO_WORDS = {
 }  # fmt: skip
 _NATO_WORD = "(?:" + "|".join(sorted(_NATO_WORDS, key=len, reverse=True)) + r"|\(?space\)?)"
 # (the lookahead spares the alternation at the start of every short word: code is full of them)
+# between two words: punctuation and blanks, or a line break with a list marker (`- `, `2. `)
+_NATO_GAP = r"(?:[ \t,;/|.\-]+|[ \t]*\r?\n[ \t]*(?:[-*•]|[0-9]{1,2}[.)])?[ \t]*)"
 _NATO = re.compile(
-    rf"(?<![A-Za-z])(?=[A-Za-z]{{4}}|\(){_NATO_WORD}(?:[ \t,;/|.\-]+{_NATO_WORD}){{4,}}"
+    rf"(?<![A-Za-z])(?=[A-Za-z]{{4}}|\(){_NATO_WORD}(?:{_NATO_GAP}{_NATO_WORD}){{4,}}"
     r"(?![A-Za-z])",
     re.IGNORECASE,
 )
-_NATO_TOKEN = re.compile(rf"{_NATO_WORD}|[/|]|  +", re.IGNORECASE)
+_NATO_TOKEN = re.compile(rf"{_NATO_WORD}|[/|\n]|  +", re.IGNORECASE)
 _ATBASH = str.maketrans(
     string.ascii_lowercase + string.ascii_uppercase,
     string.ascii_lowercase[::-1] + string.ascii_uppercase[::-1],
@@ -174,8 +177,10 @@ _ROT47 = str.maketrans(
 _ROT47_TOKEN = re.compile(r"[!-~]+")
 _ROT47_MARK = re.compile(r"[0-9:;<=>?@]")  # rot47 turns a-o into these: most words hold one
 # what rot47 makes of lower-case letters (a-o: `2`-`@`, p-z: `A`-`K`) and blanks: most of a
-# line in rot47 is these, so a line where they are not is not read
+# run in rot47 is these, so a run where they are not is not read
 _ROT47_LOWER = str.maketrans("", "", "23456789:;<=>?@ABCDEFGHIJK \t")
+_ROT47_MARKS = str.maketrans("", "", "0123456789:;<=>?@")
+_ROT47_MIN_MARKS = 6  # a line with fewer of those holds no run of three rot47 words
 _WORD = re.compile(r"[A-Za-z]+")
 _CLEAN = re.compile(r"[^\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")  # no junk, no control
 _CODE = re.compile(r"[=(){}\[\]<>_\"`;]|[A-Za-z]\.[A-Za-z]")  # identifiers, calls, fields
@@ -201,6 +206,11 @@ _BRAILLE_LETTERS = dict(
 )  # fmt: skip
 _BRAILLE_SIGNS = {0: " ", 2: ",", 50: ".", 38: "?", 22: "!", 4: "'", 36: "-", 6: ";", 18: ":"}
 _BRAILLE_CAPITAL, _BRAILLE_NUMBER = 32, 60
+# grade 2 (contracted) group signs, the common ones: a text in grade 2 is mostly grade 1
+_BRAILLE_GROUPS = {
+    47: "and", 46: "the", 63: "for", 55: "of", 62: "with", 44: "ing", 12: "st", 33: "ch",
+    41: "sh", 57: "th", 59: "er", 51: "ou", 49: "wh", 43: "ed", 42: "ow", 28: "ar", 35: "gh",
+}  # fmt: skip
 # upside-down text: each letter turned (ǝ for e, ɹ for r ...) and the line written backwards;
 # u/n, p/d, b/q and M/W turn into each other. Read: reverse the run and turn every character
 # back (`_UNFLIP`); a run is where the turned letters that ASCII lacks are.
@@ -397,9 +407,9 @@ class Decoder:
             ("hex", _hex_dumps, partial(_hex_dump, keep=keep, wordy=self._wordy)),
             ("uuencode", _uu_blocks, partial(_uu, keep=keep)),
             ("hex", _HEX_SPACED, partial(_hex, keep=keep)),
-            ("hex", partial(_blocks, _HEX), partial(_hex, keep=keep)),
-            ("base32", partial(_blocks, _B32), partial(_base32, keep=keep)),
-            ("base64", _base64_blocks, partial(_base64, keep=keep)),
+            ("hex", _Wrapped(_HEX), partial(_hex, keep=keep)),
+            ("base32", _Wrapped(_B32), partial(_base32, keep=keep)),
+            ("base64", _Wrapped(_B64), partial(_base64, keep=keep)),
             ("base64", _B64_GROUPED, partial(_base64, keep=keep)),
             ("percent", _PERCENT, partial(_percent, keep=keep)),
             ("percent", _PERCENT_SPACED, partial(_percent, keep=keep)),
@@ -414,12 +424,19 @@ class Decoder:
             spans = _spans(pattern, text) if isinstance(pattern, re.Pattern) else pattern(text)
             for start, end in spans:
                 result = decode(text[start:end])
-                if isinstance(result, tuple):  # (decoded, characters skipped at the start)
-                    result, skipped = result
-                    start += skipped
-                if result is not None:
-                    decoded.append((start, end))
-                    yield scheme, start, end, result
+                if result is None and isinstance(pattern, _Wrapped) and "\n" in text[start:end]:
+                    # a block that does not decode as one (a bad byte, a junk line of the same
+                    # width): each line's run is read on its own
+                    for line in pattern.line.finditer(text, start, end):
+                        found = _located(decode(line.group(0)), line.start(), line.end())
+                        if found is not None:
+                            decoded.append(found[:2])
+                            yield scheme, *found
+                    continue
+                found = _located(result, start, end)
+                if found is not None:
+                    decoded.append(found[:2])
+                    yield scheme, *found
         if shifts and self.prose:
             # a shifted, reversed or upside-down run is read without the runs a byte scheme
             # read (a ROT13 cover around a base64 payload, or hex decoys between ROT13 words,
@@ -469,7 +486,7 @@ class Decoder:
     def _decimal(self, run: str) -> str | None:
         """Character codes (`73 103 110 ...`), read as decimal and, failing that, as hex bytes
         written without letters (`75 73 76 76`); either must spell dictionary words."""
-        numbers = re.findall(r"\d+", run)
+        numbers = re.findall(r"[0-9]+", run)
         codes = [int(n) for n in numbers]
         if all(32 <= c <= 126 for c in codes):
             found = self._wordy("".join(map(chr, codes)), long_known=1)
@@ -482,8 +499,9 @@ class Decoder:
         return None
 
     def _braille(self, run: str) -> str | None:
-        """English Braille, grade 1 (letters, capital and number signs, punctuation); any
-        other cell and the run is not read."""
+        """English Braille, grade 1 (letters, capital and number signs, punctuation) and the
+        common group signs of grade 2 (`and`, `the`, `ing` ...); any other cell reads as `?`
+        (`_wordy` judges the result: one odd cell does not hide the rest)."""
         out: list[str] = []
         capital = number = False
         for c in run:
@@ -496,9 +514,7 @@ class Decoder:
                 continue
             letter = _BRAILLE_LETTERS.get(dots)
             if letter is None:
-                sign = _BRAILLE_SIGNS.get(dots)
-                if sign is None:
-                    return None
+                sign = _BRAILLE_SIGNS.get(dots) or _BRAILLE_GROUPS.get(dots, "?")
                 out.append(sign)
                 number = number and sign not in " \t"
                 continue
@@ -511,8 +527,8 @@ class Decoder:
         return self._wordy("".join(out))
 
     def _nato(self, run: str) -> str | None:
-        """Spelling-alphabet words read as their letters; `/`, `|`, `(space)` or two spaces
-        between them end a word, and letters spelled without a break are split into the
+        """Spelling-alphabet words read as their letters; `/`, `|`, `(space)`, a line break or
+        two spaces between them end a word, and letters spelled without a break are split into the
         fewest dictionary words (a group that splits into none stays as it is spelled)."""
         words: list[str] = []
         letters: list[str] = []
@@ -577,13 +593,13 @@ class Decoder:
         self, text: str, breaks: Sequence[tuple[int, int]] = ()
     ) -> Iterator[tuple[str, int, int, str]]:
         """Runs of three or more tokens on one line holding a digit or one of `:;<=>?@` (what
-        ROT47 makes of most words; one token without between two with does not end a run), on
-        lines mostly made of what ROT47 makes of lower-case letters, read with ROT47 where that
+        ROT47 makes of most words; one token without between two with does not end a run),
+        mostly made of what ROT47 makes of lower-case letters, read with ROT47 where that
         spells mostly dictionary words (three at least)."""
         offset = 0
         for line in text.split("\n"):
             at, offset = offset, offset + len(line) + 1
-            if len(line.translate(_ROT47_LOWER)) * 2 > len(line):
+            if len(line) - len(line.translate(_ROT47_MARKS)) < _ROT47_MIN_MARKS:
                 continue
             start = end = -1
             count = gap = 0
@@ -604,7 +620,10 @@ class Decoder:
     def _rot47(
         self, text: str, start: int, end: int, breaks: Sequence[tuple[int, int]]
     ) -> Iterator[tuple[str, int, int, str]]:
-        read = self._wordy(_masked(text, start, end, breaks).translate(_ROT47), 3)
+        run = _masked(text, start, end, breaks)
+        if len(run.translate(_ROT47_LOWER)) * 2 > len(run):  # prose with numbers, code
+            return
+        read = self._wordy(run.translate(_ROT47), 3)
         if read is not None:
             yield "rot47", start, end, read
 
@@ -726,16 +745,26 @@ def _readable(decoded: str) -> str | None:
         return None
     if any(unicodedata.category(c) in ("Co", "Cs", "Cn") for c in decoded):
         return None
-    letters = sum(c.isalpha() or c.isspace() for c in decoded)
-    if letters < 0.6 * len(decoded):
-        return None
-    if re.search(r"[A-Za-z]{3,}", decoded):
+    if not _lettered(decoded):
+        # ROT47 (`x8?@C6 2==`) is mostly digits and signs: kept for the next layer to read
+        # when it has words (three blanks at least) and its ROT47 reading is letters
+        rot47 = decoded.translate(_ROT47)
+        wordy = decoded.count(" ") >= 3 and decoded.isascii() and _lettered(rot47)
+        return decoded if wordy and re.search(r"[A-Za-z]{3,}", rot47) else None
+    if re.search(r"[A-Za-z]{3,}", decoded) or len(_BRAILLE_CELLS.findall(decoded)) >= 8:
         return decoded
     # no ASCII word: text in another script, all of it in one (random bytes that happen to be
     # UTF-8 mix scripts: `Jܥy(^zСjx`), eight letters or more
     scripts = {unicodedata.name(c, "?").split()[0] for c in decoded if c.isalpha()}
     others = sum(c.isalpha() and not c.isascii() for c in decoded)
     return decoded if len(scripts) == 1 and "LATIN" not in scripts and others >= 8 else None
+
+
+def _lettered(text: str) -> bool:
+    """60 % or more of `text` is letters, blanks or Braille cells."""
+    return sum(c.isalpha() or c.isspace() or "\u2800" <= c <= "\u28ff" for c in text) >= 0.6 * len(
+        text
+    )
 
 
 def _token(decoded: str) -> str | None:
@@ -780,7 +809,25 @@ def _blocks(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
         i = j + 1
 
 
-_base64_blocks = partial(_blocks, _B64)
+@dataclass(frozen=True)
+class _Wrapped:
+    """A finder of `line` runs (base64, base32, hex) joined over wrapped lines (`_blocks`);
+    `_decoded` reads a block that does not decode as one line by line."""
+
+    line: re.Pattern[str]
+
+    def __call__(self, text: str) -> Iterator[tuple[int, int]]:
+        return _blocks(self.line, text)
+
+
+def _located(
+    result: str | tuple[str, int] | None, start: int, end: int
+) -> tuple[int, int, str] | None:
+    """(start, end, decoded) of a run's decoding (one that skipped characters at the run's
+    start starts after them), or None."""
+    if isinstance(result, tuple):  # (decoded, characters skipped at the start)
+        return start + result[1], end, result[0]
+    return None if result is None else (start, end, result)
 
 
 def _base64(run: str, keep: Keep) -> tuple[str, int] | None:
@@ -883,7 +930,7 @@ def _binary7(run: str, keep: Keep) -> str | None:
 
 
 def _code_points(run: str, keep: Keep) -> str | None:
-    codes = [int(code, 16) for code in re.findall(r"[0-9A-Fa-f]+(?=\}|\b)", run)]
+    codes = [int(code, 16) for code in re.findall(r"(?:[Uu]\+|\\u\{)([0-9A-Fa-f]+)", run)]
     if any(code > 0x10FFFF or 0xD800 <= code <= 0xDFFF for code in codes):
         return None
     return keep("".join(map(chr, codes)))
@@ -894,7 +941,9 @@ def _quoted_printable(run: str, keep: Keep) -> str | None:
         raw = quopri.decodestring(run.encode("utf-8"))
     except (ValueError, binascii.Error):
         return None
-    return None if raw == run.encode("utf-8") else _text(raw, keep)
+    if not re.search(r"=[0-9A-Fa-f]{2}", run):  # soft line breaks alone: `KEY=` lines of a template
+        return None
+    return _text(raw, keep)
 
 
 def _hex_dumps(text: str) -> Iterator[tuple[int, int]]:
@@ -903,7 +952,7 @@ def _hex_dumps(text: str) -> Iterator[tuple[int, int]]:
     start = end = -1
     lines = 0
     for match in _DUMP_LINE.finditer(text):
-        if lines and text[end : match.start()] == "\n":
+        if lines and text[end : match.start()] in ("\n", "\r\n"):
             end, lines = match.end(), lines + 1
             continue
         if lines >= 2:
@@ -914,25 +963,34 @@ def _hex_dumps(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _hex_dump(run: str, keep: Keep, wordy: Keep) -> str | None:
-    """The bytes of a hex dump's lines without their offsets (and text column); 2-byte groups
-    are also read swapped (`od -x` writes little-endian words), and that reading is taken
-    when only it spells words."""
+    """The bytes of a hex dump's lines without their offsets (and text column). 2-byte groups
+    after offsets without a colon (`od -x`, `hexdump`) are little-endian words: read swapped
+    (else the other order, when only it decodes). A dump of digits only (a table of numbers
+    has that shape) must spell dictionary words."""
     groups: list[str] = []
-    for line in run.split("\n"):
-        body = _DUMP_OFFSET.sub("", line, count=1).split("|", 1)[0]
+    colons = True
+    for line in run.replace("\r", "").split("\n"):
+        offset = _DUMP_OFFSET.match(line)
+        colons = colons and offset is not None and ":" in offset.group(0)
+        body = line[offset.end() if offset else 0 :].split("|", 1)[0]
         groups += re.findall(r"[0-9A-Fa-f]+", body)
-    # a dump of an odd number of bytes in 2-byte groups ends in a NUL byte
-    found = _text(bytes.fromhex("".join(groups)).rstrip(b"\0"), keep)
-    if all(len(g) == 4 for g in groups) and (found is None or wordy(found) is None):
-        raw = bytes.fromhex("".join(g[2:] + g[:2] for g in groups))
-        swapped = _text(raw.rstrip(b"\0"), keep)
-        if swapped is not None and (found is None or wordy(swapped) is not None):
-            return swapped
-    return found
+    digits = "".join(groups)
+    orders = [digits]
+    if all(len(g) == 4 for g in groups):
+        swapped = "".join(g[2:] + g[:2] for g in groups)
+        orders = [digits, swapped] if colons else [swapped, digits]
+    for order in orders:
+        # a dump of an odd number of bytes in 2-byte groups ends in a NUL byte
+        found = _text(bytes.fromhex(order).rstrip(b"\0"), keep)
+        if found is not None and digits.isdigit():
+            found = wordy(found)
+        if found is not None:
+            return found
+    return None
 
 
 # uuencoded lines: a length character, then four characters per three bytes (` ` to `` ` ``)
-_UU_LINE = re.compile(r"^[!-M][ -`]{4,60}$", re.MULTILINE)
+_UU_LINE = re.compile(r"^[!-M][ -`]{4,60}(?=\r?$)", re.MULTILINE)
 
 
 def _uu_blocks(text: str) -> Iterator[tuple[int, int]]:
@@ -943,7 +1001,7 @@ def _uu_blocks(text: str) -> Iterator[tuple[int, int]]:
         # four characters per three bytes; trailing blanks (zero bits) may have been trimmed
         if not 0 <= 1 + (ord(line[0]) - 32 + 2) // 3 * 4 - len(line) <= 2:
             continue
-        if start >= 0 and text[end : match.start()] == "\n":
+        if start >= 0 and text[end : match.start()] in ("\n", "\r\n"):
             end = match.end()
             continue
         if start >= 0:
@@ -955,7 +1013,7 @@ def _uu_blocks(text: str) -> Iterator[tuple[int, int]]:
 
 def _uu(run: str, keep: Keep) -> str | None:
     raw = b""
-    for line in run.split("\n"):
+    for line in run.replace("\r", "").split("\n"):
         try:
             raw += binascii.a2b_uu(line)
         except binascii.Error:

@@ -126,14 +126,15 @@ class Deobfuscator:
             return None
         lower = letters.lower()
         n = len(lower)
-        # best[i]: (letters in no word, words, -(sum of squared word lengths), where each word
-        # or unknown letter starts) spelling [:i]; of two splits into as many words the one
-        # with longer words wins ("instructions and", not "instruction sand")
+        # best[i]: (letters in no word, words, uncommon two-letter words, -(sum of squared word
+        # lengths), where each word or unknown letter starts) spelling [:i]; of two splits
+        # into as many words the one with fewer uncommon short words (`sk`, `ee`), then the
+        # one with longer words wins ("instructions and", not "instruction sand")
         # loose: of the short words only the common ones (`ze`, `rt`: abbreviations a
         # vocabulary holds would spell any unknown word)
         pieces = _COMMON_SHORT if loose else self.pieces
-        best: list[tuple[int, int, int, list[int]] | None] = [None] * (n + 1)
-        best[0] = (0, 0, 0, [])
+        best: list[tuple[int, int, int, int, list[int]] | None] = [None] * (n + 1)
+        best[0] = (0, 0, 0, 0, [])
         for end in range(1, n + 1):
             for start in range(max(0, end - MAX_PIECE), end):
                 prev, current = best[start], best[end]
@@ -141,17 +142,18 @@ class Deobfuscator:
                     continue
                 piece = lower[start:end]
                 if piece in self.words if loose and end - start >= MIN_WORD else piece in pieces:
-                    cost = (prev[0], prev[1] + 1, prev[2] - (end - start) ** 2)
+                    rare = end - start == 2 and piece not in _COMMON_SHORT
+                    cost = (prev[0], prev[1] + 1, prev[2] + rare, prev[3] - (end - start) ** 2)
                 elif loose and end - start == 1:
-                    cost = (prev[0] + 1, prev[1] + 1, prev[2] - 1)
+                    cost = (prev[0] + 1, prev[1] + 1, prev[2], prev[3] - 1)
                 else:
                     continue
-                if current is None or cost < current[:3]:
-                    best[end] = (*cost, [*prev[3], start])
+                if current is None or cost < current[:4]:
+                    best[end] = (*cost, [*prev[4], start])
         found = best[n]
-        if found is None or not found[3]:
+        if found is None or not found[4]:
             return None
-        bounds = [*found[3], n]
+        bounds = [*found[4], n]
         words: list[str] = []
         unknown = False  # the last of `words` is letters no word spells: the next join it
         for a, b in itertools.pairwise(bounds):
