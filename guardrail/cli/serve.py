@@ -150,8 +150,10 @@ def run_serve(args: argparse.Namespace) -> int:
     from guardrail.logging import configure
     from guardrail.server.app import create_app
     from guardrail.server.limits import from_arguments
+    from guardrail.server.malloc import fix_mmap_threshold
 
     configure(level=args.log_level)
+    fix_mmap_threshold()  # memory long requests free goes back to the system (workers: too)
     wide_alone = getattr(args, "wide_alone", None)  # absent in argument sets of older runs
     if wide_alone is not None:  # the settings read it when the runtimes are built
         os.environ[WIDE_ENV] = "true" if wide_alone else "false"

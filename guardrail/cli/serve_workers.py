@@ -164,6 +164,7 @@ def worker_app() -> ASGIApp:
     from guardrail.logging import configure
     from guardrail.server.app import create_app
     from guardrail.server.limits import from_arguments
+    from guardrail.server.malloc import fix_mmap_threshold
     from guardrail.server.metrics import forget_dead_workers
     from guardrail.upstream import build_upstream
 
@@ -172,6 +173,7 @@ def worker_app() -> ASGIApp:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     args = decode_args(os.environ[ARGS_ENV])
     configure(level=args.log_level)
+    fix_mmap_threshold()  # memory long requests free goes back to the system
     forget_dead_workers()
     upstream = build_upstream(args.upstream, args.config, via=args.via, api=args.upstream_api)
     app = create_app(

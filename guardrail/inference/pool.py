@@ -61,6 +61,7 @@ from guardrail.inference.focus import Focus
 from guardrail.inference.lone import PASSES, LoneChoice
 from guardrail.inference.onnx import Output, Probs, Vectors
 from guardrail.inference.windows import Row, Sampled, Window
+from guardrail.logging import get_logger
 from guardrail.settings import Settings
 from guardrail.types import WORK_OWNER
 
@@ -68,6 +69,11 @@ Scores = dict[str, dict[str, float]]  # head -> label -> probability
 Encode = Callable[[str], Sequence[Row | Window]]  # text -> the windows to score
 Sample = Callable[[str, bool], Sampled]  # (text, with offsets) -> a sample of its windows
 _SAMPLED = b"sampled"  # appended to a text's key: a sampled result never serves a whole read
+# a pass over this many tokens leaves memory worth handing back (`InferencePool(release=)`):
+# a 512-token window of guard-multilingual's 12 layers grows its arena by ~55 MB
+RELEASE_TOKENS = 256
+
+log = get_logger("guardrail.inference")
 # rows -> head -> [rows, labels], or an `Output` that also has token heads' per-token probs
 Forward = Callable[[Sequence[Row]], Mapping[str, Probs] | Output]
 
@@ -127,6 +133,7 @@ class PoolStats:
     batches: int = 0  # forward passes started by the pool
     focused: int = 0  # of `windows`: sub-windows of suspicious windows (inference/focus.py)
     wide: int = 0  # of `batches`: passes run alone on the wide session
+    releases: int = 0  # memory handed back after long passes (`release`)
 
 
 def text_key(text: str) -> bytes:
@@ -208,6 +215,7 @@ class InferencePool:
         focus: Focus | None = None,
         wide: Forward | None = None,
         skim: tuple[Forward, Forward | None] | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
         """`encode` gives the rows to score; `locate` (default: `encode`) the same windows with
         character offsets, used when token heads' entities are decoded (see `schemes`);
@@ -215,12 +223,16 @@ class InferencePool:
         `focus` which windows are scored again as sub-windows (inference/focus.py); `wide`
         the forward for a pass that runs alone (module docstring); `skim` the (narrow, wide)
         forwards for a pass whose windows' entities nobody decodes: they may skip the token
-        heads (a graph with the `token_heads` switch)."""
+        heads (a graph with the `token_heads` switch). `release` hands back the memory long
+        passes left behind (`OnnxModel.release_memory`): called on a worker when the pool
+        falls idle after a pass over `RELEASE_TOKENS` or more."""
         self.options = options or PoolOptions()
         self.stats = PoolStats()
         self._encode, self._locate, self._forward = encode, locate or encode, forward
         self._wide = wide
         self._skim = skim
+        self._release = release
+        self._grown = False  # a long pass ran since the last release
         self._lone = LoneChoice()  # which session a lone pass runs on (lone.py)
         self._sample, self._focus = sample, focus
         self._labels = {head: list(names) for head, names in labels.items()}
@@ -505,6 +517,8 @@ class InferencePool:
                 forward = wide or self._forward
             started = time.perf_counter()
             result = forward(rows)
+            if self._release is not None and sum(len(row) for row in rows) >= RELEASE_TOKENS:
+                self._grown = True
             if lone and PASSES.started == ticket:  # no pass began meanwhile: a clean timing
                 self._lone.record(wide is not None, time.perf_counter() - started, tokens)
         finally:
@@ -555,6 +569,25 @@ class InferencePool:
                 while len(self._cache) > self.options.cache_size:
                     self._cache.popitem(last=False)
         _settle(job.future, result=result)
+        self._release_if_idle()
+
+    def _release_if_idle(self) -> None:
+        """Hand back the memory of long passes once no text is in flight here. A pass that
+        starts meanwhile is safe (ONNX Runtime shrinks under the arena's own lock and frees
+        only unused regions): it just keeps what it needs. The release counts as a pass
+        (`PASSES`), so a pass starting meanwhile is not taken for a lone one."""
+        with self._lock:
+            if not self._grown or self._inflight or self._release is None:
+                return
+            self._grown = False
+            self.stats.releases += 1
+        PASSES.enter()
+        try:
+            self._release()
+        except Exception:  # best effort: the memory stays, scoring goes on
+            log.warning("inference.release_failed", exc_info=True)
+        finally:
+            PASSES.leave()
 
     def _fail(self, key: bytes, future: Future[Analysis], exc: BaseException) -> None:
         with self._lock:

@@ -90,6 +90,7 @@ class ClassifierRuntime:
             focus,
             partial(model.infer, wide=True) if model.wide_session is not None else None,
             _skim(model),
+            model.release_memory,
         )
         weakref.finalize(self, self.pool.close)
 

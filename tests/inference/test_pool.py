@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,10 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import structlog
 
 from guardrail.inference.entities import TokenScheme
 from guardrail.inference.onnx import Probs
-from guardrail.inference.pool import InferencePool, PoolOptions, Scores
+from guardrail.inference.pool import RELEASE_TOKENS, InferencePool, PoolOptions, Scores
 from guardrail.inference.runtime import ClassifierRuntime, load_runtime
 from guardrail.inference.windows import Row
 from guardrail.settings import Settings
@@ -367,5 +369,74 @@ def test_a_score_batched_with_an_analyze_reports_no_token_heads(
         assert calls == [2]  # one batched pass, the full graph (someone decodes)
         assert not set(schemes) & set(score.scores)
         assert set(schemes) <= set(analysis.scores) and analysis.entities
+    finally:
+        pool.close()
+
+
+def _wait_for(condition: Any, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_memory_is_handed_back_once_the_pool_falls_idle_after_a_long_pass() -> None:
+    """A pass over RELEASE_TOKENS or more is followed by one `release` once nothing is in flight
+    in the pool: two long texts in flight together give one release, short passes none."""
+    released: list[str] = []
+    gate = threading.Event()
+
+    def forward(rows: Sequence[Row]) -> dict[str, Probs]:
+        if rows[0][0] == 2:  # the first long text waits until the second is in flight too
+            assert gate.wait(5)
+        return {"h": np.full((len(rows), 1), 0.5)}
+
+    def encode(text: str) -> list[list[int]]:
+        long = text.startswith("long")
+        return [[2 if text == "long one" else 1] * (RELEASE_TOKENS if long else 8)]
+
+    pool = InferencePool(
+        encode, forward, {"h": ["a"]}, PoolOptions(workers=1), release=lambda: released.append("x")
+    )
+    try:
+        pool.score_sync(["short one", "short two"])
+        assert not _wait_for(lambda: released, 0.2)
+        first, second = pool.submit(["long one"]) + pool.submit(["long two"])
+        gate.set()
+        first.result(timeout=5), second.result(timeout=5)
+        assert _wait_for(lambda: released) and not _wait_for(lambda: len(released) > 1, 0.3)
+        assert pool.stats.releases == 1
+        pool.score_sync(["short three"])
+        assert not _wait_for(lambda: len(released) > 1, 0.2)
+        pool.score_sync(["long three"])
+        assert _wait_for(lambda: len(released) == 2)
+    finally:
+        pool.close()
+
+
+def test_a_failing_release_is_logged_and_leaves_scoring_alone() -> None:
+    """`release` is best effort: if it raises, a warning is logged (no text in it) and the
+    next texts are scored as before."""
+
+    def release() -> None:
+        raise RuntimeError("no memory for you")
+
+    pool = InferencePool(
+        lambda text: [[1] * RELEASE_TOKENS],
+        lambda rows: {"h": np.full((len(rows), 1), 0.25)},
+        {"h": ["a"]},
+        PoolOptions(workers=1),
+        release=release,
+    )
+    try:
+        with structlog.testing.capture_logs(processors=[]) as logs:
+            for count, text in enumerate(("a", "b"), start=1):
+                result = pool.submit([text])[0].result(timeout=5)
+                assert result.scores["h"]["a"] == pytest.approx(0.25)
+                assert _wait_for(lambda n=count: pool.stats.releases == n)
+            assert _wait_for(lambda: len(logs) >= 2)
+        assert [e["event"] for e in logs] == ["inference.release_failed"] * 2
     finally:
         pool.close()

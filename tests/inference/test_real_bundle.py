@@ -163,3 +163,21 @@ def test_real_pii_entities_survive_windowing(real: ClassifierRuntime) -> None:
     spans = {text[e.start : e.end] for e in result.entities["pii"]}
     assert "Maria Gonzalez" in spans
     assert all(e.start >= text.index("Maria") for e in result.entities["pii"])
+
+
+@pytest.mark.parametrize("name", [*SHIPPED, "guard-multilingual"])
+def test_releasing_a_bundles_memory_changes_no_score(name: str) -> None:
+    """`OnnxModel.release_memory` (a one-token pass with arena shrinkage, on the narrow and the
+    wide session) runs on each shipped bundle after a full 512-token window, and the window
+    scores the same after it."""
+    if not (REPO_BUNDLES_DIR / name).is_dir():
+        pytest.skip(f"classifiers/{name} not built")
+    settings = Settings(inference_workers=2, inference_cache_size=0, inference_wide_alone=True)
+    with ClassifierRuntime(load_bundle(name), settings) as runtime:
+        rows = runtime.rows("Please read the whole of this long note carefully. " * 120)
+        assert max(len(row) for row in rows) >= 500
+        before = runtime.forward(rows[:1])
+        runtime.model.release_memory()
+        after = runtime.forward(rows[:1])
+    for head, probs in before.items():
+        assert after[head] == pytest.approx(probs, abs=1e-6)
