@@ -181,6 +181,7 @@ _ROT47_MARK = re.compile(r"[0-9:;<=>?@]")  # rot47 turns a-o into these: most wo
 _ROT47_LOWER = str.maketrans("", "", "23456789:;<=>?@ABCDEFGHIJK \t")
 _ROT47_MARKS = str.maketrans("", "", "0123456789:;<=>?@")
 _ROT47_MIN_MARKS = 6  # a line with fewer of those holds no run of three rot47 words
+_ROT47_MARK_SHARE = 16  # ... nor one where they are fewer than one character in this many
 _WORD = re.compile(r"[A-Za-z]+")
 _CLEAN = re.compile(r"[^\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")  # no junk, no control
 _CODE = re.compile(r"[=(){}\[\]<>_\"`;]|[A-Za-z]\.[A-Za-z]")  # identifiers, calls, fields
@@ -402,8 +403,12 @@ class Decoder:
             ("html_entities", _ENTITIES, partial(_entities, keep=keep)),
             ("binary", _BINARY, partial(_binary, keep=keep)),
             ("binary", _BINARY7, partial(_binary7, keep=keep)),
-            ("code_points", _CODE_POINTS, partial(_code_points, keep=keep)),
-            ("quoted_printable", _QP, partial(_quoted_printable, keep=keep)),
+            (
+                "code_points",
+                _Wanting(_CODE_POINTS, ("+", "\\u{")),
+                partial(_code_points, keep=keep),
+            ),
+            ("quoted_printable", _Wanting(_QP, ("=",)), partial(_quoted_printable, keep=keep)),
             ("hex", _hex_dumps, partial(_hex_dump, keep=keep, wordy=self._wordy)),
             ("uuencode", _uu_blocks, partial(_uu, keep=keep)),
             ("hex", _HEX_SPACED, partial(_hex, keep=keep)),
@@ -418,7 +423,7 @@ class Decoder:
             finders[4:4] = [("decimal", _DECIMAL, self._decimal)]  # before hex: `75 73 76`
             finders[11:11] = [("morse", _MORSE, self._morse), ("hex", _HEX, self._hex_digits)]
             finders.insert(-1, ("base85", _B85, self._base85))
-            finders += [("braille", _BRAILLE, self._braille), ("nato", _NATO, self._nato)]
+            finders += [("braille", _BRAILLE, self._braille), ("nato", _nato_runs, self._nato)]
         decoded: list[tuple[int, int]] = []  # the runs a byte scheme read
         for scheme, pattern, decode in finders:
             spans = _spans(pattern, text) if isinstance(pattern, re.Pattern) else pattern(text)
@@ -599,7 +604,8 @@ class Decoder:
         offset = 0
         for line in text.split("\n"):
             at, offset = offset, offset + len(line) + 1
-            if len(line) - len(line.translate(_ROT47_MARKS)) < _ROT47_MIN_MARKS:
+            marks = len(line) - len(line.translate(_ROT47_MARKS))
+            if marks < max(_ROT47_MIN_MARKS, len(line) / _ROT47_MARK_SHARE):
                 continue
             start = end = -1
             count = gap = 0
@@ -807,6 +813,27 @@ def _blocks(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
             end = nxt.end()
         yield start, end
         i = j + 1
+
+
+@dataclass(frozen=True)
+class _Wanting:
+    """The runs of `pattern` in a text that holds one of `needles` (a substring test is much
+    cheaper than a scan that must try every position)."""
+
+    pattern: re.Pattern[str]
+    needles: tuple[str, ...]
+
+    def __call__(self, text: str) -> Iterator[tuple[int, int]]:
+        return _spans(self.pattern, text) if any(n in text for n in self.needles) else iter(())
+
+
+def _nato_runs(text: str) -> Iterator[tuple[int, int]]:
+    """`_NATO` runs, looked for only in a text where the spelling-alphabet words occur five
+    times (as parts of words too: a cheap upper bound)."""
+    lower = text.lower()
+    if sum(lower.count(word) for word in _NATO_WORDS) < 5:
+        return iter(())
+    return _spans(_NATO, text)
 
 
 @dataclass(frozen=True)
