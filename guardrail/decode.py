@@ -16,7 +16,7 @@ Schemes, each found by its own shape and kept only when what it decodes to reads
   character codes (`73 103 110 ...`), uuencode;
 * escapes: percent-encoding (`%49%67`), quoted-printable (`=49=67`), `\\u0049` / `\\x49` /
   `\\111` / `\\u{49}` escapes, code points (`U+0049`), numeric HTML entities;
-* Morse code (`.. --. -. --- .-. .`, words split by `/` or three spaces), Braille, NATO
+* Morse code (`.. --. -. --- .-. .`, words split by `/`, three spaces or lines), Braille, NATO
   spelling words (`India Golf November ...`);
 * letter shifts and reversal: a run of three or more words that are not English words is read
   with the Caesar shift its letter frequencies suggest (ROT13 is shift 13), with Atbash and
@@ -129,8 +129,10 @@ _PERCENT_SPACED = re.compile(r"(?<!\S)%[0-9A-Fa-f]{2}(?:[ ,]%[0-9A-Fa-f]{2}){7,}
 _CODE_SEPARATORS = re.compile(r"(?<=;|[0-9A-Fa-f])[ ,]+(?=\\|%|&#)")  # between two codes
 _PERCENT = re.compile(r"(?<!\S)(?:[^\s%]*%[0-9A-Fa-f]{2}){3,}[^\s%]*")
 _ENTITIES = re.compile(r"(?:&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});\s?){3,}")
+# (dashes may be `_`; words are split by `/`, three spaces or a line break)
 _MORSE = re.compile(
-    r"(?<![\w.\-·•−–])[.\-·•−–]{1,7}(?:(?: {1,3}| ?/ ?)[.\-·•−–]{1,7}){3,}(?![\w.\-·•−–])"
+    r"(?<![\w.\-·•−–])[.\-_·•−–]{1,7}(?:(?: {1,3}| ?/ ?|[ \t]*\r?\n[ \t]*)[.\-_·•−–]{1,7}){3,}"
+    r"(?![\w.\-·•−–])"
 )
 # seven-bit character codes, always with a separator (`1001001 1100111 ...`)
 _BINARY7 = re.compile(r"(?<![01])[01]{7}(?:[ ,][01]{7}){3,}(?![01])")
@@ -195,7 +197,7 @@ _MORSE_TABLE = {
     "--...": "7", "---..": "8", "----.": "9", ".-.-.-": ".", "--..--": ",", "..--..": "?",
     "-.-.--": "!", "-..-.": "/", "---...": ":", ".----.": "'", "-....-": "-",
 }  # fmt: skip
-_MORSE_SIGNS = str.maketrans({"·": ".", "•": ".", "−": "-", "–": "-"})
+_MORSE_SIGNS = str.maketrans({"·": ".", "•": ".", "−": "-", "–": "-", "_": "-"})
 # English Braille, grade 1: dots 1-6 are bits 0-5 of the cell's offset from U+2800
 _BRAILLE_LETTERS = dict(
     zip(
@@ -474,7 +476,7 @@ class Decoder:
         return text
 
     def _morse(self, run: str) -> str | None:
-        words = re.split(r"\s*/\s*| {3,}", run.translate(_MORSE_SIGNS).strip())
+        words = re.split(r"\s*/\s*| {3,}|\s*\n\s*", run.translate(_MORSE_SIGNS).strip())
         out = []
         for word in words:
             letters = [_MORSE_TABLE.get(code) for code in word.split()]

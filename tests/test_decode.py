@@ -87,6 +87,9 @@ ENCODED = {
     "html entities": "".join(f"&#{b};" for b in ORDER.encode()),
     "html entities spaced": " ".join(f"&#{b};" for b in ORDER.encode()),
     "morse": " / ".join(" ".join(MORSE[c] for c in w) for w in ORDER.lower().split()),
+    "morse, a word per line, _ for dashes": "\n"
+    + "\n".join(" ".join(MORSE[c] for c in w) for w in ORDER.lower().split()).replace("-", "_")
+    + "\n",
     "rot13": codecs.encode(ORDER, "rot13"),
     "caesar 3": _caesar(ORDER, 3),
     "reversed": ORDER[::-1],
