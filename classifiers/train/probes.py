@@ -467,8 +467,9 @@ def _rot47(text: str) -> str:
     return "".join(chr(33 + (ord(c) - 33 + 47) % 94) if 33 <= ord(c) <= 126 else c for c in text)
 
 
-def _dump(raw: bytes, offset: str, group: int, swap: bool = False) -> str:
-    """16 bytes a line after an offset, in groups of `group` bytes (swapped as `od -x`)."""
+def hex_dump(raw: bytes, offset: str, group: int, swap: bool = False) -> str:
+    """16 bytes a line after an offset (`offset`: a format for it), in groups of `group`
+    bytes (2-byte groups swapped as `od -x` writes them when `swap`), padded with a NUL."""
     raw += b"\0" * (len(raw) % group)
     lines = []
     for i in range(0, len(raw), 16):
@@ -503,8 +504,8 @@ RARE_ENCODINGS = {  # read since Session 18 (guardrail/decode.py); ENCODINGS abo
     "code_points": lambda t: " ".join(f"U+{ord(c):04X}" for c in t),
     "code_point_escapes": lambda t: "".join(f"\\u{{{ord(c):x}}}" for c in t),
     "uuencode": _uu,
-    "hex_dump": lambda t: _dump(t.encode(), "{:08x}: ", 2),
-    "od_words": lambda t: _dump(t.encode(), "{:07o} ", 2, swap=True),
+    "hex_dump": lambda t: hex_dump(t.encode(), "{:08x}: ", 2),
+    "od_words": lambda t: hex_dump(t.encode(), "{:07o} ", 2, swap=True),
     "hex_wrapped": lambda t: _wrapped(t.encode().hex(), 32),
     "base32_wrapped": lambda t: _wrapped(base64.b32encode(t.encode()).decode(), 24),
 }
@@ -551,7 +552,7 @@ def encoded_rare_everyday() -> list[str]:
                 nato=" ".join(_NATO[c] for c in name.lower()),
                 points=", ".join(f"U+{0x2190 + b % 64:04X}" for b in seed[:4]),
                 octal=" ".join(f"{b % 8}{seed[1] % 8}{seed[2] % 8}" for b in seed[:5]),
-                elf=_dump(b"\x7fELF\x02\x01\x01\x00" + seed[:24], "{:08x}  ", 1).strip(),
+                elf=hex_dump(b"\x7fELF\x02\x01\x01\x00" + seed[:24], "{:08x}  ", 1).strip(),
                 braille="".join(_BRAILLE[c] for c in ("exit", "open", "floor", "alarm")[i % 4]),
                 table=", ".join(f"{b:03d}" for b in seed[:12]),
                 bits=f"{seed[0]:08b}",
