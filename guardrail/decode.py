@@ -176,14 +176,14 @@ _ATBASH = str.maketrans(
 _ROT47 = str.maketrans(
     "".join(map(chr, range(33, 127))), "".join(chr(33 + (c - 33 + 47) % 94) for c in range(33, 127))
 )
-_ROT47_TOKEN = re.compile(r"[!-~]+")
-_ROT47_MARK = re.compile(r"[0-9:;<=>?@]")  # rot47 turns a-o into these: most words hold one
+# a token with a digit or one of `:;<=>?@` (rot47 turns a-o into these: most words hold one);
+# tried only at a token's start, so a long token without one costs its length once
+_ROT47_MARKED = re.compile(r"(?<![!-~])[!-~]*[0-9:;<=>?@][!-~]*")
 # what rot47 makes of lower-case letters (a-o: `2`-`@`, p-z: `A`-`K`) and blanks: most of a
 # run in rot47 is these, so a run where they are not is not read
 _ROT47_LOWER = str.maketrans("", "", "23456789:;<=>?@ABCDEFGHIJK \t")
 _ROT47_MARKS = str.maketrans("", "", "0123456789:;<=>?@")
 _ROT47_MIN_MARKS = 6  # a line with fewer of those holds no run of three rot47 words
-_ROT47_MARK_SHARE = 16  # ... nor one where they are fewer than one character in this many
 _WORD = re.compile(r"[A-Za-z]+")
 _CLEAN = re.compile(r"[^\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")  # no junk, no control
 _CODE = re.compile(r"[=(){}\[\]<>_\"`;]|[A-Za-z]\.[A-Za-z]")  # identifiers, calls, fields
@@ -606,22 +606,18 @@ class Decoder:
         offset = 0
         for line in text.split("\n"):
             at, offset = offset, offset + len(line) + 1
-            marks = len(line) - len(line.translate(_ROT47_MARKS))
-            if marks < max(_ROT47_MIN_MARKS, len(line) / _ROT47_MARK_SHARE):
+            if len(line) - len(line.translate(_ROT47_MARKS)) < _ROT47_MIN_MARKS:
                 continue
             start = end = -1
-            count = gap = 0
-            for match in _ROT47_TOKEN.finditer(line):
-                if _ROT47_MARK.search(match.group(0)) is not None:
-                    start, end, count = start if count else match.start(), match.end(), count + 1
-                    gap = 0
-                    continue
-                gap += 1
-                if gap < 2 and count:
+            count = 0
+            # only the tokens with a mark are visited (prose with a number has one or two)
+            for match in _ROT47_MARKED.finditer(line):
+                if count and len(line[end : match.start()].split()) <= 1:
+                    end, count = match.end(), count + 1
                     continue
                 if count >= MIN_RUN_WORDS:
                     yield from self._rot47(text, at + start, at + end, breaks)
-                count = 0
+                start, end, count = match.start(), match.end(), 1
             if count >= MIN_RUN_WORDS:
                 yield from self._rot47(text, at + start, at + end, breaks)
 
