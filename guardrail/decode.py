@@ -179,6 +179,7 @@ _ROT47 = str.maketrans(
 # a token with a digit or one of `:;<=>?@` (rot47 turns a-o into these: most words hold one);
 # tried only at a token's start, so a long token without one costs its length once
 _ROT47_MARKED = re.compile(r"(?<![!-~])[!-~]*[0-9:;<=>?@][!-~]*")
+_ROT47_TOKEN = re.compile(r"[!-~]+")  # what counts as a token between two marked ones
 # what rot47 makes of lower-case letters (a-o: `2`-`@`, p-z: `A`-`K`) and blanks: most of a
 # run in rot47 is these, so a run where they are not is not read
 _ROT47_LOWER = str.maketrans("", "", "23456789:;<=>?@ABCDEFGHIJK \t")
@@ -476,16 +477,40 @@ class Decoder:
         return text
 
     def _morse(self, run: str) -> str | None:
-        words = re.split(r"\s*/\s*| {3,}|\s*\n\s*", run.translate(_MORSE_SIGNS).strip())
-        out = []
-        for word in words:
-            letters = [_MORSE_TABLE.get(code) for code in word.split()]
-            if not letters or any(c is None for c in letters):
-                return None
-            out.append("".join(c for c in letters if c))
-        decoded = " ".join(out)
-        # "..." and "-" are Morse letters too: two or more dictionary words, or one long one
-        words_in = [w for w in out if len(w) >= MIN_WORD]
+        """The run's words read as Morse. A word that is no Morse (`----`, a `______` blank)
+        splits the run into parts read on their own, and a part that does not read as a whole
+        is read line by line: one bad line, or a line of valid nonsense, hides nothing."""
+        parts: list[list[list[str]]] = [[]]  # part -> its lines -> their decoded words
+        for line in run.translate(_MORSE_SIGNS).strip().split("\n"):
+            words: list[str] = []
+            for word in re.split(r"\s*/\s*| {3,}", line.strip()):
+                letters = [_MORSE_TABLE.get(code) for code in word.split()]
+                if letters and all(c is not None for c in letters):
+                    words.append("".join(c for c in letters if c))
+                    continue
+                if words:
+                    parts[-1].append(words)
+                    words = []
+                if parts[-1]:
+                    parts.append([])
+            if words:
+                parts[-1].append(words)
+        read = []
+        for part in parts:
+            whole = self._morse_words([w for line in part for w in line])
+            if whole is None and len(part) > 1:
+                whole = "\n".join(r for line in part if (r := self._morse_words(line))) or None
+            if whole is not None:
+                read.append(whole)
+        return "\n".join(read) or None
+
+    def _morse_words(self, words: Sequence[str]) -> str | None:
+        """Decoded Morse words as text, when they read as words: "..." and "-" are Morse
+        letters too, so two or more dictionary words, or one long one."""
+        if not words:
+            return None
+        decoded = " ".join(words)
+        words_in = [w for w in words if len(w) >= MIN_WORD]
         if len(words_in) == 1 and len(words_in[0]) >= 5 and words_in[0] in self.words:
             return decoded
         return self._wordy(decoded)
@@ -612,7 +637,7 @@ class Decoder:
             count = 0
             # only the tokens with a mark are visited (prose with a number has one or two)
             for match in _ROT47_MARKED.finditer(line):
-                if count and len(line[end : match.start()].split()) <= 1:
+                if count and len(_ROT47_TOKEN.findall(line, end, match.start())) <= 1:
                     end, count = match.end(), count + 1
                     continue
                 if count >= MIN_RUN_WORDS:
