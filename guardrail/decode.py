@@ -160,9 +160,9 @@ _NATO_WORDS = {
     "whiskey": "w", "whisky": "w", "xray": "x", "x-ray": "x", "yankee": "y", "zulu": "z",
 }  # fmt: skip
 _NATO_WORD = "(?:" + "|".join(sorted(_NATO_WORDS, key=len, reverse=True)) + r"|\(?space\)?)"
-# (the lookahead spares the alternation at the start of every short word: code is full of them)
 # between two words: punctuation and blanks, or a line break with a list marker (`- `, `2. `)
 _NATO_GAP = r"(?:[ \t,;/|.\-]+|[ \t]*\r?\n[ \t]*(?:[-*•]|[0-9]{1,2}[.)])?[ \t]*)"
+# (the lookahead spares the alternation at the start of every short word: code is full of them)
 _NATO = re.compile(
     rf"(?<![A-Za-z])(?=[A-Za-z]{{4}}|\(){_NATO_WORD}(?:{_NATO_GAP}{_NATO_WORD}){{4,}}"
     r"(?![A-Za-z])",

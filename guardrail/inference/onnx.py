@@ -230,8 +230,10 @@ class OnnxModel:
         """Hand back what the sessions' memory arenas hold beyond their current needs: ONNX
         Runtime keeps the peak of every pass (a 512-token window of a 12-layer graph: ~55 MB
         per pass run at the same time), so long texts would leave a process hundreds of MB
-        larger for good. One one-token pass per session with arena shrinkage on (a few ms);
-        call it when no long pass runs (`InferencePool` does, when it falls idle)."""
+        larger for good. One one-token pass per session with arena shrinkage on (a few ms).
+        Safe beside other passes (ONNX Runtime shrinks under the arena's lock and frees only
+        unused regions), but only worth it when none is running: `InferencePool` calls it
+        when it falls idle."""
         ids = np.array([[self.pad_id]], dtype=np.int64)
         feeds = feed(self.input_names, ids, np.ones_like(ids), False)
         fetch = self._skim_outputs if self.switches_tokens else self._outputs

@@ -517,7 +517,7 @@ class InferencePool:
                 forward = wide or self._forward
             started = time.perf_counter()
             result = forward(rows)
-            if self._release is not None and sum(len(row) for row in rows) >= RELEASE_TOKENS:
+            if tokens >= RELEASE_TOKENS:  # `_release_if_idle` hands the memory back
                 self._grown = True
             if lone and PASSES.started == ticket:  # no pass began meanwhile: a clean timing
                 self._lone.record(wide is not None, time.perf_counter() - started, tokens)
