@@ -85,6 +85,8 @@ _ENGLISH = (
 Keep = Callable[[str], "str | None"]  # a decoded text, kept (maybe trimmed) or None
 # a scheme's runs: a regex, or a function yielding (start, end) (wrapped base64 blocks)
 Finder = Union["re.Pattern[str]", Callable[[str], Iterator[tuple[int, int]]]]
+# a run's decoding: the text, or the text and how many of the run's first characters it skipped
+Decode = Callable[[str], "str | tuple[str, int] | None"]
 
 _LOG_ENGLISH = tuple(math.log(f) for f in _ENGLISH)
 _BACKWARDS = frozenset({"reversed", "upside_down"})  # schemes that write the text backwards
@@ -293,6 +295,7 @@ class Decoder:
         self._remembered_chars = 0
         self._scanning: dict[str, threading.Event] = {}
         self._lock = threading.Lock()  # guards the three above, never held while scanning
+        self._finders = self._finder_table()
 
     @classmethod
     @cache
@@ -395,40 +398,65 @@ class Decoder:
             if depth < MAX_DEPTH:
                 self._collect(decoded, span, name, depth + 1, out, budget)
 
-    def _decoded(self, text: str, shifts: bool) -> Iterator[tuple[str, int, int, str]]:
-        """(scheme, start, end, decoded) for each run of `text` a scheme decodes, the schemes
-        with the most particular shapes first (of two finds of one length over the same run,
-        the earlier scheme's is read: `_collect`)."""
+    def _finder_table(self) -> list[tuple[str, Finder, Decode, int]]:
+        """(scheme, finder, decode, least) per scheme in the order `_decoded` tries them; `least`:
+        every run the finder yields lies in one blank-free token of at least that many
+        characters (0: no such bound). Built once per decoder."""
         keep = _readable if self.prose else _token
-        finders: list[tuple[str, Finder, Callable[[str], str | tuple[str, int] | None]]] = [
-            ("ascii85", _A85, partial(_ascii85, keep=keep)),
-            ("escapes", _ESCAPES, partial(_escapes, keep=keep)),
-            ("html_entities", _ENTITIES, partial(_entities, keep=keep)),
-            ("binary", _BINARY, partial(_binary, keep=keep)),
-            ("binary", _BINARY7, partial(_binary7, keep=keep)),
+        finders: list[tuple[str, Finder, Decode, int]] = [
+            ("ascii85", _Wanting(_A85, ("<~",)), partial(_ascii85, keep=keep), 0),
+            ("escapes", _Wanting(_ESCAPES, ("\\",)), partial(_escapes, keep=keep), 0),
+            ("html_entities", _Wanting(_ENTITIES, ("&#",)), partial(_entities, keep=keep), 0),
+            ("binary", _Counting(_BINARY, "01", 32), partial(_binary, keep=keep), 0),
+            ("binary", _Counting(_BINARY7, "01", 28), partial(_binary7, keep=keep), 0),
             (
                 "code_points",
                 _Wanting(_CODE_POINTS, ("+", "\\u{")),
                 partial(_code_points, keep=keep),
+                0,
             ),
-            ("quoted_printable", _Wanting(_QP, ("=",)), partial(_quoted_printable, keep=keep)),
-            ("hex", _hex_dumps, partial(_hex_dump, keep=keep, wordy=self._wordy)),
-            ("uuencode", _uu_blocks, partial(_uu, keep=keep)),
-            ("hex", _HEX_SPACED, partial(_hex, keep=keep)),
-            ("hex", _Wrapped(_HEX), partial(_hex, keep=keep)),
-            ("base32", _Wrapped(_B32), partial(_base32, keep=keep)),
-            ("base64", _Wrapped(_B64), partial(_base64, keep=keep)),
-            ("base64", _B64_GROUPED, partial(_base64, keep=keep)),
-            ("percent", _PERCENT, partial(_percent, keep=keep)),
-            ("percent", _PERCENT_SPACED, partial(_percent, keep=keep)),
+            (
+                "quoted_printable",
+                _Wanting(_QP, ("=",)),
+                partial(_quoted_printable, keep=keep),
+                0,
+            ),
+            ("hex", _hex_dumps, partial(_hex_dump, keep=keep, wordy=self._wordy), 0),
+            ("uuencode", _uu_blocks, partial(_uu, keep=keep), 0),
+            ("hex", _HEX_SPACED, partial(_hex, keep=keep), 0),
+            ("hex", _Wrapped(_HEX), partial(_hex, keep=keep), 12),
+            ("base32", _Wrapped(_B32), partial(_base32, keep=keep), 16),
+            ("base64", _Wrapped(_B64), partial(_base64, keep=keep), 12),
+            ("base64", _B64_GROUPED, partial(_base64, keep=keep), 0),
+            ("percent", _Wanting(_PERCENT, ("%",)), partial(_percent, keep=keep), 0),
+            ("percent", _Wanting(_PERCENT_SPACED, ("%",)), partial(_percent, keep=keep), 0),
         ]
         if self.prose:  # schemes that only words tell from noise
-            finders[4:4] = [("decimal", _DECIMAL, self._decimal)]  # before hex: `75 73 76`
-            finders[11:11] = [("morse", _MORSE, self._morse), ("hex", _HEX, self._hex_digits)]
-            finders.insert(-1, ("base85", _B85, self._base85))
-            finders += [("braille", _BRAILLE, self._braille), ("nato", _nato_runs, self._nato)]
+            # (ten digits at least: five numbers of two or more)
+            decimal = _Counting(_DECIMAL, "0123456789", 10)
+            finders[4:4] = [("decimal", decimal, self._decimal, 0)]  # before hex: `75 73 76`
+            finders[11:11] = [
+                ("morse", _MORSE, self._morse, 0),
+                ("hex", _HEX, self._hex_digits, 12),
+            ]
+            finders.insert(-1, ("base85", _B85, self._base85, 20))
+            finders += [
+                ("braille", _BRAILLE, self._braille, 0),
+                ("nato", _nato_runs, self._nato, 0),
+            ]
+        return finders
+
+    def _decoded(self, text: str, shifts: bool) -> Iterator[tuple[str, int, int, str]]:
+        """(scheme, start, end, decoded) for each run of `text` a scheme decodes, the schemes
+        with the most particular shapes first (of two finds of one length over the same run,
+        the earlier scheme's is read: `_collect`)."""
+        # a scheme whose every run is one blank-free token of `least` characters or more is not
+        # looked for in a text without such a token (most prose): exact, and cheaper than a scan
+        longest = max(map(len, text.split()), default=0)
         decoded: list[tuple[int, int]] = []  # the runs a byte scheme read
-        for scheme, pattern, decode in finders:
+        for scheme, pattern, decode, least in self._finders:
+            if longest < least:
+                continue
             spans = _spans(pattern, text) if isinstance(pattern, re.Pattern) else pattern(text)
             for start, end in spans:
                 result = decode(text[start:end])
@@ -684,6 +712,9 @@ class Decoder:
         letters or more. Shorter words, punctuation and one dictionary word between two of them
         do not end a run (shifted gibberish spells a short word now and then: `dna`, `doo`);
         two dictionary words in a row or a line break do."""
+        unknown = (w for w in _WORD.findall(text) if len(w) >= MIN_WORD)
+        if sum(w.lower() not in self.words for w in unknown) < MIN_RUN_WORDS:
+            return  # too few in the whole text for one run (most prose): no walk needed
         start = end = -1
         count = known_in_row = 0
         for match in _WORD.finditer(text):
@@ -848,6 +879,22 @@ class _Wanting:
 
     def __call__(self, text: str) -> Iterator[tuple[int, int]]:
         return _spans(self.pattern, text) if any(n in text for n in self.needles) else iter(())
+
+
+@dataclass(frozen=True)
+class _Counting:
+    """The runs of `pattern` in a text that holds `least` or more of `chars` in all (every run
+    of `pattern` does), counted with `str.count`: cheaper than a scan that tries every
+    position."""
+
+    pattern: re.Pattern[str]
+    chars: str
+    least: int
+
+    def __call__(self, text: str) -> Iterator[tuple[int, int]]:
+        if sum(text.count(c) for c in self.chars) < self.least:
+            return iter(())
+        return _spans(self.pattern, text)
 
 
 def _nato_runs(text: str) -> Iterator[tuple[int, int]]:

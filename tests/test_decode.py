@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import re
 from collections.abc import Callable
 
 import pytest
@@ -475,3 +476,38 @@ def test_concurrent_reads_of_one_long_text_scan_it_once() -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(decoder.payloads, [text] * 6))
     assert Counting.scans == 1 and all(r == results[0] for r in results) and results[0]
+
+
+def _gates_hold(text: str) -> None:
+    """Every shortcut of both decoders' finder tables is exact on `text`: a needle or count
+    gate (`_Wanting`, `_Counting`) passes whenever its pattern matches, and a finder with a
+    token bound finds nothing unless the text has a blank-free token that long."""
+    longest = max(map(len, text.split()), default=0)
+    for decoder in (Decoder.english(), Decoder.tokens()):
+        for scheme, finder, _decode, least in decoder._finders:
+            pattern = getattr(finder, "pattern", None)
+            if pattern is not None and not isinstance(finder, re.Pattern):
+                expected = [(m.start(), m.end()) for m in pattern.finditer(text)]
+                assert list(finder(text)) == expected, scheme
+            if least and longest < least:
+                runs = finder.finditer(text) if isinstance(finder, re.Pattern) else finder(text)
+                assert not list(runs), scheme
+
+
+_GATED = st.sampled_from(
+    [*ENCODED.values(), *REVIEWED.values(), "0", "1", "%", "&#", "\\", "=", "<~", "~>", " "]
+)
+
+
+@pytest.mark.parametrize("text", [*ENCODED.values(), *REVIEWED.values()])
+def test_the_finders_shortcuts_skip_only_texts_they_cannot_match(text: str) -> None:
+    """Each encoded shape (and shapes cut short) passes every gate that its scheme needs."""
+    for cut in (len(text), len(text) // 2, 40, 16, 12):
+        _gates_hold(text[:cut])
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(st.text(alphabet="01 9%&#\\=<~>,.-+Ab/\n", max_size=30) | _GATED, max_size=8))
+def test_the_finders_shortcuts_are_exact_on_any_text(parts: list[str]) -> None:
+    """Random mixes of codes, digits and separators: no gate hides a run its pattern finds."""
+    _gates_hold("".join(parts))
