@@ -54,6 +54,34 @@ def compile_re2(pattern: str, *, ignore_case: bool = False, name: str = "") -> A
         ) from None
 
 
+class Screen:
+    """Which of several compiled RE2 patterns (`compile_re2`) match a text somewhere, found in
+    one pass over it (RE2::Set) instead of one scan per pattern: most texts match none, and a
+    pattern that matches nowhere need not be run. `matching(text)` gives their indices, or
+    None where the text was not screened (longer than `SCREEN_CHARS`: then run them all)."""
+
+    SCREEN_CHARS = 8192
+
+    def __init__(self, compiled: Sequence[Any]) -> None:
+        self.size = len(compiled)
+        options = re2.Options()
+        options.log_errors = False
+        options.max_mem = 4 * RE2_MAX_MEM
+        self._set = re2.Set.SearchSet(options)
+        for regex in compiled:  # the same syntax; case folding written into the pattern
+            flags = "" if regex.options.case_sensitive else "(?i)"
+            self._set.Add(f"{flags}(?:{regex.pattern})")
+        self._set.Compile()
+
+    def matching(self, text: str) -> frozenset[int] | None:
+        """The indices of the patterns that match `text`; None: not screened (run them all).
+        RE2::Set also answers "none" when its automaton runs out of memory, so only texts
+        short enough that it cannot (`SCREEN_CHARS`) are screened."""
+        if len(text) > self.SCREEN_CHARS or not self.size:
+            return None
+        return frozenset(self._set.Match(text) or ())
+
+
 def is_word_char(char: str) -> bool:
     """True for characters that continue a word (Unicode letters, digits, marks, `_`)."""
     return char.isalnum() or char == "_" or unicodedata.category(char).startswith("M")

@@ -51,7 +51,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from guardrail.canonical import fold_punctuation
 from guardrail.decode import Decoder
-from guardrail.guards._spans import Hit, compile_re2, longest_first, scan_hits
+from guardrail.guards._spans import Hit, Screen, compile_re2, longest_first, scan_hits
 from guardrail.guards.base import NoThresholds
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
 from guardrail.types import CheckContext, Finding
@@ -161,12 +161,15 @@ class Plugin:
     detector: Any
     candidates: tuple[Any, ...] | None
 
-    def windows(self, text: str) -> Iterator[tuple[int, str]]:
-        """(offset, piece of one line) pieces that the plugin should analyse."""
+    def windows(
+        self, text: str, candidates: tuple[Any, ...] | None = None
+    ) -> Iterator[tuple[int, str]]:
+        """(offset, piece of one line) pieces that the plugin should analyse (around the
+        matches of `candidates`: all of its own by default, or those known to match)."""
         if self.candidates is None:
             yield from ((line.start(), line.group()) for line in _LINE.finditer(text))
             return
-        for pattern in self.candidates:
+        for pattern in self.candidates if candidates is None else candidates:
             for match in pattern.finditer(text):
                 yield _window(text, match.start(), match.end())
 
@@ -337,6 +340,10 @@ class SecretsGuard(NoThresholds):
         self._patterns = dict(patterns)
         self._plugins = tuple(plugins)
         self._decoder = decoder  # `read_encoded`
+        # every RE2 pattern (ours, then the plugins' candidates) in one set: a text is scanned
+        # by the ones that match it somewhere
+        candidates = [c for plugin in self._plugins for c in plugin.candidates or ()]
+        self._screen = Screen([*self._patterns.values(), *candidates])
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -349,27 +356,42 @@ class SecretsGuard(NoThresholds):
 
     def _hits(self, text: str) -> list[Hit]:
         text = fold_punctuation(text)  # a dash is a dash in "sk–proj–…" too
-        hits = [*self._pattern_hits(text), *self._plugin_hits(text)]
+        hits = self._text_hits(text)
         for payload in self._decoder.payloads(text) if self._decoder else ():
             decoded = fold_punctuation(payload.text)
             # part of an encoded run means nothing: the whole run carries the secret
             hits += [
                 Hit(payload.start, payload.end, hit.label, hit.priority)
-                for hit in (*self._pattern_hits(decoded), *self._plugin_hits(decoded))
+                for hit in self._text_hits(decoded)
             ]
         return longest_first(hits)
 
-    def _pattern_hits(self, text: str) -> Iterator[Hit]:
-        for label, compiled in self._patterns.items():
+    def _text_hits(self, text: str) -> list[Hit]:
+        """The patterns' and the plugins' hits in `text` (the RE2 ones that match it only)."""
+        found = self._screen.matching(text)
+        return [*self._pattern_hits(text, found), *self._plugin_hits(text, found)]
+
+    def _pattern_hits(self, text: str, found: frozenset[int] | None) -> Iterator[Hit]:
+        for index, (label, compiled) in enumerate(self._patterns.items()):
+            if found is not None and index not in found:
+                continue
             priority = 1 if label in CONTEXTUAL else 0
             for match in compiled.finditer(text):
                 start, end = _secret_span(match)
                 if accept(label, text[start:end]):
                     yield Hit(start, end, label, priority)
 
-    def _plugin_hits(self, text: str) -> Iterator[Hit]:
+    def _plugin_hits(self, text: str, found: frozenset[int] | None) -> Iterator[Hit]:
+        index = len(self._patterns)  # the plugins' candidates follow our patterns in the set
         for plugin in self._plugins:
-            for offset, window in plugin.windows(text):
+            wanted = plugin.candidates
+            if found is not None and plugin.candidates is not None:
+                wanted = tuple(c for k, c in enumerate(plugin.candidates) if index + k in found)
+                if not wanted:
+                    index += len(plugin.candidates)
+                    continue
+            index += len(plugin.candidates or ())
+            for offset, window in plugin.windows(text, wanted):
                 for value in plugin_values(plugin.detector, window):
                     if accept(plugin.label, value):
                         for start in _occurrences(window, value):

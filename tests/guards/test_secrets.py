@@ -224,3 +224,34 @@ def test_a_secret_inside_an_encoded_value_is_reported_over_the_encoded_run(
         text = f"Here is the value you asked for: {value} - keep it safe."
         assert found(build_guard("secrets"), text) == [("github_token", value)]
         assert found(build_guard("secrets", read_encoded=False), text) == []
+
+
+def _screened_exactly(guard: Any, text: str) -> None:
+    """The guard's RE2 set names exactly the patterns that match `text` somewhere."""
+    regexes = [*guard._patterns.values()]
+    regexes += [c for plugin in guard._plugins for c in plugin.candidates or ()]
+    expected = {i for i, regex in enumerate(regexes) if regex.search(text)}
+    assert guard._screen.matching(text) == frozenset(expected)
+
+
+@pytest.mark.parametrize("text", [t.format(s=s) for _, t, s in POSITIVES] + NEGATIVES)
+def test_the_pattern_set_names_every_pattern_that_matches(build_guard: Any, text: str) -> None:
+    """One RE2 set pass finds the same patterns as one scan per pattern (so skipping the
+    others loses nothing), case-insensitive ones included."""
+    guard = build_guard("secrets", types=[*known_types()])
+    _screened_exactly(guard, text)
+    _screened_exactly(guard, text.upper())
+    _screened_exactly(guard, text.lower())
+
+
+def test_a_text_longer_than_the_set_screens_is_scanned_by_every_pattern(
+    build_guard: Any, found: Any
+) -> None:
+    """Past the set's length limit the patterns run one by one, and still find the secret."""
+    from guardrail.guards._spans import Screen
+
+    guard = build_guard("secrets")
+    secret = "ghp_" + rand(36)
+    text = "lorem ipsum " * (Screen.SCREEN_CHARS // 12 + 1) + f"token {secret} here"
+    assert guard._screen.matching(text) is None
+    assert found(guard, text) == [("github_token", secret)]
