@@ -366,8 +366,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stop-minutes", type=float, default=0.0, help="checkpoint and stop after")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--graph", type=Path, action="append", default=[])
-    ap.add_argument("--out", type=Path, default=RUN / "score.json")
+    ap.add_argument("--run", default="e5ft", help="the run's folder under classifiers/train/runs")
+    ap.add_argument("--out", type=Path, default=None, help="score.json (default: in the run)")
     args = ap.parse_args(argv)
+    global RUN
+    RUN = RUN.parent / args.run
+    args.out = args.out or RUN / "score.json"
     steps = {"train": cmd_train, "export": cmd_export, "score": cmd_score, "write": cmd_write}
     steps[args.step](args)
 
