@@ -5,7 +5,6 @@
     python -m classifiers.train.e5_finetune score \
         --graph classifiers/guard-multilingual/model.onnx \
         --graph classifiers/train/runs/e5ft/model.onnx
-    python -m classifiers.train.e5_finetune write              # ship it (after reading score.json)
 
 guard-multilingual is the pruned multilingual-e5-small cut to 6 layers, frozen, with MLP heads
 fitted on its pooled window features (e5_bundle.py). Here every encoder layer is trained with
@@ -265,7 +264,7 @@ def cmd_score(args: argparse.Namespace) -> None:
         for name, rows in dev.items():
             texts = [e.text[: B.EVAL_CHARS] for e in rows]
             arrays.update({f"{name}_{k}": v for k, v in served(sess, tok, texts).items()})
-        np.savez(RUN / f"arrays_{_slug(graph)}.npz", **arrays)
+        np.savez(RUN / f"arrays_{_slug(graph)}.npz", **arrays)  # to ship a winner from
         th = R.channel_thresholds(val, arrays, R.BUDGETS)
         res = B.scores(val, dev, arrays, th)
         res["script_probes"] = script_probes(sess, tok, th)
@@ -287,72 +286,13 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 
 def _slug(graph: Path) -> str:
-    """A file-name form of a graph's path (the arrays `score` keeps for `write`)."""
+    """A file-name form of a graph's path (the arrays `score` keeps, per graph)."""
     return "_".join(graph.resolve().relative_to(D.REPO_ROOT).with_suffix("").parts)
-
-
-def cmd_write(args: argparse.Namespace) -> None:
-    """Ship runs/e5ft/model.onnx as classifiers/guard-multilingual with thresholds from its
-    `score` arrays; the card compares it with the frozen graph `score` measured beside it."""
-    import shutil
-
-    import yaml
-
-    from .e5_card import write_card
-    from .e5_write import english_bundle_rates, latency, manifest
-
-    _train, val = B.load_rows(args.data_dir)
-    dev = B.dev_sets(args.data_dir)
-    graph = RUN / "model.onnx"
-    arrays = dict(np.load(RUN / f"arrays_{_slug(graph)}.npz"))
-    scored = json.loads(args.out.read_text())
-    new, old = scored[str(graph)], scored[str(B.BUNDLE / "model.onnx")]
-    th = R.channel_thresholds(val, arrays, R.BUDGETS)
-    assert th == new["thresholds"], "arrays and score.json disagree"
-    default = R.pooled_thresholds(val, arrays, 0.01)
-    strict = R.pooled_thresholds(val, arrays, 0.001)
-    before = B.BUNDLE / "model.onnx"
-    latencies = latency(
-        {
-            "guard-multilingual, fine-tuned (shipped)": graph,
-            "frozen (before)": before,
-            "guard-minilm (English, 6 layers, int8)": D.REPO_ROOT
-            / "classifiers/guard-minilm/model.onnx",
-        }
-    )
-    shutil.copyfile(graph, before)
-    run = json.loads((RUN / "run.json").read_text())
-    info = yaml.safe_load((B.BUNDLE / "bundle.yaml").read_text())["training"]
-    info.update(
-        command="python -m classifiers.train.e5_finetune train ...; export; score; write",
-        model_onnx_mb=round(before.stat().st_size / 1e6, 2),
-        fine_tune=run,
-    )
-    spec = manifest(DEPTH, th, default, strict, info)
-    spec["description"] = spec["description"].replace("(frozen, ", "(fine-tuned with its heads, ")
-    (B.BUNDLE / "bundle.yaml").write_text(
-        yaml.safe_dump(spec, sort_keys=False, width=100, allow_unicode=True)
-    )
-    path = D.REPO_ROOT / "classifiers/train/e5_metrics.json"
-    metrics = json.loads(path.read_text())
-    metrics["candidates"] = {
-        f"{DEPTH} layers, int8, fine-tuned (shipped)": new,
-        f"{DEPTH} layers, int8, frozen (before)": old,
-    }
-    metrics["latency_ms_128_tokens"] = latencies
-    metrics["english_vs_guard_minilm"] = english_bundle_rates(val, dev, arrays, th)
-    path.write_text(json.dumps(metrics, indent=1) + "\n")
-    write_card(B.BUNDLE / "MODEL_CARD.md", metrics, info)
-    R.rehash(B.BUNDLE)
-    print(
-        "written; next: python -m classifiers.train.routing_probes --write; "
-        "python -m classifiers.train.e5_bundle card"
-    )
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("step", choices=["train", "export", "score", "write"])
+    ap.add_argument("step", choices=["train", "export", "score"])
     ap.add_argument("--data-dir", type=Path, default=D.DEFAULT_DATA_DIR)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -372,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     global RUN
     RUN = RUN.parent / args.run
     args.out = args.out or RUN / "score.json"
-    steps = {"train": cmd_train, "export": cmd_export, "score": cmd_score, "write": cmd_write}
+    steps = {"train": cmd_train, "export": cmd_export, "score": cmd_score}
     steps[args.step](args)
 
 
