@@ -31,7 +31,7 @@ from pydantic import ConfigDict, Field, field_validator
 from guardrail.canonical import _HOMOGLYPHS
 from guardrail.decode import Decoder
 from guardrail.deobfuscate import Deobfuscator
-from guardrail.guards._spans import Hit, compile_re2, longest_per_label, scan_hits
+from guardrail.guards._spans import Hit, Screen, compile_re2, longest_per_label, scan_hits
 from guardrail.guards.base import NoThresholds
 from guardrail.guards.injection_signature_table import CATEGORIES, SIGNATURES
 from guardrail.guards.registry import BuildContext, GuardConfig, GuardKind
@@ -108,6 +108,8 @@ class InjectionSignaturesGuard(NoThresholds):
         self._labels = frozenset(category for category, _ in self._patterns)
         self._deobfuscator = deobfuscator  # `read_obfuscated`
         self._decoder = decoder  # `read_encoded`
+        # one RE2 set pass per form names the patterns that match it; only those scan it
+        self._screen = Screen([compiled for _, compiled in self._patterns])
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -131,7 +133,7 @@ class InjectionSignaturesGuard(NoThresholds):
         hits = [
             _hit(match.start(), match.end(), category, origins)
             for form, origins in forms
-            for category, compiled in self._patterns
+            for category, compiled in self._matching(form)
             for match in compiled.finditer(form)
             if not (mentions and is_quoted_mention(form, match.start(), match.end()))
         ]
@@ -139,11 +141,19 @@ class InjectionSignaturesGuard(NoThresholds):
             origins = payload.origins()  # a match in a payload is reported over its run
             hits += [
                 Hit(*payload.span_of(match.start(), match.end(), origins), category)
-                for category, compiled in self._patterns
+                for category, compiled in self._matching(payload.text)
                 for match in compiled.finditer(payload.text)
                 if not (mentions and is_quoted_mention(payload.text, match.start(), match.end()))
             ]
         return longest_per_label(hits)
+
+    def _matching(self, text: str) -> Sequence[tuple[str, Any]]:
+        """The (category, pattern) pairs that match `text` somewhere (all of them where the
+        set does not screen it)."""
+        found = self._screen.matching(text)
+        if found is None:
+            return self._patterns
+        return [self._patterns[index] for index in sorted(found)]  # in the patterns' order
 
 
 def _hit(start: int, end: int, label: str, origins: list[int] | None) -> Hit:

@@ -193,3 +193,14 @@ def test_spelling_tricks_do_not_evade_it(
     """Through the pipeline the guard reads canonical text: hidden characters and look-alike
     letters do not split the phrase, and the block names the rule."""
     assert blocked_as_tool_result(text)
+
+
+@pytest.mark.parametrize("text", [t for _, t in POSITIVES] + CONTRASTIVE)
+def test_the_pattern_set_names_every_signature_that_matches(build_guard: Any, text: str) -> None:
+    """One RE2 set pass finds the same signatures as one scan per pattern, so scanning only
+    those loses nothing (upper and lower case forms too)."""
+    guard = build_guard("injection_signatures")
+    for form in (text, text.upper(), text.lower()):
+        expected = {i for i, (_, regex) in enumerate(guard._patterns) if regex.search(form)}
+        assert guard._screen.matching(form) == frozenset(expected)
+        assert list(guard._matching(form)) == [guard._patterns[i] for i in sorted(expected)]
