@@ -147,13 +147,14 @@ def select(feats: np.ndarray, depth: int) -> np.ndarray:
     return np.concatenate(cols, 1).astype(np.float32)
 
 
-def train_window(ids: list[int], e: D.Example) -> list[int]:
-    """One training window: the start, or where an injected document's `position:` says."""
-    if len(ids) <= TRAIN_TOKENS or e.inj <= 0:
-        return ids[:TRAIN_TOKENS]
-    last = len(ids) - TRAIN_TOKENS
+def train_window(ids: list[int], e: D.Example, content: int = TRAIN_TOKENS) -> list[int]:
+    """One training window of `content` tokens at most: the start, or where an injected
+    document's `position:` says."""
+    if len(ids) <= content or e.inj <= 0:
+        return ids[:content]
+    last = len(ids) - content
     start = {"middle": last // 2, "end": last}.get(e.position, 0)
-    return ids[start : start + TRAIN_TOKENS]
+    return ids[start : start + content]
 
 
 def eval_windows(ids: list[int]) -> list[list[int]]:

@@ -40,7 +40,7 @@ from . import refit as R
 from .e5_convert import to_bert
 from .e5_graph import Pooled, export, pad, session
 
-RUN = D.REPO_ROOT / "classifiers" / "train" / "runs" / "e5ft"
+RUNS = D.REPO_ROOT / "classifiers" / "train" / "runs"  # a run's folder: RUNS / --run
 DEPTH = 6
 
 
@@ -57,18 +57,13 @@ def model_for(bert: Any, seed: int) -> Pooled:
 
 
 def windows(tok: Any, rows: list[D.Example], content: int) -> list[list[int]]:
-    """One training window per row (`content` tokens at most, placed as e5_bundle places it),
-    with the sequence's start and end ids."""
+    """One training window per row (e5_bundle.train_window, `content` tokens at most), with
+    the sequence's start and end ids."""
     texts = [e.text[: B.TRAIN_CHARS] for e in rows]
-    out = []
-    for e, enc in zip(rows, tok.encode_batch(texts, add_special_tokens=False), strict=True):
-        ids = enc.ids
-        if len(ids) > content and e.inj > 0:
-            last = len(ids) - content
-            start = {"middle": last // 2, "end": last}.get(e.position, 0)
-            ids = ids[start : start + content]
-        out.append([0, *ids[:content], 2])
-    return out
+    encoded = tok.encode_batch(texts, add_special_tokens=False)
+    return [
+        [0, *B.train_window(enc.ids, e, content), 2] for e, enc in zip(rows, encoded, strict=True)
+    ]
 
 
 def batches(lengths: list[int], size: int, seed: int, epoch: int) -> list[list[int]]:
@@ -110,7 +105,8 @@ def losses(rows: list[D.Example]):
 
 def cmd_train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
-    RUN.mkdir(parents=True, exist_ok=True)
+    run = RUNS / args.run
+    run.mkdir(parents=True, exist_ok=True)
     train, _val = B.load_rows(args.data_dir)
     small, tok, _ = B.encoder(args.data_dir)
     model = model_for(to_bert(small, layers=DEPTH), args.seed)
@@ -131,7 +127,14 @@ def cmd_train(args: argparse.Namespace) -> None:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
     )
-    ckpt = RUN / "checkpoint.pt"
+    ckpt = run / "checkpoint.pt"
+
+    def save() -> None:  # everything a --resume needs, written whole or not at all
+        state = {"model": model.state_dict(), "opt": opt.state_dict()}
+        state |= {"sched": sched.state_dict(), "step": step}
+        torch.save(state, ckpt.with_suffix(".tmp"))
+        ckpt.with_suffix(".tmp").replace(ckpt)
+
     step = 0
     if args.resume and ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
@@ -140,12 +143,15 @@ def cmd_train(args: argparse.Namespace) -> None:
         sched.load_state_dict(state["sched"])
         step = state["step"]
         print(f"resumed at step {step}/{total}", flush=True)
-    log = RUN / "train_log.jsonl"
+    log = run / "train_log.jsonl"
     started = last_save = time.monotonic()
     model.train()
+    order: tuple[int, list[list[int]]] = (-1, [])  # (epoch, its batches): made once an epoch
     while step < total:
         epoch, index = divmod(step, per_epoch)
-        b = batches(lengths, args.batch, args.seed, epoch)[index]
+        if order[0] != epoch:
+            order = (epoch, batches(lengths, args.batch, args.seed, epoch))
+        b = order[1][index]
         feeds = pad([wins[i] for i in b])
         inj, harm = model(
             torch.from_numpy(feeds["input_ids"]), torch.from_numpy(feeds["attention_mask"])
@@ -169,30 +175,13 @@ def cmd_train(args: argparse.Namespace) -> None:
             print(json.dumps(entry), flush=True)
         done = step == total
         if done or time.monotonic() - last_save > 60 * args.save_minutes:
-            state = {
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "step": step,
-                "args": vars(args) | {"data_dir": str(args.data_dir)},
-            }
-            torch.save(state, ckpt.with_suffix(".tmp"))
-            ckpt.with_suffix(".tmp").replace(ckpt)
+            save()
             last_save = time.monotonic()
         if args.stop_minutes and time.monotonic() - started > 60 * args.stop_minutes and not done:
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "opt": opt.state_dict(),
-                    "sched": sched.state_dict(),
-                    "step": step,
-                    "args": vars(args) | {"data_dir": str(args.data_dir)},
-                },
-                ckpt,
-            )
+            save()
             print(f"stopped at step {step}/{total} (--stop-minutes); --resume goes on", flush=True)
             return
-    torch.save(model.state_dict(), RUN / "model.pt")
+    torch.save(model.state_dict(), run / "model.pt")
     facts = {k: v for k, v in vars(args).items() if k not in ("graph", "out", "step", "resume")}
     facts.update(
         data_dir=str(args.data_dir),
@@ -201,22 +190,19 @@ def cmd_train(args: argparse.Namespace) -> None:
         frozen="bert.embeddings.word_embeddings",
         train_log=str(log.relative_to(D.REPO_ROOT)),
     )
-    (RUN / "run.json").write_text(json.dumps(facts, indent=1) + "\n")
-    print(f"done: {RUN / 'model.pt'}", flush=True)
-
-
-def trained(small: Any) -> Pooled:
-    """The fine-tuned model from runs/e5ft/model.pt."""
-    model = model_for(to_bert(small, layers=DEPTH), 0)
-    model.load_state_dict(torch.load(RUN / "model.pt"))
-    return model.eval()
+    (run / "run.json").write_text(json.dumps(facts, indent=1) + "\n")
+    print(f"done: {run / 'model.pt'}", flush=True)
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    """The run's model.pt as an int8 graph beside it (heads inside, as a bundle serves it)."""
+    run = RUNS / args.run
     small, _tok, _ = B.encoder(args.data_dir)
-    export(trained(small), RUN / "model.fp32.onnx", RUN / "model.onnx", "int8")
-    (RUN / "model.fp32.onnx").unlink()
-    print(f"{RUN / 'model.onnx'}: {(RUN / 'model.onnx').stat().st_size / 1e6:.2f} MB")
+    model = model_for(to_bert(small, layers=DEPTH), 0)
+    model.load_state_dict(torch.load(run / "model.pt"))
+    export(model.eval(), run / "model.fp32.onnx", run / "model.onnx", "int8")
+    (run / "model.fp32.onnx").unlink()
+    print(f"{run / 'model.onnx'}: {(run / 'model.onnx').stat().st_size / 1e6:.2f} MB")
 
 
 def served(sess: Any, tok: Any, texts: list[str]) -> dict[str, np.ndarray]:
@@ -264,7 +250,6 @@ def cmd_score(args: argparse.Namespace) -> None:
         for name, rows in dev.items():
             texts = [e.text[: B.EVAL_CHARS] for e in rows]
             arrays.update({f"{name}_{k}": v for k, v in served(sess, tok, texts).items()})
-        np.savez(RUN / f"arrays_{_slug(graph)}.npz", **arrays)  # to ship a winner from
         th = R.channel_thresholds(val, arrays, R.BUDGETS)
         res = B.scores(val, dev, arrays, th)
         res["script_probes"] = script_probes(sess, tok, th)
@@ -283,11 +268,6 @@ def cmd_score(args: argparse.Namespace) -> None:
         )
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {args.out}")
-
-
-def _slug(graph: Path) -> str:
-    """A file-name form of a graph's path (the arrays `score` keeps, per graph)."""
-    return "_".join(graph.resolve().relative_to(D.REPO_ROOT).with_suffix("").parts)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -309,9 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--run", default="e5ft", help="the run's folder under classifiers/train/runs")
     ap.add_argument("--out", type=Path, default=None, help="score.json (default: in the run)")
     args = ap.parse_args(argv)
-    global RUN
-    RUN = RUN.parent / args.run
-    args.out = args.out or RUN / "score.json"
+    args.out = args.out or RUNS / args.run / "score.json"
     steps = {"train": cmd_train, "export": cmd_export, "score": cmd_score}
     steps[args.step](args)
 

@@ -37,6 +37,7 @@ its label.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -344,6 +345,9 @@ class SecretsGuard(NoThresholds):
         # by the ones that match it somewhere
         candidates = [c for plugin in self._plugins for c in plugin.candidates or ()]
         self._screen = Screen([*self._patterns.values(), *candidates])
+        # where each plugin's candidates start in that set
+        sizes = [len(plugin.candidates or ()) for plugin in self._plugins]
+        self._firsts = list(itertools.accumulate(sizes, initial=len(self._patterns)))[:-1]
 
     @property
     def reported_labels(self) -> frozenset[str]:
@@ -382,15 +386,10 @@ class SecretsGuard(NoThresholds):
                     yield Hit(start, end, label, priority)
 
     def _plugin_hits(self, text: str, found: frozenset[int] | None) -> Iterator[Hit]:
-        index = len(self._patterns)  # the plugins' candidates follow our patterns in the set
-        for plugin in self._plugins:
+        for plugin, first in zip(self._plugins, self._firsts, strict=True):
             wanted = plugin.candidates
-            if found is not None and plugin.candidates is not None:
-                wanted = tuple(c for k, c in enumerate(plugin.candidates) if index + k in found)
-                if not wanted:
-                    index += len(plugin.candidates)
-                    continue
-            index += len(plugin.candidates or ())
+            if found is not None and wanted is not None:  # () runs no window
+                wanted = tuple(c for k, c in enumerate(wanted) if first + k in found)
             for offset, window in plugin.windows(text, wanted):
                 for value in plugin_values(plugin.detector, window):
                     if accept(plugin.label, value):
